@@ -1,0 +1,23 @@
+// Each subcommand registers its flags on the CLI11 app and returns the
+// function that runs it once parsing succeeded. main.cpp maps exceptions to
+// exit codes in one place.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace darklens::cli {
+
+struct Command {
+  CLI::App* sub = nullptr;
+  std::function<int()> run;
+};
+
+Command add_stats(CLI::App& app);
+Command add_synth(CLI::App& app);
+
+/// True when standard error is a terminal (progress displays go there).
+bool stderr_is_tty();
+
+}  // namespace darklens::cli

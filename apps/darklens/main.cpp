@@ -1,0 +1,54 @@
+#include <unistd.h>
+
+#include <iostream>
+#include <vector>
+
+#include "commands.hpp"
+#include "darklens/error.hpp"
+
+namespace darklens::cli {
+bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+}  // namespace darklens::cli
+
+// Exit codes (docs/cli.md): 0 success, 1 unexpected error, 2 bad usage or
+// parameter, 3 I/O error, 4 input format error.
+int main(int argc, char** argv) {
+  using namespace darklens;
+  CLI::App app{
+      "darklens: find coordinated sources in darknet (network telescope) "
+      "traffic.\nRun 'darklens COMMAND --help' for the options of a command.",
+      "darklens"};
+  app.set_version_flag("--version", DARKLENS_VERSION);
+  app.require_subcommand(1);
+  std::vector<cli::Command> commands = {cli::add_stats(app), cli::add_synth(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    for (auto& c : commands) {
+      if (c.sub->parsed()) return c.run();
+    }
+    return 2;
+  } catch (const ParamError& e) {
+    std::cerr << "darklens: " << e.what() << "\n";
+    return 2;
+  } catch (const IoError& e) {
+    std::cerr << "darklens: " << e.what() << "\n";
+    return 3;
+  } catch (const FormatError& e) {
+    std::cerr << "darklens: " << e.what() << "\n";
+    return 4;
+  } catch (const std::exception& e) {
+    std::cerr << "darklens: unexpected error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,91 @@
+#include "darklens/types.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace darklens {
+
+IpAddr IpAddr::v6(const uint8_t b[16]) {
+  IpAddr a;
+  for (int i = 0; i < 8; ++i) a.hi_ = (a.hi_ << 8) | b[i];
+  for (int i = 8; i < 16; ++i) a.lo_ = (a.lo_ << 8) | b[i];
+  return a;
+}
+
+std::optional<IpAddr> IpAddr::parse(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  char buf[INET6_ADDRSTRLEN];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  in_addr a4{};
+  if (inet_pton(AF_INET, buf, &a4) == 1) return IpAddr::v4(ntohl(a4.s_addr));
+  uint8_t v6bytes[16];
+  if (inet_pton(AF_INET6, buf, v6bytes) == 1) return v6(v6bytes);
+  return std::nullopt;
+}
+
+std::string IpAddr::to_string() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (is_v4()) {
+    in_addr a4{htonl(v4_value())};
+    inet_ntop(AF_INET, &a4, buf, sizeof buf);
+  } else {
+    uint8_t b[16];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(hi_ >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<uint8_t>(lo_ >> (56 - 8 * i));
+    inet_ntop(AF_INET6, b, buf, sizeof buf);
+  }
+  return buf;
+}
+
+std::string tcp_flag::names(uint8_t flags) {
+  static constexpr const char* kNames[8] = {"FIN", "SYN", "RST", "PSH",
+                                            "ACK", "URG", "ECE", "CWR"};
+  if (flags == 0) return "none";
+  std::string s;
+  for (int bit = 0; bit < 8; ++bit) {
+    if (flags & (1u << bit)) {
+      if (!s.empty()) s += ',';
+      s += kNames[bit];
+    }
+  }
+  return s;
+}
+
+std::string ip_proto::name(uint8_t proto) {
+  switch (proto) {
+    case kIcmp: return "icmp";
+    case kTcp: return "tcp";
+    case kUdp: return "udp";
+    case kGre: return "gre";
+    case kIcmpV6: return "icmpv6";
+    case 41: return "ipv6-in-ipv4";
+    case 50: return "esp";
+    case 51: return "ah";
+    case 132: return "sctp";
+    default: return std::to_string(proto);
+  }
+}
+
+std::string TcpOptionLayout::to_string() const {
+  std::string s;
+  for (int i = 0; i < count_; ++i) {
+    if (i) s += ',';
+    switch (kinds_[i]) {
+      case 1: s += "NOP"; break;
+      case 2: s += "MSS"; break;
+      case 3: s += "WS"; break;
+      case 4: s += "SACKP"; break;
+      case 5: s += "SACK"; break;
+      case 8: s += "TS"; break;
+      default:
+        s += 'K';
+        s += std::to_string(kinds_[i]);
+        break;
+    }
+  }
+  return s;
+}
+
+}  // namespace darklens

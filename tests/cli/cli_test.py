@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""The darklens command line as a user meets it: help, exit codes, error
+messages naming the file, standard input, compressed input, JSON output,
+and that synth writes whole files only."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+darklens, shared = sys.argv[1], sys.argv[2]
+BBN = os.path.join(shared, "bbn_one_scanner_2021-09-26.pcap")
+results = []
+
+
+def run(args, stdin=None):
+    return subprocess.run([darklens] + args, input=stdin, capture_output=True)
+
+
+def expect(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    r = run(["--help"])
+    expect("help lists subcommands", r.returncode == 0 and b"stats" in r.stdout and b"synth" in r.stdout)
+    r = run(["stats", "--help"])
+    expect("stats --help explains", r.returncode == 0 and b"capinfos" in r.stdout)
+    r = run([])
+    expect("no subcommand is a usage error (2)", r.returncode == 2, r.stderr)
+    r = run(["stats", "--bogus", BBN])
+    expect("unknown flag is a usage error (2)", r.returncode == 2, r.stderr)
+
+    missing = os.path.join(tmp, "missing.pcap")
+    r = run(["stats", missing])
+    expect("missing file: exit 3 and message",
+           r.returncode == 3 and r.stderr.decode() ==
+           f"darklens: {missing}: cannot open: No such file or directory\n", r.stderr)
+    junk = os.path.join(tmp, "junk.pcap")
+    with open(junk, "w") as f:
+        f.write("hello world, not a capture\n")
+    r = run(["stats", junk])
+    expect("not a capture: exit 4 and message",
+           r.returncode == 4 and b"junk.pcap: not a capture file: starts with bytes 68 65 6c 6c"
+           in r.stderr, r.stderr)
+
+    r = run(["stats", "--json", BBN])
+    j = json.loads(r.stdout)
+    expect("json output", r.returncode == 0 and j["packets"] == 1022 and j["distinct_destinations"] == 256)
+    r = run(["stats", BBN])
+    text = r.stdout.decode()
+    expect("text output", "packets         1022" in text and "first packet    2021-09-26 06:25:57.408742000 UTC" in text, text)
+
+    with open(BBN, "rb") as f:
+        raw = f.read()
+    r = run(["stats", "--json", "-"], stdin=gzip.compress(raw))
+    j = json.loads(r.stdout)
+    expect("gzip on standard input", r.returncode == 0 and j["packets"] == 1022
+           and j["files"][0]["compression"] == "gzip" and j["files"][0]["path"] == "-", r.stderr)
+    zst = os.path.join(tmp, "bbn.pcap.zst")
+    subprocess.run(["zstd", "-q", "-o", zst, BBN], check=True)
+    r = run(["stats", "--json", zst])
+    expect("zstd file (zstd CLI)", r.returncode == 0 and json.loads(r.stdout)["packets"] == 1022, r.stderr)
+
+    cut = os.path.join(tmp, "cut.pcap")
+    with open(cut, "wb") as f:
+        f.write(raw[: len(raw) - 30])
+    r = run(["stats", "--json", cut])
+    j = json.loads(r.stdout)
+    expect("truncated capture: exit 0, counted, warned",
+           r.returncode == 0 and j["packets"] == 1021 and j["anomalies"] == {"truncated_record": 1}
+           and "truncated record at offset" in j["warnings"][0], r.stdout)
+
+    r = run(["stats", "--json", BBN, os.path.join(shared, "darknet01_20210501.csv.gz")])
+    j = json.loads(r.stdout)
+    expect("several files incl. DarkVec CSV", r.returncode == 0 and j["packets"] == 4022
+           and any("anonymised" in w for w in j["warnings"]), r.stdout)
+
+    out = os.path.join(tmp, "synth")
+    r = run(["synth", "--days", "2", "--sources", "300", "--seed", "3", "-o", out])
+    files = sorted(os.listdir(out))
+    expect("synth writes days, ground truth, manifest",
+           r.returncode == 0 and files == ["darknet-2021-05-01.pcap", "darknet-2021-05-02.pcap",
+                                           "ground_truth.csv", "synth.json"], files)
+    r = run(["synth", "--prefix", "10.0.0.0/40", "-o", out])
+    expect("bad prefix: exit 2 and message", r.returncode == 2 and r.stderr.decode() ==
+           "darklens: prefix '10.0.0.0/40': prefix length must be between 8 and 30\n", r.stderr)
+    blocker = os.path.join(tmp, "file-not-dir")
+    open(blocker, "w").close()
+    r = run(["synth", "-o", os.path.join(blocker, "sub")])
+    expect("unwritable output: exit 3 names the directory",
+           r.returncode == 3 and b"file-not-dir/sub: cannot create output directory" in r.stderr, r.stderr)
+    expect("no temporary files left behind", not any(".tmp-" in f for f in os.listdir(out)))
+
+failed = [r for r in results if not r[1]]
+for name, ok, detail in results:
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f"  [{detail!r}]"))
+print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,232 @@
+// The synthetic darknet: determinism, the published shape of a darknet day
+// (heavy tails, few multi-port sources), the planted fingerprints, and
+// day-to-day churn. Everything is measured by reading the written pcaps back.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "darklens/error.hpp"
+#include "darklens/ingest.hpp"
+#include "darklens/synth.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace darklens;
+
+namespace {
+
+std::map<IpAddr, std::string> load_gt(const std::string& path) {
+  std::map<IpAddr, std::string> gt;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "ip,label");
+  while (std::getline(in, line)) {
+    auto comma = line.find(',');
+    gt[*IpAddr::parse(line.substr(0, comma))] = line.substr(comma + 1);
+  }
+  return gt;
+}
+
+std::vector<Packet> read_packets(const std::string& path) {
+  auto r = ingest::CaptureReader::open(path);
+  std::vector<Packet> v;
+  Packet p;
+  while (r->next(p)) v.push_back(p);
+  EXPECT_EQ(r->counters().weird_.total(), 0u);
+  return v;
+}
+
+class SynthDays : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    synth::SynthParams p;
+    p.days_ = 3;
+    p.sources_ = 6000;
+    p.seed_ = 7;
+    out_ = new synth::SynthOutput(synth::generate(p, dir_->path().string()));
+    gt_ = new std::map<IpAddr, std::string>(load_gt(out_->ground_truth_path_));
+    day0_ = new std::vector<Packet>(read_packets(out_->days_[0].path_));
+  }
+  static void TearDownTestSuite() {
+    delete day0_;
+    delete gt_;
+    delete out_;
+    delete dir_;
+  }
+  static test::TempDir* dir_;
+  static synth::SynthOutput* out_;
+  static std::map<IpAddr, std::string>* gt_;
+  static std::vector<Packet>* day0_;
+};
+test::TempDir* SynthDays::dir_;
+synth::SynthOutput* SynthDays::out_;
+std::map<IpAddr, std::string>* SynthDays::gt_;
+std::vector<Packet>* SynthDays::day0_;
+
+}  // namespace
+
+TEST_F(SynthDays, FilesAndDates) {
+  ASSERT_EQ(out_->days_.size(), 3u);
+  EXPECT_EQ(out_->days_[0].date_, "2021-05-01");
+  EXPECT_EQ(out_->days_[2].date_, "2021-05-03");
+  EXPECT_EQ(out_->days_[1].path_, (dir_->path() / "darknet-2021-05-02.pcap").string());
+  EXPECT_NEAR(static_cast<double>(out_->days_[0].sources_), 6000, 60);
+  // Every packet of day 1 falls inside that UTC day and is sorted.
+  const int64_t start = 1619827200LL * 1'000'000'000;
+  EXPECT_GE(day0_->front().ts_ns_, start);
+  EXPECT_LT(day0_->back().ts_ns_, start + 86'400'000'000'000LL);
+  EXPECT_TRUE(std::is_sorted(day0_->begin(), day0_->end(),
+                             [](const Packet& a, const Packet& b) { return a.ts_ns_ < b.ts_ns_; }));
+  for (const auto& p : *day0_) {
+    ASSERT_EQ(p.dst_.v4_value() >> 8, 0xC63364u) << "destination outside 198.51.100.0/24";
+  }
+}
+
+TEST_F(SynthDays, LooksLikeAPublishedDarknetDay) {
+  std::unordered_map<IpAddr, uint64_t, IpAddrHash> packets;
+  std::unordered_map<IpAddr, std::set<uint16_t>, IpAddrHash> ports;
+  for (const auto& p : *day0_) {
+    ++packets[p.src_];
+    if (p.has(Packet::kHasTransport) && p.proto_ != 1) ports[p.src_].insert(p.dport_);
+  }
+  std::vector<uint64_t> counts;
+  for (auto& [ip, n] : packets) counts.push_back(n);
+  std::sort(counts.rbegin(), counts.rend());
+  uint64_t total = 0, top = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    total += counts[i];
+    if (i < counts.size() / 100) top += counts[i];
+  }
+  const double mean = static_cast<double>(total) / counts.size();
+  EXPECT_GT(mean, 10.0);
+  EXPECT_LT(mean, 40.0);
+  EXPECT_LE(counts[counts.size() / 2], 4u) << "median source sends a handful";
+  EXPECT_GT(static_cast<double>(top) / total, 0.25) << "top 1% carry a large share";
+  size_t multi = 0;
+  for (auto& [ip, s] : ports) multi += s.size() > 1;
+  const double multi_share = static_cast<double>(multi) / packets.size();
+  EXPECT_GT(multi_share, 0.04);
+  EXPECT_LT(multi_share, 0.25);
+}
+
+TEST_F(SynthDays, PlantedFingerprints) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> hit;  // label -> (matching, all)
+  for (const auto& p : *day0_) {
+    auto it = gt_->find(p.src_);
+    if (it == gt_->end()) continue;
+    const std::string& label = it->second;
+    bool ok = true;
+    if (label == "mirai" || label == "mirai-iot") {
+      ok = p.tcp_seq_ == p.dst_.v4_value();
+    } else if (label == "scanorg-alpha") {
+      ok = p.ip_id_ == 54321;
+    } else if (label == "masscan") {
+      ok = p.ip_id_ == ((p.dst_.v4_value() ^ p.dport_ ^ p.tcp_seq_) & 0xffff) && p.tcp_win_ == 1024;
+    } else if (label == "ssh-bruteforce") {
+      ok = p.dport_ == 22 && p.tcp_flags_ == 0x02;
+    } else if (label == "mssql-scan") {
+      ok = p.dport_ == 1433;
+    } else if (label == "rdp-scan") {
+      ok = p.dport_ == 3389;
+    } else if (label == "backscatter") {
+      ok = p.proto_ == 1 ? p.icmp_type_ == 3
+                         : (p.tcp_flags_ == 0x12 || p.tcp_flags_ == 0x04 || p.tcp_flags_ == 0x14);
+    } else if (label == "gre") {
+      ok = p.proto_ == 47;
+    } else if (label == "sip-scan") {
+      ok = p.proto_ == 17 && p.dport_ == 5060;
+    }
+    auto& h = hit[label];
+    h.first += ok;
+    ++h.second;
+  }
+  for (const auto& label : synth::group_labels()) {
+    ASSERT_GT(hit[label].second, 0u) << label << " sent nothing";
+    EXPECT_EQ(hit[label].first, hit[label].second) << label;
+  }
+  // Scanning organisations live in a few /24 blocks.
+  std::set<uint32_t> blocks;
+  for (const auto& [ip, label] : *gt_) {
+    if (label == "scanorg-alpha") blocks.insert(ip.v4_value() >> 8);
+  }
+  EXPECT_EQ(blocks.size(), 3u);
+}
+
+TEST_F(SynthDays, GroupsPersistWithChurn) {
+  auto members = [&](int day, const std::string& label) {
+    std::set<IpAddr> s;
+    for (const auto& p : read_packets(out_->days_[day].path_)) {
+      auto it = gt_->find(p.src_);
+      if (it != gt_->end() && it->second == label) s.insert(p.src_);
+    }
+    return s;
+  };
+  auto overlap = [](const std::set<IpAddr>& a, const std::set<IpAddr>& b) {
+    size_t both = 0;
+    for (const auto& x : a) both += b.count(x);
+    return static_cast<double>(both) / a.size();
+  };
+  auto m0 = members(0, "mirai"), m1 = members(1, "mirai");
+  EXPECT_GT(overlap(m0, m1), 0.45);
+  EXPECT_LT(overlap(m0, m1), 0.75);
+  auto s0 = members(0, "scanorg-alpha"), s1 = members(1, "scanorg-alpha");
+  EXPECT_GT(overlap(s0, s1), 0.8);
+}
+
+TEST(Synth, SameSeedSameBytesOtherSeedOtherBytes) {
+  test::TempDir a, b, c;
+  synth::SynthParams p;
+  p.sources_ = 500;
+  p.compression_ = ingest::Compression::kZstd;
+  auto oa = synth::generate(p, a.path().string());
+  auto ob = synth::generate(p, b.path().string());
+  p.seed_ = 2;
+  auto oc = synth::generate(p, c.path().string());
+  EXPECT_EQ(test::read_bytes(oa.days_[0].path_), test::read_bytes(ob.days_[0].path_));
+  EXPECT_EQ(test::read_bytes(oa.ground_truth_path_), test::read_bytes(ob.ground_truth_path_));
+  EXPECT_NE(test::read_bytes(oa.days_[0].path_), test::read_bytes(oc.days_[0].path_));
+  EXPECT_EQ(oa.days_[0].path_.substr(oa.days_[0].path_.size() - 9), ".pcap.zst");
+}
+
+TEST(Synth, ParameterErrors) {
+  test::TempDir d;
+  synth::SynthParams p;
+  auto message = [&]() -> std::string {
+    try {
+      synth::generate(p, d.path().string());
+    } catch (const ParamError& e) {
+      return e.what();
+    }
+    return "(none)";
+  };
+  p.prefix_ = "198.51.100.0";
+  EXPECT_EQ(message(), "prefix '198.51.100.0': expected a.b.c.d/len");
+  p.prefix_ = "2001:db8::/64";
+  EXPECT_EQ(message(), "prefix '2001:db8::/64': not an IPv4 address");
+  p.prefix_ = "10.0.0.0/4";
+  EXPECT_EQ(message(), "prefix '10.0.0.0/4': prefix length must be between 8 and 30");
+  p.prefix_ = "10.0.0.0/x";
+  EXPECT_EQ(message(), "prefix '10.0.0.0/x': bad prefix length");
+  p.prefix_ = "198.51.100.0/24";
+  p.start_date_ = "2021-13-01";
+  EXPECT_EQ(message(), "start date '2021-13-01' is not a date YYYY-MM-DD (1970..2100)");
+  p.start_date_ = "2021-05-01";
+  p.days_ = 0;
+  EXPECT_EQ(message(), "days must be between 1 and 366");
+  p.days_ = 1;
+  p.sources_ = 0;
+  EXPECT_EQ(message(), "sources must be between 1 and 20000000");
+}
+
+TEST(Synth, PrefixParsing) {
+  auto p = synth::parse_prefix4("10.20.30.40/16");
+  EXPECT_EQ(p.base_, 0x0a140000u);
+  EXPECT_EQ(p.size(), 65536u);
+  EXPECT_TRUE(p.contains(0x0a14ffffu));
+  EXPECT_FALSE(p.contains(0x0a150000u));
+}
