@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-sklearn python3-numpy
-  tshark tcpdump zstd gzip
+  tshark tcpdump zstd gzip time
 )
 
 missing=()

@@ -112,5 +112,6 @@ struct Packet {
 
   bool has(uint8_t bit) const { return (flags_ & bit) != 0; }
 };
+static_assert(sizeof(Packet) <= 88, "Packet is copied per packet: keep it small");
 
 }  // namespace darklens

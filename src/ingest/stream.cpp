@@ -225,7 +225,7 @@ size_t ByteStream::peek(uint8_t* buf, size_t n) {
     pushback_.insert(pushback_.end(), tmp, tmp + k);
   }
   size_t k = std::min(n, pushback_.size());
-  std::memcpy(buf, pushback_.data(), k);
+  if (k) std::memcpy(buf, pushback_.data(), k);
   return k;
 }
 

@@ -27,6 +27,7 @@ struct GroupSpec {
   double median_packets, sigma;  // lognormal packets per member and day
   Timing timing;
   int blocks;              // > 0: members live in this many /24 blocks
+  bool one_port_each = false;  // each member keeps one of `ports` (by weight)
 };
 
 inline const std::vector<GroupSpec>& group_table() {
@@ -40,7 +41,7 @@ inline const std::vector<GroupSpec>& group_table() {
        Fingerprint::kMirai, Options::kNone, 64, 0, 14, 0.9, Timing::kDiurnal, 0},
       {"mirai-iot", 0.03, 0.6, Kind::kTcpSyn,
        {{81, 0.3}, {7547, 0.3}, {5555, 0.25}, {8080, 0.15}}, 0, 0,
-       Fingerprint::kMirai, Options::kNone, 64, 0, 8, 0.9, Timing::kDiurnal, 0},
+       Fingerprint::kMirai, Options::kNone, 64, 0, 8, 0.9, Timing::kDiurnal, 0, true},
       {"ssh-bruteforce", 0.03, 0.7, Kind::kTcpSyn, {{22, 1.0}}, 0, 0,
        Fingerprint::kNone, Options::kLinux, 64, 64240, 5, 0.8, Timing::kUniform, 0},
       {"masscan", 0.01, 0.8, Kind::kTcpSyn, {}, 10, 120,

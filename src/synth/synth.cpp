@@ -143,13 +143,7 @@ class Generator {
  private:
   Group make_group(const GroupSpec& spec) {
     Group g{&spec, {}, {}, {}};
-    for (int b = 0; b < spec.blocks; ++b) {
-      uint32_t base;
-      do {
-        base = static_cast<uint32_t>(rng_.next()) & 0xffffff00u;
-      } while (!is_routable_source(base | 1) || darknet_.contains(base));
-      g.blocks.push_back(base);
-    }
+    for (int b = 0; b < spec.blocks; ++b) g.blocks.push_back(random_block());
     if (spec.ports.empty() && spec.pool_max > 1) {
       // Scanning universe: the popular ports plus many random ones.
       std::unordered_set<uint16_t> seen(std::begin(kPopularPorts), std::end(kPopularPorts));
@@ -162,8 +156,20 @@ class Generator {
     return g;
   }
 
-  uint32_t fresh_ip(const Group& g) {
-    for (;;) {
+  uint32_t random_block() {
+    uint32_t base;
+    do {
+      base = static_cast<uint32_t>(rng_.next()) & 0xffffff00u;
+    } while (!is_routable_source(base | 1) || darknet_.contains(base) ||
+             used_ips_.count(base | 1));
+    return base;
+  }
+
+  // A new address for a member of g. Groups that live in /24 blocks get
+  // another block when theirs are (nearly) full, so any size terminates.
+  uint32_t fresh_ip(Group& g) {
+    for (int tries = 0;; ++tries) {
+      if (!g.blocks.empty() && tries > 0 && tries % 64 == 0) g.blocks.push_back(random_block());
       uint32_t a = g.blocks.empty()
                        ? static_cast<uint32_t>(rng_.next())
                        : g.blocks[rng_.between(0, g.blocks.size() - 1)] |
@@ -190,7 +196,7 @@ class Generator {
     return static_cast<uint16_t>(rng_.between(1, 65535));
   }
 
-  Member new_member(const Group& g) {
+  Member new_member(Group& g) {
     const GroupSpec& s = *g.spec;
     Member m;
     m.ip = fresh_ip(g);
@@ -202,8 +208,10 @@ class Generator {
     m.variant = v < 0.55 ? 0 : v < 0.75 ? 1 : v < 0.9 ? 2 : 3;
     if (s.label[0] == '\0') {  // background
       m.udp = rng_.chance(0.12);
-      size_t k = rng_.chance(0.93) ? 1 : rng_.between(2, 6);
+      size_t k = rng_.chance(0.97) ? 1 : rng_.between(2, 6);
       for (size_t i = 0; i < k; ++i) m.ports.push_back(popular_or_random_port());
+    } else if (s.one_port_each) {
+      m.ports.push_back(weighted_port(s));
     } else if (!g.universe.empty()) {
       size_t k = rng_.between(s.pool_min, s.pool_max);
       for (size_t i = 0; i < k; ++i) {
@@ -288,11 +296,8 @@ class Generator {
         case Kind::kTcpSyn:
           r.proto = m.udp ? 17 : 6;
           r.flags = 0x02;
-          if (!s.ports.empty()) {
-            r.dport = weighted_port(s);
-          } else {
-            r.dport = m.ports[rng_.between(0, m.ports.size() - 1)];
-          }
+          r.dport = m.ports.empty() ? weighted_port(s)
+                                    : m.ports[rng_.between(0, m.ports.size() - 1)];
           if (s.fingerprint == Fingerprint::kZmap) {
             r.ip_id = 54321;
             r.sport = sport_fixed;

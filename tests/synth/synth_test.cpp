@@ -174,8 +174,11 @@ TEST_F(SynthDays, GroupsPersistWithChurn) {
   auto m0 = members(0, "mirai"), m1 = members(1, "mirai");
   EXPECT_GT(overlap(m0, m1), 0.45);
   EXPECT_LT(overlap(m0, m1), 0.75);
+  // Scanning organisations are far more stable than bots (p_stay 0.95 vs
+  // 0.6; only 24 members here, so the bound leaves room for chance).
   auto s0 = members(0, "scanorg-alpha"), s1 = members(1, "scanorg-alpha");
-  EXPECT_GT(overlap(s0, s1), 0.8);
+  EXPECT_GT(overlap(s0, s1), 0.7);
+  EXPECT_GT(overlap(s0, s1), overlap(m0, m1));
 }
 
 TEST(Synth, SameSeedSameBytesOtherSeedOtherBytes) {
@@ -191,6 +194,23 @@ TEST(Synth, SameSeedSameBytesOtherSeedOtherBytes) {
   EXPECT_EQ(test::read_bytes(oa.ground_truth_path_), test::read_bytes(ob.ground_truth_path_));
   EXPECT_NE(test::read_bytes(oa.days_[0].path_), test::read_bytes(oc.days_[0].path_));
   EXPECT_EQ(oa.days_[0].path_.substr(oa.days_[0].path_.size() - 9), ".pcap.zst");
+}
+
+// Regression: a group living in /24 blocks used to spin forever once it
+// needed more members than its blocks hold (0.4% of 200k sources > 3 x 254).
+TEST(Synth, BlockGroupsGrowInsteadOfHanging) {
+  test::TempDir d;
+  synth::SynthParams p;
+  p.sources_ = 200000;
+  auto out = synth::generate(p, d.path().string());
+  std::set<uint32_t> blocks;
+  size_t members = 0;
+  for (const auto& [ip, label] : load_gt(out.ground_truth_path_)) {
+    if (label == "scanorg-alpha") blocks.insert(ip.v4_value() >> 8), ++members;
+  }
+  EXPECT_EQ(members, 800u);
+  EXPECT_GE(blocks.size(), 4u);
+  EXPECT_LE(blocks.size(), 6u);
 }
 
 TEST(Synth, ParameterErrors) {
