@@ -74,7 +74,9 @@ class DarkVecCsvReader final : public CaptureReader {
     std::string_view header;
     bool too_long = false;
     if (!next_line(header, too_long) || too_long) {
-      throw FormatError(info_.path_ + ": cannot read DarkVec CSV header");
+      throw FormatError(info_.path_ + ": cannot read DarkVec CSV header: " +
+                        (too_long ? "first line longer than " + std::to_string(kMaxLine) + " bytes"
+                                  : std::string("no header line")));
     }
     cols_.fill(-1);
     int index = 0;

@@ -109,8 +109,11 @@ class ClassicPcapReader final : public CaptureReader {
 
   void stop(Weird w, std::string why) {
     done_ = true;
-    // A broken compressed stream explains a truncated capture better.
-    if (!stream_->error().empty()) why = stream_->error();
+    // A broken compressed stream explains a short capture better.
+    if (!stream_->error().empty()) {
+      why = stream_->error();
+      w = stream_->truncated() ? Weird::kTruncatedRecord : Weird::kCorruptRecord;
+    }
     counters_.weird_.add(w);
     counters_.stop_message_ = info_.path_ + ": " + why + " (stopped after " +
                               std::to_string(counters_.records_) + " records)";

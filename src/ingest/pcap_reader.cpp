@@ -63,10 +63,13 @@ class PcapReader final : public CaptureReader {
     done_ = true;
     if (rc == PCAP_ERROR_BREAK && stream_->error().empty()) return;  // clean EOF
     std::string msg = stream_->error();
-    if (msg.empty()) msg = pcap_geterr(pcap_);
-    // libpcap says "truncated dump file; ..." / "truncated pcapng dump file"
-    // when the last record is cut; anything else is a damaged record.
-    bool truncated = msg.find("truncated") != std::string::npos;
+    bool truncated = stream_->truncated();
+    if (msg.empty()) {
+      // libpcap says "truncated dump file; ..." / "truncated pcapng dump
+      // file" when the last record is cut; anything else is damage.
+      msg = pcap_geterr(pcap_);
+      truncated = msg.find("truncated") != std::string::npos;
+    }
     counters_.weird_.add(truncated ? Weird::kTruncatedRecord
                                    : Weird::kCorruptRecord);
     counters_.stop_message_ = info_.path_ + ": " + msg +

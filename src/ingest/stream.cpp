@@ -148,6 +148,7 @@ size_t ByteStream::decode(uint8_t* buf, size_t n) {
       if (!complete) {
         error_ = std::string("truncated ") +
                  std::string(compression_name(compression_)) + " stream";
+        truncated_ = true;
       }
       return 0;
     }

@@ -33,6 +33,9 @@ class ByteStream {
   const std::string& name() const { return name_; }
   /// "" while healthy; else e.g. "truncated gzip stream" (without the name).
   const std::string& error() const { return error_; }
+  /// The error is a compressed stream that ended early (else: corrupt data
+  /// or an I/O error).
+  bool truncated() const { return truncated_; }
 
   /// A stdio FILE* reading this stream (for libpcap). fclose() on it does
   /// not destroy the ByteStream, which must outlive the FILE*.
@@ -60,6 +63,7 @@ class ByteStream {
   std::vector<uint8_t> pushback_;  // bytes peeked but not yet consumed
   size_t pushback_pos_ = 0;
   std::string error_;
+  bool truncated_ = false;
 };
 
 }  // namespace darklens::ingest

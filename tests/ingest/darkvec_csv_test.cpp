@@ -121,6 +121,18 @@ TEST(DarkVecCsv, MissingRequiredColumn) {
   }
 }
 
+TEST(DarkVecCsv, HeaderLineTooLong) {
+  test::TempDir dir;
+  auto path = dir.write("long.csv", "ts,src_ip,dst_ip,proto" + std::string(70000, 'x') + "\n");
+  try {
+    ingest::CaptureReader::open(path);
+    FAIL() << "expected FormatError";
+  } catch (const FormatError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": cannot read DarkVec CSV header: first line longer than 65536 bytes");
+  }
+}
+
 TEST(DarkVecCsv, SyntheticAddressesAreStableAndDistinct) {
   EXPECT_EQ(ingest::synthetic_address("src_ipaddr0").to_string(), "240.0.0.0");
   EXPECT_EQ(ingest::synthetic_address("src_ipaddr70000").to_string(), "240.1.17.112");

@@ -268,6 +268,47 @@ TEST(ReaderErrors, TruncatedAndCorruptCompressedStreams) {
   EXPECT_NE(msg.find("corrupt zstd data"), std::string::npos) << msg;
 }
 
+TEST(ReaderErrors, CorruptGzipDataIsCorruptNotTruncated) {
+  test::TempDir dir;
+  std::vector<Frame> many;
+  for (int i = 0; i < 200; ++i) many.push_back(three_frames()[i % 3]);
+  auto gz = gzip_bytes(dir, test::pcap_file(many));
+  for (size_t i = gz.size() / 2; i < gz.size() / 2 + 40; ++i) gz[i] ^= 0xff;
+  auto path = dir.write("bad.gz", gz);
+  auto r = read_all(path);
+  EXPECT_LT(r.packets.size(), 200u);
+  EXPECT_EQ(r.counters.weird_[Weird::kCorruptRecord], 1u);
+  EXPECT_EQ(r.counters.weird_[Weird::kTruncatedRecord], 0u);
+  EXPECT_EQ(r.counters.stop_message_.rfind(path + ": corrupt gzip data: ", 0), 0u)
+      << r.counters.stop_message_;
+}
+
+TEST(ReaderErrors, TruncatedZstdBeforeAnyDataNamesTheFile) {
+  test::TempDir dir;
+  auto zs = zstd_bytes(test::pcap_file(three_frames()));
+  zs.resize(zs.size() - 8);
+  auto path = dir.write("cut.zst", zs);
+  EXPECT_EQ(error_of([&] { CaptureReader::open(path); }), path + " (zstd): truncated zstd stream");
+}
+
+TEST(ReaderErrors, PcapngHeaderAndTailThroughLibpcap) {
+  test::TempDir dir;
+  auto ng = test::pcapng_file(three_frames());
+  auto short_path = dir.write("short.pcapng", std::vector<uint8_t>(ng.begin(), ng.begin() + 20));
+  // libpcap's wording: it counts after the 12 bytes (type, length, byte
+  // order magic) it has already read of the 28-byte section header.
+  EXPECT_EQ(error_of([&] { CaptureReader::open(short_path); }),
+            short_path + ": cannot read pcapng header: truncated pcapng dump file; tried to "
+                         "read 16 bytes, only got 8");
+  ng.resize(ng.size() - 10);
+  auto cut_path = dir.write("cut.pcapng", ng);
+  auto r = read_all(cut_path);
+  EXPECT_EQ(r.packets.size(), 2u);
+  EXPECT_EQ(r.counters.weird_[Weird::kTruncatedRecord], 1u);
+  EXPECT_EQ(r.counters.stop_message_.rfind(cut_path + ": truncated pcapng dump file", 0), 0u)
+      << r.counters.stop_message_;
+}
+
 TEST(ReaderErrors, DamagedPacketsAreCountedAndSkipped) {
   test::TempDir dir;
   auto frames = three_frames();
