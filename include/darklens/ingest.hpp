@@ -99,6 +99,7 @@ struct ReadCounters {
   uint64_t records_ = 0;       // frames (or CSV rows) read
   uint64_t wire_bytes_ = 0;    // sum of on-the-wire frame lengths
   uint64_t decoded_ = 0;       // records returned as a Packet
+  uint64_t filtered_ = 0;      // records rejected by the BPF filter
   int64_t first_ts_ns_ = 0;    // over all records (valid when records_ > 0)
   int64_t last_ts_ns_ = 0;
   WeirdCounts weird_;
@@ -110,6 +111,8 @@ struct ReadCounters {
 
   void note_record(int64_t ts_ns, uint32_t wire_len);
 };
+
+class BpfFilter;
 
 /// Sequential reader of one capture.
 class CaptureReader {
@@ -125,7 +128,15 @@ class CaptureReader {
                                                     size_t size,
                                                     std::string name);
 
-  virtual ~CaptureReader() = default;
+  CaptureReader();
+  virtual ~CaptureReader();
+
+  /// Keeps only records matching a libpcap filter expression (e.g.
+  /// "tcp dst port 23"), compiled for this capture's link type. DarkVec CSV
+  /// rows are matched as the raw IP packet rebuilt from their fields.
+  /// Rejected records are counted in ReadCounters::filtered_. Throws
+  /// ParamError with libpcap's reason when the expression does not compile.
+  void set_filter(const std::string& expression);
 
   /// Decodes the next packet into `out`; false at the end of the input
   /// (clean or early: see counters().stop_message_). Never throws for
@@ -136,8 +147,14 @@ class CaptureReader {
   const ReadCounters& counters() const { return counters_; }
 
  protected:
+  /// True when there is no filter or the record matches it.
+  bool keep(const uint8_t* frame, uint32_t caplen, uint32_t wire_len);
+  /// Same, for readers that rebuild a raw IP packet from a decoded one.
+  bool keep(const Packet& p);
+
   CaptureInfo info_;
   ReadCounters counters_;
+  std::unique_ptr<BpfFilter> filter_;
 };
 
 /// Decodes one link-layer frame. `linktype` is a libpcap DLT or LINKTYPE

@@ -47,6 +47,30 @@ struct IpAddrHash {
   }
 };
 
+/// An address prefix such as 198.51.100.0/24 or 2001:db8::/32. IPv4
+/// prefixes are stored IPv4-mapped (len + 96), like IpAddr.
+struct Cidr {
+  IpAddr base_;
+  int len_ = 128;  // in the 128-bit space
+  /// Parses "a.b.c.d/n" (0..32) or "x::/n" (0..128); a bare address is a
+  /// host prefix. nullopt when malformed.
+  static std::optional<Cidr> parse(std::string_view text);
+  bool contains(const IpAddr& a) const {
+    if (len_ == 0) return true;
+    if (len_ <= 64) {
+      const uint64_t m = len_ == 64 ? ~uint64_t{0} : ~(~uint64_t{0} >> len_);
+      return (a.hi_ & m) == (base_.hi_ & m);
+    }
+    const int low = len_ - 64;
+    const uint64_t m = low == 64 ? ~uint64_t{0} : ~(~uint64_t{0} >> low);
+    return a.hi_ == base_.hi_ && (a.lo_ & m) == (base_.lo_ & m);
+  }
+  std::string to_string() const;
+};
+
+/// "2021-05-01T00:00:00Z" (fractional seconds only when non-zero, up to ns).
+std::string iso8601_utc(int64_t ts_ns);
+
 /// TCP flag bits as they appear in the TCP header's flags byte.
 namespace tcp_flag {
 inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08,

@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
+#include <ctime>
+#include <cstdio>
 
 namespace darklens {
 
@@ -37,6 +40,50 @@ std::string IpAddr::to_string() const {
     inet_ntop(AF_INET6, b, buf, sizeof buf);
   }
   return buf;
+}
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  const size_t slash = text.find('/');
+  auto addr = IpAddr::parse(text.substr(0, slash));
+  if (!addr) return std::nullopt;
+  const int max_len = addr->is_v4() ? 32 : 128;
+  int len = max_len;
+  if (slash != std::string_view::npos) {
+    auto digits = text.substr(slash + 1);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+    if (ec != std::errc() || p != digits.data() + digits.size() || len < 0 || len > max_len) {
+      return std::nullopt;
+    }
+  }
+  Cidr c;
+  c.len_ = addr->is_v4() ? len + 96 : len;
+  // Clear the host bits.
+  const int low = c.len_ - 64;
+  c.base_.hi_ = c.len_ >= 64 ? addr->hi_ : (c.len_ == 0 ? 0 : addr->hi_ & ~(~uint64_t{0} >> c.len_));
+  c.base_.lo_ = low <= 0 ? 0 : (low == 64 ? addr->lo_ : addr->lo_ & ~(~uint64_t{0} >> low));
+  return c;
+}
+
+std::string Cidr::to_string() const {
+  return base_.to_string() + "/" + std::to_string(base_.is_v4() && len_ >= 96 ? len_ - 96 : len_);
+}
+
+std::string iso8601_utc(int64_t ns) {
+  int64_t sec = ns / 1'000'000'000;
+  int64_t frac = ns % 1'000'000'000;
+  if (frac < 0) frac += 1'000'000'000, --sec;
+  const time_t t = static_cast<time_t>(sec);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900,
+                        parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+  if (frac) {
+    n += std::snprintf(buf + n, sizeof buf - n, ".%09lld", static_cast<long long>(frac));
+    while (buf[n - 1] == '0') --n;
+  }
+  buf[n] = 'Z';
+  return std::string(buf, n + 1);
 }
 
 std::string tcp_flag::names(uint8_t flags) {

@@ -112,6 +112,7 @@ class DarkVecCsvReader final : public CaptureReader {
         continue;
       }
       counters_.note_record(out.ts_ns_, out.wire_len_);
+      if (!keep(out)) continue;
       ++counters_.decoded_;
       return true;
     }

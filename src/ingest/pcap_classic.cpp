@@ -73,6 +73,7 @@ class ClassicPcapReader final : public CaptureReader {
       pos_ += kRecordHeader + caplen;
       const int64_t ts = int64_t{sec} * 1'000'000'000 + int64_t{sub} * (nanosecond_ ? 1 : 1000);
       counters_.note_record(ts, len);
+      if (!keep(data, caplen, len)) continue;
       out = Packet{};
       Weird w = decode_frame(info_.linktype_, data, caplen, out);
       if (w != Weird::kNone) {

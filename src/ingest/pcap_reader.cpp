@@ -44,6 +44,7 @@ class PcapReader final : public CaptureReader {
       }
       const int64_t ts = int64_t{h->ts.tv_sec} * 1'000'000'000 + h->ts.tv_usec;
       counters_.note_record(ts, h->len);
+      if (!keep(data, h->caplen, h->len)) continue;
       out = Packet{};
       Weird w = decode_frame(info_.linktype_, data, h->caplen, out);
       if (w != Weird::kNone) {

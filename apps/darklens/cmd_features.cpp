@@ -1,0 +1,135 @@
+// darklens features: per-source feature table from captures.
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "commands.hpp"
+#include "darklens/atomic_file.hpp"
+#include "darklens/error.hpp"
+#include "darklens/features.hpp"
+
+namespace darklens::cli {
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    std::string item = s.substr(start, comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+nlohmann::json metadata(const features::FeatureTable& t, const features::Aggregator& agg,
+                        const std::string& family, const std::string& window,
+                        const std::string& prefix, const std::string& filter,
+                        const std::string& classes) {
+  const auto& c = agg.counters();
+  nlohmann::json m;
+  m["generator"] = "darklens features";
+  m["families"] = family;
+  m["window"] = window;
+  m["prefix"] = prefix;
+  m["filter"] = filter;
+  m["classes"] = classes;
+  m["min_packets"] = agg.options().min_packets_;
+  m["rows"] = t.rows();
+  m["columns"] = t.columns_;
+  m["packets"] = {{"decoded", c.packets_},
+                  {"outside_prefix", c.outside_prefix_},
+                  {"class_filtered", c.class_filtered_},
+                  {"used", c.used_}};
+  for (const auto& [path, rc] : c.files_) {
+    m["files"].push_back({{"path", path},
+                          {"records", rc.records_},
+                          {"decoded", rc.decoded_},
+                          {"bpf_filtered", rc.filtered_},
+                          {"damaged", rc.weird_.total()},
+                          {"stop_message", rc.stop_message_}});
+  }
+  for (const auto& [w, ports] : t.top_ports_) {
+    m["agm_num_top_ports"].push_back({{"window_start", iso8601_utc(w)}, {"ports", ports}});
+  }
+  return m;
+}
+
+}  // namespace
+
+Command add_features(CLI::App& app) {
+  struct Opts {
+    std::vector<std::string> files;
+    std::string out, family = "agm", window = "24h", prefix, filter, classes = "scan,backscatter,other";
+    uint64_t min_packets = 1;
+    uint32_t exact_cap = 4096;
+    int threads = 1;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "features",
+      "Turn captures into a per-source feature table: one row per (source IP, "
+      "time window), columns from the chosen families (docs/features.md). "
+      "Output format by extension: .csv, .jsonl, or .npy (+ .columns.txt, "
+      ".rows.csv); a <output>.meta.json sidecar records options and counts.");
+  sub->add_option("files", o->files, "Captures (pcap, pcapng, DarkVec CSV; gzip/zstd; '-' = stdin)")
+      ->required();
+  sub->add_option("-o,--output", o->out, "Output file: .csv, .jsonl or .npy")->required();
+  sub->add_option("--family", o->family, "Feature families, comma-separated: agm, agm-num, temporal, fingerprints")
+      ->default_val("agm");
+  sub->add_option("--window", o->window, "Window length (30m, 1h, 6h, 24h, 7d), aligned to UTC midnight")
+      ->default_val("24h");
+  sub->add_option("--prefix", o->prefix, "Monitored darknet, CIDR[,CIDR]: packets to other destinations are left out");
+  sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet, e.g. 'tcp and not port 80'");
+  sub->add_option("--class", o->classes, "Traffic classes to keep: scan, backscatter, other")
+      ->default_val("scan,backscatter,other");
+  sub->add_option("--min-packets", o->min_packets, "Drop rows with fewer packets")->default_val(1);
+  sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
+      ->default_val(4096)->check(CLI::Range(16u, 1u << 24));
+  sub->add_option("--threads", o->threads, "Files read in parallel (0 = one per core); same output for any value")
+      ->default_val(1)->check(CLI::Range(0, 256));
+  sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  return {sub, [o]() {
+            features::FeatureOptions opt;
+            opt.families_ = features::parse_families(o->family);
+            opt.window_ = features::parse_window(o->window);
+            for (const auto& c : split(o->prefix)) {
+              auto cidr = Cidr::parse(c);
+              if (!cidr) throw ParamError("--prefix: '" + c + "' is not an address prefix (a.b.c.d/n or x::/n)");
+              opt.darknet_.push_back(*cidr);
+            }
+            opt.bpf_ = o->filter;
+            opt.classes_ = features::parse_classes(o->classes);
+            opt.min_packets_ = o->min_packets;
+            opt.exact_cap_ = o->exact_cap;
+            opt.threads_ = o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                           : o->threads;
+            features::check_table_path(o->out);  // fail before reading anything
+            features::Aggregator agg(opt);
+            const bool tty = stderr_is_tty() && !o->quiet;
+            agg.add_files(o->files, [&](uint64_t n) {
+              if (tty) std::cerr << "\r" << n << " packets" << std::flush;
+            });
+            if (tty) std::cerr << "\r\033[K" << std::flush;
+            auto table = agg.table();
+            features::write_table(table, o->out);
+            AtomicFile meta(o->out + ".meta.json");
+            meta.write(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes).dump(2) + "\n");
+            meta.commit();
+            if (!o->quiet) {
+              const auto& c = agg.counters();
+              std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size()
+                        << " columns from " << c.used_ << " packets (" << c.outside_prefix_
+                        << " outside the prefix, " << c.class_filtered_ << " of other classes)\n";
+              for (const auto& [path, rc] : c.files_) {
+                if (!rc.stop_message_.empty()) std::cout << "warning: " << rc.stop_message_ << "\n";
+              }
+            }
+            return 0;
+          }};
+}
+
+}  // namespace darklens::cli

@@ -1,0 +1,139 @@
+// Per-source features: every (source IP, time window) becomes one row of
+// numbers. Families and columns are defined in docs/features.md.
+//
+//   darklens::features::FeatureOptions o;
+//   o.families_ = darklens::features::parse_families("agm,temporal");
+//   darklens::features::Aggregator agg(o);
+//   agg.add_file("day1.pcap");            // or agg.add(packet) yourself
+//   darklens::features::FeatureTable t = agg.table();
+//   darklens::features::write_table(t, "features.csv");
+//
+// Per-source state is mergeable: the table of a capture split into
+// consecutive parts, aggregated separately and merged, equals the table of
+// the whole capture (tested with random split points).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "darklens/ingest.hpp"
+#include "darklens/types.hpp"
+
+namespace darklens::features {
+
+enum class Family : uint8_t { kAgm, kAgmNum, kTemporal, kFingerprints };
+/// "agm,temporal,..." -> families. Throws ParamError naming the bad one.
+std::vector<Family> parse_families(std::string_view list);
+std::string_view family_name(Family f);
+
+/// What a packet is, as seen from the darknet.
+enum class TrafficClass : uint8_t {
+  kScan = 0,         // TCP SYN, UDP, ICMP/ICMPv6 echo request: someone probing
+  kBackscatter = 1,  // SYN-ACK, RST, RST-ACK, ICMP errors and echo replies:
+                     // answers to packets spoofed with a darknet source
+  kOther = 2,        // everything else (ACK, PSH-ACK, FIN, GRE, ...)
+};
+TrafficClass classify(const Packet& p);
+std::string_view class_name(TrafficClass c);
+/// "scan,backscatter" -> bit mask over TrafficClass. Throws ParamError.
+uint8_t parse_classes(std::string_view list);
+
+/// Fixed-length windows aligned to `origin_ns_` (default: the Unix epoch,
+/// so any window dividing a day starts at UTC midnight).
+struct WindowSpec {
+  int64_t length_ns_ = 86'400'000'000'000;
+  int64_t origin_ns_ = 0;
+  int64_t start_of(int64_t ts_ns) const;
+};
+/// "30m", "1h", "6h", "24h", "7d" (s, m, h, d units; 1 s .. 366 d).
+/// Throws ParamError.
+WindowSpec parse_window(std::string_view text);
+
+struct FeatureOptions {
+  std::vector<Family> families_ = {Family::kAgm};
+  WindowSpec window_;
+  /// The monitored darknet. Packets to other destinations are counted in
+  /// AggregateCounters::outside_prefix_ and left out. Empty = keep all.
+  std::vector<Cidr> darknet_;
+  /// Bit mask of TrafficClass values to keep (default: all).
+  uint8_t classes_ = 0x7;
+  /// libpcap filter expression applied to every record before decoding
+  /// ("" = none). DarkVec CSV rows are filtered as the raw IP packet
+  /// darklens rebuilds from their fields (docs/features.md).
+  std::string bpf_;
+  /// Rows with fewer packets are dropped from the table.
+  uint64_t min_packets_ = 1;
+  /// Distinct values kept exactly per source and field (docs/features.md).
+  uint32_t exact_cap_ = 4096;
+  /// Threads for add_files (results do not depend on it).
+  int threads_ = 1;
+};
+
+/// Counts of what the aggregation saw and left out.
+struct AggregateCounters {
+  uint64_t packets_ = 0;          // decoded packets offered
+  uint64_t outside_prefix_ = 0;   // destination not in the darknet
+  uint64_t class_filtered_ = 0;   // class not selected
+  uint64_t used_ = 0;             // packets that went into features
+  std::vector<std::pair<std::string, ingest::ReadCounters>> files_;
+};
+
+/// A feature table: one row per (source, window), named numeric columns.
+struct FeatureTable {
+  std::vector<IpAddr> source_;
+  std::vector<int64_t> window_start_ns_;
+  std::vector<std::string> columns_;
+  std::vector<double> values_;  // row-major, rows() x columns_.size()
+  /// agm-num only: per window start, the TCP destination ports behind the
+  /// num_dst_port_top1..top10 dummy columns (most packets first).
+  std::vector<std::pair<int64_t, std::vector<uint16_t>>> top_ports_;
+  size_t rows() const { return source_.size(); }
+  double at(size_t row, size_t col) const { return values_[row * columns_.size() + col]; }
+  /// Index of a column by name; throws ParamError when absent.
+  size_t column(std::string_view name) const;
+};
+
+class Aggregator {
+ public:
+  explicit Aggregator(FeatureOptions options);
+  ~Aggregator();
+  Aggregator(Aggregator&&) noexcept;
+  Aggregator& operator=(Aggregator&&) noexcept;
+
+  /// Adds one decoded packet (applies prefix and class selection).
+  void add(const Packet& p);
+  /// Reads a whole capture (applies the BPF filter too).
+  void add_file(const std::string& path, const std::function<void(uint64_t)>& progress = {});
+  /// Reads several captures, options().threads_ at a time, merged in the
+  /// order given: the result is the same for any thread count.
+  void add_files(const std::vector<std::string>& paths,
+                 const std::function<void(uint64_t)>& progress = {});
+  /// Folds another aggregator's state into this one (same options). For
+  /// parts of one capture, `other` must hold the later part.
+  void merge(const Aggregator& other);
+
+  /// The table, rows sorted by (window start, source).
+  FeatureTable table() const;
+  const AggregateCounters& counters() const;
+  const FeatureOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Writes the table atomically; the format follows the extension:
+/// .csv (header `source,window_start,<columns>`), .jsonl (one object per
+/// row), .npy (float64 matrix; plus `<name>.columns.txt` and
+/// `<name>.rows.csv`). Throws ParamError for other extensions, IoError.
+void write_table(const FeatureTable& t, const std::string& path);
+
+/// Checks, before any work, what write_table would refuse: an unknown
+/// extension (ParamError) or a directory that does not exist (IoError).
+void check_table_path(const std::string& path);
+
+}  // namespace darklens::features

@@ -1,0 +1,154 @@
+// Everything darklens remembers about one (source, window): exact integer
+// accumulators only, so merging the states of consecutive parts of a
+// capture gives bit-identical features to reading it whole.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+#include "count_map.hpp"
+#include "darklens/types.hpp"
+
+namespace darklens::features {
+
+// Exact sums of squared nanosecond gaps need more than 64 bits (GCC/Clang).
+__extension__ typedef unsigned __int128 Uint128;
+
+/// The seven AGM fields, in column order.
+enum AgmField { kDstIp, kSrcPort, kDstPort, kProto, kTtl, kTcpFlags, kSize, kAgmFields };
+
+/// A 32-bit value for an address (IPv6: folded, only used for counting).
+inline uint32_t address_value(const IpAddr& a) {
+  if (a.is_v4()) return a.v4_value();
+  const uint64_t x = a.hi_ ^ (a.lo_ * 0x9e3779b97f4a7c15ULL);
+  return static_cast<uint32_t>(x ^ (x >> 32));
+}
+
+struct AgmCounts {
+  uint64_t packets = 0;
+  std::array<CountMap, kAgmFields> fields;
+
+  void set_cap(uint32_t cap) {
+    for (auto& f : fields) f.set_cap(cap);
+  }
+  void add(const Packet& p) {
+    ++packets;
+    fields[kDstIp].add(address_value(p.dst_));
+    fields[kSrcPort].add(p.sport_);
+    fields[kDstPort].add(p.dport_);
+    fields[kProto].add(p.proto_);
+    fields[kTtl].add(p.ttl_);
+    fields[kTcpFlags].add(p.proto_ == ip_proto::kTcp ? p.tcp_flags_ : 0);
+    fields[kSize].add(p.ip_len_);
+  }
+  void merge(const AgmCounts& o) {
+    packets += o.packets;
+    for (int i = 0; i < kAgmFields; ++i) fields[i].merge(o.fields[i]);
+  }
+};
+
+/// Timing in integer nanoseconds. Gaps are between consecutive packets in
+/// arrival order; a packet older than the previous one adds a gap of 0.
+struct Temporal {
+  static constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+  std::array<uint64_t, 24> hourly{};
+  int64_t first = std::numeric_limits<int64_t>::max();  // earliest
+  int64_t last = kNone;                                 // latest
+  int64_t first_arrival = kNone;                        // first packet read
+  int64_t prev = kNone;                                 // latest so far in arrival order
+  uint64_t gaps = 0;
+  uint64_t gap_sum = 0;        // ns
+  Uint128 gap_sq = 0;  // ns^2, exact
+
+  static int hour_of(int64_t ts) {
+    int64_t h = ts / 3'600'000'000'000 % 24;
+    return static_cast<int>(h < 0 ? h + 24 : h);
+  }
+  void add_gap(int64_t g) {
+    const uint64_t u = static_cast<uint64_t>(g);
+    ++gaps;
+    gap_sum += u;
+    gap_sq += static_cast<Uint128>(u) * u;
+  }
+  void add(int64_t ts) {
+    ++hourly[hour_of(ts)];
+    first = std::min(first, ts);
+    last = std::max(last, ts);
+    if (first_arrival == kNone) {
+      first_arrival = prev = ts;
+      return;
+    }
+    add_gap(ts >= prev ? ts - prev : 0);
+    prev = std::max(prev, ts);
+  }
+  void merge(const Temporal& o) {
+    if (o.first_arrival == kNone) return;
+    if (first_arrival == kNone) {
+      *this = o;
+      return;
+    }
+    for (int h = 0; h < 24; ++h) hourly[h] += o.hourly[h];
+    first = std::min(first, o.first);
+    last = std::max(last, o.last);
+    // The gap across the boundary, as reading the parts in a row would see it.
+    add_gap(o.first_arrival >= prev ? o.first_arrival - prev : 0);
+    gaps += o.gaps;
+    gap_sum += o.gap_sum;
+    gap_sq += o.gap_sq;
+    prev = std::max(prev, o.prev);
+  }
+};
+
+struct Fingerprints {
+  uint64_t packets = 0, tcp = 0, syn = 0;
+  uint64_t mirai = 0, zmap = 0, masscan = 0, no_options = 0, ttl_ge_200 = 0, win_1024 = 0;
+  CountMap syn_mss, syn_win, syn_layout;
+
+  static uint32_t layout_code(const TcpOptionLayout& l) {
+    uint32_t code = 0;
+    for (int i = 0; i < 4; ++i) code = (code << 8) | (i < l.count_ ? l.kinds_[i] : 0);
+    return code;
+  }
+  void set_cap(uint32_t cap) {
+    syn_mss.set_cap(cap);
+    syn_win.set_cap(cap);
+    syn_layout.set_cap(cap);
+  }
+  void add(const Packet& p) {
+    ++packets;
+    zmap += p.ip_id_ == 54321;
+    ttl_ge_200 += p.ttl_ >= 200;
+    if (p.proto_ != ip_proto::kTcp || !p.has(Packet::kHasTransport)) return;
+    ++tcp;
+    win_1024 += p.tcp_win_ == 1024;
+    const uint32_t dst = p.dst_.is_v4() ? p.dst_.v4_value() : 0;
+    masscan += p.ip_id_ == ((dst ^ p.dport_ ^ p.tcp_seq_) & 0xffff);
+    if ((p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck)) != tcp_flag::kSyn) return;
+    ++syn;
+    mirai += p.has(Packet::kMiraiMarked) || (p.dst_.is_v4() && p.tcp_seq_ == dst);
+    no_options += p.tcp_opts_.count_ == 0 && !p.has(Packet::kHasMss);
+    syn_mss.add(p.has(Packet::kHasMss) ? p.tcp_mss_ : 0);
+    syn_win.add(p.tcp_win_);
+    syn_layout.add(layout_code(p.tcp_opts_));
+  }
+  void merge(const Fingerprints& o) {
+    packets += o.packets, tcp += o.tcp, syn += o.syn;
+    mirai += o.mirai, zmap += o.zmap, masscan += o.masscan;
+    no_options += o.no_options, ttl_ge_200 += o.ttl_ge_200, win_1024 += o.win_1024;
+    syn_mss.merge(o.syn_mss);
+    syn_win.merge(o.syn_win);
+    syn_layout.merge(o.syn_layout);
+  }
+};
+
+/// Only the parts the selected families need are filled.
+struct SourceState {
+  uint64_t packets = 0;  // every packet of the source in the window
+  AgmCounts all;   // agm
+  AgmCounts tcp;   // agm-num: the source's TCP packets
+  Temporal time;   // temporal
+  Fingerprints fp; // fingerprints
+};
+
+}  // namespace darklens::features

@@ -1,0 +1,118 @@
+// Feature tables on disk: CSV, JSON Lines, NumPy .npy (+ sidecars).
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+
+#include "darklens/atomic_file.hpp"
+#include "darklens/error.hpp"
+#include "darklens/features.hpp"
+
+namespace darklens::features {
+namespace {
+
+// Shortest text that reads back as the same double ("3", "0.25", "1e+20").
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void write_csv(const FeatureTable& t, const std::string& path) {
+  AtomicFile f(path);
+  std::string line = "source,window_start";
+  for (const auto& c : t.columns_) line += "," + c;
+  line += "\n";
+  f.write(line);
+  const size_t nc = t.columns_.size();
+  for (size_t r = 0; r < t.rows(); ++r) {
+    line = t.source_[r].to_string() + "," + iso8601_utc(t.window_start_ns_[r]);
+    for (size_t c = 0; c < nc; ++c) {
+      line += ',';
+      append_number(line, t.values_[r * nc + c]);
+    }
+    line += '\n';
+    f.write(line);
+  }
+  f.commit();
+}
+
+void write_jsonl(const FeatureTable& t, const std::string& path) {
+  AtomicFile f(path);
+  const size_t nc = t.columns_.size();
+  std::string line;
+  for (size_t r = 0; r < t.rows(); ++r) {
+    line = "{\"source\":\"" + t.source_[r].to_string() + "\",\"window_start\":\"" +
+           iso8601_utc(t.window_start_ns_[r]) + "\"";
+    for (size_t c = 0; c < nc; ++c) {
+      line += ",\"" + t.columns_[c] + "\":";  // column names are plain identifiers
+      append_number(line, t.values_[r * nc + c]);
+    }
+    line += "}\n";
+    f.write(line);
+  }
+  f.commit();
+}
+
+void write_npy(const FeatureTable& t, const std::string& path) {
+  const std::string base = path.substr(0, path.size() - 4);
+  // Sidecars first, so a reader never finds a matrix without its names.
+  {
+    AtomicFile cols(base + ".columns.txt");
+    for (const auto& c : t.columns_) cols.write(c + "\n");
+    cols.commit();
+    AtomicFile rows(base + ".rows.csv");
+    rows.write("source,window_start\n");
+    for (size_t r = 0; r < t.rows(); ++r) {
+      rows.write(t.source_[r].to_string() + "," + iso8601_utc(t.window_start_ns_[r]) + "\n");
+    }
+    rows.commit();
+  }
+  std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (" +
+                     std::to_string(t.rows()) + ", " + std::to_string(t.columns_.size()) + "), }";
+  // NPY 1.0: magic, version, little-endian header length, the dict padded
+  // with spaces and a newline so that the data starts at a multiple of 64.
+  const size_t unpadded = 10 + dict.size() + 1;
+  dict.append((64 - unpadded % 64) % 64, ' ');
+  dict += '\n';
+  std::string header = "\x93NUMPY";
+  header += '\x01';
+  header += '\x00';
+  header += static_cast<char>(dict.size() & 0xff);
+  header += static_cast<char>(dict.size() >> 8);
+  header += dict;
+  AtomicFile f(path);
+  f.write(header);
+  static_assert(sizeof(double) == 8);
+  f.write(t.values_.data(), t.values_.size() * sizeof(double));  // x86-64: little-endian
+  f.commit();
+}
+
+}  // namespace
+
+void check_table_path(const std::string& path) {
+  if (!ends_with(path, ".csv") && !ends_with(path, ".jsonl") && !ends_with(path, ".npy")) {
+    throw ParamError(path + ": unknown output format; use a .csv, .jsonl or .npy file name");
+  }
+  auto dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!std::filesystem::is_directory(dir)) {
+    throw IoError(path + ": cannot create output file: directory " + dir.string() + " does not exist");
+  }
+}
+
+void write_table(const FeatureTable& t, const std::string& path) {
+  check_table_path(path);
+  if (ends_with(path, ".csv")) {
+    write_csv(t, path);
+  } else if (ends_with(path, ".jsonl")) {
+    write_jsonl(t, path);
+  } else {
+    write_npy(t, path);
+  }
+}
+
+}  // namespace darklens::features
