@@ -87,12 +87,12 @@ struct FeatureTable {
   std::vector<IpAddr> source_;
   std::vector<int64_t> window_start_ns_;
   std::vector<std::string> columns_;
-  std::vector<double> values_;  // row-major, rows() x columns_.size()
+  std::vector<double> values_;  // column-major: column c is values_[c*rows() ...]
   /// agm-num only: per window start, the TCP destination ports behind the
   /// num_dst_port_top1..top10 dummy columns (most packets first).
   std::vector<std::pair<int64_t, std::vector<uint16_t>>> top_ports_;
   size_t rows() const { return source_.size(); }
-  double at(size_t row, size_t col) const { return values_[row * columns_.size() + col]; }
+  double at(size_t row, size_t col) const { return values_[col * rows() + row]; }
   /// Index of a column by name; throws ParamError when absent.
   size_t column(std::string_view name) const;
 };

@@ -1,8 +1,9 @@
 // (source, window) -> SourceState, filled packet by packet, merged across
 // files and threads in a fixed order.
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <thread>
-#include <unordered_map>
 
 #include "columns.hpp"
 #include "darklens/error.hpp"
@@ -16,10 +17,58 @@ struct Key {
   int64_t window;
   friend bool operator==(const Key&, const Key&) = default;
 };
-struct KeyHash {
-  size_t operator()(const Key& k) const noexcept {
-    return IpAddrHash{}(k.src) ^ (static_cast<size_t>(k.window) * 0x9e3779b97f4a7c15ULL);
+
+uint64_t hash_of(const Key& k) {
+  uint64_t x = IpAddrHash{}(k.src) ^ (static_cast<uint64_t>(k.window) * 0x9e3779b97f4a7c15ULL);
+  x ^= x >> 29;
+  return x * 0xbf58476d1ce4e5b9ULL;
+}
+
+// (source, window) -> row index: open addressing over 8-byte slots holding
+// a 32-bit hash tag and the row index + 1, so most probes touch one line.
+class KeyIndex {
+ public:
+  KeyIndex() : slots_(1024, 0) {}
+  size_t size() const { return keys_.size(); }
+  const Key& key(size_t i) const { return keys_[i]; }
+
+  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
+
+  /// Row of k, inserting it when new (`fresh` tells which).
+  uint32_t find_or_insert(const Key& k, uint64_t h, bool& fresh) {
+    const size_t mask = slots_.size() - 1;
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t s = slots_[i];
+      if (s == 0) {
+        keys_.push_back(k);
+        slots_[i] = (tag << 32) | keys_.size();
+        fresh = true;
+        if (keys_.size() * 2 > slots_.size()) grow();
+        return static_cast<uint32_t>(keys_.size() - 1);
+      }
+      if ((s >> 32) == tag && keys_[(s & 0xffffffff) - 1] == k) {
+        fresh = false;
+        return static_cast<uint32_t>((s & 0xffffffff) - 1);
+      }
+    }
   }
+
+ private:
+  void grow() {
+    std::vector<uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (uint64_t s : old) {
+      if (s == 0) continue;
+      size_t i = hash_of(keys_[(s & 0xffffffff) - 1]) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<uint64_t> slots_;
+  std::vector<Key> keys_;
 };
 
 }  // namespace
@@ -27,9 +76,13 @@ struct KeyHash {
 struct Aggregator::Impl {
   FeatureOptions opt;
   bool want_agm = false, want_tcp = false, want_time = false, want_fp = false;
-  std::unordered_map<Key, uint32_t, KeyHash> index;
-  std::vector<Key> keys;
-  std::vector<SourceState> states;
+  KeyIndex index;
+  // One deque per family, indexed by row; only requested families grow.
+  // (Deques grow without moving what they hold.)
+  std::vector<uint64_t> packets;
+  std::deque<AgmCounts> all, tcp;
+  std::deque<Temporal> time;
+  std::deque<Fingerprints> fp;
   AggregateCounters counters;
 
   explicit Impl(FeatureOptions o) : opt(std::move(o)) {
@@ -42,17 +95,17 @@ struct Aggregator::Impl {
     }
   }
 
-  SourceState& state_for(const Key& k) {
-    auto [it, fresh] = index.try_emplace(k, static_cast<uint32_t>(states.size()));
+  uint32_t row_for(const Key& k, uint64_t h) {
+    bool fresh = false;
+    const uint32_t row = index.find_or_insert(k, h, fresh);
     if (fresh) {
-      keys.push_back(k);
-      states.emplace_back();
-      SourceState& s = states.back();
-      s.all.set_cap(opt.exact_cap_);
-      s.tcp.set_cap(opt.exact_cap_);
-      s.fp.set_cap(opt.exact_cap_);
+      packets.push_back(0);
+      if (want_agm) all.emplace_back();
+      if (want_tcp) tcp.emplace_back();
+      if (want_time) time.emplace_back();
+      if (want_fp) fp.emplace_back();
     }
-    return states[it->second];
+    return row;
   }
 
   bool in_darknet(const IpAddr& dst) const {
@@ -63,41 +116,62 @@ struct Aggregator::Impl {
     return false;
   }
 
-  void add(const Packet& p) {
+  /// The key of a packet that goes into the features, or false.
+  bool select(const Packet& p, Key& k) {
     ++counters.packets_;
     if (!in_darknet(p.dst_)) {
       ++counters.outside_prefix_;
-      return;
+      return false;
     }
     if (!(opt.classes_ & (1u << static_cast<int>(classify(p))))) {
       ++counters.class_filtered_;
-      return;
+      return false;
     }
     ++counters.used_;
-    SourceState& s = state_for({p.src_, opt.window_.start_of(p.ts_ns_)});
-    ++s.packets;
-    if (want_agm) s.all.add(p);
-    if (want_tcp && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport)) s.tcp.add(p);
-    if (want_time) s.time.add(p.ts_ns_);
-    if (want_fp) s.fp.add(p);
+    k = {p.src_, opt.window_.start_of(p.ts_ns_)};
+    return true;
+  }
+
+  void update(uint32_t row, const Packet& p) {
+    const uint32_t cap = opt.exact_cap_;
+    ++packets[row];
+    if (want_agm) all[row].add(p, cap);
+    if (want_tcp && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport)) tcp[row].add(p, cap);
+    if (want_time) time[row].add(p.ts_ns_);
+    if (want_fp) fp[row].add(p, cap);
+  }
+
+  void add(const Packet& p) {
+    Key k;
+    if (select(p, k)) update(row_for(k, hash_of(k)), p);
   }
 
   void merge(const Impl& o) {
-    for (size_t i = 0; i < o.keys.size(); ++i) {
-      SourceState& s = state_for(o.keys[i]);
-      const SourceState& t = o.states[i];
-      s.packets += t.packets;
-      if (want_agm) s.all.merge(t.all);
-      if (want_tcp) s.tcp.merge(t.tcp);
-      if (want_time) s.time.merge(t.time);
-      if (want_fp) s.fp.merge(t.fp);
+    const uint32_t cap = opt.exact_cap_;
+    for (size_t i = 0; i < o.index.size(); ++i) {
+      const Key& k = o.index.key(i);
+      const uint32_t row = row_for(k, hash_of(k));
+      packets[row] += o.packets[i];
+      if (want_agm) all[row].merge(o.all[i], cap);
+      if (want_tcp) tcp[row].merge(o.tcp[i], cap);
+      if (want_time) time[row].merge(o.time[i]);
+      if (want_fp) fp[row].merge(o.fp[i], cap);
     }
     counters.packets_ += o.counters.packets_;
     counters.outside_prefix_ += o.counters.outside_prefix_;
     counters.class_filtered_ += o.counters.class_filtered_;
     counters.used_ += o.counters.used_;
-    counters.files_.insert(counters.files_.end(), o.counters.files_.begin(),
-                           o.counters.files_.end());
+    counters.files_.insert(counters.files_.end(), o.counters.files_.begin(), o.counters.files_.end());
+  }
+
+  SourceView view(uint32_t row) const {
+    SourceView v;
+    v.packets = packets[row];
+    if (want_agm) v.all = &all[row];
+    if (want_tcp) v.tcp = &tcp[row];
+    if (want_time) v.time = &time[row];
+    if (want_fp) v.fp = &fp[row];
+    return v;
   }
 };
 
@@ -109,15 +183,34 @@ Aggregator& Aggregator::operator=(Aggregator&&) noexcept = default;
 void Aggregator::add(const Packet& p) { impl_->add(p); }
 
 void Aggregator::add_file(const std::string& path, const std::function<void(uint64_t)>& progress) {
+  Impl& m = *impl_;
   auto reader = ingest::CaptureReader::open(path);
-  reader->set_filter(impl_->opt.bpf_);
-  Packet p;
-  uint64_t n = 0;
-  while (reader->next(p)) {
-    impl_->add(p);
-    if (progress && (++n & 0xfffff) == 0) progress(reader->counters().records_);
+  reader->set_filter(m.opt.bpf_);
+  // Packets go in batches: the index slots of a whole batch are fetched
+  // while the previous packets are counted.
+  constexpr size_t kBatch = 32;
+  std::array<Packet, kBatch> batch;
+  std::array<Key, kBatch> keys;
+  std::array<uint64_t, kBatch> hashes;
+  std::array<bool, kBatch> selected;
+  uint64_t batches = 0;
+  for (;;) {
+    size_t n = 0;
+    while (n < kBatch && reader->next(batch[n])) ++n;
+    for (size_t i = 0; i < n; ++i) {
+      selected[i] = m.select(batch[i], keys[i]);
+      if (selected[i]) {
+        hashes[i] = hash_of(keys[i]);
+        m.index.prefetch(hashes[i]);
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (selected[i]) m.update(m.row_for(keys[i], hashes[i]), batch[i]);
+    }
+    if (n < kBatch) break;
+    if (progress && (++batches & 0x7fff) == 0) progress(reader->counters().records_);
   }
-  impl_->counters.files_.emplace_back(path, reader->counters());
+  m.counters.files_.emplace_back(path, reader->counters());
 }
 
 void Aggregator::add_files(const std::vector<std::string>& paths,
@@ -160,22 +253,24 @@ const FeatureOptions& Aggregator::options() const { return impl_->opt; }
 FeatureTable Aggregator::table() const {
   const Impl& m = *impl_;
   std::vector<uint32_t> rows;
-  for (uint32_t i = 0; i < m.keys.size(); ++i) {
-    if (m.states[i].packets >= std::max<uint64_t>(1, m.opt.min_packets_)) rows.push_back(i);
+  for (uint32_t i = 0; i < m.index.size(); ++i) {
+    if (m.packets[i] >= std::max<uint64_t>(1, m.opt.min_packets_)) rows.push_back(i);
   }
   std::sort(rows.begin(), rows.end(), [&](uint32_t a, uint32_t b) {
-    const Key &x = m.keys[a], &y = m.keys[b];
+    const Key &x = m.index.key(a), &y = m.index.key(b);
     return x.window != y.window ? x.window < y.window : x.src < y.src;
   });
   std::vector<RowRef> refs;
   refs.reserve(rows.size());
-  for (uint32_t i : rows) refs.push_back({m.keys[i].src, m.keys[i].window, &m.states[i]});
+  for (uint32_t i : rows) refs.push_back({m.index.key(i).src, m.index.key(i).window, m.view(i)});
   std::vector<WindowTraffic> windows;
   if (m.want_tcp) {
     // agm-num's dummies use each window's top TCP destination ports, over
     // every source of the window (also those below --min-packets).
     std::vector<RowRef> all;
-    for (uint32_t i = 0; i < m.keys.size(); ++i) all.push_back({m.keys[i].src, m.keys[i].window, &m.states[i]});
+    for (uint32_t i = 0; i < m.index.size(); ++i) {
+      all.push_back({m.index.key(i).src, m.index.key(i).window, m.view(i)});
+    }
     windows = top_tcp_ports(all, 10);
   }
   return build_table(m.opt.families_, refs, windows);

@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <map>
 #include <string>
 
@@ -12,70 +11,76 @@ namespace {
 constexpr const char* kFieldNames[kAgmFields] = {"dst_ip", "src_port", "dst_port", "proto",
                                                  "ttl",    "tcp_flags", "size"};
 
-// Appends one family's columns: names once, values per row.
+// Appends one family's columns straight into the column-major table. A
+// Col is an index, not a pointer: declaring more columns may move storage.
+struct Builder;
+struct Col {
+  Builder* b;
+  size_t index;
+  double& operator[](size_t row) const;
+};
 struct Builder {
-  std::vector<std::string> names;
-  std::deque<std::vector<double>> cols;  // stable references while growing
+  FeatureTable& t;
   size_t rows;
-  explicit Builder(size_t n) : rows(n) {}
-  std::vector<double>& column(std::string name) {
-    names.push_back(std::move(name));
-    cols.emplace_back(rows, 0.0);
-    return cols.back();
+  Builder(FeatureTable& table, size_t n) : t(table), rows(n) {}
+  Col column(std::string name) {
+    t.columns_.push_back(std::move(name));
+    t.values_.resize(t.columns_.size() * rows, 0.0);
+    return {this, t.columns_.size() - 1};
   }
 };
+double& Col::operator[](size_t row) const { return b->t.values_[index * b->rows + row]; }
 
 void agm(Builder& b, const std::vector<RowRef>& rows) {
-  auto& packets = b.column("agm_packets");
-  std::vector<double>* c[kAgmFields][3];
+  auto packets = b.column("agm_packets");
+  Col c[kAgmFields][3];
   for (int f = 0; f < kAgmFields; ++f) {
     const std::string n = std::string("agm_") + kFieldNames[f];
-    c[f][0] = &b.column(n + "_distinct");
-    c[f][1] = &b.column(n + "_mode");
-    c[f][2] = &b.column(n + "_mode_packets");
+    c[f][0] = b.column(n + "_distinct");
+    c[f][1] = b.column(n + "_mode");
+    c[f][2] = b.column(n + "_mode_packets");
   }
   for (size_t r = 0; r < rows.size(); ++r) {
-    const AgmCounts& a = rows[r].state->all;
+    const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
     for (int f = 0; f < kAgmFields; ++f) {
       const auto mode = a.fields[f].mode();
-      (*c[f][0])[r] = static_cast<double>(a.fields[f].distinct());
-      (*c[f][1])[r] = mode.value;
-      (*c[f][2])[r] = static_cast<double>(mode.count);
+      c[f][0][r] = static_cast<double>(a.fields[f].distinct());
+      c[f][1][r] = mode.value;
+      c[f][2][r] = static_cast<double>(mode.count);
     }
   }
 }
 
 // The 29 columns of the numerical AGM (docs/features.md), over TCP packets.
 void agm_num(Builder& b, const std::vector<RowRef>& rows, const std::vector<WindowTraffic>& windows) {
-  auto& packets = b.column("num_packets");
-  auto& dst_distinct = b.column("num_dst_ip_distinct");
-  auto& dst_mode_pk = b.column("num_dst_ip_mode_packets");
-  auto& sport_distinct = b.column("num_src_port_distinct");
-  auto& sport_mode_pk = b.column("num_src_port_mode_packets");
-  auto& dport_distinct = b.column("num_dst_port_distinct");
-  auto& dport_mode_pk = b.column("num_dst_port_mode_packets");
-  std::vector<std::vector<double>*> top;
-  for (int k = 1; k <= 10; ++k) top.push_back(&b.column("num_dst_port_top" + std::to_string(k)));
-  auto& ttl_distinct = b.column("num_ttl_distinct");
-  auto& ttl_mode = b.column("num_ttl_mode");
-  auto& ttl_mode_pk = b.column("num_ttl_mode_packets");
-  auto& flags_distinct = b.column("num_tcp_flags_distinct");
-  auto& flags_mode_pk = b.column("num_tcp_flags_mode_packets");
+  auto packets = b.column("num_packets");
+  auto dst_distinct = b.column("num_dst_ip_distinct");
+  auto dst_mode_pk = b.column("num_dst_ip_mode_packets");
+  auto sport_distinct = b.column("num_src_port_distinct");
+  auto sport_mode_pk = b.column("num_src_port_mode_packets");
+  auto dport_distinct = b.column("num_dst_port_distinct");
+  auto dport_mode_pk = b.column("num_dst_port_mode_packets");
+  std::vector<Col> top;
+  for (int k = 1; k <= 10; ++k) top.push_back(b.column("num_dst_port_top" + std::to_string(k)));
+  auto ttl_distinct = b.column("num_ttl_distinct");
+  auto ttl_mode = b.column("num_ttl_mode");
+  auto ttl_mode_pk = b.column("num_ttl_mode_packets");
+  auto flags_distinct = b.column("num_tcp_flags_distinct");
+  auto flags_mode_pk = b.column("num_tcp_flags_mode_packets");
   constexpr uint8_t kFlagDummies[4] = {0x02, 0x10, 0x18, 0x14};
-  std::vector<std::vector<double>*> flag_cols = {
-      &b.column("num_tcp_flags_is_syn"), &b.column("num_tcp_flags_is_ack"),
-      &b.column("num_tcp_flags_is_psh_ack"), &b.column("num_tcp_flags_is_rst_ack")};
-  auto& size_distinct = b.column("num_size_distinct");
-  auto& size_mode = b.column("num_size_mode");
-  auto& size_mode_pk = b.column("num_size_mode_packets");
+  std::vector<Col> flag_cols = {
+      b.column("num_tcp_flags_is_syn"), b.column("num_tcp_flags_is_ack"),
+      b.column("num_tcp_flags_is_psh_ack"), b.column("num_tcp_flags_is_rst_ack")};
+  auto size_distinct = b.column("num_size_distinct");
+  auto size_mode = b.column("num_size_mode");
+  auto size_mode_pk = b.column("num_size_mode_packets");
 
   for (size_t r = 0; r < rows.size(); ++r) {
-    const AgmCounts& a = rows[r].state->tcp;
+    const AgmCounts& a = *rows[r].state.tcp;
     if (a.packets == 0) continue;  // no TCP: all zero
     packets[r] = static_cast<double>(a.packets);
-    auto fill = [&](AgmField f, std::vector<double>& distinct, std::vector<double>* mode,
-                    std::vector<double>& mode_pk) {
+    auto fill = [&](AgmField f, Col distinct, const Col* mode, Col mode_pk) {
       const auto m = a.fields[f].mode();
       distinct[r] = static_cast<double>(a.fields[f].distinct());
       if (mode) (*mode)[r] = m.value;
@@ -87,34 +92,34 @@ void agm_num(Builder& b, const std::vector<RowRef>& rows, const std::vector<Wind
     const uint32_t port = fill(kDstPort, dport_distinct, nullptr, dport_mode_pk);
     for (const auto& w : windows) {
       if (w.window != rows[r].window) continue;
-      for (size_t k = 0; k < w.top_ports.size(); ++k) (*top[k])[r] = port == w.top_ports[k];
+      for (size_t k = 0; k < w.top_ports.size(); ++k) top[k][r] = port == w.top_ports[k];
     }
     fill(kTtl, ttl_distinct, &ttl_mode, ttl_mode_pk);
     const uint32_t flags = fill(kTcpFlags, flags_distinct, nullptr, flags_mode_pk);
-    for (int k = 0; k < 4; ++k) (*flag_cols[k])[r] = flags == kFlagDummies[k];
+    for (int k = 0; k < 4; ++k) flag_cols[k][r] = flags == kFlagDummies[k];
     fill(kSize, size_distinct, &size_mode, size_mode_pk);
   }
 }
 
 void temporal(Builder& b, const std::vector<RowRef>& rows) {
-  std::vector<std::vector<double>*> hours;
+  std::vector<Col> hours;
   for (int h = 0; h < 24; ++h) {
     char name[16];
     std::snprintf(name, sizeof name, "tmp_hour_%02d", h);
-    hours.push_back(&b.column(name));
+    hours.push_back(b.column(name));
   }
-  auto& active = b.column("tmp_active_hours");
-  auto& first = b.column("tmp_first_seen_s");
-  auto& last = b.column("tmp_last_seen_s");
-  auto& iat_mean = b.column("tmp_iat_mean_s");
-  auto& iat_cv = b.column("tmp_iat_cv");
-  auto& burst = b.column("tmp_burstiness");
+  auto active = b.column("tmp_active_hours");
+  auto first = b.column("tmp_first_seen_s");
+  auto last = b.column("tmp_last_seen_s");
+  auto iat_mean = b.column("tmp_iat_mean_s");
+  auto iat_cv = b.column("tmp_iat_cv");
+  auto burst = b.column("tmp_burstiness");
   for (size_t r = 0; r < rows.size(); ++r) {
-    const Temporal& t = rows[r].state->time;
+    const Temporal& t = *rows[r].state.time;
     if (t.first_arrival == Temporal::kNone) continue;
     int on = 0;
     for (int h = 0; h < 24; ++h) {
-      (*hours[h])[r] = static_cast<double>(t.hourly[h]);
+      hours[h][r] = static_cast<double>(t.hourly[h]);
       on += t.hourly[h] > 0;
     }
     active[r] = on;
@@ -134,18 +139,18 @@ void temporal(Builder& b, const std::vector<RowRef>& rows) {
 }
 
 void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
-  auto& mirai = b.column("fp_mirai");
-  auto& zmap = b.column("fp_zmap");
-  auto& masscan = b.column("fp_masscan");
-  auto& no_opts = b.column("fp_no_tcp_options");
-  auto& ttl200 = b.column("fp_ttl_ge_200");
-  auto& win1024 = b.column("fp_win_1024");
-  auto& mss = b.column("fp_syn_mss_mode");
-  auto& win = b.column("fp_syn_win_mode");
-  auto& layout = b.column("fp_syn_options_mode");
+  auto mirai = b.column("fp_mirai");
+  auto zmap = b.column("fp_zmap");
+  auto masscan = b.column("fp_masscan");
+  auto no_opts = b.column("fp_no_tcp_options");
+  auto ttl200 = b.column("fp_ttl_ge_200");
+  auto win1024 = b.column("fp_win_1024");
+  auto mss = b.column("fp_syn_mss_mode");
+  auto win = b.column("fp_syn_win_mode");
+  auto layout = b.column("fp_syn_options_mode");
   auto share = [](uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / n : 0.0; };
   for (size_t r = 0; r < rows.size(); ++r) {
-    const Fingerprints& f = rows[r].state->fp;
+    const Fingerprints& f = *rows[r].state.fp;
     mirai[r] = share(f.mirai, f.syn);
     zmap[r] = share(f.zmap, f.packets);
     masscan[r] = share(f.masscan, f.tcp);
@@ -164,8 +169,9 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
 std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t k) {
   std::map<int64_t, std::map<uint32_t, uint64_t>> per_window;
   for (const auto& r : rows) {
+    if (r.state.tcp->packets == 0) continue;
     auto& ports = per_window[r.window];
-    for (const auto& [port, n] : r.state->tcp.fields[kDstPort].entries()) ports[port] += n;
+    r.state.tcp->fields[kDstPort].for_each([&](uint32_t port, uint64_t n) { ports[port] += n; });
   }
   std::vector<WindowTraffic> out;
   for (const auto& [window, ports] : per_window) {
@@ -180,7 +186,12 @@ std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t
 
 FeatureTable build_table(const std::vector<Family>& families, const std::vector<RowRef>& rows,
                          const std::vector<WindowTraffic>& windows) {
-  Builder b(rows.size());
+  FeatureTable t;
+  for (const auto& r : rows) {
+    t.source_.push_back(r.source);
+    t.window_start_ns_.push_back(r.window);
+  }
+  Builder b(t, rows.size());
   for (Family f : families) {
     switch (f) {
       case Family::kAgm: agm(b, rows); break;
@@ -188,15 +199,6 @@ FeatureTable build_table(const std::vector<Family>& families, const std::vector<
       case Family::kTemporal: temporal(b, rows); break;
       case Family::kFingerprints: fingerprints(b, rows); break;
     }
-  }
-  FeatureTable t;
-  t.columns_ = std::move(b.names);
-  const size_t ncols = t.columns_.size();
-  t.values_.resize(rows.size() * ncols);
-  for (size_t r = 0; r < rows.size(); ++r) {
-    t.source_.push_back(rows[r].source);
-    t.window_start_ns_.push_back(rows[r].window);
-    for (size_t c = 0; c < ncols; ++c) t.values_[r * ncols + c] = b.cols[c][r];
   }
   for (const auto& w : windows) t.top_ports_.emplace_back(w.window, w.top_ports);
   return t;

@@ -12,7 +12,7 @@ namespace darklens::features {
 struct RowRef {
   IpAddr source;
   int64_t window;
-  const SourceState* state;
+  SourceView state;
 };
 
 /// A window's most used TCP destination ports (most packets first, ties by

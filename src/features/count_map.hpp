@@ -1,19 +1,22 @@
-// Value -> packet count for one field of one source, exact up to `cap`
+// Value -> packet count for one field of one source, exact up to a cap of
 // distinct values and bounded beyond it. Below the cap, distinct(), mode()
-// and merge() are exact. Past it (a source touching more than `cap` distinct
-// values, e.g. a scanner sweeping a /8), the map becomes a Misra-Gries
-// summary of `cap` counters (every value with more than n/cap packets keeps
-// a counter; counts are lower bounds) and distinct values are estimated by
-// a HyperLogLog sketch (2^12 registers, ~1.6% standard error). Both are
-// mergeable summaries. docs/features.md explains the choice.
+// and merge() are exact. Past it (a source touching more than `cap`
+// distinct values, e.g. a scanner sweeping a /8), the map becomes a
+// Misra-Gries summary of `cap` counters (every value with more than n/cap
+// packets keeps a counter; counts are lower bounds) and distinct values are
+// estimated by a HyperLogLog sketch (2^12 registers, ~1.6% standard error).
+// Both are mergeable summaries. docs/features.md explains the choice.
+//
+// Most sources send a handful of packets, so the first two values live
+// inline (no allocation); more values move to a heap part.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,69 +28,60 @@ class CountMap {
     uint32_t value = 0;
     uint64_t count = 0;
   };
+  using Entry = std::pair<uint32_t, uint64_t>;
 
-  void add(uint32_t v, uint64_t n = 1) {
-    if (auto* e = find(v)) {
-      e->second += n;
-      return;
-    }
-    if (entries_.size() < cap_) {
-      push(v, n);
-      if (hll_) hll_->add(v);
-      return;
-    }
-    saturate();
-    hll_->add(v);
-    push(v, n);
-    shrink_to_cap();
-  }
-
-  /// Makes this map hold at most `cap` exact values (call before add).
-  void set_cap(uint32_t cap) { cap_ = cap; }
-
-  void merge(const CountMap& o) {
-    if (!o.hll_ && !hll_ && entries_.size() + o.entries_.size() <= cap_) {
-      for (const auto& [v, n] : o.entries_) add(v, n);
-      return;
-    }
-    // At least one side is (or becomes) a summary: union of the sketches,
-    // then the Agarwal et al. merge of Misra-Gries counters.
-    saturate();
-    if (o.hll_) {
-      hll_->merge(*o.hll_);
-    } else {
-      for (const auto& e : o.entries_) hll_->add(e.first);
-    }
-    for (const auto& [v, n] : o.entries_) {
-      if (auto* e = find(v)) {
-        e->second += n;
-      } else {
-        push(v, n);
+  /// Adds n packets with value v; `cap` bounds the exact values kept.
+  void add(uint32_t v, uint32_t cap, uint64_t n = 1) {
+    if (!big_) {
+      for (uint8_t i = 0; i < size_; ++i) {
+        if (value_[i] == v && count_[i] <= kInlineMax - n) {
+          count_[i] += static_cast<uint32_t>(n);
+          return;
+        }
       }
+      if (size_ < 2 && n <= kInlineMax && !contains_inline(v)) {
+        value_[size_] = v;
+        count_[size_++] = static_cast<uint32_t>(n);
+        return;
+      }
+      spill(cap);
     }
-    shrink_to_cap();
+    big_->add(v, n);
   }
 
-  uint64_t distinct() const {
-    return hll_ ? hll_->estimate() : entries_.size();
+  void merge(const CountMap& o, uint32_t cap) {
+    if (o.big_) {
+      spill(cap);
+      big_->merge(*o.big_);
+      return;
+    }
+    for (uint8_t i = 0; i < o.size_; ++i) add(o.value_[i], cap, o.count_[i]);
   }
-  bool exact() const { return !hll_; }
+
+  uint64_t distinct() const { return big_ ? big_->distinct() : size_; }
+  bool exact() const { return !big_ || !big_->hll; }
 
   /// Most frequent value, ties broken by the smallest value.
   Mode mode() const {
     Mode m;
-    for (const auto& [v, n] : entries_) {
+    for_each([&](uint32_t v, uint64_t n) {
       if (n > m.count || (n == m.count && v < m.value)) m = {v, n};
-    }
+    });
     return m;
   }
-  uint64_t count_of(uint32_t v) const {
-    const auto* e = const_cast<CountMap*>(this)->find(v);
-    return e ? e->second : 0;
+
+  template <typename F>
+  void for_each(F&& f) const {
+    if (big_) {
+      for (const auto& [v, n] : big_->entries) f(v, n);
+    } else {
+      for (uint8_t i = 0; i < size_; ++i) f(value_[i], count_[i]);
+    }
   }
-  const std::vector<std::pair<uint32_t, uint64_t>>& entries() const { return entries_; }
 
  private:
+  static constexpr uint64_t kInlineMax = std::numeric_limits<uint32_t>::max();
+
   class Hll {
    public:
     static constexpr int kBits = 12;
@@ -113,8 +107,7 @@ class CountMap {
         zeros += r == 0;
       }
       const double m = kRegisters;
-      const double alpha = 0.7213 / (1 + 1.079 / m);
-      double e = alpha * m * m / sum;
+      double e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
       if (e <= 2.5 * m && zeros) e = m * std::log(m / zeros);  // linear counting
       return static_cast<uint64_t>(std::llround(e));
     }
@@ -123,66 +116,127 @@ class CountMap {
     std::array<uint8_t, kRegisters> reg_{};
   };
 
-  void saturate() {
-    if (hll_) return;
-    hll_ = std::make_unique<Hll>();
-    for (const auto& e : entries_) hll_->add(e.first);
+  // The heap part: exact entries (indexed past kIndexFrom), then a
+  // Misra-Gries summary + HyperLogLog past the cap.
+  struct Big {
+    static constexpr size_t kIndexFrom = 16;
+    uint32_t cap = 4096;
+    std::vector<Entry> entries;
+    // Past kIndexFrom entries: open addressing over positions + 1 (0 = free),
+    // at most half full.
+    std::vector<uint32_t> index;
+    std::unique_ptr<Hll> hll;
+
+    static size_t slot_of(uint32_t v, size_t mask) {
+      return static_cast<size_t>((uint64_t{v} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+    }
+    Entry* find(uint32_t v) {
+      if (!index.empty()) {
+        const size_t mask = index.size() - 1;
+        for (size_t i = slot_of(v, mask);; i = (i + 1) & mask) {
+          if (index[i] == 0) return nullptr;
+          if (entries[index[i] - 1].first == v) return &entries[index[i] - 1];
+        }
+      }
+      for (auto& e : entries) {
+        if (e.first == v) return &e;
+      }
+      return nullptr;
+    }
+    void push(uint32_t v, uint64_t n) {
+      entries.emplace_back(v, n);
+      if (!index.empty() && entries.size() * 2 <= index.size()) {
+        const size_t mask = index.size() - 1;
+        size_t i = slot_of(v, mask);
+        while (index[i] != 0) i = (i + 1) & mask;
+        index[i] = static_cast<uint32_t>(entries.size());
+      } else if (entries.size() > kIndexFrom) {
+        reindex();
+      }
+    }
+    void reindex() {
+      size_t size = 64;
+      while (size < entries.size() * 4) size *= 2;
+      index.assign(size, 0);
+      const size_t mask = size - 1;
+      for (size_t k = 0; k < entries.size(); ++k) {
+        size_t i = slot_of(entries[k].first, mask);
+        while (index[i] != 0) i = (i + 1) & mask;
+        index[i] = static_cast<uint32_t>(k + 1);
+      }
+    }
+    void saturate() {
+      if (hll) return;
+      hll = std::make_unique<Hll>();
+      for (const auto& e : entries) hll->add(e.first);
+    }
+    void add(uint32_t v, uint64_t n) {
+      if (Entry* e = find(v)) {
+        e->second += n;
+        return;
+      }
+      if (entries.size() >= cap) saturate();
+      if (hll) hll->add(v);
+      push(v, n);
+      shrink_to_cap();
+    }
+    void merge(const Big& o) {
+      if (o.hll || (hll == nullptr && entries.size() + o.entries.size() > cap)) saturate();
+      if (hll) {
+        if (o.hll) {
+          hll->merge(*o.hll);
+        } else {
+          for (const auto& e : o.entries) hll->add(e.first);
+        }
+      }
+      for (const auto& [v, n] : o.entries) {
+        if (Entry* e = find(v)) {
+          e->second += n;
+        } else {
+          push(v, n);
+        }
+      }
+      shrink_to_cap();
+    }
+    uint64_t distinct() const { return hll ? hll->estimate() : entries.size(); }
+    // At most `cap` counters: subtract the (cap+1)-th largest count from all
+    // and drop what reaches zero (Misra-Gries; Agarwal et al. for merges).
+    void shrink_to_cap() {
+      if (entries.size() <= cap) return;
+      std::vector<uint64_t> counts;
+      counts.reserve(entries.size());
+      for (const auto& e : entries) counts.push_back(e.second);
+      std::nth_element(counts.begin(), counts.begin() + cap, counts.end(), std::greater<>());
+      const uint64_t cut = counts[cap];
+      std::vector<Entry> kept;
+      for (const auto& [v, n] : entries) {
+        if (n > cut) kept.emplace_back(v, n - cut);
+      }
+      entries = std::move(kept);
+      index.clear();
+      if (entries.size() > kIndexFrom) reindex();
+    }
+  };
+
+  bool contains_inline(uint32_t v) const {
+    for (uint8_t i = 0; i < size_; ++i) {
+      if (value_[i] == v) return true;
+    }
+    return false;
   }
 
-  // Few values per source: a linear scan wins; past kIndexFrom values a
-  // hash index keeps heavy sources (scanners) at O(1) per packet.
-  static constexpr size_t kIndexFrom = 16;
-
-  std::pair<uint32_t, uint64_t>* find(uint32_t v) {
-    if (index_) {
-      auto it = index_->find(v);
-      return it == index_->end() ? nullptr : &entries_[it->second];
-    }
-    for (auto& e : entries_) {
-      if (e.first == v) return &e;
-    }
-    return nullptr;
+  void spill(uint32_t cap) {
+    if (big_) return;
+    big_ = std::make_unique<Big>();
+    big_->cap = cap;
+    for (uint8_t i = 0; i < size_; ++i) big_->push(value_[i], count_[i]);
+    size_ = 0;
   }
 
-  void push(uint32_t v, uint64_t n) {
-    entries_.emplace_back(v, n);
-    if (index_) {
-      index_->emplace(v, static_cast<uint32_t>(entries_.size() - 1));
-    } else if (entries_.size() > kIndexFrom) {
-      reindex();
-    }
-  }
-
-  void reindex() {
-    index_ = std::make_unique<std::unordered_map<uint32_t, uint32_t>>();
-    index_->reserve(entries_.size() * 2);
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      index_->emplace(entries_[i].first, static_cast<uint32_t>(i));
-    }
-  }
-
-  // Keep at most cap_ counters: subtract the (cap_+1)-th largest count from
-  // all and drop those left at zero (Misra-Gries / Agarwal et al. merge).
-  void shrink_to_cap() {
-    if (entries_.size() <= cap_) return;
-    std::vector<uint64_t> counts;
-    counts.reserve(entries_.size());
-    for (const auto& e : entries_) counts.push_back(e.second);
-    std::nth_element(counts.begin(), counts.begin() + cap_, counts.end(), std::greater<>());
-    const uint64_t cut = counts[cap_];
-    std::vector<std::pair<uint32_t, uint64_t>> kept;
-    for (const auto& [v, n] : entries_) {
-      if (n > cut) kept.emplace_back(v, n - cut);
-    }
-    entries_ = std::move(kept);
-    index_.reset();
-    if (entries_.size() > kIndexFrom) reindex();
-  }
-
-  std::vector<std::pair<uint32_t, uint64_t>> entries_;
-  std::unique_ptr<std::unordered_map<uint32_t, uint32_t>> index_;
-  std::unique_ptr<Hll> hll_;
-  uint32_t cap_ = 4096;
+  uint32_t value_[2] = {0, 0};
+  uint32_t count_[2] = {0, 0};
+  uint8_t size_ = 0;
+  std::unique_ptr<Big> big_;
 };
 
 }  // namespace darklens::features

@@ -29,22 +29,19 @@ struct AgmCounts {
   uint64_t packets = 0;
   std::array<CountMap, kAgmFields> fields;
 
-  void set_cap(uint32_t cap) {
-    for (auto& f : fields) f.set_cap(cap);
-  }
-  void add(const Packet& p) {
+  void add(const Packet& p, uint32_t cap) {
     ++packets;
-    fields[kDstIp].add(address_value(p.dst_));
-    fields[kSrcPort].add(p.sport_);
-    fields[kDstPort].add(p.dport_);
-    fields[kProto].add(p.proto_);
-    fields[kTtl].add(p.ttl_);
-    fields[kTcpFlags].add(p.proto_ == ip_proto::kTcp ? p.tcp_flags_ : 0);
-    fields[kSize].add(p.ip_len_);
+    fields[kDstIp].add(address_value(p.dst_), cap);
+    fields[kSrcPort].add(p.sport_, cap);
+    fields[kDstPort].add(p.dport_, cap);
+    fields[kProto].add(p.proto_, cap);
+    fields[kTtl].add(p.ttl_, cap);
+    fields[kTcpFlags].add(p.proto_ == ip_proto::kTcp ? p.tcp_flags_ : 0, cap);
+    fields[kSize].add(p.ip_len_, cap);
   }
-  void merge(const AgmCounts& o) {
+  void merge(const AgmCounts& o, uint32_t cap) {
     packets += o.packets;
-    for (int i = 0; i < kAgmFields; ++i) fields[i].merge(o.fields[i]);
+    for (int i = 0; i < kAgmFields; ++i) fields[i].merge(o.fields[i], cap);
   }
 };
 
@@ -110,12 +107,7 @@ struct Fingerprints {
     for (int i = 0; i < 4; ++i) code = (code << 8) | (i < l.count_ ? l.kinds_[i] : 0);
     return code;
   }
-  void set_cap(uint32_t cap) {
-    syn_mss.set_cap(cap);
-    syn_win.set_cap(cap);
-    syn_layout.set_cap(cap);
-  }
-  void add(const Packet& p) {
+  void add(const Packet& p, uint32_t cap) {
     ++packets;
     zmap += p.ip_id_ == 54321;
     ttl_ge_200 += p.ttl_ >= 200;
@@ -128,27 +120,28 @@ struct Fingerprints {
     ++syn;
     mirai += p.has(Packet::kMiraiMarked) || (p.dst_.is_v4() && p.tcp_seq_ == dst);
     no_options += p.tcp_opts_.count_ == 0 && !p.has(Packet::kHasMss);
-    syn_mss.add(p.has(Packet::kHasMss) ? p.tcp_mss_ : 0);
-    syn_win.add(p.tcp_win_);
-    syn_layout.add(layout_code(p.tcp_opts_));
+    syn_mss.add(p.has(Packet::kHasMss) ? p.tcp_mss_ : 0, cap);
+    syn_win.add(p.tcp_win_, cap);
+    syn_layout.add(layout_code(p.tcp_opts_), cap);
   }
-  void merge(const Fingerprints& o) {
+  void merge(const Fingerprints& o, uint32_t cap) {
     packets += o.packets, tcp += o.tcp, syn += o.syn;
     mirai += o.mirai, zmap += o.zmap, masscan += o.masscan;
     no_options += o.no_options, ttl_ge_200 += o.ttl_ge_200, win_1024 += o.win_1024;
-    syn_mss.merge(o.syn_mss);
-    syn_win.merge(o.syn_win);
-    syn_layout.merge(o.syn_layout);
+    syn_mss.merge(o.syn_mss, cap);
+    syn_win.merge(o.syn_win, cap);
+    syn_layout.merge(o.syn_layout, cap);
   }
 };
 
-/// Only the parts the selected families need are filled.
-struct SourceState {
-  uint64_t packets = 0;  // every packet of the source in the window
-  AgmCounts all;   // agm
-  AgmCounts tcp;   // agm-num: the source's TCP packets
-  Temporal time;   // temporal
-  Fingerprints fp; // fingerprints
+/// What the table builder reads for one row: the parts of the selected
+/// families (others are null).
+struct SourceView {
+  uint64_t packets = 0;
+  const AgmCounts* all = nullptr;   // agm
+  const AgmCounts* tcp = nullptr;   // agm-num: the source's TCP packets
+  const Temporal* time = nullptr;   // temporal
+  const Fingerprints* fp = nullptr; // fingerprints
 };
 
 }  // namespace darklens::features

@@ -32,7 +32,7 @@ void write_csv(const FeatureTable& t, const std::string& path) {
     line = t.source_[r].to_string() + "," + iso8601_utc(t.window_start_ns_[r]);
     for (size_t c = 0; c < nc; ++c) {
       line += ',';
-      append_number(line, t.values_[r * nc + c]);
+      append_number(line, t.at(r, c));
     }
     line += '\n';
     f.write(line);
@@ -49,7 +49,7 @@ void write_jsonl(const FeatureTable& t, const std::string& path) {
            iso8601_utc(t.window_start_ns_[r]) + "\"";
     for (size_t c = 0; c < nc; ++c) {
       line += ",\"" + t.columns_[c] + "\":";  // column names are plain identifiers
-      append_number(line, t.values_[r * nc + c]);
+      append_number(line, t.at(r, c));
     }
     line += "}\n";
     f.write(line);
@@ -71,8 +71,9 @@ void write_npy(const FeatureTable& t, const std::string& path) {
     }
     rows.commit();
   }
-  std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (" +
+  std::string dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (" +
                      std::to_string(t.rows()) + ", " + std::to_string(t.columns_.size()) + "), }";
+  // Column-major, as the table holds it (numpy reads it as any other array).
   // NPY 1.0: magic, version, little-endian header length, the dict padded
   // with spaces and a newline so that the data starts at a multiple of 64.
   const size_t unpadded = 10 + dict.size() + 1;

@@ -1,0 +1,277 @@
+// Feature families on a tiny capture whose every value is worked out by
+// hand in the comments, plus options parsing and selection.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "darklens/error.hpp"
+#include "darklens/features.hpp"
+#include "darklens/pcap_writer.hpp"
+#include "support/capture_bytes.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace darklens;
+using features::Family;
+
+namespace {
+
+constexpr int64_t kDay = 1'619'827'200'000'000'000LL;  // 2021-05-01T00:00:00Z
+constexpr int64_t kSec = 1'000'000'000LL;
+
+Packet tcp_syn(int64_t t, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+               uint16_t win = 512) {
+  Packet p;
+  p.ts_ns_ = t;
+  p.src_ = IpAddr::v4(0x01010101);
+  p.dst_ = IpAddr::v4(dst);
+  p.ip_version_ = 4;
+  p.proto_ = ip_proto::kTcp;
+  p.ttl_ = 50;
+  p.ip_id_ = 7;
+  p.ip_len_ = 40;
+  p.sport_ = sport;
+  p.dport_ = dport;
+  p.tcp_seq_ = seq;
+  p.tcp_flags_ = tcp_flag::kSyn;
+  p.tcp_win_ = win;
+  p.flags_ = Packet::kHasTransport;
+  return p;
+}
+
+// Source 1.1.1.1, all in the window of 2021-05-01:
+//   00:10:00 SYN  -> .1:23   sport 1000, seq == dst (Mirai)
+//   00:10:10 SYN  -> .2:23   sport 1000, seq == dst (Mirai), window 1024
+//   01:00:00 SYN  -> .1:2323 sport 1001
+//   03:00:00 UDP  -> .3:53   sport 5000, IP length 28
+// Source 2.2.2.2: one UDP packet on the next day.
+std::vector<Packet> tiny() {
+  const uint32_t net = 0xC6336400;  // 198.51.100.0
+  std::vector<Packet> v;
+  v.push_back(tcp_syn(kDay + 600 * kSec, net + 1, 1000, 23, net + 1));
+  v.push_back(tcp_syn(kDay + 610 * kSec, net + 2, 1000, 23, net + 2, 1024));
+  v.push_back(tcp_syn(kDay + 3600 * kSec, net + 1, 1001, 2323, 12345));
+  Packet u = tcp_syn(kDay + 10800 * kSec, net + 3, 5000, 53, 0);
+  u.proto_ = ip_proto::kUdp;
+  u.tcp_flags_ = 0;
+  u.tcp_seq_ = 0;
+  u.tcp_win_ = 0;
+  u.ip_len_ = 28;
+  v.push_back(u);
+  Packet other = u;
+  other.src_ = IpAddr::v4(0x02020202);
+  other.ts_ns_ = kDay + 86400 * kSec + 5 * kSec;
+  v.push_back(other);
+  return v;
+}
+
+features::FeatureTable table_of(const std::vector<Packet>& packets, features::FeatureOptions o) {
+  features::Aggregator agg(std::move(o));
+  for (const auto& p : packets) agg.add(p);
+  return agg.table();
+}
+
+double cell(const features::FeatureTable& t, size_t row, const char* col) {
+  return t.at(row, t.column(col));
+}
+
+}  // namespace
+
+TEST(Features, AgmByHand) {
+  features::FeatureOptions o;
+  o.families_ = {Family::kAgm};
+  auto t = table_of(tiny(), o);
+  ASSERT_EQ(t.rows(), 2u);
+  ASSERT_EQ(t.columns_.size(), 22u);
+  EXPECT_EQ(t.source_[0].to_string(), "1.1.1.1");
+  EXPECT_EQ(t.window_start_ns_[0], kDay);
+  EXPECT_EQ(t.window_start_ns_[1], kDay + 86400 * kSec);
+  EXPECT_EQ(cell(t, 0, "agm_packets"), 4);
+  EXPECT_EQ(cell(t, 0, "agm_dst_ip_distinct"), 3);
+  EXPECT_EQ(cell(t, 0, "agm_dst_ip_mode"), 0xC6336401);  // .1 twice
+  EXPECT_EQ(cell(t, 0, "agm_dst_ip_mode_packets"), 2);
+  EXPECT_EQ(cell(t, 0, "agm_src_port_distinct"), 3);
+  EXPECT_EQ(cell(t, 0, "agm_src_port_mode"), 1000);
+  EXPECT_EQ(cell(t, 0, "agm_dst_port_distinct"), 3);
+  EXPECT_EQ(cell(t, 0, "agm_dst_port_mode"), 23);
+  EXPECT_EQ(cell(t, 0, "agm_dst_port_mode_packets"), 2);
+  EXPECT_EQ(cell(t, 0, "agm_proto_distinct"), 2);
+  EXPECT_EQ(cell(t, 0, "agm_proto_mode"), 6);
+  EXPECT_EQ(cell(t, 0, "agm_proto_mode_packets"), 3);
+  EXPECT_EQ(cell(t, 0, "agm_ttl_distinct"), 1);
+  EXPECT_EQ(cell(t, 0, "agm_ttl_mode_packets"), 4);
+  EXPECT_EQ(cell(t, 0, "agm_tcp_flags_distinct"), 2);  // SYN, and 0 for UDP
+  EXPECT_EQ(cell(t, 0, "agm_tcp_flags_mode"), 2);
+  EXPECT_EQ(cell(t, 0, "agm_size_distinct"), 2);
+  EXPECT_EQ(cell(t, 0, "agm_size_mode"), 40);
+  EXPECT_EQ(cell(t, 0, "agm_size_mode_packets"), 3);
+  EXPECT_EQ(cell(t, 1, "agm_packets"), 1);
+}
+
+TEST(Features, ModeTiesGoToTheSmallestValue) {
+  auto v = tiny();
+  v.resize(3);  // ports 23, 23, 2323; add one more 2323 -> tie 2:2
+  v.push_back(tcp_syn(kDay + 4000 * kSec, 0xC6336409, 1002, 2323, 1));
+  features::FeatureOptions o;
+  auto t = table_of(v, o);
+  EXPECT_EQ(cell(t, 0, "agm_dst_port_mode"), 23);
+  EXPECT_EQ(cell(t, 0, "agm_dst_port_mode_packets"), 2);
+}
+
+TEST(Features, AgmNumOverTcpByHand) {
+  features::FeatureOptions o;
+  o.families_ = {Family::kAgmNum};
+  auto t = table_of(tiny(), o);
+  ASSERT_EQ(t.columns_.size(), 29u);
+  // TCP only: 3 packets, dst {.1 x2, .2}, sport {1000 x2, 1001}, dport {23 x2, 2323}.
+  EXPECT_EQ(cell(t, 0, "num_packets"), 3);
+  EXPECT_EQ(cell(t, 0, "num_dst_ip_distinct"), 2);
+  EXPECT_EQ(cell(t, 0, "num_dst_ip_mode_packets"), 2);
+  EXPECT_EQ(cell(t, 0, "num_src_port_distinct"), 2);
+  EXPECT_EQ(cell(t, 0, "num_dst_port_mode_packets"), 2);
+  // The window's TCP ports by packets: 23 (2), 2323 (1): mode 23 is top1.
+  ASSERT_EQ(t.top_ports_.size(), 1u);  // the second window has no TCP
+  EXPECT_EQ(t.top_ports_[0].second, (std::vector<uint16_t>{23, 2323}));
+  EXPECT_EQ(cell(t, 0, "num_dst_port_top1"), 1);
+  EXPECT_EQ(cell(t, 0, "num_dst_port_top2"), 0);
+  EXPECT_EQ(cell(t, 0, "num_tcp_flags_is_syn"), 1);
+  EXPECT_EQ(cell(t, 0, "num_tcp_flags_is_rst_ack"), 0);
+  EXPECT_EQ(cell(t, 0, "num_size_mode"), 40);
+  EXPECT_EQ(cell(t, 1, "num_packets"), 0);  // UDP only
+}
+
+TEST(Features, TemporalByHand) {
+  features::FeatureOptions o;
+  o.families_ = {Family::kTemporal};
+  auto t = table_of(tiny(), o);
+  ASSERT_EQ(t.columns_.size(), 30u);
+  EXPECT_EQ(cell(t, 0, "tmp_hour_00"), 2);
+  EXPECT_EQ(cell(t, 0, "tmp_hour_01"), 1);
+  EXPECT_EQ(cell(t, 0, "tmp_hour_03"), 1);
+  EXPECT_EQ(cell(t, 0, "tmp_active_hours"), 3);
+  EXPECT_EQ(cell(t, 0, "tmp_first_seen_s"), 600);
+  EXPECT_EQ(cell(t, 0, "tmp_last_seen_s"), 10800);
+  // Gaps 10, 2990, 7200 s: mean 3400, sd = sqrt((10^2+2990^2+7200^2)/3 - 3400^2).
+  const double mean = 3400, sd = std::sqrt((100.0 + 2990.0 * 2990 + 7200.0 * 7200) / 3 - mean * mean);
+  EXPECT_NEAR(cell(t, 0, "tmp_iat_mean_s"), mean, 1e-9);
+  EXPECT_NEAR(cell(t, 0, "tmp_iat_cv"), sd / mean, 1e-12);
+  EXPECT_NEAR(cell(t, 0, "tmp_burstiness"), (sd - mean) / (sd + mean), 1e-12);
+  EXPECT_EQ(cell(t, 1, "tmp_iat_mean_s"), 0);  // a single packet has no gap
+  EXPECT_EQ(cell(t, 1, "tmp_first_seen_s"), 5);
+}
+
+TEST(Features, FingerprintsByHand) {
+  features::FeatureOptions o;
+  o.families_ = {Family::kFingerprints};
+  auto v = tiny();
+  v[2].ip_id_ = 54321;                                        // one ZMap-like packet of 4
+  v[2].tcp_opts_.count_ = 1, v[2].tcp_opts_.kinds_[0] = 2;    // MSS 1460
+  v[2].tcp_mss_ = 1460, v[2].flags_ |= Packet::kHasMss;
+  auto t = table_of(v, o);
+  EXPECT_NEAR(cell(t, 0, "fp_mirai"), 2.0 / 3, 1e-15);        // 2 of 3 SYNs
+  EXPECT_NEAR(cell(t, 0, "fp_zmap"), 1.0 / 4, 1e-15);         // of all packets
+  EXPECT_NEAR(cell(t, 0, "fp_win_1024"), 1.0 / 3, 1e-15);     // of TCP packets
+  EXPECT_NEAR(cell(t, 0, "fp_no_tcp_options"), 2.0 / 3, 1e-15);
+  EXPECT_EQ(cell(t, 0, "fp_ttl_ge_200"), 0);
+  EXPECT_EQ(cell(t, 0, "fp_masscan"), 0);
+  EXPECT_EQ(cell(t, 0, "fp_syn_mss_mode"), 0);                // 0 (no MSS) twice
+  EXPECT_EQ(cell(t, 0, "fp_syn_win_mode"), 512);
+  // Masscan: IP ID = (dst ^ dport ^ seq) & 0xffff.
+  v[0].ip_id_ = static_cast<uint16_t>((v[0].dst_.v4_value() ^ v[0].dport_ ^ v[0].tcp_seq_) & 0xffff);
+  t = table_of(v, o);
+  EXPECT_NEAR(cell(t, 0, "fp_masscan"), 1.0 / 3, 1e-15);
+}
+
+TEST(Features, PrefixClassAndMinPackets) {
+  features::FeatureOptions o;
+  o.darknet_ = {*Cidr::parse("198.51.100.0/30")};  // .0-.3: all of tiny()
+  auto v = tiny();
+  v[0].dst_ = IpAddr::v4(0x0a000001);  // 10.0.0.1: outside
+  features::Aggregator agg(o);
+  for (const auto& p : v) agg.add(p);
+  EXPECT_EQ(agg.counters().outside_prefix_, 1u);
+  EXPECT_EQ(agg.counters().used_, 4u);
+  o.classes_ = features::parse_classes("backscatter");
+  features::Aggregator none(o);
+  for (const auto& p : v) none.add(p);
+  EXPECT_EQ(none.table().rows(), 0u);
+  EXPECT_EQ(none.counters().class_filtered_, 4u);
+  o.classes_ = 0x7;
+  o.min_packets_ = 2;
+  EXPECT_EQ(table_of(v, o).rows(), 1u);
+}
+
+TEST(Features, WindowsAlignToUtcMidnight) {
+  auto w = features::parse_window("6h");
+  EXPECT_EQ(w.length_ns_, 6 * 3600 * kSec);
+  EXPECT_EQ(w.start_of(kDay + 7 * 3600 * kSec), kDay + 6 * 3600 * kSec);
+  EXPECT_EQ(w.start_of(-1), -6 * 3600 * kSec);  // before the epoch: floor
+  EXPECT_EQ(features::parse_window("7d").length_ns_, 7 * 86400 * kSec);
+  EXPECT_EQ(features::parse_window("30m").length_ns_, 1800 * kSec);
+  features::FeatureOptions o;
+  o.window_ = features::parse_window("1h");
+  auto t = table_of(tiny(), o);
+  EXPECT_EQ(t.rows(), 4u);  // 1.1.1.1 in hours 0, 1, 3; 2.2.2.2 in one hour
+}
+
+TEST(Features, ClassesOfPackets) {
+  Packet p = tcp_syn(0, 1, 1, 1, 1);
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kScan);
+  p.tcp_flags_ = 0x12;
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kBackscatter);
+  p.tcp_flags_ = 0x14;
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kBackscatter);
+  p.tcp_flags_ = 0x18;
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kOther);
+  p.proto_ = ip_proto::kIcmp;
+  p.icmp_type_ = 8;
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kScan);
+  p.icmp_type_ = 3;
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kBackscatter);
+  p.proto_ = ip_proto::kGre;
+  p.flags_ = 0;
+  EXPECT_EQ(features::classify(p), features::TrafficClass::kOther);
+}
+
+TEST(Features, OptionErrors) {
+  auto msg = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const ParamError& e) {
+      return e.what();
+    }
+    return "(none)";
+  };
+  EXPECT_EQ(msg([] { features::parse_families("agm,pca"); }),
+            "unknown feature family 'pca' (known: agm, agm-num, temporal, fingerprints)");
+  EXPECT_EQ(msg([] { features::parse_families(","); }), "no feature family given");
+  EXPECT_EQ(msg([] { features::parse_classes("scan,spam"); }),
+            "unknown traffic class 'spam' (known: scan, backscatter, other)");
+  EXPECT_EQ(msg([] { features::parse_window("24x"); }),
+            "window '24x': expected a length such as 30m, 1h, 6h, 24h or 7d (1s to 366d)");
+  EXPECT_EQ(msg([] { features::parse_window("400d"); }),
+            "window '400d': expected a length such as 30m, 1h, 6h, 24h or 7d (1s to 366d)");
+  EXPECT_EQ(msg([] { features::write_table({}, "out.parquet"); }),
+            "out.parquet: unknown output format; use a .csv, .jsonl or .npy file name");
+  features::FeatureTable t;
+  EXPECT_EQ(msg([&] { t.column("nope"); }), "feature table has no column 'nope'");
+  EXPECT_EQ(features::parse_families("temporal,agm,temporal"),
+            (std::vector<Family>{Family::kTemporal, Family::kAgm}));
+}
+
+TEST(Features, CidrParsing) {
+  auto c = Cidr::parse("198.51.100.77/24");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->to_string(), "198.51.100.0/24");
+  EXPECT_TRUE(c->contains(*IpAddr::parse("198.51.100.255")));
+  EXPECT_FALSE(c->contains(*IpAddr::parse("198.51.101.0")));
+  EXPECT_FALSE(c->contains(*IpAddr::parse("2001:db8::1")));
+  auto v6 = Cidr::parse("2001:db8::/32");
+  ASSERT_TRUE(v6);
+  EXPECT_TRUE(v6->contains(*IpAddr::parse("2001:db8:ffff::1")));
+  EXPECT_FALSE(v6->contains(*IpAddr::parse("2001:db9::1")));
+  EXPECT_TRUE(Cidr::parse("0.0.0.0/0")->contains(*IpAddr::parse("8.8.8.8")));
+  EXPECT_FALSE(Cidr::parse("0.0.0.0/0")->contains(*IpAddr::parse("::1")));
+  EXPECT_TRUE(Cidr::parse("10.0.0.1")->contains(*IpAddr::parse("10.0.0.1")));
+  EXPECT_FALSE(Cidr::parse("10.0.0.0/33"));
+  EXPECT_FALSE(Cidr::parse("nonsense/8"));
+}

@@ -1,0 +1,187 @@
+// Mergeable state: a capture split at random points into consecutive parts,
+// aggregated part by part and merged, gives exactly the table of the whole;
+// several files give the same table on any number of threads. Plus BPF
+// filtering and the output formats.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "darklens/error.hpp"
+#include "darklens/features.hpp"
+#include "darklens/synth.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace darklens;
+
+namespace {
+
+const std::vector<features::Family> kAll = {features::Family::kAgm, features::Family::kAgmNum,
+                                            features::Family::kTemporal,
+                                            features::Family::kFingerprints};
+
+struct Day {
+  test::TempDir dir;
+  synth::SynthOutput out;
+  std::vector<Packet> packets;
+  Day() {
+    synth::SynthParams p;
+    p.days_ = 2;
+    p.sources_ = 1500;
+    p.seed_ = 5;
+    out = synth::generate(p, dir.path().string());
+    auto r = ingest::CaptureReader::open(out.days_[0].path_);
+    Packet pk;
+    while (r->next(pk)) packets.push_back(pk);
+  }
+};
+
+const Day& day() {
+  static Day d;
+  return d;
+}
+
+void expect_same(const features::FeatureTable& a, const features::FeatureTable& b) {
+  ASSERT_EQ(a.rows(), b.rows());
+  ASSERT_EQ(a.columns_, b.columns_);
+  EXPECT_EQ(a.source_, b.source_);
+  EXPECT_EQ(a.window_start_ns_, b.window_start_ns_);
+  EXPECT_EQ(a.top_ports_, b.top_ports_);
+  for (size_t i = 0; i < a.values_.size(); ++i) {
+    ASSERT_EQ(a.values_[i], b.values_[i]) << "column " << a.columns_[i / a.rows()] << " row "
+                                          << i % a.rows();
+  }
+}
+
+}  // namespace
+
+TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  o.window_ = features::parse_window("6h");  // several windows per day
+  const auto& packets = day().packets;
+  features::Aggregator whole(o);
+  for (const auto& p : packets) whole.add(p);
+  const auto expected = whole.table();
+  ASSERT_GT(expected.rows(), 1000u);
+
+  std::mt19937_64 rng(42);
+  for (int trial = 0; trial < 5; ++trial) {
+    const size_t parts = 2 + trial;
+    std::vector<size_t> cuts = {0, packets.size()};
+    for (size_t i = 1; i < parts; ++i) cuts.push_back(rng() % packets.size());
+    std::sort(cuts.begin(), cuts.end());
+    features::Aggregator merged(o);
+    for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+      features::Aggregator part(o);
+      for (size_t i = cuts[k]; i < cuts[k + 1]; ++i) part.add(packets[i]);
+      merged.merge(part);
+    }
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    expect_same(merged.table(), expected);
+  }
+}
+
+TEST(FeatureMerge, SameTableOnAnyThreadCount) {
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  std::vector<std::string> files = {day().out.days_[0].path_, day().out.days_[1].path_};
+  o.threads_ = 1;
+  features::Aggregator one(o);
+  one.add_files(files);
+  o.threads_ = 2;
+  features::Aggregator two(o);
+  two.add_files(files);
+  expect_same(one.table(), two.table());
+  EXPECT_EQ(two.counters().files_.size(), 2u);
+}
+
+TEST(FeatureMerge, BeyondTheExactCapCountsStayBounded) {
+  // One source touching 3000 destinations with a cap of 256: distinct is
+  // estimated (HyperLogLog, ~1.6% error), the mode keeps the heavy value.
+  features::FeatureOptions o;
+  o.exact_cap_ = 256;
+  features::Aggregator agg(o);
+  Packet p;
+  p.src_ = IpAddr::v4(0x01020304);
+  p.proto_ = ip_proto::kTcp;
+  p.flags_ = Packet::kHasTransport;
+  for (uint32_t i = 0; i < 3000; ++i) {
+    p.dst_ = IpAddr::v4(0x0a000000 + i);
+    p.ts_ns_ = i;
+    agg.add(p);
+    if (i % 3 == 0) {  // 0x0a000000 is the heavy hitter: 1000 extra packets
+      p.dst_ = IpAddr::v4(0x0a000000);
+      agg.add(p);
+    }
+  }
+  auto t = agg.table();
+  EXPECT_NEAR(t.at(0, t.column("agm_dst_ip_distinct")), 3000, 3000 * 0.05);
+  EXPECT_EQ(t.at(0, t.column("agm_dst_ip_mode")), 0x0a000000);
+}
+
+TEST(FeatureFilter, BpfOnPcapAndOnDarkVecCsv) {
+  features::FeatureOptions o;
+  o.bpf_ = "tcp dst port 23";
+  features::Aggregator agg(o);
+  agg.add_file(day().out.days_[0].path_);
+  auto t = agg.table();
+  ASSERT_GT(t.rows(), 0u);
+  for (size_t r = 0; r < t.rows(); ++r) {
+    ASSERT_EQ(t.at(r, t.column("agm_dst_port_mode")), 23);
+    ASSERT_EQ(t.at(r, t.column("agm_dst_port_distinct")), 1);
+  }
+  EXPECT_GT(agg.counters().files_[0].second.filtered_, 0u);
+
+  // DarkVec CSV rows are matched as rebuilt IP packets: the sample has 85
+  // TCP packets to port 23 (awk over the decompressed file).
+  features::Aggregator csv(o);
+  csv.add_file(std::string(DARKLENS_SHARED_DATA) + "/darknet01_20210501.csv.gz");
+  EXPECT_EQ(csv.counters().used_, 85u);
+
+  o.bpf_ = "tcp dst prot 23";
+  features::Aggregator bad(o);
+  try {
+    bad.add_file(day().out.days_[0].path_);
+    FAIL() << "expected ParamError";
+  } catch (const ParamError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("filter 'tcp dst prot 23': ", 0), 0u) << e.what();
+  }
+}
+
+TEST(FeatureOutput, CsvJsonlNpy) {
+  features::FeatureOptions o;
+  features::Aggregator agg(o);
+  agg.add_file(std::string(DARKLENS_SHARED_DATA) + "/bbn_one_scanner_2021-09-26.pcap");
+  auto t = agg.table();
+  ASSERT_EQ(t.rows(), 1u);
+  test::TempDir dir;
+  features::write_table(t, dir.file("f.csv"));
+  std::ifstream csv(dir.file("f.csv"));
+  std::string header, row;
+  std::getline(csv, header);
+  std::getline(csv, row);
+  EXPECT_EQ(header.rfind("source,window_start,agm_packets,agm_dst_ip_distinct,", 0), 0u);
+  EXPECT_EQ(row.rfind(t.source_[0].to_string() + ",2021-09-26T00:00:00Z,1022,256,", 0), 0u) << row;
+
+  features::write_table(t, dir.file("f.jsonl"));
+  std::ifstream jl(dir.file("f.jsonl"));
+  std::getline(jl, row);
+  EXPECT_NE(row.find("\"agm_packets\":1022"), std::string::npos) << row;
+
+  features::write_table(t, dir.file("f.npy"));
+  auto npy = test::read_bytes(dir.file("f.npy"));
+  ASSERT_GT(npy.size(), 128u);
+  EXPECT_EQ(std::string(npy.begin() + 1, npy.begin() + 6), "NUMPY");
+  const size_t header_len = npy[8] | (npy[9] << 8);
+  EXPECT_EQ((10 + header_len) % 64, 0u);
+  EXPECT_EQ(npy.size(), 10 + header_len + 22 * sizeof(double));
+  double first;
+  std::memcpy(&first, npy.data() + 10 + header_len, sizeof first);
+  EXPECT_EQ(first, 1022);
+  EXPECT_EQ(test::read_bytes(dir.file("f.columns.txt")).size() > 0, true);
+  std::ifstream rows(dir.file("f.rows.csv"));
+  std::getline(rows, row);
+  EXPECT_EQ(row, "source,window_start");
+}
