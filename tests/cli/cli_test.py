@@ -93,6 +93,36 @@ with tempfile.TemporaryDirectory() as tmp:
            r.returncode == 3 and b"file-not-dir/sub: cannot create output directory" in r.stderr, r.stderr)
     expect("no temporary files left behind", not any(".tmp-" in f for f in os.listdir(out)))
 
+    # darklens features
+    day = os.path.join(out, "darknet-2021-05-01.pcap")
+    fcsv = os.path.join(tmp, "f.csv")
+    r = run(["features", "--family", "agm,temporal", "--prefix", "198.51.100.0/25", day, "-o", fcsv])
+    meta = json.load(open(fcsv + ".meta.json")) if os.path.exists(fcsv + ".meta.json") else {}
+    expect("features writes table and metadata", r.returncode == 0 and b"rows x 52 columns" in r.stdout
+           and meta.get("packets", {}).get("outside_prefix", 0) > 0, r.stdout + r.stderr)
+    fnpy = os.path.join(tmp, "f.npy")
+    r = run(["features", "--family", "agm,temporal", "--prefix", "198.51.100.0/25", day, "-o", fnpy, "-q"])
+    check = subprocess.run(["/usr/bin/python3", "-c", f"""
+import numpy, csv
+m = numpy.load({fnpy!r})
+cols = open({fnpy[:-4] + '.columns.txt'!r}).read().split()
+rows = list(csv.DictReader(open({fcsv!r})))
+assert m.shape == (len(rows), len(cols)), m.shape
+assert all(float(rows[i][c]) == m[i, j] for i in range(len(rows)) for j, c in enumerate(cols))
+print("ok")"""], capture_output=True, text=True)
+    expect(".npy loads in numpy and equals the CSV", r.returncode == 0 and check.stdout.strip() == "ok",
+           check.stderr)
+    r = run(["features", "--window", "5x", day, "-o", fcsv])
+    expect("bad window: exit 2 and message", r.returncode == 2 and b"window '5x': expected" in r.stderr, r.stderr)
+    r = run(["features", day, "-o", os.path.join(tmp, "f.parquet")])
+    expect("bad output format: exit 2, nothing read", r.returncode == 2 and b"unknown output format" in r.stderr, r.stderr)
+    r = run(["features", day, "-o", os.path.join(tmp, "nodir", "f.csv")])
+    expect("missing output directory: exit 3", r.returncode == 3 and b"does not exist" in r.stderr, r.stderr)
+    r = run(["features", "--prefix", "198.51.100/24", day, "-o", fcsv])
+    expect("bad prefix: exit 2", r.returncode == 2 and b"is not an address prefix" in r.stderr, r.stderr)
+    r = run(["features", "--filter", "tcp port", day, "-o", fcsv])
+    expect("bad filter: exit 2 with libpcap's reason", r.returncode == 2 and b"filter 'tcp port'" in r.stderr, r.stderr)
+
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else f"  [{detail!r}]"))
