@@ -65,6 +65,7 @@ Command add_features(CLI::App& app) {
     std::string out, family = "agm", window = "24h", prefix, filter, classes = "scan,backscatter,other";
     uint64_t min_packets = 1;
     uint32_t exact_cap = 4096;
+    double flow_timeout = 60;
     int threads = 1;
     bool quiet = false;
   };
@@ -78,7 +79,8 @@ Command add_features(CLI::App& app) {
   sub->add_option("files", o->files, "Captures (pcap, pcapng, DarkVec CSV; gzip/zstd; '-' = stdin)")
       ->required();
   sub->add_option("-o,--output", o->out, "Output file: .csv, .jsonl or .npy")->required();
-  sub->add_option("--family", o->family, "Feature families, comma-separated: agm, agm-num, temporal, fingerprints")
+  sub->add_option("--family", o->family,
+                  "Feature families, comma-separated: agm, agm-num, temporal, fingerprints, intensity")
       ->default_val("agm");
   sub->add_option("--window", o->window, "Window length (30m, 1h, 6h, 24h, 7d), aligned to UTC midnight")
       ->default_val("24h");
@@ -87,6 +89,8 @@ Command add_features(CLI::App& app) {
   sub->add_option("--class", o->classes, "Traffic classes to keep: scan, backscatter, other")
       ->default_val("scan,backscatter,other");
   sub->add_option("--min-packets", o->min_packets, "Drop rows with fewer packets")->default_val(1);
+  sub->add_option("--flow-timeout", o->flow_timeout, "intensity: idle seconds that end a flow")
+      ->default_val(60)->check(CLI::Range(0.001, 86400.0));
   sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
       ->default_val(4096)->check(CLI::Range(16u, 1u << 24));
   sub->add_option("--threads", o->threads, "Files read in parallel (0 = one per core); same output for any value")
@@ -105,6 +109,7 @@ Command add_features(CLI::App& app) {
             opt.classes_ = features::parse_classes(o->classes);
             opt.min_packets_ = o->min_packets;
             opt.exact_cap_ = o->exact_cap;
+            opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
             opt.threads_ = o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                                            : o->threads;
             features::check_table_path(o->out);  // fail before reading anything

@@ -25,7 +25,7 @@
 
 namespace darklens::features {
 
-enum class Family : uint8_t { kAgm, kAgmNum, kTemporal, kFingerprints };
+enum class Family : uint8_t { kAgm, kAgmNum, kTemporal, kFingerprints, kIntensity };
 /// "agm,temporal,..." -> families. Throws ParamError naming the bad one.
 std::vector<Family> parse_families(std::string_view list);
 std::string_view family_name(Family f);
@@ -69,6 +69,9 @@ struct FeatureOptions {
   uint64_t min_packets_ = 1;
   /// Distinct values kept exactly per source and field (docs/features.md).
   uint32_t exact_cap_ = 4096;
+  /// intensity: a packet more than this after the previous one of the same
+  /// (source, destination, ports, protocol) starts a new flow.
+  int64_t flow_timeout_ns_ = 60'000'000'000;
   /// Threads for add_files (results do not depend on it).
   int threads_ = 1;
 };

@@ -75,7 +75,7 @@ class KeyIndex {
 
 struct Aggregator::Impl {
   FeatureOptions opt;
-  bool want_agm = false, want_tcp = false, want_time = false, want_fp = false;
+  bool want_agm = false, want_tcp = false, want_time = false, want_fp = false, want_int = false;
   KeyIndex index;
   // One deque per family, indexed by row; only requested families grow.
   // (Deques grow without moving what they hold.)
@@ -83,6 +83,7 @@ struct Aggregator::Impl {
   std::deque<AgmCounts> all, tcp;
   std::deque<Temporal> time;
   std::deque<Fingerprints> fp;
+  std::deque<Intensity> intensity;
   AggregateCounters counters;
 
   explicit Impl(FeatureOptions o) : opt(std::move(o)) {
@@ -92,7 +93,9 @@ struct Aggregator::Impl {
       want_tcp |= f == Family::kAgmNum;
       want_time |= f == Family::kTemporal;
       want_fp |= f == Family::kFingerprints;
+      want_int |= f == Family::kIntensity;
     }
+    if (opt.flow_timeout_ns_ <= 0) throw ParamError("flow timeout must be positive");
   }
 
   uint32_t row_for(const Key& k, uint64_t h) {
@@ -104,6 +107,7 @@ struct Aggregator::Impl {
       if (want_tcp) tcp.emplace_back();
       if (want_time) time.emplace_back();
       if (want_fp) fp.emplace_back();
+      if (want_int) intensity.emplace_back();
     }
     return row;
   }
@@ -139,6 +143,21 @@ struct Aggregator::Impl {
     if (want_tcp && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport)) tcp[row].add(p, cap);
     if (want_time) time[row].add(p.ts_ns_);
     if (want_fp) fp[row].add(p, cap);
+    if (want_int) intensity[row].add(p, opt.flow_timeout_ns_, cap);
+  }
+
+  // Brings a row's state into cache ahead of update().
+  template <typename T>
+  static void prefetch_object(const T& obj) {
+    const char* p = reinterpret_cast<const char*>(&obj);
+    for (size_t off = 0; off < sizeof(T); off += 64) __builtin_prefetch(p + off, 1);
+  }
+  void prefetch_state(uint32_t row) const {
+    if (want_agm) prefetch_object(all[row]);
+    if (want_tcp) prefetch_object(tcp[row]);
+    if (want_time) prefetch_object(time[row]);
+    if (want_fp) prefetch_object(fp[row]);
+    if (want_int) prefetch_object(intensity[row]);
   }
 
   void add(const Packet& p) {
@@ -156,6 +175,7 @@ struct Aggregator::Impl {
       if (want_tcp) tcp[row].merge(o.tcp[i], cap);
       if (want_time) time[row].merge(o.time[i]);
       if (want_fp) fp[row].merge(o.fp[i], cap);
+      if (want_int) intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap);
     }
     counters.packets_ += o.counters.packets_;
     counters.outside_prefix_ += o.counters.outside_prefix_;
@@ -171,6 +191,7 @@ struct Aggregator::Impl {
     if (want_tcp) v.tcp = &tcp[row];
     if (want_time) v.time = &time[row];
     if (want_fp) v.fp = &fp[row];
+    if (want_int) v.intensity = &intensity[row];
     return v;
   }
 };
@@ -204,8 +225,14 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
         m.index.prefetch(hashes[i]);
       }
     }
+    std::array<uint32_t, kBatch> rows;
     for (size_t i = 0; i < n; ++i) {
-      if (selected[i]) m.update(m.row_for(keys[i], hashes[i]), batch[i]);
+      if (!selected[i]) continue;
+      rows[i] = m.row_for(keys[i], hashes[i]);
+      m.prefetch_state(rows[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (selected[i]) m.update(rows[i], batch[i]);
     }
     if (n < kBatch) break;
     if (progress && (++batches & 0x7fff) == 0) progress(reader->counters().records_);

@@ -164,6 +164,43 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
   }
 }
 
+void intensity(Builder& b, const std::vector<RowRef>& rows) {
+  auto packets = b.column("int_packets");
+  auto bytes = b.column("int_bytes");
+  auto flows = b.column("int_flows");
+  std::vector<Col> fp, ff, pp, pf, sp, sf;
+  for (auto* name : kFlagGroupNames) fp.push_back(b.column(std::string("int_") + name + "_packets"));
+  for (auto* name : kFlagGroupNames) ff.push_back(b.column(std::string("int_") + name + "_flows"));
+  for (auto* name : kProtoGroupNames) pp.push_back(b.column(std::string("int_") + name + "_packets"));
+  for (auto* name : kProtoGroupNames) pf.push_back(b.column(std::string("int_") + name + "_flows"));
+  for (auto* name : kServiceGroupNames) sp.push_back(b.column(std::string("int_svc_") + name + "_packets"));
+  for (auto* name : kServiceGroupNames) sf.push_back(b.column(std::string("int_svc_") + name + "_flows"));
+  auto dsts = b.column("int_dst_distinct");
+  auto ports = b.column("int_dst_port_distinct");
+  auto nets = b.column("int_dst24_distinct");
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const Intensity& t = *rows[r].state.intensity;
+    packets[r] = static_cast<double>(t.packets);
+    bytes[r] = static_cast<double>(t.bytes);
+    flows[r] = static_cast<double>(t.flows);
+    for (int i = 0; i < kFlagGroups; ++i) {
+      fp[i][r] = static_cast<double>(t.flag_packets[i]);
+      ff[i][r] = static_cast<double>(t.flag_flows[i]);
+    }
+    for (int i = 0; i < kProtoGroups; ++i) {
+      pp[i][r] = static_cast<double>(t.proto_packets[i]);
+      pf[i][r] = static_cast<double>(t.proto_flows[i]);
+    }
+    for (int i = 0; i < kServiceGroups; ++i) {
+      sp[i][r] = static_cast<double>(t.service_packets[i]);
+      sf[i][r] = static_cast<double>(t.service_flows[i]);
+    }
+    dsts[r] = static_cast<double>(t.dst.distinct());
+    ports[r] = static_cast<double>(t.dport.distinct());
+    nets[r] = static_cast<double>(t.dst24.distinct());
+  }
+}
+
 }  // namespace
 
 std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t k) {
@@ -198,6 +235,7 @@ FeatureTable build_table(const std::vector<Family>& families, const std::vector<
       case Family::kAgmNum: agm_num(b, rows, windows); break;
       case Family::kTemporal: temporal(b, rows); break;
       case Family::kFingerprints: fingerprints(b, rows); break;
+      case Family::kIntensity: intensity(b, rows); break;
     }
   }
   for (const auto& w : windows) t.top_ports_.emplace_back(w.window, w.top_ports);

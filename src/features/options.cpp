@@ -20,7 +20,7 @@ void for_each_item(std::string_view list, F&& f) {
 }
 
 constexpr Family kFamilies[] = {Family::kAgm, Family::kAgmNum, Family::kTemporal,
-                                Family::kFingerprints};
+                                Family::kFingerprints, Family::kIntensity};
 
 }  // namespace
 
@@ -30,6 +30,7 @@ std::string_view family_name(Family f) {
     case Family::kAgmNum: return "agm-num";
     case Family::kTemporal: return "temporal";
     case Family::kFingerprints: return "fingerprints";
+    case Family::kIntensity: return "intensity";
   }
   return "?";
 }
@@ -47,7 +48,7 @@ std::vector<Family> parse_families(std::string_view list) {
       }
     }
     throw ParamError("unknown feature family '" + std::string(item) +
-                     "' (known: agm, agm-num, temporal, fingerprints)");
+                     "' (known: agm, agm-num, temporal, fingerprints, intensity)");
   });
   if (out.empty()) throw ParamError("no feature family given");
   return out;

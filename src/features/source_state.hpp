@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "count_map.hpp"
+#include "intensity.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {
@@ -142,6 +143,7 @@ struct SourceView {
   const AgmCounts* tcp = nullptr;   // agm-num: the source's TCP packets
   const Temporal* time = nullptr;   // temporal
   const Fingerprints* fp = nullptr; // fingerprints
+  const Intensity* intensity = nullptr;
 };
 
 }  // namespace darklens::features

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""`darklens features --family agm,temporal` against an independent Python
-computation over tshark's per-packet fields (first occurrence = outer
-header): all 22 AGM columns, the 24 hourly counts and first/last seen, per
-(source, 24 h window), on the shared real captures and a synthetic day.
+"""`darklens features --family agm,temporal,intensity` against an independent
+Python computation over tshark's per-packet fields (first occurrence =
+outer header): all 22 AGM columns, the 24 hourly counts, first/last seen,
+and the intensity flows (idle timeout 60 s) and per-protocol packets and
+flows, per (source, 24 h window), on the shared real captures and a
+synthetic day.
 Exit 77 (skipped) when tshark is missing."""
 import collections
 import csv
@@ -29,7 +31,10 @@ def reference(path):
          "-e", "udp.dstport", "-e", "tcp.flags"],
         check=True, capture_output=True, text=True).stdout
     rows = collections.defaultdict(lambda: {"n": 0, "f": [collections.Counter() for _ in FIELDS],
-                                            "hours": [0] * 24, "times": []})
+                                            "hours": [0] * 24, "times": [],
+                                            "flow_last": {}, "flows": 0,
+                                            "proto_packets": collections.Counter(),
+                                            "proto_flows": collections.Counter()})
     for line in out.splitlines():
         t, src, dst, proto, ttl, ln, tsp, tdp, usp, udp, fl = line.split(",")
         if not src:
@@ -51,6 +56,14 @@ def reference(path):
             c[v] += 1
         r["hours"][ts_ns // (3600 * 10**9) % 24] += 1
         r["times"].append(ts_ns)
+        group = {6: "tcp", 17: "udp", 1: "icmp"}.get(proto, "other")
+        r["proto_packets"][group] += 1
+        key = (dst, sport, dport, proto)
+        last = r["flow_last"].get(key)
+        if last is None or ts_ns - last > 60 * 10**9:
+            r["flows"] += 1
+            r["proto_flows"][group] += 1
+        r["flow_last"][key] = ts_ns if last is None else max(last, ts_ns)
     table = {}
     for (src, window), r in rows.items():
         cols = {"agm_packets": r["n"]}
@@ -64,13 +77,17 @@ def reference(path):
         cols["tmp_active_hours"] = sum(1 for h in r["hours"] if h)
         cols["tmp_first_seen_s"] = (min(r["times"]) - window) / 1e9
         cols["tmp_last_seen_s"] = (max(r["times"]) - window) / 1e9
+        cols["int_flows"] = r["flows"]
+        for g in ("tcp", "udp", "icmp", "other"):
+            cols[f"int_{g}_packets"] = r["proto_packets"][g]
+            cols[f"int_{g}_flows"] = r["proto_flows"][g]
         table[src] = cols
     return table
 
 
 def ours(path, tmp):
     out = os.path.join(tmp, "f.csv")
-    subprocess.run([darklens, "features", "--family", "agm,temporal", "-q", path, "-o", out],
+    subprocess.run([darklens, "features", "--family", "agm,temporal,intensity", "-q", path, "-o", out],
                    check=True)
     with open(out) as f:
         return {row["source"]: row for row in csv.DictReader(f)}

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "../../src/features/intensity.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features.hpp"
 #include "darklens/pcap_writer.hpp"
@@ -181,6 +182,47 @@ TEST(Features, FingerprintsByHand) {
   EXPECT_NEAR(cell(t, 0, "fp_masscan"), 1.0 / 3, 1e-15);
 }
 
+TEST(Features, IntensityByHand) {
+  features::FeatureOptions o;
+  o.families_ = {Family::kIntensity};
+  auto v = tiny();
+  // A second packet of the first flow (.1:23 from 1000) 30 s later: same
+  // flow; another 61 s after that: a new flow (idle timeout 60 s).
+  v.insert(v.begin() + 2, tcp_syn(kDay + 640 * kSec, 0xC6336401, 1000, 23, 1));
+  v.insert(v.begin() + 3, tcp_syn(kDay + 701 * kSec, 0xC6336401, 1000, 23, 1));
+  auto t = table_of(v, o);
+  ASSERT_EQ(t.columns_.size(), 56u);
+  // Packets: SYN .1:23 x3 (t 600, 640, 701), SYN .2:23, SYN .1:2323, UDP .3:53.
+  EXPECT_EQ(cell(t, 0, "int_packets"), 6);
+  EXPECT_EQ(cell(t, 0, "int_bytes"), 5 * 40 + 28);
+  // Flows: .1:23 (600-640), .1:23 again (701), .2:23, .1:2323, .3:53/udp.
+  EXPECT_EQ(cell(t, 0, "int_flows"), 5);
+  EXPECT_EQ(cell(t, 0, "int_syn_packets"), 5);
+  EXPECT_EQ(cell(t, 0, "int_syn_flows"), 4);
+  EXPECT_EQ(cell(t, 0, "int_tcp_packets"), 5);
+  EXPECT_EQ(cell(t, 0, "int_udp_flows"), 1);
+  EXPECT_EQ(cell(t, 0, "int_svc_telnet_packets"), 5);  // 23 and 2323
+  EXPECT_EQ(cell(t, 0, "int_svc_telnet_flows"), 4);
+  EXPECT_EQ(cell(t, 0, "int_svc_dns_packets"), 1);
+  EXPECT_EQ(cell(t, 0, "int_svc_ssh_packets"), 0);
+  EXPECT_EQ(cell(t, 0, "int_dst_distinct"), 3);
+  EXPECT_EQ(cell(t, 0, "int_dst_port_distinct"), 3);
+  EXPECT_EQ(cell(t, 0, "int_dst24_distinct"), 1);
+  o.flow_timeout_ns_ = 100 * kSec;  // now 640 -> 701 continues the flow
+  EXPECT_EQ(cell(table_of(v, o), 0, "int_flows"), 4);
+}
+
+TEST(Features, ServiceGroups) {
+  using features::service_of;
+  EXPECT_EQ(service_of(2323), features::kSvTelnet);
+  EXPECT_EQ(service_of(8080), features::kSvHttp);
+  EXPECT_EQ(service_of(1433), features::kSvSql);
+  EXPECT_EQ(service_of(5061), features::kSvSip);
+  EXPECT_EQ(service_of(1023), features::kSvOtherSystem);
+  EXPECT_EQ(service_of(1024), features::kSvOtherUser);
+  EXPECT_EQ(service_of(49152), features::kSvEphemeral);
+}
+
 TEST(Features, PrefixClassAndMinPackets) {
   features::FeatureOptions o;
   o.darknet_ = {*Cidr::parse("198.51.100.0/30")};  // .0-.3: all of tiny()
@@ -242,7 +284,7 @@ TEST(Features, OptionErrors) {
     return "(none)";
   };
   EXPECT_EQ(msg([] { features::parse_families("agm,pca"); }),
-            "unknown feature family 'pca' (known: agm, agm-num, temporal, fingerprints)");
+            "unknown feature family 'pca' (known: agm, agm-num, temporal, fingerprints, intensity)");
   EXPECT_EQ(msg([] { features::parse_families(","); }), "no feature family given");
   EXPECT_EQ(msg([] { features::parse_classes("scan,spam"); }),
             "unknown traffic class 'spam' (known: scan, backscatter, other)");

@@ -19,7 +19,8 @@ namespace {
 
 const std::vector<features::Family> kAll = {features::Family::kAgm, features::Family::kAgmNum,
                                             features::Family::kTemporal,
-                                            features::Family::kFingerprints};
+                                            features::Family::kFingerprints,
+                                            features::Family::kIntensity};
 
 struct Day {
   test::TempDir dir;

@@ -1,0 +1,138 @@
+#include "intensity.hpp"
+
+#include "source_state.hpp"
+
+namespace darklens::features {
+
+const char* const kFlagGroupNames[kFlagGroups] = {"syn", "syn_ack", "ack", "psh_ack",
+                                                  "rst", "rst_ack", "fin_ack", "other_tcp"};
+const char* const kProtoGroupNames[kProtoGroups] = {"tcp", "udp", "icmp", "other"};
+const char* const kServiceGroupNames[kServiceGroups] = {
+    "telnet", "ssh", "http", "https", "smb", "sql", "rdp",
+    "dns", "ntp", "sip", "other_system", "other_user", "ephemeral"};
+
+ServiceGroup service_of(uint16_t port) {
+  switch (port) {
+    case 23: case 2323: return kSvTelnet;
+    case 22: case 2222: return kSvSsh;
+    case 80: case 81: case 8000: case 8008: case 8080: case 8081: case 8888: return kSvHttp;
+    case 443: case 8443: return kSvHttps;
+    case 139: case 445: return kSvSmb;
+    case 1433: case 1434: case 1521: case 3306: case 5432: return kSvSql;
+    case 3389: return kSvRdp;
+    case 53: return kSvDns;
+    case 123: return kSvNtp;
+    case 5060: case 5061: return kSvSip;
+    default:
+      return port < 1024 ? kSvOtherSystem : port < 49152 ? kSvOtherUser : kSvEphemeral;
+  }
+}
+
+Intensity::Groups Intensity::groups_of(const Packet& p) {
+  Groups g;
+  const bool l4 = p.has(Packet::kHasTransport);
+  if (p.proto_ == ip_proto::kTcp) {
+    g.proto = kPrTcp;
+    if (l4) {
+      switch (p.tcp_flags_ & 0x3f) {
+        case 0x02: g.flag = kFlSyn; break;
+        case 0x12: g.flag = kFlSynAck; break;
+        case 0x10: g.flag = kFlAck; break;
+        case 0x18: g.flag = kFlPshAck; break;
+        case 0x04: g.flag = kFlRst; break;
+        case 0x14: g.flag = kFlRstAck; break;
+        case 0x11: g.flag = kFlFinAck; break;
+        default: g.flag = kFlOtherTcp; break;
+      }
+    }
+  } else if (p.proto_ == ip_proto::kUdp) {
+    g.proto = kPrUdp;
+  } else if (p.proto_ == ip_proto::kIcmp || p.proto_ == ip_proto::kIcmpV6) {
+    g.proto = kPrIcmp;
+  } else {
+    g.proto = kPrOther;
+  }
+  if (l4 && (p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp)) {
+    g.service = service_of(p.dport_);
+  }
+  return g;
+}
+
+void Intensity::count_flow(const Groups& g, int sign) {
+  const uint64_t d = static_cast<uint64_t>(sign);  // +1 or -1 (wraps)
+  flows += d;
+  proto_flows[g.proto] += d;
+  if (g.flag != kNoGroup) flag_flows[g.flag] += d;
+  if (g.service != kNoGroup) service_flows[g.service] += d;
+}
+
+void Intensity::purge(int64_t now, int64_t timeout) {
+  for (auto it = live.begin(); it != live.end();) {
+    it = now - it->second > timeout ? live.erase(it) : std::next(it);
+  }
+}
+
+void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
+  const Groups g = groups_of(p);
+  if (packets == 0) first = last = p.ts_ns_;
+  ++packets;
+  bytes += p.ip_len_;
+  proto_packets[g.proto]++;
+  if (g.flag != kNoGroup) flag_packets[g.flag]++;
+  if (g.service != kNoGroup) service_packets[g.service]++;
+  const uint32_t dst_value = address_value(p.dst_);
+  dst.add(dst_value, cap);
+  if (p.has(Packet::kHasTransport) && (p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp)) {
+    dport.add(p.dport_, cap);
+  }
+  dst24.add(p.dst_.is_v4() ? dst_value >> 8 : dst_value, cap);
+
+  const FlowKey key{dst_value, p.sport_, p.dport_, p.proto_};
+  auto [it, fresh] = live.try_emplace(key, p.ts_ns_);
+  if (!fresh && p.ts_ns_ - it->second <= timeout) {
+    it->second = std::max(it->second, p.ts_ns_);  // the flow goes on
+  } else {
+    it->second = p.ts_ns_;
+    count_flow(g, +1);
+    if (p.ts_ns_ - first <= timeout) head.push_back({key, p.ts_ns_, g});
+  }
+  last = std::max(last, p.ts_ns_);
+  // Bounded memory: drop flows that can no longer continue, now and then.
+  if (live.size() > 4096 && (packets & 1023) == 0) purge(last, timeout);
+}
+
+void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
+  if (o.packets == 0) return;
+  if (packets == 0) first = last = o.first;  // then everything below applies as is
+  // A flow the later part started near its beginning may be the
+  // continuation of one still live at the end of this part.
+  std::vector<Head> kept;
+  for (const Head& h : o.head) {
+    auto it = live.find(h.key);
+    const bool continues = it != live.end() && h.start - it->second <= timeout;
+    if (!continues && h.start - first <= timeout) kept.push_back(h);
+  }
+  flows += o.flows;
+  for (int i = 0; i < kFlagGroups; ++i) flag_packets[i] += o.flag_packets[i], flag_flows[i] += o.flag_flows[i];
+  for (int i = 0; i < kProtoGroups; ++i) proto_packets[i] += o.proto_packets[i], proto_flows[i] += o.proto_flows[i];
+  for (int i = 0; i < kServiceGroups; ++i) service_packets[i] += o.service_packets[i], service_flows[i] += o.service_flows[i];
+  for (const Head& h : o.head) {
+    auto it = live.find(h.key);
+    if (it != live.end() && h.start - it->second <= timeout) count_flow(h.groups, -1);
+  }
+  packets += o.packets;
+  bytes += o.bytes;
+  dst.merge(o.dst, cap);
+  dport.merge(o.dport, cap);
+  dst24.merge(o.dst24, cap);
+  head.insert(head.end(), kept.begin(), kept.end());
+  for (const auto& [key, t] : o.live) {
+    auto [it, fresh] = live.try_emplace(key, t);
+    if (!fresh) it->second = std::max(it->second, t);
+  }
+  first = std::min(first, o.first);
+  last = std::max(last, o.last);
+  purge(last, timeout);
+}
+
+}  // namespace darklens::features

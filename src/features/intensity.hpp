@@ -1,0 +1,78 @@
+// Traffic intensity of one source: packets and flows per TCP flag
+// combination, protocol and service group, bytes, distinct destinations,
+// ports and /24s. A flow is one (destination, source port, destination
+// port, protocol) with an idle timeout: a packet more than `timeout` after
+// the previous packet of the same tuple starts a new flow.
+//
+// Mergeable across consecutive parts: each part keeps its live flows (those
+// that may continue into the next part; bounded by rate x timeout) and its
+// head flows (started within one timeout of the part's first packet of this
+// source; the only ones that may continue a flow of the previous part).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "count_map.hpp"
+#include "darklens/types.hpp"
+
+namespace darklens::features {
+
+/// TCP flag combinations counted (flags & 0x3f; ECN bits ignored).
+enum FlagGroup { kFlSyn, kFlSynAck, kFlAck, kFlPshAck, kFlRst, kFlRstAck, kFlFinAck, kFlOtherTcp, kFlagGroups };
+enum ProtoGroup { kPrTcp, kPrUdp, kPrIcmp, kPrOther, kProtoGroups };
+/// Service groups of TCP/UDP destination ports (docs/features.md).
+enum ServiceGroup {
+  kSvTelnet, kSvSsh, kSvHttp, kSvHttps, kSvSmb, kSvSql, kSvRdp, kSvDns, kSvNtp, kSvSip,
+  kSvOtherSystem, kSvOtherUser, kSvEphemeral, kServiceGroups
+};
+extern const char* const kFlagGroupNames[kFlagGroups];
+extern const char* const kProtoGroupNames[kProtoGroups];
+extern const char* const kServiceGroupNames[kServiceGroups];
+ServiceGroup service_of(uint16_t port);
+
+struct Intensity {
+  static constexpr uint8_t kNoGroup = 0xff;
+  struct Groups {  // where a packet (or the flow it starts) is counted
+    uint8_t flag = kNoGroup, proto = 0, service = kNoGroup;
+  };
+  struct FlowKey {
+    uint32_t dst;
+    uint16_t sport, dport;
+    uint8_t proto;
+    friend bool operator==(const FlowKey&, const FlowKey&) = default;
+  };
+  struct FlowKeyHash {
+    size_t operator()(const FlowKey& k) const noexcept {
+      uint64_t x = (uint64_t{k.dst} << 32) ^ (uint64_t{k.sport} << 16) ^ k.dport ^ (uint64_t{k.proto} << 56);
+      x *= 0x9e3779b97f4a7c15ULL;
+      return static_cast<size_t>(x ^ (x >> 32));
+    }
+  };
+  struct Head {
+    FlowKey key;
+    int64_t start;
+    Groups groups;
+  };
+
+  uint64_t packets = 0, bytes = 0, flows = 0;
+  std::array<uint64_t, kFlagGroups> flag_packets{}, flag_flows{};
+  std::array<uint64_t, kProtoGroups> proto_packets{}, proto_flows{};
+  std::array<uint64_t, kServiceGroups> service_packets{}, service_flows{};
+  CountMap dst, dport, dst24;  // for the distinct counts
+  int64_t first = 0, last = 0;
+  std::unordered_map<FlowKey, int64_t, FlowKeyHash> live;  // last packet time of live flows
+  std::vector<Head> head;
+
+  static Groups groups_of(const Packet& p);
+  void add(const Packet& p, int64_t timeout, uint32_t cap);
+  void merge(const Intensity& later, int64_t timeout, uint32_t cap);
+
+ private:
+  void count_flow(const Groups& g, int sign);
+  void purge(int64_t now, int64_t timeout);
+};
+
+}  // namespace darklens::features
