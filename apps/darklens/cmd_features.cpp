@@ -1,4 +1,7 @@
 // darklens features: per-source feature table from captures.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -51,10 +54,42 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
                           {"damaged", rc.weird_.total()},
                           {"stop_message", rc.stop_message_}});
   }
+  bool ext = false;
+  for (auto f : agg.options().families_) ext |= f == features::Family::kAgmExt;
+  if (ext) {
+    for (int f = 0; f < 7; ++f) m["agm_ext_vocab"][features::kAgmFieldNames[f]] = t.agm_ext_vocab_[f];
+  }
   for (const auto& [w, ports] : t.top_ports_) {
     m["agm_num_top_ports"].push_back({{"window_start", iso8601_utc(w)}, {"ports", ports}});
   }
   return m;
+}
+
+// The agm-ext vocabulary of an earlier run's <output>.meta.json.
+features::AgmExtVocab read_vocab(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw FormatError(path + ": not JSON");
+  if (!j.contains("agm_ext_vocab") || !j["agm_ext_vocab"].is_object()) {
+    throw FormatError(path + ": no agm_ext_vocab (write one with --family agm-ext)");
+  }
+  features::AgmExtVocab vocab;
+  for (int f = 0; f < 7; ++f) {
+    const auto& v = j["agm_ext_vocab"][features::kAgmFieldNames[f]];
+    if (!v.is_array()) {
+      throw FormatError(path + ": agm_ext_vocab lacks field '" +
+                        std::string(features::kAgmFieldNames[f]) + "'");
+    }
+    for (const auto& x : v) {
+      if (!x.is_number_unsigned() || x.get<uint64_t>() > 0xffffffffu) {
+        throw FormatError(path + ": agm_ext_vocab." + features::kAgmFieldNames[f] +
+                          " holds a value that is not a 32-bit unsigned number");
+      }
+      vocab[f].push_back(x.get<uint32_t>());
+    }
+  }
+  return vocab;
 }
 
 }  // namespace
@@ -62,7 +97,7 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
 Command add_features(CLI::App& app) {
   struct Opts {
     std::vector<std::string> files;
-    std::string out, family = "agm", window = "24h", prefix, filter, classes = "scan,backscatter,other";
+    std::string out, vocab, family = "agm", window = "24h", prefix, filter, classes = "scan,backscatter,other";
     uint64_t min_packets = 1;
     uint32_t exact_cap = 4096;
     double flow_timeout = 60;
@@ -80,7 +115,7 @@ Command add_features(CLI::App& app) {
       ->required();
   sub->add_option("-o,--output", o->out, "Output file: .csv, .jsonl or .npy")->required();
   sub->add_option("--family", o->family,
-                  "Feature families, comma-separated: agm, agm-num, temporal, fingerprints, intensity")
+                  "Feature families, comma-separated: agm, agm-ext, agm-num, temporal, fingerprints, intensity")
       ->default_val("agm");
   sub->add_option("--window", o->window, "Window length (30m, 1h, 6h, 24h, 7d), aligned to UTC midnight")
       ->default_val("24h");
@@ -91,6 +126,8 @@ Command add_features(CLI::App& app) {
   sub->add_option("--min-packets", o->min_packets, "Drop rows with fewer packets")->default_val(1);
   sub->add_option("--flow-timeout", o->flow_timeout, "intensity: idle seconds that end a flow")
       ->default_val(60)->check(CLI::Range(0.001, 86400.0));
+  sub->add_option("--vocab", o->vocab,
+                  "agm-ext: reuse the dummy vocabulary of an earlier run's OUT.meta.json");
   sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
       ->default_val(4096)->check(CLI::Range(16u, 1u << 24));
   sub->add_option("--threads", o->threads, "Files read in parallel (0 = one per core); same output for any value")
@@ -110,6 +147,7 @@ Command add_features(CLI::App& app) {
             opt.min_packets_ = o->min_packets;
             opt.exact_cap_ = o->exact_cap;
             opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
+            if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
             opt.threads_ = o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                                            : o->threads;
             features::check_table_path(o->out);  // fail before reading anything

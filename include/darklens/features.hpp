@@ -13,7 +13,9 @@
 // the whole capture (tested with random split points).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,7 +27,7 @@
 
 namespace darklens::features {
 
-enum class Family : uint8_t { kAgm, kAgmNum, kTemporal, kFingerprints, kIntensity };
+enum class Family : uint8_t { kAgm, kAgmExt, kAgmNum, kTemporal, kFingerprints, kIntensity };
 /// "agm,temporal,..." -> families. Throws ParamError naming the bad one.
 std::vector<Family> parse_families(std::string_view list);
 std::string_view family_name(Family f);
@@ -53,6 +55,13 @@ struct WindowSpec {
 /// Throws ParamError.
 WindowSpec parse_window(std::string_view text);
 
+/// agm-ext's dummy vocabulary: for each AGM field (dst_ip, src_port,
+/// dst_port, proto, ttl, tcp_flags, size), the mode values that get a
+/// one-hot column, ascending.
+using AgmExtVocab = std::array<std::vector<uint32_t>, 7>;
+/// The names of the AGM fields, in column order.
+extern const char* const kAgmFieldNames[7];
+
 struct FeatureOptions {
   std::vector<Family> families_ = {Family::kAgm};
   WindowSpec window_;
@@ -72,6 +81,11 @@ struct FeatureOptions {
   /// intensity: a packet more than this after the previous one of the same
   /// (source, destination, ports, protocol) starts a new flow.
   int64_t flow_timeout_ns_ = 60'000'000'000;
+  /// agm-ext: a value gets a dummy column when it is the mode of at least
+  /// this share of the table's rows...
+  double agm_ext_min_share_ = 0.01;
+  /// ...unless a vocabulary is given (frozen from an earlier table).
+  std::optional<AgmExtVocab> agm_ext_vocab_;
   /// Threads for add_files (results do not depend on it).
   int threads_ = 1;
 };
@@ -94,6 +108,8 @@ struct FeatureTable {
   /// agm-num only: per window start, the TCP destination ports behind the
   /// num_dst_port_top1..top10 dummy columns (most packets first).
   std::vector<std::pair<int64_t, std::vector<uint16_t>>> top_ports_;
+  /// agm-ext only: the vocabulary behind the ext_*_mode_is_* columns.
+  AgmExtVocab agm_ext_vocab_;
   size_t rows() const { return source_.size(); }
   double at(size_t row, size_t col) const { return values_[col * rows() + row]; }
   /// Index of a column by name; throws ParamError when absent.

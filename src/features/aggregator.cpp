@@ -89,7 +89,7 @@ struct Aggregator::Impl {
   explicit Impl(FeatureOptions o) : opt(std::move(o)) {
     if (opt.families_.empty()) throw ParamError("no feature family given");
     for (Family f : opt.families_) {
-      want_agm |= f == Family::kAgm;
+      want_agm |= f == Family::kAgm || f == Family::kAgmExt;
       want_tcp |= f == Family::kAgmNum;
       want_time |= f == Family::kTemporal;
       want_fp |= f == Family::kFingerprints;
@@ -300,7 +300,7 @@ FeatureTable Aggregator::table() const {
     }
     windows = top_tcp_ports(all, 10);
   }
-  return build_table(m.opt.families_, refs, windows);
+  return build_table(m.opt, refs, windows);
 }
 
 size_t FeatureTable::column(std::string_view name) const {

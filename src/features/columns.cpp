@@ -8,8 +8,7 @@
 namespace darklens::features {
 namespace {
 
-constexpr const char* kFieldNames[kAgmFields] = {"dst_ip", "src_port", "dst_port", "proto",
-                                                 "ttl",    "tcp_flags", "size"};
+const char* const* kFieldNames = kAgmFieldNames;
 
 // Appends one family's columns straight into the column-major table. A
 // Col is an index, not a pointer: declaring more columns may move storage.
@@ -164,6 +163,47 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
   }
 }
 
+// The AGM counts, and one-hot dummies of the mode values in the vocabulary.
+void agm_ext(Builder& b, const std::vector<RowRef>& rows, const FeatureOptions& opt) {
+  AgmExtVocab vocab;
+  if (opt.agm_ext_vocab_) {
+    vocab = *opt.agm_ext_vocab_;
+  } else {
+    // Values that are the mode of at least min_share of the rows.
+    const double need = opt.agm_ext_min_share_ * static_cast<double>(rows.size());
+    for (int f = 0; f < kAgmFields; ++f) {
+      std::map<uint32_t, uint64_t> modes;
+      for (const auto& r : rows) ++modes[r.state.all->fields[f].mode().value];
+      for (const auto& [v, n] : modes) {
+        if (n > 0 && static_cast<double>(n) >= need) vocab[f].push_back(v);
+      }
+    }
+  }
+  auto packets = b.column("ext_packets");
+  std::vector<Col> distinct, mode_pk;
+  for (int f = 0; f < kAgmFields; ++f) {
+    distinct.push_back(b.column(std::string("ext_") + kFieldNames[f] + "_distinct"));
+    mode_pk.push_back(b.column(std::string("ext_") + kFieldNames[f] + "_mode_packets"));
+  }
+  std::vector<std::vector<Col>> dummies(kAgmFields);
+  for (int f = 0; f < kAgmFields; ++f) {
+    for (uint32_t v : vocab[f]) {
+      dummies[f].push_back(b.column(std::string("ext_") + kFieldNames[f] + "_mode_is_" + std::to_string(v)));
+    }
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const AgmCounts& a = *rows[r].state.all;
+    packets[r] = static_cast<double>(a.packets);
+    for (int f = 0; f < kAgmFields; ++f) {
+      const auto m = a.fields[f].mode();
+      distinct[f][r] = static_cast<double>(a.fields[f].distinct());
+      mode_pk[f][r] = static_cast<double>(m.count);
+      for (size_t k = 0; k < vocab[f].size(); ++k) dummies[f][k][r] = m.value == vocab[f][k];
+    }
+  }
+  b.t.agm_ext_vocab_ = std::move(vocab);
+}
+
 void intensity(Builder& b, const std::vector<RowRef>& rows) {
   auto packets = b.column("int_packets");
   auto bytes = b.column("int_bytes");
@@ -221,7 +261,10 @@ std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t
   return out;
 }
 
-FeatureTable build_table(const std::vector<Family>& families, const std::vector<RowRef>& rows,
+const char* const kAgmFieldNames[7] = {"dst_ip", "src_port", "dst_port", "proto",
+                                       "ttl",    "tcp_flags", "size"};
+
+FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& rows,
                          const std::vector<WindowTraffic>& windows) {
   FeatureTable t;
   for (const auto& r : rows) {
@@ -229,9 +272,10 @@ FeatureTable build_table(const std::vector<Family>& families, const std::vector<
     t.window_start_ns_.push_back(r.window);
   }
   Builder b(t, rows.size());
-  for (Family f : families) {
+  for (Family f : opt.families_) {
     switch (f) {
       case Family::kAgm: agm(b, rows); break;
+      case Family::kAgmExt: agm_ext(b, rows, opt); break;
       case Family::kAgmNum: agm_num(b, rows, windows); break;
       case Family::kTemporal: temporal(b, rows); break;
       case Family::kFingerprints: fingerprints(b, rows); break;

@@ -23,7 +23,7 @@ struct WindowTraffic {
 };
 std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t k);
 
-FeatureTable build_table(const std::vector<Family>& families, const std::vector<RowRef>& rows,
+FeatureTable build_table(const FeatureOptions& options, const std::vector<RowRef>& rows,
                          const std::vector<WindowTraffic>& windows);
 
 }  // namespace darklens::features

@@ -19,7 +19,7 @@ void for_each_item(std::string_view list, F&& f) {
   }
 }
 
-constexpr Family kFamilies[] = {Family::kAgm, Family::kAgmNum, Family::kTemporal,
+constexpr Family kFamilies[] = {Family::kAgm, Family::kAgmExt, Family::kAgmNum, Family::kTemporal,
                                 Family::kFingerprints, Family::kIntensity};
 
 }  // namespace
@@ -27,6 +27,7 @@ constexpr Family kFamilies[] = {Family::kAgm, Family::kAgmNum, Family::kTemporal
 std::string_view family_name(Family f) {
   switch (f) {
     case Family::kAgm: return "agm";
+    case Family::kAgmExt: return "agm-ext";
     case Family::kAgmNum: return "agm-num";
     case Family::kTemporal: return "temporal";
     case Family::kFingerprints: return "fingerprints";
@@ -48,7 +49,7 @@ std::vector<Family> parse_families(std::string_view list) {
       }
     }
     throw ParamError("unknown feature family '" + std::string(item) +
-                     "' (known: agm, agm-num, temporal, fingerprints, intensity)");
+                     "' (known: agm, agm-ext, agm-num, temporal, fingerprints, intensity)");
   });
   if (out.empty()) throw ParamError("no feature family given");
   return out;

@@ -123,6 +123,13 @@ print("ok")"""], capture_output=True, text=True)
     r = run(["features", "--filter", "tcp port", day, "-o", fcsv])
     expect("bad filter: exit 2 with libpcap's reason", r.returncode == 2 and b"filter 'tcp port'" in r.stderr, r.stderr)
 
+    r = run(["features", "--family", "agm-ext", "--vocab", fcsv, day, "-o", fcsv])
+    expect("vocab that is not JSON: exit 4", r.returncode == 4 and r.stderr.decode() ==
+           f"darklens: {fcsv}: not JSON\n", r.stderr)
+    r = run(["features", "--family", "agm-ext", "--vocab", fcsv + ".meta.json", day, "-o", fcsv])
+    expect("vocab without agm-ext: exit 4", r.returncode == 4 and
+           b"no agm_ext_vocab (write one with --family agm-ext)" in r.stderr, r.stderr)
+
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else f"  [{detail!r}]"))

@@ -212,6 +212,35 @@ TEST(Features, IntensityByHand) {
   EXPECT_EQ(cell(table_of(v, o), 0, "int_flows"), 4);
 }
 
+TEST(Features, AgmExtVocabularyFromModesAndFrozen) {
+  // Sources 1..100: source k sends to port 23 when k <= 60, 22 when
+  // k <= 99, and source 100 to 443. With a 1% threshold all three ports
+  // are the mode of >= 1 source; with 2% only 22 and 23.
+  std::vector<Packet> v;
+  for (uint32_t k = 1; k <= 100; ++k) {
+    Packet p = tcp_syn(kDay, 0xC6336401, 1000, k <= 60 ? 23 : k <= 99 ? 22 : 443, 0);
+    p.src_ = IpAddr::v4(0x0a000000 + k);
+    v.push_back(p);
+  }
+  features::FeatureOptions o;
+  o.families_ = {Family::kAgmExt};
+  auto t = table_of(v, o);
+  EXPECT_EQ(t.agm_ext_vocab_[2], (std::vector<uint32_t>{22, 23, 443}));
+  EXPECT_EQ(t.columns_.size(), 15u + 3 + 1 + 1 + 1 + 1 + 1 + 1);  // counts + dummies of each field
+  EXPECT_EQ(cell(t, 0, "ext_dst_port_mode_is_23"), 1);
+  EXPECT_EQ(cell(t, 0, "ext_dst_port_mode_is_22"), 0);
+  EXPECT_EQ(cell(t, 99, "ext_dst_port_mode_is_443"), 1);
+  o.agm_ext_min_share_ = 0.02;
+  EXPECT_EQ(table_of(v, o).agm_ext_vocab_[2], (std::vector<uint32_t>{22, 23}));
+  // Frozen: the earlier vocabulary, whatever today's modes are.
+  features::AgmExtVocab frozen;
+  frozen[2] = {80};
+  o.agm_ext_vocab_ = frozen;
+  auto f = table_of(v, o);
+  EXPECT_EQ(f.columns_.size(), 16u);
+  EXPECT_EQ(cell(f, 0, "ext_dst_port_mode_is_80"), 0);
+}
+
 TEST(Features, ServiceGroups) {
   using features::service_of;
   EXPECT_EQ(service_of(2323), features::kSvTelnet);
@@ -284,7 +313,7 @@ TEST(Features, OptionErrors) {
     return "(none)";
   };
   EXPECT_EQ(msg([] { features::parse_families("agm,pca"); }),
-            "unknown feature family 'pca' (known: agm, agm-num, temporal, fingerprints, intensity)");
+            "unknown feature family 'pca' (known: agm, agm-ext, agm-num, temporal, fingerprints, intensity)");
   EXPECT_EQ(msg([] { features::parse_families(","); }), "no feature family given");
   EXPECT_EQ(msg([] { features::parse_classes("scan,spam"); }),
             "unknown traffic class 'spam' (known: scan, backscatter, other)");
