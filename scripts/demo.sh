@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on built-in example data: generate a synthetic darknet day
-# with `darklens synth` and summarise it with `darklens stats`.
+# with `darklens synth`, summarise it with `darklens stats`, and turn every
+# source into a row of features with `darklens features`.
 # Output goes to demo-output/ (override with DEMO_DIR=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,19 @@ echo
 echo "== darklens stats =="
 "$darklens" stats "$out"/darknet-*.pcap
 echo
+echo "== darklens features: one row per source =="
+"$darklens" features --family agm,temporal,fingerprints,intensity \
+  --prefix 198.51.100.0/24 "$out"/darknet-*.pcap -o "$out/features.csv"
+echo "first rows (source, window, packets, distinct destinations, mode port, Mirai share):"
+/usr/bin/python3 - "$out/features.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+rows.sort(key=lambda r: -float(r["agm_packets"]))
+for r in rows[:5]:
+    print(f'  {r["source"]:<16} {r["window_start"]}  {float(r["agm_packets"]):>6.0f}  '
+          f'{float(r["agm_dst_ip_distinct"]):>4.0f}  {float(r["agm_dst_port_mode"]):>5.0f}  '
+          f'{float(r["fp_mirai"]):.2f}')
+PY
+echo
 echo "Planted groups (ground truth) are in $out/ground_truth.csv; see docs/synth.md."
+echo "Feature columns are defined in docs/features.md."
