@@ -45,7 +45,9 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
   m["packets"] = {{"decoded", c.packets_},
                   {"outside_prefix", c.outside_prefix_},
                   {"class_filtered", c.class_filtered_},
-                  {"used", c.used_}};
+                  {"used", c.used_},
+                  {"responder", c.responder_}};
+  m["validated_rows"] = c.validated_rows_;
   for (const auto& [path, rc] : c.files_) {
     m["files"].push_back({{"path", path},
                           {"records", rc.records_},
@@ -102,7 +104,7 @@ Command add_features(CLI::App& app) {
     uint32_t exact_cap = 4096;
     double flow_timeout = 60;
     int threads = 1;
-    bool quiet = false;
+    bool quiet = false, validated_only = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -124,6 +126,9 @@ Command add_features(CLI::App& app) {
   sub->add_option("--class", o->classes, "Traffic classes to keep: scan, backscatter, other")
       ->default_val("scan,backscatter,other");
   sub->add_option("--min-packets", o->min_packets, "Drop rows with fewer packets")->default_val(1);
+  sub->add_flag("--validated-only", o->validated_only,
+                "Keep only sources that completed a TCP handshake with the responding darknet "
+                "(needs --prefix)");
   sub->add_option("--flow-timeout", o->flow_timeout, "intensity: idle seconds that end a flow")
       ->default_val(60)->check(CLI::Range(0.001, 86400.0));
   sub->add_option("--vocab", o->vocab,
@@ -145,6 +150,7 @@ Command add_features(CLI::App& app) {
             opt.bpf_ = o->filter;
             opt.classes_ = features::parse_classes(o->classes);
             opt.min_packets_ = o->min_packets;
+            opt.validated_only_ = o->validated_only;
             opt.exact_cap_ = o->exact_cap;
             opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
             if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
@@ -166,7 +172,12 @@ Command add_features(CLI::App& app) {
               const auto& c = agg.counters();
               std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size()
                         << " columns from " << c.used_ << " packets (" << c.outside_prefix_
-                        << " outside the prefix, " << c.class_filtered_ << " of other classes)\n";
+                        << " outside the prefix, " << c.class_filtered_ << " of other classes";
+              if (!opt.darknet_.empty()) {
+                std::cout << "; " << c.responder_ << " from the responder, " << c.validated_rows_
+                          << " validated sources";
+              }
+              std::cout << ")\n";
               for (const auto& [path, rc] : c.files_) {
                 if (!rc.stop_message_.empty()) std::cout << "warning: " << rc.stop_message_ << "\n";
               }

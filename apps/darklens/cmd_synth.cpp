@@ -35,6 +35,9 @@ Command add_synth(CLI::App& app) {
       ->default_val("none")->check(CLI::IsMember({"none", "gzip", "zstd"}));
   sub->add_option("-o,--output", o->out, "Output directory (created if missing)")
       ->required();
+  sub->add_flag("--responder", o->p.responder_,
+                "The darknet answers SYNs with SYN-ACKs; clients complete the handshake "
+                "(validated TCP), stateless scanners answer RST");
   sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   return {sub, [o]() {
             o->p.compression_ = o->compress == "gzip"   ? ingest::Compression::kGzip

@@ -74,6 +74,9 @@ struct FeatureOptions {
   /// ("" = none). DarkVec CSV rows are filtered as the raw IP packet
   /// darklens rebuilds from their fields (docs/features.md).
   std::string bpf_;
+  /// Keep only rows of validated sources (completed a TCP handshake with
+  /// the responding darknet). Needs darknet_ (the responder's addresses).
+  bool validated_only_ = false;
   /// Rows with fewer packets are dropped from the table.
   uint64_t min_packets_ = 1;
   /// Distinct values kept exactly per source and field (docs/features.md).
@@ -96,6 +99,8 @@ struct AggregateCounters {
   uint64_t outside_prefix_ = 0;   // destination not in the darknet
   uint64_t class_filtered_ = 0;   // class not selected
   uint64_t used_ = 0;             // packets that went into features
+  uint64_t responder_ = 0;        // sent from inside the darknet (a responder)
+  uint64_t validated_rows_ = 0;   // (source, window) rows that completed a handshake
   std::vector<std::pair<std::string, ingest::ReadCounters>> files_;
 };
 

@@ -38,6 +38,10 @@ struct SynthParams {
   std::string prefix_ = "198.51.100.0/24";  // the monitored darknet
   std::string start_date_ = "2021-05-01";   // first day, UTC (YYYY-MM-DD)
   ingest::Compression compression_ = ingest::Compression::kNone;
+  /// The darknet answers every TCP SYN with a SYN-ACK (as the source
+  /// study's did); clients complete the handshake with an ACK, stateless
+  /// scanners (Mirai, ZMap, Masscan) answer with a RST.
+  bool responder_ = false;
   /// Called after each day is written (day index, packets of that day).
   std::function<void(int, uint64_t)> progress_;
 };

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "columns.hpp"
+#include "source_state.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features.hpp"
 
@@ -84,6 +85,7 @@ struct Aggregator::Impl {
   std::deque<Temporal> time;
   std::deque<Fingerprints> fp;
   std::deque<Intensity> intensity;
+  std::deque<Handshakes> handshakes;  // when a darknet prefix is known
   AggregateCounters counters;
 
   explicit Impl(FeatureOptions o) : opt(std::move(o)) {
@@ -96,6 +98,9 @@ struct Aggregator::Impl {
       want_int |= f == Family::kIntensity;
     }
     if (opt.flow_timeout_ns_ <= 0) throw ParamError("flow timeout must be positive");
+    if (opt.validated_only_ && opt.darknet_.empty()) {
+      throw ParamError("validated TCP needs the darknet prefix (--prefix): the responder's SYN-ACKs come from it");
+    }
   }
 
   uint32_t row_for(const Key& k, uint64_t h) {
@@ -108,6 +113,7 @@ struct Aggregator::Impl {
       if (want_time) time.emplace_back();
       if (want_fp) fp.emplace_back();
       if (want_int) intensity.emplace_back();
+      if (!opt.darknet_.empty()) handshakes.emplace_back();
     }
     return row;
   }
@@ -123,6 +129,19 @@ struct Aggregator::Impl {
   /// The key of a packet that goes into the features, or false.
   bool select(const Packet& p, Key& k) {
     ++counters.packets_;
+    if (!opt.darknet_.empty() && in_darknet(p.src_)) {
+      // The responder: never a source. Its SYN-ACK opens a handshake.
+      ++counters.responder_;
+      if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
+          (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) ==
+              (tcp_flag::kSyn | tcp_flag::kAck)) {
+        const Key peer{p.dst_, opt.window_.start_of(p.ts_ns_)};
+        const uint32_t row = row_for(peer, hash_of(peer));
+        handshakes[row].syn_ack({address_value(p.src_), p.sport_, p.dport_}, p.ts_ns_,
+                                opt.flow_timeout_ns_);
+      }
+      return false;
+    }
     if (!in_darknet(p.dst_)) {
       ++counters.outside_prefix_;
       return false;
@@ -144,6 +163,10 @@ struct Aggregator::Impl {
     if (want_time) time[row].add(p.ts_ns_);
     if (want_fp) fp[row].add(p, cap);
     if (want_int) intensity[row].add(p, opt.flow_timeout_ns_, cap);
+    if (!handshakes.empty() && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
+        (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == tcp_flag::kAck) {
+      handshakes[row].ack({address_value(p.dst_), p.dport_, p.sport_}, p.ts_ns_, opt.flow_timeout_ns_);
+    }
   }
 
   // Brings a row's state into cache ahead of update().
@@ -176,7 +199,9 @@ struct Aggregator::Impl {
       if (want_time) time[row].merge(o.time[i]);
       if (want_fp) fp[row].merge(o.fp[i], cap);
       if (want_int) intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap);
+      if (!handshakes.empty()) handshakes[row].merge(o.handshakes[i], opt.flow_timeout_ns_);
     }
+    counters.responder_ += o.counters.responder_;
     counters.packets_ += o.counters.packets_;
     counters.outside_prefix_ += o.counters.outside_prefix_;
     counters.class_filtered_ += o.counters.class_filtered_;
@@ -192,6 +217,7 @@ struct Aggregator::Impl {
     if (want_time) v.time = &time[row];
     if (want_fp) v.fp = &fp[row];
     if (want_int) v.intensity = &intensity[row];
+    v.validated = !handshakes.empty() && handshakes[row].validated;
     return v;
   }
 };
@@ -280,9 +306,14 @@ const FeatureOptions& Aggregator::options() const { return impl_->opt; }
 FeatureTable Aggregator::table() const {
   const Impl& m = *impl_;
   std::vector<uint32_t> rows;
+  uint64_t validated = 0;
   for (uint32_t i = 0; i < m.index.size(); ++i) {
-    if (m.packets[i] >= std::max<uint64_t>(1, m.opt.min_packets_)) rows.push_back(i);
+    if (m.packets[i] < std::max<uint64_t>(1, m.opt.min_packets_)) continue;
+    const bool ok = !m.handshakes.empty() && m.handshakes[i].validated;
+    validated += ok;
+    if (ok || !m.opt.validated_only_) rows.push_back(i);
   }
+  impl_->counters.validated_rows_ = validated;
   std::sort(rows.begin(), rows.end(), [&](uint32_t a, uint32_t b) {
     const Key &x = m.index.key(a), &y = m.index.key(b);
     return x.window != y.window ? x.window < y.window : x.src < y.src;

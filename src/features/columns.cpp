@@ -147,9 +147,11 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
   auto mss = b.column("fp_syn_mss_mode");
   auto win = b.column("fp_syn_win_mode");
   auto layout = b.column("fp_syn_options_mode");
+  auto validated = b.column("fp_validated");
   auto share = [](uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / n : 0.0; };
   for (size_t r = 0; r < rows.size(); ++r) {
     const Fingerprints& f = *rows[r].state.fp;
+    validated[r] = rows[r].state.validated;
     mirai[r] = share(f.mirai, f.syn);
     zmap[r] = share(f.zmap, f.packets);
     masscan[r] = share(f.masscan, f.tcp);

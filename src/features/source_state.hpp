@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "count_map.hpp"
+#include "handshakes.hpp"
 #include "intensity.hpp"
 #include "darklens/types.hpp"
 
@@ -144,6 +145,7 @@ struct SourceView {
   const Temporal* time = nullptr;   // temporal
   const Fingerprints* fp = nullptr; // fingerprints
   const Intensity* intensity = nullptr;
+  bool validated = false;  // completed a handshake (needs --prefix)
 };
 
 }  // namespace darklens::features

@@ -333,7 +333,38 @@ class Generator {
           break;
       }
       out.push_back(r);
+      if (p_.responder_ && r.proto == 6 && r.flags == 0x02) respond(s, m, r, out);
     }
+  }
+
+  // The darknet's SYN-ACK, and the source's ACK (clients) or RST
+  // (stateless scanners, whose kernels do not know the connection).
+  void respond(const GroupSpec& s, const Member& m, const Rec& syn, std::vector<Rec>& out) {
+    const int64_t rtt = (10 + 2 * int64_t{m.hops}) * 1'000'000;  // ms, µs-aligned
+    Rec sa{};
+    sa.ts = syn.ts + rtt / 2;
+    sa.src = syn.dst, sa.dst = syn.src;
+    sa.sport = syn.dport, sa.dport = syn.sport;
+    sa.proto = 6;
+    sa.flags = 0x12;
+    sa.seq = static_cast<uint32_t>(rng_.next());
+    sa.ack = syn.seq + 1;
+    sa.ttl = 64;
+    sa.ip_id = static_cast<uint16_t>(rng_.next());
+    sa.window = 65535;
+    sa.mss = 1460;
+    sa.options = static_cast<uint8_t>(Options::kMss);
+    out.push_back(sa);
+    const bool stateless = s.fingerprint != Fingerprint::kNone;
+    const bool client = !stateless && s.label[0] != '\0';
+    if (!stateless && !client) return;  // background: no answer
+    Rec a = syn;
+    a.ts = syn.ts + rtt;
+    a.seq = syn.seq + 1;
+    a.ack = client ? sa.seq + 1 : 0;
+    a.flags = client ? 0x10 : 0x04;
+    a.ip_id = static_cast<uint16_t>(rng_.next());
+    out.push_back(a);
   }
 
   const SynthParams& p_;
@@ -398,7 +429,9 @@ FrameSpec frame_of(const Rec& r) {
       f.ack = r.ack;
       f.tcp_flags = r.flags;
       f.window = r.window;
-      if (r.flags == 0x02) f.tcp_options = tcp_options(static_cast<Options>(r.options), r.mss);
+      if (r.flags == 0x02 || r.flags == 0x12) {
+        f.tcp_options = tcp_options(static_cast<Options>(r.options), r.mss);
+      }
       break;
     case 17:
       f.payload = udp_payload(r.dport);
@@ -508,6 +541,7 @@ SynthOutput generate(const SynthParams& p, const std::string& out_dir) {
   m["sources_per_day"] = p.sources_;
   m["prefix"] = p.prefix_;
   m["start_date"] = p.start_date_;
+  m["responder"] = p.responder_;
   m["ground_truth"] = "ground_truth.csv";
   for (const auto& d : out.days_) {
     m["days"].push_back({{"date", d.date_},

@@ -130,6 +130,10 @@ print("ok")"""], capture_output=True, text=True)
     expect("vocab without agm-ext: exit 4", r.returncode == 4 and
            b"no agm_ext_vocab (write one with --family agm-ext)" in r.stderr, r.stderr)
 
+    r = run(["features", "--validated-only", day, "-o", fcsv])
+    expect("--validated-only without --prefix: exit 2", r.returncode == 2 and
+           b"validated TCP needs the darknet prefix (--prefix)" in r.stderr, r.stderr)
+
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else f"  [{detail!r}]"))

@@ -241,6 +241,54 @@ TEST(Features, AgmExtVocabularyFromModesAndFrozen) {
   EXPECT_EQ(cell(f, 0, "ext_dst_port_mode_is_80"), 0);
 }
 
+TEST(Features, ValidatedTcpByHand) {
+  features::FeatureOptions o;
+  o.families_ = {Family::kFingerprints};
+  o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
+  auto with = [&](std::vector<Packet> v) { return table_of(v, o); };
+  // 1.1.1.1:1000 -> .1:23 SYN; the responder's SYN-ACK back; the ACK.
+  Packet syn = tcp_syn(kDay, 0xC6336401, 1000, 23, 100);
+  Packet synack = syn;
+  synack.src_ = syn.dst_, synack.dst_ = syn.src_;
+  synack.sport_ = 23, synack.dport_ = 1000;
+  synack.tcp_flags_ = tcp_flag::kSyn | tcp_flag::kAck;
+  synack.ts_ns_ = kDay + kSec / 10;
+  Packet ack = syn;
+  ack.tcp_flags_ = tcp_flag::kAck;
+  ack.ts_ns_ = kDay + 2 * kSec / 10;
+  auto t = with({syn, synack, ack});
+  ASSERT_EQ(t.rows(), 1u);  // the responder is never a source
+  EXPECT_EQ(cell(t, 0, "fp_validated"), 1);
+  features::Aggregator agg(o);
+  for (const auto& p : {syn, synack, ack}) agg.add(p);
+  EXPECT_EQ(agg.counters().responder_, 1u);
+  EXPECT_EQ(agg.table().rows(), 1u);
+  EXPECT_EQ(agg.counters().validated_rows_, 1u);
+
+  Packet rst = ack;
+  rst.tcp_flags_ = tcp_flag::kRst;
+  EXPECT_EQ(cell(with({syn, synack, rst}), 0, "fp_validated"), 0);  // a stateless scanner
+  Packet late = ack;
+  late.ts_ns_ = kDay + 61 * kSec;
+  EXPECT_EQ(cell(with({syn, synack, late}), 0, "fp_validated"), 0);  // after the timeout
+  Packet other_port = ack;
+  other_port.sport_ = 1001;
+  EXPECT_EQ(cell(with({syn, synack, other_port}), 0, "fp_validated"), 0);
+  EXPECT_EQ(cell(with({syn, ack}), 0, "fp_validated"), 0);  // no SYN-ACK seen
+
+  o.validated_only_ = true;
+  EXPECT_EQ(table_of({syn, synack, rst}, o).rows(), 0u);
+  EXPECT_EQ(table_of({syn, synack, ack}, o).rows(), 1u);
+  o.darknet_.clear();
+  try {
+    features::Aggregator bad(o);
+    FAIL();
+  } catch (const ParamError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "validated TCP needs the darknet prefix (--prefix): the responder's SYN-ACKs come from it");
+  }
+}
+
 TEST(Features, ServiceGroups) {
   using features::service_of;
   EXPECT_EQ(service_of(2323), features::kSvTelnet);

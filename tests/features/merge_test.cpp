@@ -84,6 +84,43 @@ TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
   }
 }
 
+TEST(FeatureMerge, ValidatedTcpAcrossRandomSplits) {
+  test::TempDir dir;
+  synth::SynthParams sp;
+  sp.sources_ = 800;
+  sp.seed_ = 9;
+  sp.responder_ = true;
+  auto out = synth::generate(sp, dir.path().string());
+  std::vector<Packet> packets;
+  auto r = ingest::CaptureReader::open(out.days_[0].path_);
+  Packet pk;
+  while (r->next(pk)) packets.push_back(pk);
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
+  features::Aggregator whole(o);
+  for (const auto& p : packets) whole.add(p);
+  const auto expected = whole.table();
+  const size_t col = expected.column("fp_validated");
+  double validated = 0;
+  for (size_t i = 0; i < expected.rows(); ++i) validated += expected.at(i, col);
+  EXPECT_GT(validated, 20);
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 4; ++trial) {
+    std::vector<size_t> cuts = {0, packets.size()};
+    for (int i = 0; i < 3 + trial; ++i) cuts.push_back(rng() % packets.size());
+    std::sort(cuts.begin(), cuts.end());
+    features::Aggregator merged(o);
+    for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+      features::Aggregator part(o);
+      for (size_t i = cuts[k]; i < cuts[k + 1]; ++i) part.add(packets[i]);
+      merged.merge(part);
+    }
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    expect_same(merged.table(), expected);
+  }
+}
+
 TEST(FeatureMerge, SameTableOnAnyThreadCount) {
   features::FeatureOptions o;
   o.families_ = kAll;

@@ -12,6 +12,7 @@
 #include "darklens/error.hpp"
 #include "darklens/ingest.hpp"
 #include "darklens/synth.hpp"
+#include "darklens/types.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;
@@ -211,6 +212,40 @@ TEST(Synth, BlockGroupsGrowInsteadOfHanging) {
   EXPECT_EQ(members, 800u);
   EXPECT_GE(blocks.size(), 4u);
   EXPECT_LE(blocks.size(), 6u);
+}
+
+TEST(Synth, ResponderAnswersEverySynAndClientsCompleteHandshakes) {
+  test::TempDir d;
+  synth::SynthParams p;
+  p.sources_ = 600;
+  p.responder_ = true;
+  auto out = synth::generate(p, d.path().string());
+  auto gt = load_gt(out.ground_truth_path_);
+  auto prefix = *Cidr::parse("198.51.100.0/24");
+  uint64_t syn = 0, responder_synack = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> answers;  // label -> (ACK, RST)
+  for (const auto& pk : read_packets(out.days_[0].path_)) {
+    if (pk.proto_ != ip_proto::kTcp) continue;
+    if (prefix.contains(pk.src_)) {
+      responder_synack += pk.tcp_flags_ == 0x12;
+      continue;
+    }
+    syn += pk.tcp_flags_ == 0x02;
+    auto it = gt.find(pk.src_);
+    const std::string label = it == gt.end() ? "background" : it->second;
+    if (pk.tcp_flags_ == 0x10) ++answers[label].first;
+    if (pk.tcp_flags_ == 0x04 && label != "backscatter") ++answers[label].second;
+  }
+  EXPECT_EQ(responder_synack, syn);
+  for (const char* client : {"ssh-bruteforce", "rdp-scan", "mssql-scan", "smb-scan"}) {
+    EXPECT_GT(answers[client].first, 0u) << client;
+    EXPECT_EQ(answers[client].second, 0u) << client;
+  }
+  for (const char* stateless : {"mirai", "masscan", "scanorg-alpha"}) {
+    EXPECT_EQ(answers[stateless].first, 0u) << stateless;
+    EXPECT_GT(answers[stateless].second, 0u) << stateless;
+  }
+  EXPECT_EQ(answers["background"].first + answers["background"].second, 0u);
 }
 
 TEST(Synth, ParameterErrors) {
