@@ -294,7 +294,15 @@ void Aggregator::add_files(const std::vector<std::string>& paths,
     for (auto& e : errors) {
       if (e) std::rethrow_exception(e);
     }
-    for (auto& part : parts) merge(part);
+    for (auto& part : parts) {
+      // The first part into an empty aggregator: take it whole.
+      if (impl_->index.size() == 0 && impl_->counters.packets_ == 0 &&
+          impl_->counters.files_.empty()) {
+        std::swap(impl_, part.impl_);
+      } else {
+        merge(part);
+      }
+    }
   }
 }
 

@@ -66,11 +66,7 @@ void Intensity::count_flow(const Groups& g, int sign) {
   if (g.service != kNoGroup) service_flows[g.service] += d;
 }
 
-void Intensity::purge(int64_t now, int64_t timeout) {
-  for (auto it = live.begin(); it != live.end();) {
-    it = now - it->second > timeout ? live.erase(it) : std::next(it);
-  }
-}
+void Intensity::purge(int64_t now, int64_t timeout) { live.purge(now, timeout); }
 
 void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
   const Groups g = groups_of(p);
@@ -88,11 +84,12 @@ void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
   dst24.add(p.dst_.is_v4() ? dst_value >> 8 : dst_value, cap);
 
   const FlowKey key{dst_value, p.sport_, p.dport_, p.proto_};
-  auto [it, fresh] = live.try_emplace(key, p.ts_ns_);
-  if (!fresh && p.ts_ns_ - it->second <= timeout) {
-    it->second = std::max(it->second, p.ts_ns_);  // the flow goes on
+  bool fresh = false;
+  int64_t& seen = live.find_or_insert(key, p.ts_ns_, fresh);
+  if (!fresh && p.ts_ns_ - seen <= timeout) {
+    seen = std::max(seen, p.ts_ns_);  // the flow goes on
   } else {
-    it->second = p.ts_ns_;
+    seen = p.ts_ns_;
     count_flow(g, +1);
     if (p.ts_ns_ - first <= timeout) head.push_back({key, p.ts_ns_, g});
   }
@@ -107,18 +104,19 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
   // A flow the later part started near its beginning may be the
   // continuation of one still live at the end of this part.
   std::vector<Head> kept;
+  auto continues = [&](const Head& h) {
+    const int64_t* seen = live.find(h.key);
+    return seen != nullptr && h.start - *seen <= timeout;
+  };
   for (const Head& h : o.head) {
-    auto it = live.find(h.key);
-    const bool continues = it != live.end() && h.start - it->second <= timeout;
-    if (!continues && h.start - first <= timeout) kept.push_back(h);
+    if (!continues(h) && h.start - first <= timeout) kept.push_back(h);
   }
   flows += o.flows;
   for (int i = 0; i < kFlagGroups; ++i) flag_packets[i] += o.flag_packets[i], flag_flows[i] += o.flag_flows[i];
   for (int i = 0; i < kProtoGroups; ++i) proto_packets[i] += o.proto_packets[i], proto_flows[i] += o.proto_flows[i];
   for (int i = 0; i < kServiceGroups; ++i) service_packets[i] += o.service_packets[i], service_flows[i] += o.service_flows[i];
   for (const Head& h : o.head) {
-    auto it = live.find(h.key);
-    if (it != live.end() && h.start - it->second <= timeout) count_flow(h.groups, -1);
+    if (continues(h)) count_flow(h.groups, -1);
   }
   packets += o.packets;
   bytes += o.bytes;
@@ -126,10 +124,11 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
   dport.merge(o.dport, cap);
   dst24.merge(o.dst24, cap);
   head.insert(head.end(), kept.begin(), kept.end());
-  for (const auto& [key, t] : o.live) {
-    auto [it, fresh] = live.try_emplace(key, t);
-    if (!fresh) it->second = std::max(it->second, t);
-  }
+  o.live.for_each([&](const FlowKey& key, int64_t t) {
+    bool fresh = false;
+    int64_t& seen = live.find_or_insert(key, t, fresh);
+    seen = std::max(seen, t);
+  });
   first = std::min(first, o.first);
   last = std::max(last, o.last);
   purge(last, timeout);

@@ -12,10 +12,10 @@
 
 #include <array>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "count_map.hpp"
+#include "flow_table.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {
@@ -38,19 +38,6 @@ struct Intensity {
   struct Groups {  // where a packet (or the flow it starts) is counted
     uint8_t flag = kNoGroup, proto = 0, service = kNoGroup;
   };
-  struct FlowKey {
-    uint32_t dst;
-    uint16_t sport, dport;
-    uint8_t proto;
-    friend bool operator==(const FlowKey&, const FlowKey&) = default;
-  };
-  struct FlowKeyHash {
-    size_t operator()(const FlowKey& k) const noexcept {
-      uint64_t x = (uint64_t{k.dst} << 32) ^ (uint64_t{k.sport} << 16) ^ k.dport ^ (uint64_t{k.proto} << 56);
-      x *= 0x9e3779b97f4a7c15ULL;
-      return static_cast<size_t>(x ^ (x >> 32));
-    }
-  };
   struct Head {
     FlowKey key;
     int64_t start;
@@ -63,7 +50,7 @@ struct Intensity {
   std::array<uint64_t, kServiceGroups> service_packets{}, service_flows{};
   CountMap dst, dport, dst24;  // for the distinct counts
   int64_t first = 0, last = 0;
-  std::unordered_map<FlowKey, int64_t, FlowKeyHash> live;  // last packet time of live flows
+  FlowTable live;  // last packet time of the flows that may still continue
   std::vector<Head> head;
 
   static Groups groups_of(const Packet& p);
