@@ -48,7 +48,7 @@ stats = json.loads(subprocess.run([args.darklens, "stats", "--json", days[0]], c
 n, sources = stats["packets"], stats["distinct_sources"]
 both = json.loads(subprocess.run([args.darklens, "stats", "--json"] + days, check=True,
                                  capture_output=True, text=True).stdout)["packets"]
-fam = "agm,temporal,fingerprints"
+fam = "agm,intensity,temporal,fingerprints"
 out = os.path.join(args.work, "f.npy")
 rows = []
 w, m = best([args.darklens, "features", "--family", fam, "-q", days[0], "-o", out])

@@ -55,6 +55,23 @@ void expect_same(const features::FeatureTable& a, const features::FeatureTable& 
   }
 }
 
+// The packets cut at `parts - 1` random points, each part aggregated on its
+// own, the parts merged in order.
+features::FeatureTable merged_in_parts(const std::vector<Packet>& packets,
+                                       const features::FeatureOptions& o, std::mt19937_64& rng,
+                                       size_t parts) {
+  std::vector<size_t> cuts = {0, packets.size()};
+  for (size_t i = 1; i < parts; ++i) cuts.push_back(rng() % packets.size());
+  std::sort(cuts.begin(), cuts.end());
+  features::Aggregator merged(o);
+  for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+    features::Aggregator part(o);
+    for (size_t i = cuts[k]; i < cuts[k + 1]; ++i) part.add(packets[i]);
+    merged.merge(part);
+  }
+  return merged.table();
+}
+
 }  // namespace
 
 TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
@@ -69,18 +86,8 @@ TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
 
   std::mt19937_64 rng(42);
   for (int trial = 0; trial < 5; ++trial) {
-    const size_t parts = 2 + trial;
-    std::vector<size_t> cuts = {0, packets.size()};
-    for (size_t i = 1; i < parts; ++i) cuts.push_back(rng() % packets.size());
-    std::sort(cuts.begin(), cuts.end());
-    features::Aggregator merged(o);
-    for (size_t k = 0; k + 1 < cuts.size(); ++k) {
-      features::Aggregator part(o);
-      for (size_t i = cuts[k]; i < cuts[k + 1]; ++i) part.add(packets[i]);
-      merged.merge(part);
-    }
     SCOPED_TRACE("trial " + std::to_string(trial));
-    expect_same(merged.table(), expected);
+    expect_same(merged_in_parts(packets, o, rng, 2 + trial), expected);
   }
 }
 
@@ -107,17 +114,8 @@ TEST(FeatureMerge, ValidatedTcpAcrossRandomSplits) {
   EXPECT_GT(validated, 20);
   std::mt19937_64 rng(7);
   for (int trial = 0; trial < 4; ++trial) {
-    std::vector<size_t> cuts = {0, packets.size()};
-    for (int i = 0; i < 3 + trial; ++i) cuts.push_back(rng() % packets.size());
-    std::sort(cuts.begin(), cuts.end());
-    features::Aggregator merged(o);
-    for (size_t k = 0; k + 1 < cuts.size(); ++k) {
-      features::Aggregator part(o);
-      for (size_t i = cuts[k]; i < cuts[k + 1]; ++i) part.add(packets[i]);
-      merged.merge(part);
-    }
     SCOPED_TRACE("trial " + std::to_string(trial));
-    expect_same(merged.table(), expected);
+    expect_same(merged_in_parts(packets, o, rng, 4 + trial), expected);
   }
 }
 
