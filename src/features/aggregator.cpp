@@ -126,33 +126,42 @@ struct Aggregator::Impl {
     return false;
   }
 
-  /// The key of a packet that goes into the features, or false.
-  bool select(const Packet& p, Key& k) {
+  /// What a packet is used for, and the key of the row it updates.
+  enum class Use : uint8_t { kSkip, kSource, kSynAck };
+  Use select(const Packet& p, Key& k) {
     ++counters.packets_;
     if (!opt.darknet_.empty() && in_darknet(p.src_)) {
-      // The responder: never a source. Its SYN-ACK opens a handshake.
+      // The responder: never a source. Its SYN-ACK opens a handshake with
+      // the source it answers.
       ++counters.responder_;
       if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
           (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) ==
               (tcp_flag::kSyn | tcp_flag::kAck)) {
-        const Key peer{p.dst_, opt.window_.start_of(p.ts_ns_)};
-        const uint32_t row = row_for(peer, hash_of(peer));
-        handshakes[row].syn_ack({address_value(p.src_), p.sport_, p.dport_}, p.ts_ns_,
-                                opt.flow_timeout_ns_);
+        k = {p.dst_, opt.window_.start_of(p.ts_ns_)};
+        return Use::kSynAck;
       }
-      return false;
+      return Use::kSkip;
     }
     if (!in_darknet(p.dst_)) {
       ++counters.outside_prefix_;
-      return false;
+      return Use::kSkip;
     }
     if (!(opt.classes_ & (1u << static_cast<int>(classify(p))))) {
       ++counters.class_filtered_;
-      return false;
+      return Use::kSkip;
     }
     ++counters.used_;
     k = {p.src_, opt.window_.start_of(p.ts_ns_)};
-    return true;
+    return Use::kSource;
+  }
+
+  void apply(Use use, uint32_t row, const Packet& p) {
+    if (use == Use::kSource) {
+      update(row, p);
+    } else if (use == Use::kSynAck) {
+      handshakes[row].syn_ack({address_value(p.src_), p.sport_, p.dport_}, p.ts_ns_,
+                              opt.flow_timeout_ns_);
+    }
   }
 
   void update(uint32_t row, const Packet& p) {
@@ -185,7 +194,8 @@ struct Aggregator::Impl {
 
   void add(const Packet& p) {
     Key k;
-    if (select(p, k)) update(row_for(k, hash_of(k)), p);
+    const Use use = select(p, k);
+    if (use != Use::kSkip) apply(use, row_for(k, hash_of(k)), p);
   }
 
   void merge(const Impl& o) {
@@ -233,35 +243,49 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   Impl& m = *impl_;
   auto reader = ingest::CaptureReader::open(path);
   reader->set_filter(m.opt.bpf_);
-  // Packets go in batches: the index slots of a whole batch are fetched
-  // while the previous packets are counted.
-  constexpr size_t kBatch = 32;
-  std::array<Packet, kBatch> batch;
+  // Packets are taken a chunk at a time and applied grouped by row (a
+  // stable order: by row, then arrival), so a source's state stays in cache
+  // across its packets. Each row still sees its packets in arrival order,
+  // so the result is the same as packet by packet.
+  constexpr size_t kChunk = 1 << 18;
+  constexpr size_t kBatch = 32;  // index lookups prefetched this far ahead
+  std::vector<Packet> chunk(kChunk);
+  std::vector<Impl::Use> uses(kChunk);
+  std::vector<uint64_t> order;  // row << 32 | position in the chunk
+  order.reserve(kChunk);
   std::array<Key, kBatch> keys;
   std::array<uint64_t, kBatch> hashes;
-  std::array<bool, kBatch> selected;
-  uint64_t batches = 0;
-  for (;;) {
+  bool more = true;
+  while (more) {
     size_t n = 0;
-    while (n < kBatch && reader->next(batch[n])) ++n;
-    for (size_t i = 0; i < n; ++i) {
-      selected[i] = m.select(batch[i], keys[i]);
-      if (selected[i]) {
-        hashes[i] = hash_of(keys[i]);
-        m.index.prefetch(hashes[i]);
+    while (n < kChunk && (more = reader->next(chunk[n]))) ++n;
+    order.clear();
+    for (size_t base = 0; base < n; base += kBatch) {
+      const size_t end = std::min(n, base + kBatch);
+      for (size_t i = base; i < end; ++i) {
+        uses[i] = m.select(chunk[i], keys[i - base]);
+        if (uses[i] != Impl::Use::kSkip) {
+          hashes[i - base] = hash_of(keys[i - base]);
+          m.index.prefetch(hashes[i - base]);
+        }
+      }
+      for (size_t i = base; i < end; ++i) {
+        if (uses[i] == Impl::Use::kSkip) continue;
+        const uint32_t row = m.row_for(keys[i - base], hashes[i - base]);
+        order.push_back(uint64_t{row} << 32 | i);
       }
     }
-    std::array<uint32_t, kBatch> rows;
-    for (size_t i = 0; i < n; ++i) {
-      if (!selected[i]) continue;
-      rows[i] = m.row_for(keys[i], hashes[i]);
-      m.prefetch_state(rows[i]);
+    std::sort(order.begin(), order.end());  // keys are unique: stable by position
+    constexpr size_t kAhead = 8;
+    for (size_t j = 0; j < order.size(); ++j) {
+      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
+        m.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
+      }
+      const uint32_t row = static_cast<uint32_t>(order[j] >> 32);
+      const size_t i = order[j] & 0xffffffff;
+      m.apply(uses[i], row, chunk[i]);
     }
-    for (size_t i = 0; i < n; ++i) {
-      if (selected[i]) m.update(rows[i], batch[i]);
-    }
-    if (n < kBatch) break;
-    if (progress && (++batches & 0x7fff) == 0) progress(reader->counters().records_);
+    if (progress) progress(reader->counters().records_);
   }
   m.counters.files_.emplace_back(path, reader->counters());
 }
