@@ -2,9 +2,9 @@
 // files and threads in a fixed order.
 #include <algorithm>
 #include <array>
-#include <deque>
 #include <thread>
 
+#include "chunked_vector.hpp"
 #include "columns.hpp"
 #include "source_state.hpp"
 #include "darklens/error.hpp"
@@ -72,20 +72,34 @@ class KeyIndex {
   std::vector<Key> keys_;
 };
 
+// Sorts row << 32 | position entries by row, keeping positions in order
+// (LSD radix sort on the row, 16 bits a pass: stable, linear).
+void sort_by_row(std::vector<uint64_t>& v, std::vector<uint64_t>& tmp) {
+  tmp.resize(v.size());
+  uint64_t max_row = 0;
+  for (uint64_t x : v) max_row = std::max(max_row, x >> 32);
+  for (int shift = 32; shift < 64 && (max_row >> (shift - 32)) != 0; shift += 16) {
+    std::vector<uint32_t> count(65537, 0);
+    for (uint64_t x : v) ++count[((x >> shift) & 0xffff) + 1];
+    for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
+    for (uint64_t x : v) tmp[count[(x >> shift) & 0xffff]++] = x;
+    v.swap(tmp);
+  }
+}
+
 }  // namespace
 
 struct Aggregator::Impl {
   FeatureOptions opt;
   bool want_agm = false, want_tcp = false, want_time = false, want_fp = false, want_int = false;
   KeyIndex index;
-  // One deque per family, indexed by row; only requested families grow.
-  // (Deques grow without moving what they hold.)
+  // One array per family, indexed by row; only requested families grow.
   std::vector<uint64_t> packets;
-  std::deque<AgmCounts> all, tcp;
-  std::deque<Temporal> time;
-  std::deque<Fingerprints> fp;
-  std::deque<Intensity> intensity;
-  std::deque<Handshakes> handshakes;  // when a darknet prefix is known
+  ChunkedVector<AgmCounts> all, tcp;
+  ChunkedVector<Temporal> time;
+  ChunkedVector<Fingerprints> fp;
+  ChunkedVector<Intensity> intensity;
+  ChunkedVector<Handshakes> handshakes;  // when a darknet prefix is known
   AggregateCounters counters;
 
   explicit Impl(FeatureOptions o) : opt(std::move(o)) {
@@ -252,6 +266,7 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   std::vector<Packet> chunk(kChunk);
   std::vector<Impl::Use> uses(kChunk);
   std::vector<uint64_t> order;  // row << 32 | position in the chunk
+  std::vector<uint64_t> scratch;
   order.reserve(kChunk);
   std::array<Key, kBatch> keys;
   std::array<uint64_t, kBatch> hashes;
@@ -275,7 +290,7 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
         order.push_back(uint64_t{row} << 32 | i);
       }
     }
-    std::sort(order.begin(), order.end());  // keys are unique: stable by position
+    sort_by_row(order, scratch);
     constexpr size_t kAhead = 8;
     for (size_t j = 0; j < order.size(); ++j) {
       if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
