@@ -15,7 +15,7 @@
 #include "darklens/error.hpp"
 #include "darklens/pcap_writer.hpp"
 #include "groups.hpp"
-#include "rng.hpp"
+#include "../core/rng.hpp"
 
 namespace darklens::synth {
 namespace {

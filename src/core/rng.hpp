@@ -1,11 +1,12 @@
 // A small deterministic generator with its own distributions, so synthetic
-// data is identical on every platform and standard library.
+// data and seeded algorithms give the same results on every platform and
+// standard library.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-namespace darklens::synth {
+namespace darklens {
 
 class Rng {
  public:
@@ -53,4 +54,4 @@ class Rng {
   uint64_t s_[4];
 };
 
-}  // namespace darklens::synth
+}  // namespace darklens

@@ -1,0 +1,128 @@
+// k-means and the silhouette against scikit-learn 1.2 on the same data
+// (tests/cluster/sklearn_cluster_reference.py), and on cases worked by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "darklens/cluster.hpp"
+#include "darklens/error.hpp"
+#include "darklens/evaluate.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace darklens;
+using cluster::Matrix;
+
+namespace {
+
+// 1200 x 5: four Gaussian blobs of different sizes and spreads.
+Matrix blobs() {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> g(0.0, 1.0);
+  const double centers[4][5] = {{0, 0, 0, 0, 0}, {6, 6, 0, 0, 0}, {0, 6, 6, 0, 3}, {-5, 0, 5, 5, 0}};
+  const int sizes[4] = {500, 300, 250, 150};
+  const double spread[4] = {1.0, 0.7, 1.3, 0.5};
+  Matrix X(1200, 5);
+  int row = 0;
+  for (int b = 0; b < 4; ++b) {
+    for (int i = 0; i < sizes[b]; ++i, ++row) {
+      for (int j = 0; j < 5; ++j) X(row, j) = centers[b][j] + spread[b] * g(rng);
+    }
+  }
+  return X;
+}
+
+template <typename T>
+void write_npy(const T* data, size_t rows, size_t cols, const char* descr, const std::string& path) {
+  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': True, 'shape': (" +
+                     std::to_string(rows) + (cols ? ", " + std::to_string(cols) : std::string(",")) + "), }";
+  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
+  dict += '\n';
+  std::ofstream f(path, std::ios::binary);
+  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(dict.size() & 0xff)
+    << static_cast<char>(dict.size() >> 8) << dict;
+  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * (cols ? cols : 1) * sizeof(T)));
+}
+
+std::optional<nlohmann::json> sklearn(const Matrix& X, const std::vector<int>& labels, int k) {
+  static test::TempDir dir;
+  write_npy(X.data(), X.rows(), X.cols(), "<f8", dir.file("x.npy"));
+  std::vector<int64_t> l(labels.begin(), labels.end());
+  write_npy(l.data(), l.size(), 0, "<i8", dir.file("l.npy"));
+  const std::string cmd = "/usr/bin/python3 " DARKLENS_TESTS_DIR "/cluster/sklearn_cluster_reference.py " +
+                          dir.file("x.npy") + " " + dir.file("l.npy") + " " + std::to_string(k) + " " +
+                          dir.file("ref.json") + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) return std::nullopt;
+  return nlohmann::json::parse(std::ifstream(dir.file("ref.json")));
+}
+
+}  // namespace
+
+TEST(KMeans, MatchesScikitLearn) {
+  const Matrix X = blobs();
+  cluster::KMeansParams p;
+  p.k_ = 4;
+  p.seed_ = 1;
+  auto r = cluster::fit_kmeans(X, p);
+  auto ref = sklearn(X, r.labels_, 4);
+  if (!ref) GTEST_SKIP() << "/usr/bin/python3 with python3-sklearn is not installed (scripts/setup.sh installs it)";
+  // Inertia within 1% of scikit-learn's best of the same n_init.
+  EXPECT_LE(r.inertia_, (*ref)["inertia"].get<double>() * 1.01);
+  EXPECT_DOUBLE_EQ((*ref)["ari_with_ours"].get<double>(), 1.0);
+  // The silhouette of the same labels, to 1e-9.
+  EXPECT_NEAR(evaluate::silhouette_score(X, r.labels_), (*ref)["silhouette_of_ours"].get<double>(), 1e-9);
+}
+
+TEST(KMeans, DeterministicAndSeeded) {
+  const Matrix X = blobs();
+  cluster::KMeansParams p;
+  p.k_ = 6;
+  p.n_init_ = 3;
+  p.seed_ = 42;
+  auto a = cluster::fit_kmeans(X, p), b = cluster::fit_kmeans(X, p);
+  EXPECT_EQ(a.labels_, b.labels_);
+  EXPECT_EQ(a.centroids_, b.centroids_);
+  EXPECT_EQ(a.inertia_, b.inertia_);
+}
+
+TEST(KMeans, HandComputed) {
+  // Two obvious groups on a line: {0, 1, 2} and {10, 11}.
+  Matrix X(5, 1);
+  X << 0, 1, 2, 10, 11;
+  cluster::KMeansParams p;
+  p.k_ = 2;
+  auto r = cluster::fit_kmeans(X, p);
+  EXPECT_EQ(r.labels_[0], r.labels_[2]);
+  EXPECT_EQ(r.labels_[3], r.labels_[4]);
+  EXPECT_NE(r.labels_[0], r.labels_[3]);
+  EXPECT_DOUBLE_EQ(r.inertia_, 1 + 0 + 1 + 0.25 + 0.25);  // centers 1 and 10.5
+}
+
+TEST(Silhouette, HandComputed) {
+  // Points 0, 1 (cluster A) and 5 (cluster B):
+  // s(0) = (5 - 1) / 5, s(1) = (4 - 1) / 4, s(5): alone -> 0.
+  Matrix X(3, 1);
+  X << 0, 1, 5;
+  EXPECT_NEAR(evaluate::silhouette_score(X, {7, 7, -1}), (0.8 + 0.75 + 0.0) / 3, 1e-15);
+}
+
+TEST(ClusterErrors, Messages) {
+  auto msg = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const ParamError& e) {
+      return e.what();
+    }
+    return "(none)";
+  };
+  Matrix X(3, 1);
+  X << 0, 1, 5;
+  cluster::KMeansParams p;
+  p.k_ = 4;
+  EXPECT_EQ(msg([&] { cluster::fit_kmeans(X, p); }), "kmeans: k must be between 1 and the number of rows (3)");
+  EXPECT_EQ(msg([&] { evaluate::silhouette_score(X, {1, 1, 1}); }),
+            "silhouette: needs 2 to n-1 distinct labels, got 1");
+  EXPECT_EQ(msg([&] { evaluate::silhouette_score(X, {1, 2}); }), "silhouette: 2 labels for 3 rows");
+}
