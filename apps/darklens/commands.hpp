@@ -17,6 +17,7 @@ struct Command {
 Command add_stats(CLI::App& app);
 Command add_synth(CLI::App& app);
 Command add_features(CLI::App& app);
+Command add_cluster(CLI::App& app);
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();

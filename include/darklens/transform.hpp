@@ -24,6 +24,7 @@ enum class ScalerKind : uint8_t {
   kMinMax,  // (x - min) / (max - min); range 0 -> 1
   kRobust,  // (x - median) / (q75 - q25), linear-interpolated quantiles; IQR 0 -> 1
   kLog1p,   // log(1 + x), element-wise (nothing to fit); x <= -1 is an error
+            // naming the column
 };
 std::string_view scaler_name(ScalerKind k);
 /// "zscore", "minmax", "robust", "log1p". Throws ParamError.

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -84,7 +85,16 @@ Matrix Scaler::apply(const Matrix& X) const {
                      " columns, applied to " + std::to_string(X.cols()));
   }
   if (kind_ == ScalerKind::kLog1p) {
-    if (X.size() && X.minCoeff() <= -1.0) throw ParamError("log1p: a value is <= -1");
+    for (Eigen::Index j = 0; j < X.cols(); ++j) {
+      Eigen::Index i;
+      const double low = X.col(j).minCoeff(&i);
+      if (low <= -1.0) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%g", low);
+        throw ParamError("log1p: column " + std::to_string(j) + " holds " + buf + " (row " +
+                         std::to_string(i) + "); log1p needs values > -1");
+      }
+    }
     return X.array().log1p().matrix();
   }
   return ((X.rowwise() - center_.transpose()).array().rowwise() / scale_.transpose().array()).matrix();

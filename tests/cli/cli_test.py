@@ -134,6 +134,20 @@ print("ok")"""], capture_output=True, text=True)
     expect("--validated-only without --prefix: exit 2", r.returncode == 2 and
            b"validated TCP needs the darknet prefix (--prefix)" in r.stderr, r.stderr)
 
+    # darklens cluster
+    r = run(["features", "--family", "agm,temporal", day, "-o", fcsv, "-q"])
+    cdir = os.path.join(tmp, "clusters")
+    r = run(["cluster", "--pipeline", "zscore|pca:3|kmeans:k=4,seed=1", fcsv, "-o", cdir])
+    labels = open(os.path.join(cdir, "labels.csv")).read().splitlines() if r.returncode == 0 else []
+    summary = json.load(open(os.path.join(cdir, "summary.json"))) if r.returncode == 0 else {}
+    expect("cluster writes labels, centroids, summary", r.returncode == 0 and
+           labels[0] == "source,window_start,cluster" and len(labels) == len(open(fcsv).read().splitlines())
+           and summary.get("clusters") == 4 and os.path.exists(os.path.join(cdir, "centroids.csv")), r.stderr)
+    r = run(["cluster", "--pipeline", "zscore|dbscan", os.path.join(tmp, "nothing.csv"), "-o", cdir])
+    expect("bad pipeline: exit 2 before reading", r.returncode == 2 and b"unknown stage 'dbscan'" in r.stderr, r.stderr)
+    r = run(["cluster", os.path.join(tmp, "nothing.csv"), "-o", cdir])
+    expect("missing table: exit 3", r.returncode == 3 and b"nothing.csv: cannot open" in r.stderr, r.stderr)
+
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else f"  [{detail!r}]"))

@@ -164,7 +164,7 @@ TEST(Transform, Errors) {
   Matrix neg = X;
   neg(0, 0) = -1;
   EXPECT_EQ(msg([&] { transform::fit_scaler(neg, transform::ScalerKind::kLog1p).apply(neg); }),
-            "log1p: a value is <= -1");
+            "log1p: column 0 holds -1 (row 0); log1p needs values > -1");
   EXPECT_EQ(msg([&] { transform::fit_pca(X, {3, 0.0}); }), "pca: n_components must be between 1 and 2");
   EXPECT_EQ(msg([&] { transform::fit_pca(X, {0, 1.5}); }),
             "pca: give a number of components, or a variance fraction in (0, 1]");

@@ -1,0 +1,82 @@
+// darklens cluster: pipeline spec over a feature table -> labels, centroids, summary.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "darklens/atomic_file.hpp"
+#include "darklens/error.hpp"
+#include "darklens/pipeline.hpp"
+
+namespace darklens::cli {
+
+Command add_cluster(CLI::App& app) {
+  struct Opts {
+    std::string input, out, spec = "zscore|pca:variance=0.9|kmeans:k=auto";
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "cluster",
+      "Cluster the rows of a feature table (from 'darklens features', or any numeric CSV "
+      "or .npy) with a pipeline such as 'zscore|pca:3|kmeans:k=auto' (docs/cluster.md). "
+      "Writes DIR/labels.csv, DIR/centroids.csv and DIR/summary.json.");
+  sub->add_option("features", o->input, "Feature table: .csv or .npy")->required();
+  sub->add_option("--pipeline", o->spec,
+                  "Stages joined by '|': zscore, minmax, robust, log1p, pca:N or "
+                  "pca:variance=F, then kmeans:k=N|auto[,seed=N,n_init=N,kmin=N,kmax=N]")
+      ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
+  sub->add_option("-o,--output", o->out, "Output directory (created if missing)")->required();
+  sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  return {sub, [o]() {
+            pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
+            auto m = pipeline::read_matrix(o->input);
+            if (m.X.rows() < 2) throw FormatError(o->input + ": needs at least 2 rows to cluster");
+            auto r = pipeline::run(m.X, o->spec);
+            std::error_code ec;
+            std::filesystem::create_directories(o->out, ec);
+            if (ec) throw IoError(o->out + ": cannot create output directory: " + ec.message());
+            const auto dir = std::filesystem::path(o->out);
+            const bool keyed = m.row_keys.size() && m.row_keys[0].find(',') != std::string::npos;
+            {
+              AtomicFile f((dir / "labels.csv").string());
+              f.write(keyed ? "source,window_start,cluster\n" : "row,cluster\n");
+              for (size_t i = 0; i < r.labels_.size(); ++i) {
+                f.write(m.row_keys[i] + "," + std::to_string(r.labels_[i]) + "\n");
+              }
+              f.commit();
+            }
+            {
+              AtomicFile f((dir / "centroids.csv").string());
+              std::string line = "cluster";
+              for (Eigen::Index j = 0; j < r.centroids_.cols(); ++j) line += ",e" + std::to_string(j);
+              f.write(line + "\n");
+              for (Eigen::Index c = 0; c < r.centroids_.rows(); ++c) {
+                line = std::to_string(c);
+                for (Eigen::Index j = 0; j < r.centroids_.cols(); ++j) {
+                  char buf[32];
+                  std::snprintf(buf, sizeof buf, ",%.17g", r.centroids_(c, j));
+                  line += buf;
+                }
+                f.write(line + "\n");
+              }
+              f.commit();
+            }
+            nlohmann::json summary = r.summary_;
+            summary["input"] = {{"path", o->input}, {"columns", m.columns}};
+            summary["fitted"] = r.fitted_;
+            AtomicFile f((dir / "summary.json").string());
+            f.write(summary.dump(2) + "\n");
+            f.commit();
+            if (!o->quiet) {
+              std::cout << o->out << ": " << r.labels_.size() << " rows in " << r.centroids_.rows()
+                        << " clusters (" << r.summary_["choice"]["rule"].get<std::string>() << ")";
+              if (!r.summary_["silhouette"].is_null()) {
+                std::cout << ", silhouette " << r.summary_["silhouette"].get<double>();
+              }
+              std::cout << "\n";
+            }
+            return 0;
+          }};
+}
+
+}  // namespace darklens::cli

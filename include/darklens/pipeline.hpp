@@ -1,0 +1,53 @@
+// A clustering pipeline written as one spec string and parsed in one place
+// (faiss' index_factory is the model): stages separated by '|', each
+// `name[:args]` with args `key=value,...` or one positional value.
+//
+//   zscore|pca:3|kmeans:k=5
+//   log1p|zscore|pca:variance=0.9|kmeans:k=auto,seed=7
+//
+// Stages: zscore, minmax, robust, log1p; pca:N | pca:variance=F;
+// kmeans:k=N|auto[,n_init=N][,max_iter=N][,seed=N][,kmin=N][,kmax=N].
+// The last stage clusters; the others transform. docs/cluster.md.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "darklens/cluster.hpp"
+#include "darklens/features.hpp"
+
+namespace darklens::pipeline {
+
+struct Stage {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> args;  // positional: key ""
+};
+
+/// Throws ParamError naming the stage and what is wrong.
+std::vector<Stage> parse_spec(std::string_view spec);
+
+struct Result {
+  std::vector<int> labels_;
+  cluster::Matrix centroids_;     // in the embedded space
+  cluster::Matrix embedding_;
+  nlohmann::json summary_;        // algorithm, chosen parameters and why, sizes, silhouette, timing
+  nlohmann::json fitted_;         // the fitted transforms (re-applicable)
+};
+
+/// Runs the pipeline on a matrix (rows = sources).
+Result run(const cluster::Matrix& X, std::string_view spec);
+
+/// A numeric table: a darklens feature table (.csv, .npy with its
+/// .columns.txt / .rows.csv sidecars) or any numeric CSV with a header.
+/// Columns named `source` and `window_start` are kept as row keys.
+struct MatrixFile {
+  cluster::Matrix X;
+  std::vector<std::string> columns;
+  std::vector<std::string> row_keys;  // "source,window_start", or the row number
+};
+/// Throws IoError / FormatError naming the file, line and column.
+MatrixFile read_matrix(const std::string& path);
+
+}  // namespace darklens::pipeline
