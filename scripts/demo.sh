@@ -29,5 +29,21 @@ for r in rows[:5]:
           f'{float(r["fp_mirai"]):.2f}')
 PY
 echo
+echo "== darklens cluster: group the sources =="
+"$darklens" cluster --pipeline 'zscore|pca:variance=0.9|kmeans:k=auto,seed=1' \
+  "$out/features.csv" -o "$out/clusters"
+echo "planted groups per cluster (ground truth vs. labels):"
+/usr/bin/python3 - "$out" <<'PY'
+import collections, csv, sys
+out = sys.argv[1]
+gt = {r["ip"]: r["label"] for r in csv.DictReader(open(f"{out}/ground_truth.csv"))}
+by = collections.defaultdict(collections.Counter)
+for r in csv.DictReader(open(f"{out}/clusters/labels.csv")):
+    by[int(r["cluster"])][gt.get(r["source"], "background")] += 1
+for c in sorted(by, key=lambda c: -sum(by[c].values())):
+    top = ", ".join(f"{label} {n}" for label, n in by[c].most_common(3))
+    print(f"  cluster {c}: {sum(by[c].values()):>6} sources  ({top})")
+PY
+echo
 echo "Planted groups (ground truth) are in $out/ground_truth.csv; see docs/synth.md."
-echo "Feature columns are defined in docs/features.md."
+echo "Feature columns: docs/features.md; clustering: docs/cluster.md."
