@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "columns.hpp"
@@ -166,21 +167,23 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
 }
 
 // The AGM counts, and one-hot dummies of the mode values in the vocabulary.
-void agm_ext(Builder& b, const std::vector<RowRef>& rows, const FeatureOptions& opt) {
+// The agm-ext vocabulary: given, or the values that are the mode of at
+// least min_share of the rows.
+AgmExtVocab agm_ext_vocab(const std::vector<RowRef>& rows, const FeatureOptions& opt) {
+  if (opt.agm_ext_vocab_) return *opt.agm_ext_vocab_;
   AgmExtVocab vocab;
-  if (opt.agm_ext_vocab_) {
-    vocab = *opt.agm_ext_vocab_;
-  } else {
-    // Values that are the mode of at least min_share of the rows.
-    const double need = opt.agm_ext_min_share_ * static_cast<double>(rows.size());
-    for (int f = 0; f < kAgmFields; ++f) {
-      std::map<uint32_t, uint64_t> modes;
-      for (const auto& r : rows) ++modes[r.state.all->fields[f].mode().value];
-      for (const auto& [v, n] : modes) {
-        if (n > 0 && static_cast<double>(n) >= need) vocab[f].push_back(v);
-      }
+  const double need = opt.agm_ext_min_share_ * static_cast<double>(rows.size());
+  for (int f = 0; f < kAgmFields; ++f) {
+    std::map<uint32_t, uint64_t> modes;
+    for (const auto& r : rows) ++modes[r.state.all->fields[f].mode().value];
+    for (const auto& [v, n] : modes) {
+      if (n > 0 && static_cast<double>(n) >= need) vocab[f].push_back(v);
     }
   }
+  return vocab;
+}
+
+void agm_ext(Builder& b, const std::vector<RowRef>& rows, AgmExtVocab vocab) {
   auto packets = b.column("ext_packets");
   std::vector<Col> distinct, mode_pk;
   for (int f = 0; f < kAgmFields; ++f) {
@@ -273,11 +276,31 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
     t.source_.push_back(r.source);
     t.window_start_ns_.push_back(r.window);
   }
+  // Columns per family, so that the column-major buffer is allocated once.
+  AgmExtVocab vocab;
+  size_t columns = 0;
+  for (Family f : opt.families_) {
+    switch (f) {
+      case Family::kAgm: columns += 22; break;
+      case Family::kAgmExt:
+        vocab = agm_ext_vocab(rows, opt);
+        columns += 15;
+        for (const auto& v : vocab) columns += v.size();
+        break;
+      case Family::kAgmNum: columns += 29; break;
+      case Family::kTemporal: columns += 30; break;
+      case Family::kFingerprints: columns += 10; break;
+      case Family::kIntensity:
+        columns += 6 + 2 * (size_t{kFlagGroups} + size_t{kProtoGroups} + size_t{kServiceGroups});
+        break;
+    }
+  }
+  t.values_.reserve(columns * rows.size());
   Builder b(t, rows.size());
   for (Family f : opt.families_) {
     switch (f) {
       case Family::kAgm: agm(b, rows); break;
-      case Family::kAgmExt: agm_ext(b, rows, opt); break;
+      case Family::kAgmExt: agm_ext(b, rows, vocab); break;
       case Family::kAgmNum: agm_num(b, rows, windows); break;
       case Family::kTemporal: temporal(b, rows); break;
       case Family::kFingerprints: fingerprints(b, rows); break;
@@ -285,6 +308,12 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
     }
   }
   for (const auto& w : windows) t.top_ports_.emplace_back(w.window, w.top_ports);
+  // The counts above must match the families' columns (checked here so a
+  // new column cannot silently bring the reallocations back).
+  if (t.columns_.size() != columns) {
+    throw std::logic_error("build_table: expected " + std::to_string(columns) + " columns, built " +
+                           std::to_string(t.columns_.size()));
+  }
   return t;
 }
 
