@@ -66,7 +66,13 @@ void Intensity::count_flow(const Groups& g, int sign) {
   if (g.service != kNoGroup) service_flows[g.service] += d;
 }
 
-void Intensity::purge(int64_t now, int64_t timeout) { live.purge(now, timeout); }
+// Drops flows that no later packet can continue. The slack keeps flows a
+// second longer, so packets up to 1 s out of order still find theirs.
+void Intensity::purge(int64_t now, int64_t timeout) {
+  constexpr int64_t kSlack = 1'000'000'000;
+  live.purge(now, timeout + kSlack);
+  purge_at = std::max<size_t>(16, 2 * live.size());
+}
 
 void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
   const Groups g = groups_of(p);
@@ -95,7 +101,9 @@ void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
   }
   last = std::max(last, p.ts_ns_);
   // Bounded memory: drop flows that can no longer continue, now and then.
-  if (live.size() > 4096 && (packets & 1023) == 0) purge(last, timeout);
+  // Purging whenever the table doubled keeps it near rate x timeout
+  // entries at an amortised constant cost per packet.
+  if (live.size() > purge_at) purge(last, timeout);
 }
 
 void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
