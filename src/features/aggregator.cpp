@@ -185,7 +185,8 @@ struct Aggregator::Impl {
     if (want_tcp && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport)) tcp[row].add(p, cap);
     if (want_time) time[row].add(p.ts_ns_);
     if (want_fp) fp[row].add(p, cap);
-    if (want_int) intensity[row].add(p, opt.flow_timeout_ns_, cap);
+    // With agm, its dst_ip map counts the same destinations (same packets).
+    if (want_int) intensity[row].add(p, opt.flow_timeout_ns_, cap, /*count_dst=*/!want_agm);
     if (!handshakes.empty() && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
         (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == tcp_flag::kAck) {
       handshakes[row].ack({address_value(p.dst_), p.dport_, p.sport_}, p.ts_ns_, opt.flow_timeout_ns_);

@@ -240,7 +240,8 @@ void intensity(Builder& b, const std::vector<RowRef>& rows) {
       sp[i][r] = static_cast<double>(t.service_packets[i]);
       sf[i][r] = static_cast<double>(t.service_flows[i]);
     }
-    dsts[r] = static_cast<double>(t.dst.distinct());
+    const CountMap& d = rows[r].state.all ? rows[r].state.all->fields[kDstIp] : t.dst;
+    dsts[r] = static_cast<double>(d.distinct());
     ports[r] = static_cast<double>(t.dport.distinct());
     nets[r] = static_cast<double>(t.dst24.distinct());
   }

@@ -74,7 +74,7 @@ void Intensity::purge(int64_t now, int64_t timeout) {
   purge_at = std::max<size_t>(16, 2 * live.size());
 }
 
-void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
+void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap, bool count_dst) {
   const Groups g = groups_of(p);
   if (packets == 0) first = last = p.ts_ns_;
   ++packets;
@@ -83,7 +83,7 @@ void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap) {
   if (g.flag != kNoGroup) flag_packets[g.flag]++;
   if (g.service != kNoGroup) service_packets[g.service]++;
   const uint32_t dst_value = address_value(p.dst_);
-  dst.add(dst_value, cap);
+  if (count_dst) dst.add(dst_value, cap);
   if (p.has(Packet::kHasTransport) && (p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp)) {
     dport.add(p.dport_, cap);
   }

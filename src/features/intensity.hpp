@@ -55,7 +55,9 @@ struct Intensity {
   std::vector<Head> head;
 
   static Groups groups_of(const Packet& p);
-  void add(const Packet& p, int64_t timeout, uint32_t cap);
+  /// `count_dst` false: the caller keeps the same destination counts
+  /// elsewhere (agm's dst_ip map) and the columns read them from there.
+  void add(const Packet& p, int64_t timeout, uint32_t cap, bool count_dst = true);
   void merge(const Intensity& later, int64_t timeout, uint32_t cap);
 
  private:

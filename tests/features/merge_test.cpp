@@ -119,6 +119,22 @@ TEST(FeatureMerge, ValidatedTcpAcrossRandomSplits) {
   }
 }
 
+TEST(FeatureMerge, IntensityColumnsDoNotDependOnOtherFamilies) {
+  // With agm selected, intensity reads its distinct destinations from agm's
+  // map; alone, it keeps its own. Both must give the same columns.
+  features::FeatureOptions alone, with_agm;
+  alone.families_ = {features::Family::kIntensity};
+  with_agm.families_ = {features::Family::kAgm, features::Family::kIntensity};
+  features::Aggregator a(alone), b(with_agm);
+  for (const auto& p : day().packets) a.add(p), b.add(p);
+  const auto ta = a.table(), tb = b.table();
+  ASSERT_EQ(ta.rows(), tb.rows());
+  for (size_t c = 0; c < ta.columns_.size(); ++c) {
+    const size_t cb = tb.column(ta.columns_[c]);
+    for (size_t r = 0; r < ta.rows(); ++r) ASSERT_EQ(ta.at(r, c), tb.at(r, cb)) << ta.columns_[c];
+  }
+}
+
 TEST(FeatureMerge, SameTableOnAnyThreadCount) {
   features::FeatureOptions o;
   o.families_ = kAll;
