@@ -9,6 +9,7 @@
 
 #include "darklens/cluster.hpp"
 #include "darklens/error.hpp"
+#include "support/error_of.hpp"
 #include "darklens/evaluate.hpp"
 #include "support/temp_dir.hpp"
 
@@ -109,14 +110,7 @@ TEST(Silhouette, HandComputed) {
 }
 
 TEST(ClusterErrors, Messages) {
-  auto msg = [](auto f) -> std::string {
-    try {
-      f();
-    } catch (const ParamError& e) {
-      return e.what();
-    }
-    return "(none)";
-  };
+  auto msg = [](auto f) { return test::error_of<ParamError>(f); };
   Matrix X(3, 1);
   X << 0, 1, 5;
   cluster::KMeansParams p;

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "darklens/error.hpp"
+#include "support/error_of.hpp"
 #include "darklens/features.hpp"
 #include "darklens/pipeline.hpp"
 #include "support/temp_dir.hpp"
@@ -100,14 +101,7 @@ TEST(MatrixFiles, FeatureTableCsvAndNpy) {
 
 TEST(MatrixFiles, Errors) {
   test::TempDir dir;
-  auto msg = [](const std::string& path) -> std::string {
-    try {
-      pipeline::read_matrix(path);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(none)";
-  };
+  auto msg = [](const std::string& path) { return test::error_of([&] { pipeline::read_matrix(path); }); };
   auto bad = dir.write("bad.csv", std::string("a,b\n1,2\n3,x\n"));
   EXPECT_EQ(msg(bad), bad + ":3: column 'b': 'x' is not a number");
   auto ragged = dir.write("ragged.csv", std::string("a,b\n1,2,3\n"));

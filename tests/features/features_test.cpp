@@ -6,6 +6,7 @@
 
 #include "../../src/features/intensity.hpp"
 #include "darklens/error.hpp"
+#include "support/error_of.hpp"
 #include "darklens/features.hpp"
 #include "darklens/pcap_writer.hpp"
 #include "support/capture_bytes.hpp"
@@ -352,14 +353,7 @@ TEST(Features, ClassesOfPackets) {
 }
 
 TEST(Features, OptionErrors) {
-  auto msg = [](auto f) -> std::string {
-    try {
-      f();
-    } catch (const ParamError& e) {
-      return e.what();
-    }
-    return "(none)";
-  };
+  auto msg = [](auto f) { return test::error_of<ParamError>(f); };
   EXPECT_EQ(msg([] { features::parse_families("agm,pca"); }),
             "unknown feature family 'pca' (known: agm, agm-ext, agm-num, temporal, fingerprints, intensity)");
   EXPECT_EQ(msg([] { features::parse_families(","); }), "no feature family given");

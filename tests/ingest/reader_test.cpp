@@ -10,6 +10,7 @@
 #include "darklens/ingest.hpp"
 #include "darklens/pcap_writer.hpp"
 #include "support/capture_bytes.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;
@@ -48,15 +49,7 @@ ReadAll read_all(const std::string& path) {
   return out;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;
 
 std::vector<uint8_t> gzip_bytes(const test::TempDir& dir, const std::vector<uint8_t>& raw) {
   std::string path = dir.file("tmp.gz");

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "darklens/error.hpp"
+#include "support/error_of.hpp"
 #include "darklens/transform.hpp"
 #include "support/temp_dir.hpp"
 
@@ -141,14 +142,7 @@ TEST(Transform, SavedAndReappliedGiveTheSameResult) {
 }
 
 TEST(Transform, Errors) {
-  auto msg = [](auto f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(none)";
-  };
+  auto msg = [](auto f) { return test::error_of<Error>(f); };
   Matrix X(3, 2);
   X << 1, 2, 3, 4, 5, 6;
   EXPECT_EQ(msg([] { transform::parse_scaler("standard"); }),
