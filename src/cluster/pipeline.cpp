@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <optional>
 
 #include "../core/rng.hpp"
 #include "darklens/error.hpp"
@@ -93,6 +94,7 @@ Result run(const cluster::Matrix& X, std::string_view spec) {
   const auto stages = parse_spec(spec);
   Result r;
   cluster::Matrix Y = X;
+  std::optional<double> silhouette_of_result;  // set by the clustering stage
   r.fitted_ = nlohmann::json::array();
   for (const Stage& s : stages) {
     if (s.name == "pca") {
@@ -160,6 +162,7 @@ Result run(const cluster::Matrix& X, std::string_view spec) {
           why["candidates"].push_back({{"k", k}, {"silhouette", sil}, {"inertia", km.inertia_}});
           if (sil > best) best = sil, chosen = std::move(km);
         }
+        silhouette_of_result = best;
         r.labels_ = chosen.labels_;
         r.centroids_ = chosen.centroids_;
         p.k_ = static_cast<int>(chosen.centroids_.rows());
@@ -170,6 +173,9 @@ Result run(const cluster::Matrix& X, std::string_view spec) {
         r.labels_ = km.labels_;
         r.centroids_ = km.centroids_;
         r.summary_["inertia"] = km.inertia_;
+        if (p.k_ >= 2 && p.k_ < Y.rows()) {
+          silhouette_of_result = silhouette(Y, r.labels_, kSilhouetteSample, p.seed_);
+        }
       }
       r.summary_["algorithm"] = "kmeans";
       r.summary_["parameters"] = {{"k", p.k_}, {"n_init", p.n_init_}, {"max_iter", p.max_iter_}, {"seed", p.seed_}};
@@ -184,9 +190,9 @@ Result run(const cluster::Matrix& X, std::string_view spec) {
   r.summary_["embedded_columns"] = Y.cols();
   r.summary_["clusters"] = r.centroids_.rows();
   r.summary_["sizes"] = sizes;
-  r.summary_["silhouette"] = r.centroids_.rows() >= 2 && r.centroids_.rows() < Y.rows()
-                                 ? nlohmann::json(silhouette(Y, r.labels_, 5000, 0))
-                                 : nlohmann::json(nullptr);
+  // The silhouette the choice was made on (same rows, same sample).
+  r.summary_["silhouette"] = silhouette_of_result ? nlohmann::json(*silhouette_of_result)
+                                                  : nlohmann::json(nullptr);
   r.summary_["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.embedding_ = std::move(Y);
   return r;

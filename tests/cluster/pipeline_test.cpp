@@ -76,6 +76,10 @@ TEST(Pipeline, RunsAndChoosesKBySilhouette) {
   EXPECT_EQ(r.summary_["choice"]["candidates"].size(), 9u);  // k = 2..10
   EXPECT_EQ(r.fitted_.size(), 2u);
   EXPECT_GT(r.summary_["silhouette"].get<double>(), 0.8);
+  // The reported silhouette is the one k was chosen on.
+  double best = -2;
+  for (const auto& c : r.summary_["choice"]["candidates"]) best = std::max(best, c["silhouette"].get<double>());
+  EXPECT_EQ(r.summary_["silhouette"].get<double>(), best);
   for (int i = 3; i < 300; ++i) EXPECT_EQ(r.labels_[i], r.labels_[i % 3]);
   auto again = pipeline::run(three_blobs(), "zscore|pca:2|kmeans:k=auto,seed=3");
   EXPECT_EQ(again.labels_, r.labels_);
