@@ -11,6 +11,7 @@
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
 #include "darklens/evaluate.hpp"
+#include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;
@@ -35,28 +36,13 @@ Matrix blobs() {
   return X;
 }
 
-template <typename T>
-void write_npy(const T* data, size_t rows, size_t cols, const char* descr, const std::string& path) {
-  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': True, 'shape': (" +
-                     std::to_string(rows) + (cols ? ", " + std::to_string(cols) : std::string(",")) + "), }";
-  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
-  dict += '\n';
-  std::ofstream f(path, std::ios::binary);
-  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(dict.size() & 0xff)
-    << static_cast<char>(dict.size() >> 8) << dict;
-  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * (cols ? cols : 1) * sizeof(T)));
-}
-
 std::optional<nlohmann::json> sklearn(const Matrix& X, const std::vector<int>& labels, int k) {
   static test::TempDir dir;
-  write_npy(X.data(), X.rows(), X.cols(), "<f8", dir.file("x.npy"));
+  test::write_npy(X.data(), X.rows(), X.cols(), "<f8", dir.file("x.npy"));
   std::vector<int64_t> l(labels.begin(), labels.end());
-  write_npy(l.data(), l.size(), 0, "<i8", dir.file("l.npy"));
-  const std::string cmd = "/usr/bin/python3 " DARKLENS_TESTS_DIR "/cluster/sklearn_cluster_reference.py " +
-                          dir.file("x.npy") + " " + dir.file("l.npy") + " " + std::to_string(k) + " " +
-                          dir.file("ref.json") + " 2>&1";
-  if (std::system(cmd.c_str()) != 0) return std::nullopt;
-  return nlohmann::json::parse(std::ifstream(dir.file("ref.json")));
+  test::write_npy(l.data(), l.size(), 0, "<i8", dir.file("l.npy"));
+  return test::run_reference("cluster/sklearn_cluster_reference.py",
+                             {dir.file("x.npy"), dir.file("l.npy"), std::to_string(k)}, dir.file("ref.json"));
 }
 
 }  // namespace
@@ -68,7 +54,7 @@ TEST(KMeans, MatchesScikitLearn) {
   p.seed_ = 1;
   auto r = cluster::fit_kmeans(X, p);
   auto ref = sklearn(X, r.labels_, 4);
-  if (!ref) GTEST_SKIP() << "/usr/bin/python3 with python3-sklearn is not installed (scripts/setup.sh installs it)";
+  if (!ref) GTEST_SKIP() << test::kNoSklearn;
   // Inertia within 1% of scikit-learn's best of the same n_init.
   EXPECT_LE(r.inertia_, (*ref)["inertia"].get<double>() * 1.01);
   EXPECT_DOUBLE_EQ((*ref)["ari_with_ours"].get<double>(), 1.0);

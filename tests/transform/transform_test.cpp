@@ -11,6 +11,7 @@
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
 #include "darklens/transform.hpp"
+#include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;
@@ -35,32 +36,16 @@ Matrix sample() {
   return X;
 }
 
-void write_npy(const Matrix& X, const std::string& path) {
-  std::string dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (" + std::to_string(X.rows()) +
-                     ", " + std::to_string(X.cols()) + "), }";
-  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
-  dict += '\n';
-  std::ofstream f(path, std::ios::binary);
-  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(dict.size() & 0xff)
-    << static_cast<char>(dict.size() >> 8) << dict;
-  f.write(reinterpret_cast<const char*>(X.data()), static_cast<std::streamsize>(X.size() * sizeof(double)));
-}
-
 // scikit-learn's answers, or nullopt (and the test is skipped) without it.
 std::optional<nlohmann::json> sklearn(const Matrix& X) {
   static test::TempDir dir;
-  const std::string in = dir.file("x.npy"), out = dir.file("ref.json");
-  write_npy(X, in);
-  const std::string cmd = "/usr/bin/python3 " DARKLENS_TESTS_DIR "/transform/sklearn_reference.py " +
-                          in + " " + out + " 2>&1";
-  if (std::system(cmd.c_str()) != 0) return std::nullopt;
-  return nlohmann::json::parse(std::ifstream(out));
+  test::write_npy(X.data(), X.rows(), X.cols(), "<f8", dir.file("x.npy"));
+  return test::run_reference("transform/sklearn_reference.py", {dir.file("x.npy")}, dir.file("ref.json"));
 }
 
 #define SKLEARN_OR_SKIP(ref, X)                                                            \
   auto ref = sklearn(X);                                                                   \
-  if (!ref) GTEST_SKIP() << "/usr/bin/python3 with python3-sklearn is not installed "       \
-                            "(scripts/setup.sh installs it)";
+  if (!ref) GTEST_SKIP() << test::kNoSklearn;
 
 void expect_near(const transform::Vector& v, const nlohmann::json& want, double tol) {
   ASSERT_EQ(static_cast<size_t>(v.size()), want.size());
