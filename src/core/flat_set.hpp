@@ -41,14 +41,6 @@ class FlatSet {
   }
   size_t size() const { return used_ + (has_empty_key_ ? 1 : 0); }
 
-  template <typename F>
-  void for_each(F&& f) const {
-    for (Key s : slots_) {
-      if (!(s == kEmpty)) f(s);
-    }
-    if (has_empty_key_) f(kEmpty);
-  }
-
  private:
   static constexpr size_t kInitial = 1024;
 
@@ -86,12 +78,6 @@ class IpSet {
     if (a.is_v4()) v4_.prefetch(a.v4_value());
   }
   size_t size() const { return v4_.size() + v6_.size(); }
-
-  template <typename F>
-  void for_each(F&& f) const {
-    v4_.for_each([&](uint32_t v) { f(IpAddr::v4(v)); });
-    v6_.for_each(f);
-  }
 
  private:
   FlatSet<uint32_t, U32Hash, 0xffffffffu> v4_;

@@ -9,8 +9,6 @@
 namespace darklens::features {
 namespace {
 
-const char* const* kFieldNames = kAgmFieldNames;
-
 // Appends one family's columns straight into the column-major table. A
 // Col is an index, not a pointer: declaring more columns may move storage.
 struct Builder;
@@ -35,7 +33,7 @@ void agm(Builder& b, const std::vector<RowRef>& rows) {
   auto packets = b.column("agm_packets");
   Col c[kAgmFields][3];
   for (int f = 0; f < kAgmFields; ++f) {
-    const std::string n = std::string("agm_") + kFieldNames[f];
+    const std::string n = std::string("agm_") + kAgmFieldNames[f];
     c[f][0] = b.column(n + "_distinct");
     c[f][1] = b.column(n + "_mode");
     c[f][2] = b.column(n + "_mode_packets");
@@ -187,13 +185,13 @@ void agm_ext(Builder& b, const std::vector<RowRef>& rows, AgmExtVocab vocab) {
   auto packets = b.column("ext_packets");
   std::vector<Col> distinct, mode_pk;
   for (int f = 0; f < kAgmFields; ++f) {
-    distinct.push_back(b.column(std::string("ext_") + kFieldNames[f] + "_distinct"));
-    mode_pk.push_back(b.column(std::string("ext_") + kFieldNames[f] + "_mode_packets"));
+    distinct.push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_distinct"));
+    mode_pk.push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_packets"));
   }
   std::vector<std::vector<Col>> dummies(kAgmFields);
   for (int f = 0; f < kAgmFields; ++f) {
     for (uint32_t v : vocab[f]) {
-      dummies[f].push_back(b.column(std::string("ext_") + kFieldNames[f] + "_mode_is_" + std::to_string(v)));
+      dummies[f].push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_is_" + std::to_string(v)));
     }
   }
   for (size_t r = 0; r < rows.size(); ++r) {

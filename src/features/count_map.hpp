@@ -59,7 +59,6 @@ class CountMap {
   }
 
   uint64_t distinct() const { return big_ ? big_->distinct() : size_; }
-  bool exact() const { return !big_ || !big_->hll; }
 
   /// Most frequent value, ties broken by the smallest value.
   Mode mode() const {
