@@ -1,0 +1,48 @@
+// Static-chunked parallel loop over [0, n): each index is handled by
+// exactly one thread and writes only its own outputs, so results do not
+// depend on the number of threads. The first exception thrown by a worker
+// is rethrown after all threads have joined.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace darklens {
+
+/// 0 = the hardware's concurrency.
+inline unsigned resolve_threads(int threads) {
+  if (threads > 0) return static_cast<unsigned>(threads);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Calls fn(begin, end) on disjoint contiguous ranges covering [0, n),
+/// interleaved in blocks of `grain` so uneven work spreads over threads.
+template <typename Fn>
+void parallel_for(size_t n, int threads, Fn&& fn, size_t grain = 256) {
+  const unsigned t = std::min<size_t>(resolve_threads(threads), (n + grain - 1) / std::max<size_t>(grain, 1));
+  if (t <= 1) {
+    if (n) fn(size_t{0}, n);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex m;
+  std::vector<std::thread> pool;
+  for (unsigned w = 0; w < t; ++w) {
+    pool.emplace_back([&, w] {
+      try {
+        for (size_t b = size_t{w} * grain; b < n; b += size_t{t} * grain) fn(b, std::min(n, b + grain));
+      } catch (...) {
+        std::lock_guard lock(m);
+        if (!error) error = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace darklens
