@@ -74,4 +74,68 @@ struct Pca {
 /// Throws ParamError for fewer than 2 rows, non-finite values, or bad params.
 Pca fit_pca(const Matrix& X, const PcaParams& params);
 
+/// Self-Organizing Map. Units sit on a grid of rows_ x cols_; unit (r, c)
+/// has index r * cols + c and grid position (r, c) (rectangular) or
+/// (r * sqrt(3)/2, c + 0.5 if r is odd) (hexagonal: every unit has six
+/// neighbours at distance 1). Distances between units are Euclidean
+/// between positions. docs/transform.md.
+enum class SomTopology : uint8_t { kRectangular, kHexagonal };
+enum class SomNeighbourhood : uint8_t {
+  kGaussian,  // h = exp(-dist^2 / (2 sigma^2))
+  kBubble,    // h = 1 when dist < sigma (at least the unit itself), else 0
+};
+enum class SomTraining : uint8_t {
+  kBatch,   // per epoch: every row's best-matching unit, then each unit = the
+            // h-weighted mean of the rows; sigma falls linearly from sigma_
+            // to 1 over the epochs
+  kOnline,  // per step: one row (a seeded shuffle of the rows, again and
+            // again), w += eta h (x - w); eta = learning_rate / (1 + t/(T/2)),
+            // sigma likewise (MiniSom's asymptotic decay)
+};
+
+struct SomParams {
+  int rows_ = 0, cols_ = 0;  // 0 = a square grid of about 5 sqrt(n) units; at most 4,096 units
+  SomTopology topology_ = SomTopology::kRectangular;
+  SomNeighbourhood neighbourhood_ = SomNeighbourhood::kGaussian;
+  SomTraining training_ = SomTraining::kBatch;
+  int iterations_ = 0;         // batch: epochs (default 10); online: steps (default 10 n)
+  double sigma_ = 0;           // 0 = max(rows, cols) / 2
+  double learning_rate_ = 0.5; // online only
+  uint64_t seed_ = 0;
+  int threads_ = 0;            // the result does not depend on it
+};
+
+/// A trained map. Initial weights: the grid spread over the plane of the
+/// first two principal components (+-2 standard deviations around the
+/// mean; the first along the grid's longer side); with one feature, along it.
+struct Som {
+  int rows_ = 0, cols_ = 0;
+  SomTopology topology_ = SomTopology::kRectangular;
+  Matrix weights_;  // units x features
+
+  Eigen::Vector2d position(int unit) const;
+  /// Best-matching unit of every row (nearest weights; ties: lower index).
+  std::vector<int> bmu(const Matrix& X, int threads = 0) const;
+  /// n x 2: the grid position of every row's best-matching unit (the
+  /// embedding the pipeline passes on).
+  Matrix transform(const Matrix& X, int threads = 0) const;
+  /// MiniSom's quantization_error: mean distance from a row to its BMU's weights.
+  double quantization_error(const Matrix& X) const;
+  /// MiniSom's topographic_error: share of rows whose best and second-best
+  /// units are not adjacent (rectangular: the 8 surrounding units, grid
+  /// distance <= 1.42; hexagonal: the 6 at distance 1).
+  double topographic_error(const Matrix& X) const;
+  /// MiniSom's distance_map: per unit, the sum of the distances between
+  /// its weights and its adjacent units' weights, divided by the largest
+  /// such sum. rows x cols.
+  Matrix u_matrix() const;
+  /// Rows per unit (the hit map). rows x cols.
+  Matrix hit_map(const Matrix& X) const;
+  nlohmann::json to_json() const;
+  static Som from_json(const nlohmann::json& j);
+};
+
+/// Throws ParamError on an empty matrix, non-finite values or bad params.
+Som fit_som(const Matrix& X, const SomParams& params);
+
 }  // namespace darklens::transform
