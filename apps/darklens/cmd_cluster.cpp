@@ -13,25 +13,34 @@ Command add_cluster(CLI::App& app) {
   struct Opts {
     std::string input, out, spec = "zscore|pca:variance=0.9|kmeans:k=auto";
     bool quiet = false;
+    int threads = 0;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
       "cluster",
       "Cluster the rows of a feature table (from 'darklens features', or any numeric CSV "
       "or .npy) with a pipeline such as 'zscore|pca:3|kmeans:k=auto' (docs/cluster.md). "
-      "Writes DIR/labels.csv, DIR/centroids.csv and DIR/summary.json.");
+      "Writes DIR/labels.csv (noise = -1), DIR/centroids.csv and DIR/summary.json "
+      "(chosen hyper-parameters and why, sizes, silhouette, run time, fitted transforms).");
   sub->add_option("features", o->input, "Feature table: .csv or .npy")->required();
   sub->add_option("--pipeline", o->spec,
-                  "Stages joined by '|': zscore, minmax, robust, log1p, pca:N or "
-                  "pca:variance=F, then kmeans:k=N|auto[,seed=N,n_init=N,kmin=N,kmax=N]")
+                  "Stages joined by '|'. Transforms: zscore, minmax, robust, log1p, pca:N or "
+                  "pca:variance=F, som[:RxC][,topology=rect|hex,training=batch|online]. Then one "
+                  "clusterer: kmeans:k=N|auto, dbscan:eps=F|auto[,min_samples=N], "
+                  "meanshift:bandwidth=F|auto[,bin_seeding=1], "
+                  "hac:linkage=ward|average|complete|single[,k=N|auto|distance=F]. "
+                  "'auto' = the algorithm's heuristic (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
   sub->add_option("-o,--output", o->out, "Output directory (created if missing)")->required();
+  sub->add_option("-t,--threads", o->threads, "Worker threads (0 = all cores; the result does not depend on it)")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   return {sub, [o]() {
             pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
             auto m = pipeline::read_matrix(o->input);
             if (m.X.rows() < 2) throw FormatError(o->input + ": needs at least 2 rows to cluster");
-            auto r = pipeline::run(m.X, o->spec);
+            auto r = pipeline::run(m.X, o->spec, o->threads);
             std::error_code ec;
             std::filesystem::create_directories(o->out, ec);
             if (ec) throw IoError(o->out + ": cannot create output directory: " + ec.message());

@@ -5,9 +5,10 @@
 //   zscore|pca:3|kmeans:k=5
 //   log1p|zscore|pca:variance=0.9|kmeans:k=auto,seed=7
 //
-// Stages: zscore, minmax, robust, log1p; pca:N | pca:variance=F;
-// kmeans:k=N|auto[,n_init=N][,max_iter=N][,seed=N][,kmin=N][,kmax=N].
-// The last stage clusters; the others transform. docs/cluster.md.
+// Transforms: zscore, minmax, robust, log1p; pca:N | pca:variance=F;
+// som[:RxC][,topology=..,training=..]. Clusterers (last stage, and only
+// it): kmeans, dbscan, meanshift, hac; each takes `auto` for its
+// hyper-parameter heuristic. Every argument is in docs/cluster.md.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -25,19 +26,21 @@ struct Stage {
   std::vector<std::pair<std::string, std::string>> args;  // positional: key ""
 };
 
-/// Throws ParamError naming the stage and what is wrong.
+/// Throws ParamError naming the stage and what is wrong (unknown stage or
+/// argument, a value that is not a number or not one of the choices).
 std::vector<Stage> parse_spec(std::string_view spec);
 
 struct Result {
-  std::vector<int> labels_;
-  cluster::Matrix centroids_;     // in the embedded space
+  std::vector<int> labels_;       // 0..clusters-1, or cluster::kNoise
+  cluster::Matrix centroids_;     // in the embedded space (DBSCAN, hac: member means)
   cluster::Matrix embedding_;
   nlohmann::json summary_;        // algorithm, chosen parameters and why, sizes, silhouette, timing
   nlohmann::json fitted_;         // the fitted transforms (re-applicable)
 };
 
-/// Runs the pipeline on a matrix (rows = sources).
-Result run(const cluster::Matrix& X, std::string_view spec);
+/// Runs the pipeline on a matrix (rows = sources). threads: 0 = all
+/// cores; the result does not depend on it.
+Result run(const cluster::Matrix& X, std::string_view spec, int threads = 0);
 
 /// A numeric table: a darklens feature table (.csv, .npy with its
 /// .columns.txt / .rows.csv sidecars) or any numeric CSV with a header.

@@ -1,4 +1,5 @@
-// The pipeline spec: parsed in one place, run stage by stage.
+// The pipeline spec: parsed and checked in one place (every stage's
+// arguments become its Params here), then run stage by stage.
 #include "darklens/pipeline.hpp"
 
 #include <charconv>
@@ -12,34 +13,375 @@
 namespace darklens::pipeline {
 namespace {
 
-constexpr const char* kKnown = "zscore, minmax, robust, log1p, pca, kmeans";
+constexpr const char* kKnown = "zscore, minmax, robust, log1p, pca, som, kmeans, dbscan, meanshift, hac";
+constexpr const char* kClusterers = "kmeans, dbscan, meanshift, hac";
 
-template <typename T>
-T number(const Stage& s, const std::string& key, const std::string& text) {
-  T v{};
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size()) {
-    throw ParamError("pipeline stage '" + s.name + "': " + (key.empty() ? "value" : key) + " '" +
-                     text + "' is not a number");
+bool is_clusterer(const std::string& n) { return n == "kmeans" || n == "dbscan" || n == "meanshift" || n == "hac"; }
+bool is_scaler(const std::string& n) { return n == "zscore" || n == "minmax" || n == "robust" || n == "log1p"; }
+
+// A stage's arguments, checked against the keys it knows; a positional
+// value stands for the first key.
+class Args {
+ public:
+  Args(const Stage& s, std::vector<std::string> known) : s_(s), known_(std::move(known)) {
+    for (const auto& [k, v] : s.args) {
+      const std::string key = k.empty() && !known_.empty() ? known_[0] : k;
+      if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+        if (known_.empty()) throw ParamError("pipeline stage '" + s.name + "' takes no arguments");
+        std::string list;
+        for (const auto& n : known_) list += (list.empty() ? "" : ", ") + n;
+        throw ParamError("pipeline stage '" + s.name + "': unknown argument '" + k + "' (" + list + ")");
+      }
+      values_.emplace_back(key, v);
+    }
   }
-  return v;
+  const std::string* get(const std::string& key) const {
+    for (const auto& [k, v] : values_) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+  bool is_auto(const std::string& key) const { return !get(key) || *get(key) == "auto"; }
+  template <typename T>
+  T num(const std::string& key, T fallback) const {
+    const std::string* text = get(key);
+    if (!text) return fallback;
+    T v{};
+    auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc() || p != text->data() + text->size()) {
+      throw ParamError("pipeline stage '" + s_.name + "': " + key + " '" + *text + "' is not a number");
+    }
+    return v;
+  }
+  bool flag(const std::string& key, bool fallback) const {
+    const std::string* text = get(key);
+    if (!text) return fallback;
+    if (*text == "1" || *text == "true" || *text == "yes") return true;
+    if (*text == "0" || *text == "false" || *text == "no") return false;
+    throw ParamError("pipeline stage '" + s_.name + "': " + key + " '" + *text + "' is not 0/1 or true/false");
+  }
+  std::string choice(const std::string& key, const std::vector<std::string>& options) const {
+    const std::string* text = get(key);
+    if (!text) return options[0];
+    if (std::find(options.begin(), options.end(), *text) != options.end()) return *text;
+    std::string list;
+    for (const auto& o : options) list += (list.empty() ? "" : ", ") + o;
+    throw ParamError("pipeline stage '" + s_.name + "': " + key + " '" + *text + "' is not one of " + list);
+  }
+
+ private:
+  const Stage& s_;
+  std::vector<std::string> known_;
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+// A k range for the "best silhouette" heuristics.
+struct KRange {
+  bool automatic = true;
+  int k = 0, kmin = 2, kmax = 10;
+};
+KRange k_range(const Stage& s, const Args& a) {
+  KRange r;
+  r.automatic = a.is_auto("k");
+  if (!r.automatic) r.k = a.num<int>("k", 0);
+  r.kmin = a.num<int>("kmin", 2);
+  r.kmax = a.num<int>("kmax", 10);
+  if (!r.automatic && r.k < 1) throw ParamError("pipeline stage '" + s.name + "': k must be at least 1");
+  if (r.automatic && (r.kmin < 2 || r.kmin > r.kmax)) {
+    throw ParamError("pipeline stage '" + s.name + "': need 2 <= kmin <= kmax");
+  }
+  return r;
 }
 
-// Silhouette of a clustering, exact up to `sample` rows, else on a seeded
-// sample of that many rows (the k heuristic's allowance for large n).
-double silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, size_t sample, uint64_t seed) {
-  const size_t n = labels.size();
-  if (n <= sample) return evaluate::silhouette_score(Y, labels);
-  Rng rng(seed);
-  std::vector<size_t> idx(n);
-  for (size_t i = 0; i < n; ++i) idx[i] = i;
-  for (size_t i = 0; i < sample; ++i) std::swap(idx[i], idx[i + rng.between(0, n - 1 - i)]);
-  idx.resize(sample);
-  std::sort(idx.begin(), idx.end());
-  cluster::Matrix S(sample, Y.cols());
-  std::vector<int> l(sample);
-  for (size_t i = 0; i < sample; ++i) S.row(i) = Y.row(idx[i]), l[i] = labels[idx[i]];
+transform::PcaParams pca_params(const Stage& s) {
+  Args a(s, {"n", "variance"});
+  transform::PcaParams p;
+  p.n_components_ = a.num<int>("n", 0);
+  p.variance_ = a.num<double>("variance", 0.0);
+  if (p.n_components_ == 0 && p.variance_ == 0) {
+    throw ParamError("pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
+  }
+  return p;
+}
+
+transform::SomParams som_params(const Stage& s) {
+  Args a(s, {"grid", "topology", "neighbourhood", "training", "iterations", "sigma", "learning_rate", "seed"});
+  transform::SomParams p;
+  if (!a.is_auto("grid")) {
+    const std::string& g = *a.get("grid");
+    const size_t x = g.find('x');
+    int r = 0, c = 0;
+    const bool ok = x != std::string::npos &&
+                    std::from_chars(g.data(), g.data() + x, r).ptr == g.data() + x &&
+                    std::from_chars(g.data() + x + 1, g.data() + g.size(), c).ptr == g.data() + g.size();
+    if (!ok || r < 1 || c < 1) throw ParamError("pipeline stage 'som': grid '" + g + "' is not ROWSxCOLS (som:20x20)");
+    p.rows_ = r, p.cols_ = c;
+  }
+  p.topology_ = a.choice("topology", {"rect", "hex"}) == "rect" ? transform::SomTopology::kRectangular
+                                                                  : transform::SomTopology::kHexagonal;
+  p.neighbourhood_ = a.choice("neighbourhood", {"gaussian", "bubble"}) == "gaussian"
+                         ? transform::SomNeighbourhood::kGaussian
+                         : transform::SomNeighbourhood::kBubble;
+  p.training_ = a.choice("training", {"batch", "online"}) == "batch" ? transform::SomTraining::kBatch
+                                                                     : transform::SomTraining::kOnline;
+  p.iterations_ = a.num<int>("iterations", 0);
+  p.sigma_ = a.num<double>("sigma", 0.0);
+  p.learning_rate_ = a.num<double>("learning_rate", 0.5);
+  p.seed_ = a.num<uint64_t>("seed", 0);
+  return p;
+}
+
+struct KMeansStage {
+  cluster::KMeansParams p;
+  KRange range;
+};
+KMeansStage kmeans_params(const Stage& s) {
+  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax"});
+  KMeansStage st;
+  st.range = k_range(s, a);
+  st.p.k_ = st.range.k;
+  st.p.n_init_ = a.num<int>("n_init", 10);
+  st.p.max_iter_ = a.num<int>("max_iter", 300);
+  st.p.seed_ = a.num<uint64_t>("seed", 0);
+  return st;
+}
+
+cluster::DbscanParams dbscan_params(const Stage& s) {
+  Args a(s, {"eps", "min_samples"});
+  cluster::DbscanParams p;
+  p.eps_ = a.is_auto("eps") ? 0.0 : a.num<double>("eps", 0.0);
+  p.min_samples_ = a.num<int>("min_samples", 5);
+  if (!a.is_auto("eps") && !(p.eps_ > 0)) throw ParamError("pipeline stage 'dbscan': eps must be positive, or auto");
+  return p;
+}
+
+cluster::MeanShiftParams meanshift_params(const Stage& s) {
+  Args a(s, {"bandwidth", "quantile", "sample", "bin_seeding", "min_bin_freq", "cluster_all", "max_iter", "seed"});
+  cluster::MeanShiftParams p;
+  p.bandwidth_ = a.is_auto("bandwidth") ? 0.0 : a.num<double>("bandwidth", 0.0);
+  if (!a.is_auto("bandwidth") && !(p.bandwidth_ > 0)) {
+    throw ParamError("pipeline stage 'meanshift': bandwidth must be positive, or auto");
+  }
+  p.quantile_ = a.num<double>("quantile", 0.3);
+  p.bandwidth_sample_ = a.num<size_t>("sample", 10000);
+  p.bin_seeding_ = a.flag("bin_seeding", false);
+  p.min_bin_freq_ = a.num<int>("min_bin_freq", 1);
+  p.cluster_all_ = a.flag("cluster_all", true);
+  p.max_iter_ = a.num<int>("max_iter", 300);
+  p.seed_ = a.num<uint64_t>("seed", 0);
+  return p;
+}
+
+struct HacStage {
+  cluster::HierarchicalParams p;
+  KRange range;
+  std::optional<double> distance;
+  uint64_t seed = 0;
+};
+HacStage hac_params(const Stage& s) {
+  Args a(s, {"linkage", "k", "distance", "kmin", "kmax", "max_rows", "seed"});
+  HacStage st;
+  st.p.linkage_ = cluster::parse_linkage(a.choice("linkage", {"ward", "average", "complete", "single"}));
+  st.range = k_range(s, a);
+  if (a.get("distance")) {
+    if (a.get("k")) throw ParamError("pipeline stage 'hac': give k or distance, not both");
+    st.distance = a.num<double>("distance", 0.0);
+  }
+  st.p.max_pairwise_rows_ = a.num<size_t>("max_rows", st.p.max_pairwise_rows_);
+  st.seed = a.num<uint64_t>("seed", 0);
+  return st;
+}
+
+void check_stage(const Stage& s) {
+  if (s.name == "pca") {
+    pca_params(s);
+  } else if (s.name == "som") {
+    som_params(s);
+  } else if (is_scaler(s.name)) {
+    Args(s, {});
+  } else if (s.name == "kmeans") {
+    kmeans_params(s);
+  } else if (s.name == "dbscan") {
+    dbscan_params(s);
+  } else if (s.name == "meanshift") {
+    meanshift_params(s);
+  } else if (s.name == "hac") {
+    hac_params(s);
+  }
+}
+
+constexpr size_t kSilhouetteSample = 5000;
+
+// Silhouette of a clustering without its noise rows, exact up to `sample`
+// rows, else on a seeded sample of that many rows (the k heuristics'
+// allowance for large n); nullopt when fewer than 2 clusters remain or
+// every row is its own cluster.
+std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, uint64_t seed) {
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] != cluster::kNoise) idx.push_back(i);
+  }
+  if (idx.size() > kSilhouetteSample) {
+    Rng rng(seed);
+    for (size_t i = 0; i < kSilhouetteSample; ++i) std::swap(idx[i], idx[i + rng.between(0, idx.size() - 1 - i)]);
+    idx.resize(kSilhouetteSample);
+    std::sort(idx.begin(), idx.end());
+  }
+  std::vector<int> l(idx.size());
+  std::vector<int> distinct;
+  for (size_t i = 0; i < idx.size(); ++i) l[i] = labels[idx[i]], distinct.push_back(l[i]);
+  std::sort(distinct.begin(), distinct.end());
+  const size_t k = static_cast<size_t>(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
+  if (k < 2 || k + 1 > idx.size()) return std::nullopt;
+  cluster::Matrix S(static_cast<Eigen::Index>(idx.size()), Y.cols());
+  for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
   return evaluate::silhouette_score(S, l);
+}
+
+std::string silhouette_rule(const KRange& r, size_t rows) {
+  return "best silhouette over k = " + std::to_string(r.kmin) + ".." + std::to_string(r.kmax) +
+         (rows > kSilhouetteSample ? " (silhouette on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
+                                   : std::string(" (exact silhouette)"));
+}
+
+struct Clustering {
+  std::vector<int> labels;
+  cluster::Matrix centroids;
+  int clusters = 0;
+  std::optional<double> silhouette;
+  nlohmann::json summary;  // algorithm, parameters, choice, extras
+};
+
+Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s) {
+  KMeansStage st = kmeans_params(s);
+  Clustering c;
+  nlohmann::json why;
+  cluster::KMeansResult chosen;
+  if (st.range.automatic) {
+    // The k heuristic: the best silhouette over kmin..kmax; inertia is
+    // reported as the elbow diagnostic.
+    const int kmax = std::min<int>(st.range.kmax, static_cast<int>(Y.rows()) - 1);
+    if (st.range.kmin > kmax) throw ParamError("pipeline stage 'kmeans': need kmin <= kmax < rows");
+    why["rule"] = silhouette_rule({true, 0, st.range.kmin, kmax}, static_cast<size_t>(Y.rows()));
+    double best = -2;
+    for (int k = st.range.kmin; k <= kmax; ++k) {
+      st.p.k_ = k;
+      auto km = cluster::fit_kmeans(Y, st.p);
+      const auto sil = silhouette(Y, km.labels_, st.p.seed_);
+      why["candidates"].push_back({{"k", k}, {"silhouette", sil ? nlohmann::json(*sil) : nlohmann::json(nullptr)},
+                                   {"inertia", km.inertia_}});
+      if (sil && *sil > best) best = *sil, chosen = std::move(km), c.silhouette = sil;
+    }
+    if (chosen.labels_.empty()) throw ParamError("pipeline stage 'kmeans': no k gave two or more clusters");
+  } else {
+    chosen = cluster::fit_kmeans(Y, st.p);
+    why["rule"] = "k given";
+    c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_);
+  }
+  c.labels = std::move(chosen.labels_);
+  c.centroids = std::move(chosen.centroids_);
+  c.clusters = static_cast<int>(c.centroids.rows());
+  c.summary["algorithm"] = "kmeans";
+  c.summary["parameters"] = {{"k", c.clusters}, {"n_init", st.p.n_init_}, {"max_iter", st.p.max_iter_}, {"seed", st.p.seed_}};
+  c.summary["choice"] = why;
+  c.summary["inertia"] = chosen.inertia_;
+  return c;
+}
+
+Clustering run_dbscan(const cluster::Matrix& Y, const Stage& s, int threads) {
+  cluster::DbscanParams p = dbscan_params(s);
+  p.threads_ = threads;
+  auto r = cluster::fit_dbscan(Y, p);
+  Clustering c;
+  c.labels = std::move(r.labels_);
+  c.clusters = r.clusters_;
+  c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
+  c.silhouette = silhouette(Y, c.labels, 0);
+  nlohmann::json why;
+  if (r.knee_) {
+    why["rule"] = "eps = the knee of the sorted " + std::to_string(r.knee_->k_) +
+                  "-distance curve (farthest point below its chord)";
+    // The curve at 201 quantiles, so a user can see the choice.
+    nlohmann::json curve = nlohmann::json::array();
+    const size_t n = r.knee_->curve_.size();
+    for (size_t q = 0; q <= 200; ++q) {
+      const size_t i = (n - 1) * q / 200;
+      curve.push_back({{"rank", i}, {"distance", r.knee_->curve_[i]}});
+    }
+    why["k_distance_curve"] = curve;
+    why["knee_rank"] = r.knee_->knee_;
+  } else {
+    why["rule"] = "eps given";
+  }
+  c.summary["algorithm"] = "dbscan";
+  c.summary["parameters"] = {{"eps", r.eps_}, {"min_samples", p.min_samples_}};
+  c.summary["choice"] = why;
+  c.summary["cores"] = r.cores_;
+  return c;
+}
+
+Clustering run_meanshift(const cluster::Matrix& Y, const Stage& s, int threads) {
+  cluster::MeanShiftParams p = meanshift_params(s);
+  p.threads_ = threads;
+  auto r = cluster::fit_meanshift(Y, p);
+  Clustering c;
+  c.labels = std::move(r.labels_);
+  c.centroids = std::move(r.centers_);
+  c.clusters = static_cast<int>(c.centroids.rows());
+  c.silhouette = silhouette(Y, c.labels, p.seed_);
+  nlohmann::json why;
+  why["rule"] = p.bandwidth_ > 0 ? std::string("bandwidth given")
+                                 : "bandwidth = mean distance to the " + std::to_string(p.quantile_) +
+                                       "-quantile nearest row (scikit-learn's estimate_bandwidth" +
+                                       (static_cast<size_t>(Y.rows()) > p.bandwidth_sample_
+                                            ? ", on a seeded sample of " + std::to_string(p.bandwidth_sample_) + " rows)"
+                                            : std::string(")"));
+  c.summary["algorithm"] = "meanshift";
+  c.summary["parameters"] = {{"bandwidth", r.bandwidth_},     {"bin_seeding", p.bin_seeding_},
+                             {"min_bin_freq", p.min_bin_freq_}, {"cluster_all", p.cluster_all_},
+                             {"max_iter", p.max_iter_},       {"seeds", r.seeds_}};
+  c.summary["choice"] = why;
+  return c;
+}
+
+Clustering run_hac(const cluster::Matrix& Y, const Stage& s, int threads) {
+  HacStage st = hac_params(s);
+  st.p.threads_ = threads;
+  const auto dg = cluster::fit_hierarchical(Y, st.p);
+  Clustering c;
+  nlohmann::json why;
+  if (st.distance) {
+    c.labels = dg.cut_below(*st.distance);
+    why["rule"] = "cut below distance " + std::to_string(*st.distance);
+  } else if (!st.range.automatic) {
+    if (static_cast<Eigen::Index>(st.range.k) > Y.rows()) {
+      throw ParamError("pipeline stage 'hac': k is larger than the number of rows (" + std::to_string(Y.rows()) + ")");
+    }
+    c.labels = dg.cut(static_cast<size_t>(st.range.k));
+    why["rule"] = "k given";
+  } else {
+    const int kmax = std::min<int>(st.range.kmax, static_cast<int>(Y.rows()) - 1);
+    if (st.range.kmin > kmax) throw ParamError("pipeline stage 'hac': need kmin <= kmax < rows");
+    why["rule"] = silhouette_rule({true, 0, st.range.kmin, kmax}, static_cast<size_t>(Y.rows()));
+    double best = -2;
+    for (int k = st.range.kmin; k <= kmax; ++k) {
+      auto labels = dg.cut(static_cast<size_t>(k));
+      const auto sil = silhouette(Y, labels, st.seed);
+      const double height = dg.merges_[dg.rows_ - static_cast<size_t>(k)].height;  // the first merge not applied
+      why["candidates"].push_back(
+          {{"k", k}, {"silhouette", sil ? nlohmann::json(*sil) : nlohmann::json(nullptr)}, {"next_merge_height", height}});
+      if (sil && *sil > best) best = *sil, c.labels = std::move(labels), c.silhouette = sil;
+    }
+    if (c.labels.empty()) throw ParamError("pipeline stage 'hac': no cut gave two or more clusters");
+  }
+  c.clusters = *std::max_element(c.labels.begin(), c.labels.end()) + 1;
+  c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
+  if (!c.silhouette) c.silhouette = silhouette(Y, c.labels, st.seed);
+  c.summary["algorithm"] = "hac";
+  c.summary["parameters"] = {{"linkage", cluster::linkage_name(st.p.linkage_)}, {"k", c.clusters}};
+  if (st.distance) c.summary["parameters"]["distance"] = *st.distance;
+  c.summary["choice"] = why;
+  return c;
 }
 
 }  // namespace
@@ -77,122 +419,83 @@ std::vector<Stage> parse_spec(std::string_view spec) {
   }
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& n = stages[i].name;
-    const bool transform = n == "zscore" || n == "minmax" || n == "robust" || n == "log1p" || n == "pca";
-    const bool clusterer = n == "kmeans";
-    if (!transform && !clusterer) {
+    const bool clusterer = is_clusterer(n);
+    if (!clusterer && !is_scaler(n) && n != "pca" && n != "som") {
       throw ParamError("pipeline: unknown stage '" + n + "' (known: " + kKnown + ")");
     }
     if (clusterer != (i + 1 == stages.size())) {
-      throw ParamError("pipeline '" + std::string(spec) + "': the last stage, and only it, must cluster (kmeans)");
+      throw ParamError("pipeline '" + std::string(spec) + "': the last stage, and only it, must cluster (" +
+                       kClusterers + ")");
     }
+    check_stage(stages[i]);
   }
   return stages;
 }
 
-Result run(const cluster::Matrix& X, std::string_view spec) {
+Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto stages = parse_spec(spec);
   Result r;
   cluster::Matrix Y = X;
-  std::optional<double> silhouette_of_result;  // set by the clustering stage
   r.fitted_ = nlohmann::json::array();
+  Clustering c;
   for (const Stage& s : stages) {
     if (s.name == "pca") {
-      transform::PcaParams p;
-      for (const auto& [k, v] : s.args) {
-        if (k.empty() || k == "n") {
-          p.n_components_ = number<int>(s, k, v);
-        } else if (k == "variance") {
-          p.variance_ = number<double>(s, k, v);
-        } else {
-          throw ParamError("pipeline stage 'pca': unknown argument '" + k + "' (n, variance)");
-        }
-      }
-      if (p.n_components_ == 0 && p.variance_ == 0) {
-        throw ParamError("pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
-      }
-      auto pca = transform::fit_pca(Y, p);
+      auto pca = transform::fit_pca(Y, pca_params(s));
       Y = pca.transform(Y);
       r.fitted_.push_back(pca.to_json());
-    } else if (s.name != "kmeans") {
-      if (!s.args.empty()) throw ParamError("pipeline stage '" + s.name + "' takes no arguments");
+    } else if (s.name == "som") {
+      auto p = som_params(s);
+      p.threads_ = threads;
+      auto som = transform::fit_som(Y, p);
+      const cluster::Matrix input = std::move(Y);
+      Y = som.transform(input, threads);
+      r.fitted_.push_back(som.to_json());
+      auto grid = [](const cluster::Matrix& M) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (Eigen::Index i = 0; i < M.rows(); ++i) {
+          std::vector<double> row(static_cast<size_t>(M.cols()));
+          for (Eigen::Index j = 0; j < M.cols(); ++j) row[static_cast<size_t>(j)] = M(i, j);
+          rows.push_back(row);
+        }
+        return rows;
+      };
+      r.summary_["som"] = {{"rows", som.rows_},
+                           {"cols", som.cols_},
+                           {"topology", som.topology_ == transform::SomTopology::kRectangular ? "rectangular" : "hexagonal"},
+                           {"quantization_error", som.quantization_error(input)},
+                           {"topographic_error", som.topographic_error(input)},
+                           {"u_matrix", grid(som.u_matrix())},
+                           {"hit_map", grid(som.hit_map(input))}};
+    } else if (is_scaler(s.name)) {
       auto scaler = transform::fit_scaler(Y, transform::parse_scaler(s.name));
       Y = scaler.apply(Y);
       r.fitted_.push_back(scaler.to_json());
+    } else if (s.name == "kmeans") {
+      c = run_kmeans(Y, s);
+    } else if (s.name == "dbscan") {
+      c = run_dbscan(Y, s, threads);
+    } else if (s.name == "meanshift") {
+      c = run_meanshift(Y, s, threads);
     } else {
-      cluster::KMeansParams p;
-      bool automatic = true;
-      int kmin = 2, kmax = 10;
-      for (const auto& [k, v] : s.args) {
-        if (k == "k" || k.empty()) {
-          automatic = v == "auto";
-          if (!automatic) p.k_ = number<int>(s, k, v);
-        } else if (k == "n_init") {
-          p.n_init_ = number<int>(s, k, v);
-        } else if (k == "max_iter") {
-          p.max_iter_ = number<int>(s, k, v);
-        } else if (k == "seed") {
-          p.seed_ = number<uint64_t>(s, k, v);
-        } else if (k == "kmin") {
-          kmin = number<int>(s, k, v);
-        } else if (k == "kmax") {
-          kmax = number<int>(s, k, v);
-        } else {
-          throw ParamError("pipeline stage 'kmeans': unknown argument '" + k +
-                           "' (k, n_init, max_iter, seed, kmin, kmax)");
-        }
-      }
-      nlohmann::json why;
-      constexpr size_t kSilhouetteSample = 5000;
-      if (automatic) {
-        // The k heuristic: the best silhouette over kmin..kmax (sampled for
-        // large inputs); inertia is reported as the elbow diagnostic.
-        kmax = std::min<int>(kmax, static_cast<int>(Y.rows()) - 1);
-        if (kmin < 2 || kmin > kmax) throw ParamError("pipeline stage 'kmeans': need 2 <= kmin <= kmax < rows");
-        double best = -2;
-        cluster::KMeansResult chosen;
-        why["rule"] = "best silhouette over k = " + std::to_string(kmin) + ".." + std::to_string(kmax) +
-                      (static_cast<size_t>(Y.rows()) > kSilhouetteSample
-                           ? " (silhouette on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
-                           : std::string(" (exact silhouette)"));
-        for (int k = kmin; k <= kmax; ++k) {
-          p.k_ = k;
-          auto km = cluster::fit_kmeans(Y, p);
-          const double sil = silhouette(Y, km.labels_, kSilhouetteSample, p.seed_);
-          why["candidates"].push_back({{"k", k}, {"silhouette", sil}, {"inertia", km.inertia_}});
-          if (sil > best) best = sil, chosen = std::move(km);
-        }
-        silhouette_of_result = best;
-        r.labels_ = chosen.labels_;
-        r.centroids_ = chosen.centroids_;
-        p.k_ = static_cast<int>(chosen.centroids_.rows());
-        r.summary_["inertia"] = chosen.inertia_;
-      } else {
-        auto km = cluster::fit_kmeans(Y, p);
-        why["rule"] = "k given";
-        r.labels_ = km.labels_;
-        r.centroids_ = km.centroids_;
-        r.summary_["inertia"] = km.inertia_;
-        if (p.k_ >= 2 && p.k_ < Y.rows()) {
-          silhouette_of_result = silhouette(Y, r.labels_, kSilhouetteSample, p.seed_);
-        }
-      }
-      r.summary_["algorithm"] = "kmeans";
-      r.summary_["parameters"] = {{"k", p.k_}, {"n_init", p.n_init_}, {"max_iter", p.max_iter_}, {"seed", p.seed_}};
-      r.summary_["choice"] = why;
+      c = run_hac(Y, s, threads);
     }
   }
-  std::vector<size_t> sizes(static_cast<size_t>(r.centroids_.rows()), 0);
-  for (int l : r.labels_) ++sizes[static_cast<size_t>(l)];
+  r.labels_ = std::move(c.labels);
+  r.centroids_ = std::move(c.centroids);
+  std::vector<size_t> sizes(static_cast<size_t>(c.clusters), 0);
+  size_t noise = 0;
+  for (int l : r.labels_) l == cluster::kNoise ? ++noise : ++sizes[static_cast<size_t>(l)];
+  for (auto& [k, v] : c.summary.items()) r.summary_[k] = v;
   r.summary_["pipeline"] = std::string(spec);
   r.summary_["rows"] = X.rows();
   r.summary_["columns"] = X.cols();
   r.summary_["embedded_columns"] = Y.cols();
-  r.summary_["clusters"] = r.centroids_.rows();
+  r.summary_["clusters"] = c.clusters;
   r.summary_["sizes"] = sizes;
-  // The silhouette the choice was made on (same rows, same sample).
-  r.summary_["silhouette"] = silhouette_of_result ? nlohmann::json(*silhouette_of_result)
-                                                  : nlohmann::json(nullptr);
+  r.summary_["noise"] = noise;
+  // The silhouette the choice was made on (same rows, same sample), noise rows left out.
+  r.summary_["silhouette"] = c.silhouette ? nlohmann::json(*c.silhouette) : nlohmann::json(nullptr);
   r.summary_["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.embedding_ = std::move(Y);
   return r;

@@ -143,8 +143,23 @@ print("ok")"""], capture_output=True, text=True)
     expect("cluster writes labels, centroids, summary", r.returncode == 0 and
            labels[0] == "source,window_start,cluster" and len(labels) == len(open(fcsv).read().splitlines())
            and summary.get("clusters") == 4 and os.path.exists(os.path.join(cdir, "centroids.csv")), r.stderr)
-    r = run(["cluster", "--pipeline", "zscore|dbscan", os.path.join(tmp, "nothing.csv"), "-o", cdir])
-    expect("bad pipeline: exit 2 before reading", r.returncode == 2 and b"unknown stage 'dbscan'" in r.stderr, r.stderr)
+    r = run(["cluster", "--pipeline", "zscore|tsne", os.path.join(tmp, "nothing.csv"), "-o", cdir])
+    expect("bad pipeline: exit 2 before reading", r.returncode == 2 and b"unknown stage 'tsne'" in r.stderr, r.stderr)
+    r = run(["cluster", "--pipeline", "dbscan:eps=0", os.path.join(tmp, "nothing.csv"), "-o", cdir])
+    expect("bad argument value: exit 2 before reading", r.returncode == 2 and
+           b"eps must be positive, or auto" in r.stderr, r.stderr)
+    outs = {}
+    for spec in ["zscore|dbscan:eps=auto", "zscore|pca:3|meanshift:bin_seeding=1",
+                 "zscore|hac:linkage=ward,k=auto", "zscore|som:8x8|kmeans:k=auto"]:
+        for threads in ["1", "2"]:
+            d = os.path.join(tmp, "c-" + threads)
+            r = run(["cluster", "-q", "-t", threads, "--pipeline", spec, fcsv, "-o", d])
+            outs[threads] = open(os.path.join(d, "labels.csv")).read() if r.returncode == 0 else r.stderr
+        summary = json.load(open(os.path.join(tmp, "c-1", "summary.json"))) if r.returncode == 0 else {}
+        expect(f"cluster '{spec}': same labels on 1 and 2 threads, summary says why", r.returncode == 0 and
+               outs["1"] == outs["2"] and summary.get("choice", {}).get("rule") and
+               summary["clusters"] == len(summary["sizes"]) and
+               sum(summary["sizes"]) + summary["noise"] == len(outs["1"].splitlines()) - 1, r.stderr)
     r = run(["cluster", os.path.join(tmp, "nothing.csv"), "-o", cdir])
     expect("missing table: exit 3", r.returncode == 3 and b"nothing.csv: cannot open" in r.stderr, r.stderr)
 

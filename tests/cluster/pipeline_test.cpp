@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "darklens/error.hpp"
@@ -45,12 +46,25 @@ TEST(Pipeline, ParsesStagesAndArguments) {
 }
 
 TEST(Pipeline, SpecErrors) {
-  EXPECT_EQ(error_of("zscore|som:10x10|kmeans:k=3"),
-            "pipeline: unknown stage 'som' (known: zscore, minmax, robust, log1p, pca, kmeans)");
+  EXPECT_EQ(error_of("zscore|tsne:2|kmeans:k=3"),
+            "pipeline: unknown stage 'tsne' (known: zscore, minmax, robust, log1p, pca, som, kmeans, dbscan, "
+            "meanshift, hac)");
   EXPECT_EQ(error_of("zscore|pca:2"),
-            "pipeline 'zscore|pca:2': the last stage, and only it, must cluster (kmeans)");
+            "pipeline 'zscore|pca:2': the last stage, and only it, must cluster (kmeans, dbscan, meanshift, hac)");
   EXPECT_EQ(error_of("kmeans:k=3|zscore"),
-            "pipeline 'kmeans:k=3|zscore': the last stage, and only it, must cluster (kmeans)");
+            "pipeline 'kmeans:k=3|zscore': the last stage, and only it, must cluster (kmeans, dbscan, meanshift, hac)");
+  // Arguments are checked when the spec is parsed, before any data is read.
+  EXPECT_EQ(error_of("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
+  EXPECT_EQ(error_of("som:20by20|kmeans"), "pipeline stage 'som': grid '20by20' is not ROWSxCOLS (som:20x20)");
+  EXPECT_EQ(error_of("som:topology=tri|kmeans"), "pipeline stage 'som': topology 'tri' is not one of rect, hex");
+  EXPECT_EQ(error_of("hac:linkage=median"),
+            "pipeline stage 'hac': linkage 'median' is not one of ward, average, complete, single");
+  EXPECT_EQ(error_of("hac:k=3,distance=2"), "pipeline stage 'hac': give k or distance, not both");
+  EXPECT_EQ(error_of("dbscan:radius=2"), "pipeline stage 'dbscan': unknown argument 'radius' (eps, min_samples)");
+  EXPECT_EQ(error_of("dbscan:eps=-1"), "pipeline stage 'dbscan': eps must be positive, or auto");
+  EXPECT_EQ(error_of("meanshift:bin_seeding=maybe"),
+            "pipeline stage 'meanshift': bin_seeding 'maybe' is not 0/1 or true/false");
+  EXPECT_EQ(error_of("kmeans:k=auto,kmin=5,kmax=3"), "pipeline stage 'kmeans': need 2 <= kmin <= kmax");
   EXPECT_EQ(error_of("zscore||kmeans"), "pipeline 'zscore||kmeans': empty stage");
   EXPECT_EQ(error_of("kmeans:k=3,"), "pipeline stage 'kmeans': empty argument");
   auto run_error = [](std::string_view spec) -> std::string {
@@ -83,6 +97,58 @@ TEST(Pipeline, RunsAndChoosesKBySilhouette) {
   for (int i = 3; i < 300; ++i) EXPECT_EQ(r.labels_[i], r.labels_[i % 3]);
   auto again = pipeline::run(three_blobs(), "zscore|pca:2|kmeans:k=auto,seed=3");
   EXPECT_EQ(again.labels_, r.labels_);
+}
+
+TEST(Pipeline, EveryAlgorithmFindsThreeBlobsWithItsHeuristic) {
+  // Each heuristic (k by silhouette, eps by the k-distance knee, bandwidth
+  // by quantile) on three well separated blobs: three clusters, the same on
+  // any number of threads.
+  for (const char* spec : {"zscore|kmeans:k=auto", "zscore|dbscan:eps=auto,min_samples=5",
+                           "zscore|meanshift:bandwidth=auto", "zscore|meanshift:bin_seeding=1",
+                           "zscore|hac:linkage=ward,k=auto", "zscore|hac:linkage=single,k=auto",
+                           "zscore|hac:linkage=average", "zscore|hac:linkage=complete,k=auto",
+                           "zscore|som:6x6,seed=1|kmeans:k=auto", "zscore|som:training=online,topology=hex|hac"}) {
+    auto r = pipeline::run(three_blobs(), spec, 1);
+    EXPECT_EQ(r.summary_["clusters"], 3) << spec;
+    // (The knee of DBSCAN's k-distance curve sits inside Gaussian blobs:
+    // their sparsest rows are left as noise.)
+    const bool dbscan = std::string(spec).find("dbscan") != std::string::npos;
+    EXPECT_LE(r.summary_["noise"].get<int>(), dbscan ? 30 : 0) << spec;
+    std::map<int, int> blob_of;
+    for (int i = 0; i < 300; ++i) {
+      if (r.labels_[i] == cluster::kNoise) continue;
+      ASSERT_EQ(blob_of.emplace(r.labels_[i], i % 3).first->second, i % 3) << spec << " row " << i;
+    }
+    // (On a SOM the blobs become groups of grid cells: less separated.)
+    const bool som = std::string(spec).find("som") != std::string::npos;
+    EXPECT_GT(r.summary_["silhouette"].get<double>(), som ? 0.5 : 0.8) << spec;
+    EXPECT_EQ(r.centroids_.rows(), 3) << spec;
+    EXPECT_FALSE(r.summary_["choice"]["rule"].get<std::string>().empty()) << spec;
+    auto again = pipeline::run(three_blobs(), spec, 3);
+    EXPECT_EQ(again.labels_, r.labels_) << spec;
+    EXPECT_EQ(again.centroids_, r.centroids_) << spec;
+  }
+}
+
+TEST(Pipeline, DbscanReportsNoiseAndTheKDistanceCurve) {
+  auto X = three_blobs();
+  X.conservativeResize(302, 3);
+  X.row(300) << 50, 50, 50;  // two far outliers
+  X.row(301) << -50, 50, -50;
+  auto r = pipeline::run(X, "dbscan:min_samples=4");
+  EXPECT_EQ(r.summary_["noise"], 2);
+  EXPECT_EQ(r.labels_[300], cluster::kNoise);
+  EXPECT_EQ(r.summary_["sizes"], nlohmann::json({100, 100, 100}));
+  const auto& curve = r.summary_["choice"]["k_distance_curve"];
+  EXPECT_EQ(curve.size(), 201u);
+  const double eps = r.summary_["parameters"]["eps"].get<double>();
+  EXPECT_GT(eps, curve[0]["distance"].get<double>());
+  EXPECT_LT(eps, curve[200]["distance"].get<double>());  // the outliers' k-distance is far above the knee
+  const auto som = pipeline::run(three_blobs(), "som:4x5|kmeans:k=3");
+  EXPECT_EQ(som.embedding_.cols(), 2);
+  EXPECT_EQ(som.summary_["som"]["hit_map"].size(), 4u);
+  EXPECT_EQ(som.summary_["som"]["u_matrix"][0].size(), 5u);
+  EXPECT_LT(som.summary_["som"]["topographic_error"].get<double>(), 0.5);
 }
 
 TEST(MatrixFiles, FeatureTableCsvAndNpy) {
