@@ -20,16 +20,25 @@ using transform::Matrix;
 /// The label of points that belong to no cluster (DBSCAN noise).
 inline constexpr int kNoise = -1;
 
+/// kLloyd computes every row-center distance at every iteration; kHamerly
+/// keeps a bound per row (Hamerly 2010) and skips the rows whose label
+/// cannot change: the same result, fewer distances.
+enum class KMeansAlgorithm : uint8_t { kHamerly, kLloyd };
+
 /// k-means as scikit-learn 1.2's KMeans (algorithm "lloyd"): greedy
 /// k-means++ seeding with 2 + floor(ln k) candidates per center, Lloyd
-/// iterations until the centers move less than tol times the mean feature
-/// variance (squared), best inertia of n_init runs.
+/// iterations until the labels stop changing or the centers move less than
+/// tol times the mean feature variance (squared), best inertia of n_init
+/// runs (run in parallel). Identical rows are handled once, weighted by
+/// their copies (exact: they always share a cluster).
 struct KMeansParams {
   int k_ = 8;
   int n_init_ = 10;
   int max_iter_ = 300;
   double tol_ = 1e-4;
   uint64_t seed_ = 0;
+  KMeansAlgorithm algorithm_ = KMeansAlgorithm::kHamerly;
+  int threads_ = 0;  // 0 = all cores; the result does not depend on it
 };
 
 struct KMeansResult {

@@ -65,23 +65,38 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
     throw ParamError("dbscan: min_samples must be between 1 and the number of rows (" +
                      std::to_string(X.rows()) + ")");
   }
-  const RowMatrix P = X;
-  PointCloud cloud{P};
-  KdTree tree(static_cast<int>(P.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  // Over the distinct rows: a row's k-th nearest row, counting copies (so
+  // heavy duplicates cost one query, not one per copy).
+  const UniqueRows u = unique_rows(RowMatrix(X));
+  PointCloud cloud{u.unique_};
+  KdTree tree(static_cast<int>(u.unique_.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
   KDistanceKnee r;
   r.k_ = k;
-  const size_t n = static_cast<size_t>(P.rows());
-  r.curve_.assign(n, 0.0);
-  parallel_for(n, threads, [&](size_t lo, size_t hi) {
-    std::vector<uint32_t> idx(static_cast<size_t>(k));
-    std::vector<double> d2(static_cast<size_t>(k));
+  const size_t m = static_cast<size_t>(u.unique_.rows());
+  const size_t kk = std::min<size_t>(static_cast<size_t>(k), m);
+  std::vector<double> kdist(m, 0.0);
+  parallel_for(m, threads, [&](size_t lo, size_t hi) {
+    std::vector<uint32_t> idx(kk);
+    std::vector<double> d2(kk);
     for (size_t i = lo; i < hi; ++i) {
-      nanoflann::KNNResultSet<double, uint32_t> res(static_cast<size_t>(k));
+      if (u.weight_[i] >= static_cast<uint32_t>(k)) continue;  // k copies of itself: 0
+      nanoflann::KNNResultSet<double, uint32_t> res(kk);
       res.init(idx.data(), d2.data());
-      tree.findNeighbors(res, P.data() + i * P.cols(), nanoflann::SearchParams());
-      r.curve_[i] = std::sqrt(d2[static_cast<size_t>(k) - 1]);
+      tree.findNeighbors(res, u.unique_.data() + static_cast<Eigen::Index>(i) * u.unique_.cols(),
+                         nanoflann::SearchParams());
+      uint64_t seen = 0;
+      for (size_t j = 0; j < res.size(); ++j) {
+        seen += u.weight_[idx[j]];
+        if (seen >= static_cast<uint64_t>(k)) {
+          kdist[i] = std::sqrt(d2[j]);
+          break;
+        }
+      }
     }
   });
+  const size_t n = static_cast<size_t>(X.rows());
+  r.curve_.reserve(n);
+  for (size_t i = 0; i < n; ++i) r.curve_.push_back(kdist[u.group_of_[i]]);
   std::sort(r.curve_.begin(), r.curve_.end());
   const double y0 = r.curve_.front(), span = r.curve_.back() - y0;
   double best = -1;

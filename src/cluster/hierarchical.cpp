@@ -3,6 +3,7 @@
 // average/complete by nearest-neighbour chain over the condensed distance
 // matrix (as scipy, which scikit-learn calls). Distinct rows first.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 
@@ -164,6 +165,7 @@ void single(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
     }
   };
   std::vector<Edge> point_best(m), comp_best(m);
+  std::vector<std::atomic<double>> comp_bound(m);
   size_t components = m;
   while (components > 1) {
     for (size_t i = 0; i < m; ++i) comp[i] = sets.find(static_cast<uint32_t>(i));
@@ -180,22 +182,35 @@ void single(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
         node_comp[k] = l == r ? l : -1;
       }
     }
+    // Each row searches with its component's best distance so far as the
+    // bound (shared between threads): that only prunes edges longer than
+    // the component's shortest, which its own row still finds, so the
+    // result does not depend on the threads' timing.
+    for (auto& b : comp_bound) b.store(std::numeric_limits<double>::infinity(), std::memory_order_relaxed);
     parallel_for(m, threads, [&](size_t lo, size_t hi) {
       for (size_t p = lo; p < hi; ++p) {
         Edge best;
         const int64_t own = comp[p];
+        std::atomic<double>& shared = comp_bound[comp[p]];
         const double* x = u.unique_.data() + static_cast<Eigen::Index>(p) * d;
-        double bound = best.d2;
+        double bound = shared.load(std::memory_order_relaxed);
         tree.search(
             x, bound,
             [&](int32_t node, double box_d2) {
+              bound = std::min(bound, shared.load(std::memory_order_relaxed));
               return node_comp[static_cast<size_t>(node)] == own ? std::numeric_limits<double>::infinity() : box_d2;
             },
             [&](uint32_t q) {
               if (comp[q] == own) return;
               const Edge e{squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(q) * d, d),
                            std::min<uint32_t>(static_cast<uint32_t>(p), q), std::max<uint32_t>(static_cast<uint32_t>(p), q)};
-              if (e < best) best = e, bound = e.d2;
+              if (e < best) {
+                best = e;
+                bound = std::min(bound, e.d2);
+                double cur = shared.load(std::memory_order_relaxed);
+                while (e.d2 < cur && !shared.compare_exchange_weak(cur, e.d2, std::memory_order_relaxed)) {
+                }
+              }
             });
         point_best[p] = best;
       }

@@ -136,8 +136,10 @@ struct KMeansStage {
   KRange range;
 };
 KMeansStage kmeans_params(const Stage& s) {
-  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax"});
+  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax", "algorithm"});
   KMeansStage st;
+  st.p.algorithm_ = a.choice("algorithm", {"hamerly", "lloyd"}) == "hamerly" ? cluster::KMeansAlgorithm::kHamerly
+                                                                             : cluster::KMeansAlgorithm::kLloyd;
   st.range = k_range(s, a);
   st.p.k_ = st.range.k;
   st.p.n_init_ = a.num<int>("n_init", 10);
@@ -252,8 +254,9 @@ struct Clustering {
   nlohmann::json summary;  // algorithm, parameters, choice, extras
 };
 
-Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s) {
+Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
   KMeansStage st = kmeans_params(s);
+  st.p.threads_ = threads;
   Clustering c;
   nlohmann::json why;
   cluster::KMeansResult chosen;
@@ -282,7 +285,11 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s) {
   c.centroids = std::move(chosen.centroids_);
   c.clusters = static_cast<int>(c.centroids.rows());
   c.summary["algorithm"] = "kmeans";
-  c.summary["parameters"] = {{"k", c.clusters}, {"n_init", st.p.n_init_}, {"max_iter", st.p.max_iter_}, {"seed", st.p.seed_}};
+  c.summary["parameters"] = {{"k", c.clusters},
+                             {"n_init", st.p.n_init_},
+                             {"max_iter", st.p.max_iter_},
+                             {"seed", st.p.seed_},
+                             {"algorithm", st.p.algorithm_ == cluster::KMeansAlgorithm::kHamerly ? "hamerly" : "lloyd"}};
   c.summary["choice"] = why;
   c.summary["inertia"] = chosen.inertia_;
   return c;
@@ -472,7 +479,7 @@ Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
       Y = scaler.apply(Y);
       r.fitted_.push_back(scaler.to_json());
     } else if (s.name == "kmeans") {
-      c = run_kmeans(Y, s);
+      c = run_kmeans(Y, s, threads);
     } else if (s.name == "dbscan") {
       c = run_dbscan(Y, s, threads);
     } else if (s.name == "meanshift") {

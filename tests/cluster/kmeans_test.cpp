@@ -106,3 +106,25 @@ TEST(ClusterErrors, Messages) {
             "silhouette: needs 2 to n-1 distinct labels, got 1");
   EXPECT_EQ(msg([&] { evaluate::silhouette_score(X, {1, 2}); }), "silhouette: 2 labels for 3 rows");
 }
+
+TEST(KMeans, HamerlyEqualsLloydOnAnyThreadCount) {
+  Matrix X = blobs();
+  for (int i = 0; i < 200; ++i) X.row(1000 + i) = X.row(i);  // copies
+  for (int k : {3, 4, 9}) {
+    cluster::KMeansParams p;
+    p.k_ = k;
+    p.seed_ = 5;
+    p.threads_ = 1;
+    p.algorithm_ = cluster::KMeansAlgorithm::kLloyd;
+    const auto lloyd = cluster::fit_kmeans(X, p);
+    p.algorithm_ = cluster::KMeansAlgorithm::kHamerly;
+    for (int threads : {1, 2, 4}) {
+      p.threads_ = threads;
+      const auto h = cluster::fit_kmeans(X, p);
+      EXPECT_EQ(h.labels_, lloyd.labels_) << "k " << k << " threads " << threads;
+      EXPECT_EQ(h.iterations_, lloyd.iterations_);
+      EXPECT_NEAR(h.inertia_, lloyd.inertia_, 1e-9 * lloyd.inertia_);
+      EXPECT_TRUE(h.centroids_.isApprox(lloyd.centroids_, 1e-12));
+    }
+  }
+}

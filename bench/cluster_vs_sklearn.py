@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Speed of `darklens cluster` against scikit-learn 1.2 on the same
+matrices, in one run: the source studies' daily sizes (33,000 and 101,000
+sources of a synthetic day, the 29 agm-num columns standardized, and the
+same after PCA to 3 dimensions). For each algorithm: wall time and peak
+memory of both, the ratio, and whether the results agree (adjusted Rand
+index; for DBSCAN the same noise rows; for k-means the inertia ratio).
+
+darklens' time is the whole command (reading the .npy, the algorithm, the
+silhouette it reports, writing the outputs) on 2 threads; scikit-learn's is
+the fit alone (time.perf_counter around .fit(), its own threads), its
+memory the whole process'. Runs that scikit-learn cannot do here (its
+ward/average/complete keep n(n-1)/2 distances: 38 GiB at 101k rows) or
+that pass --timeout are reported as such.
+
+usage: bench/cluster_vs_sklearn.py [--darklens BIN] [--timeout S] [--sizes 33000,101000]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--darklens", default="build/release/bin/darklens")
+ap.add_argument("--work", default="bench/results/cluster")
+ap.add_argument("--timeout", type=int, default=900)
+ap.add_argument("--sizes", default="33000,101000")
+ap.add_argument("--only", default="", help="comma-separated algorithm names to run")
+args = ap.parse_args()
+here = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(args.work, exist_ok=True)
+
+
+def timed(cmd, timeout=None):
+    """(wall seconds, peak MiB, stdout) or None on timeout."""
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}: {p.stderr}")
+    return time.perf_counter() - t, int(p.stderr.strip().splitlines()[-1]) / 1024, p.stdout
+
+
+def matrices(n):
+    base = os.path.join(args.work, f"day-{n}")
+    z29, z3 = base + "-z29.npy", base + "-z3.npy"
+    if not os.path.exists(z3):
+        subprocess.run([args.darklens, "synth", "--days", "1", "--sources", str(n), "--seed", "1", "-o", base, "-q"],
+                       check=True)
+        pcap = [os.path.join(base, f) for f in os.listdir(base) if f.endswith(".pcap")][0]
+        subprocess.run([args.darklens, "features", "--family", "agm-num", "-q", pcap, "-o", base + "-raw.npy"],
+                       check=True)
+        Z = StandardScaler().fit_transform(numpy.load(base + "-raw.npy"))
+        numpy.save(z29, numpy.asfortranarray(Z))
+        numpy.save(z3, numpy.asfortranarray(PCA(n_components=3, svd_solver="full").fit_transform(Z)))
+    return [("29 cols", z29), ("PCA-3", z3)]
+
+
+def darklens(path, spec):
+    out = os.path.join(args.work, "out")
+    r = timed([args.darklens, "cluster", "-q", "-t", "2", "--pipeline", spec, path, "-o", out])
+    labels = numpy.loadtxt(os.path.join(out, "labels.csv"), delimiter=",", skiprows=1, dtype=numpy.int64)[:, 1]
+    return r[0], r[1], labels, json.load(open(os.path.join(out, "summary.json")))
+
+
+def sklearn(path, algo, params):
+    out = os.path.join(args.work, "sk-labels.npy")
+    r = timed(["/usr/bin/python3", os.path.join(here, "sklearn_cluster.py"), path, algo, json.dumps(params), out],
+              timeout=args.timeout)
+    if r is None:
+        return None
+    return json.loads(r[2])["seconds"], r[1], numpy.load(out), json.loads(r[2])
+
+
+rows = []
+only = set(a for a in args.only.split(",") if a)
+for n in [int(s) for s in args.sizes.split(",")]:
+    for shape, path in matrices(n):
+        X = numpy.load(path)
+        distinct = len(numpy.unique(X, axis=0))
+        print(f"# {n} x {X.shape[1]} ({shape}): {distinct} distinct rows", flush=True)
+        # The heuristics' choices, made once by darklens, given to both.
+        _, _, _, auto_db = darklens(path, "dbscan:eps=auto,min_samples=5")
+        eps = auto_db["parameters"]["eps"]
+        _, _, _, auto_ms = darklens(path, "meanshift:bandwidth=auto,bin_seeding=1")
+        bw = auto_ms["parameters"]["bandwidth"]
+        cases = [
+            ("kmeans", "kmeans:k=8,n_init=10", {"k": 8, "n_init": 10}),
+            ("dbscan", f"dbscan:eps={eps!r},min_samples=5", {"eps": eps, "min_samples": 5}),
+            ("meanshift (bin seeds)", f"meanshift:bandwidth={bw!r},bin_seeding=1", {"bandwidth": bw, "bin_seeding": True}),
+            ("meanshift (all rows)", f"meanshift:bandwidth={bw!r}", {"bandwidth": bw, "bin_seeding": False}),
+        ] + [(f"hac {l}", f"hac:linkage={l},k=8", {"k": 8, "linkage": l})
+             for l in ["ward", "single", "average", "complete"]]
+        for name, spec, params in cases:
+            if only and name.split()[0] not in only:
+                continue
+            algo = name.split()[0]
+            dw, dm, dl, ds = darklens(path, spec)
+            note = ""
+            quadratic = algo == "hac" and params["linkage"] != "single"
+            need = n * (n - 1) / 2 * 8 / 2**30
+            if quadratic and need > 12:
+                sk = None
+                note = f"scikit-learn needs {need:.0f} GiB of distances: not run"
+            else:
+                sk = sklearn(path, "hac" if algo == "hac" else algo, params)
+                if sk is None:
+                    note = f"scikit-learn still running after {args.timeout} s"
+            if sk:
+                sw, sm, sl, extra = sk
+                same = adjusted_rand_score(sl, dl)
+                note = f"ARI {same:.6f}"
+                if algo == "dbscan":
+                    note += ", same noise" if numpy.array_equal(sl == -1, dl == -1) else ", NOISE DIFFERS"
+                if algo == "kmeans":
+                    note += f", inertia {ds['inertia'] / extra['inertia']:.4f} x scikit-learn's"
+                rows.append((n, shape, name, dw, dm, sw, sm, sw / dw, note))
+            else:
+                rows.append((n, shape, name, dw, dm, None, None, None, note))
+            r = rows[-1]
+            print(f"{r[0]:>7} {r[1]:<8} {r[2]:<22} darklens {r[3]:7.2f} s {r[4]:7.0f} MiB | scikit-learn "
+                  + (f"{r[5]:8.2f} s {r[6]:7.0f} MiB | {r[7]:6.1f}x" if r[5] else "        -") + f" | {r[8]}",
+                  flush=True)
+
+print("\n| rows | matrix | algorithm | darklens s | darklens MiB | scikit-learn s | scikit-learn MiB | ratio | result |")
+print("|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    sk = f"{r[5]:.2f} | {r[6]:.0f} | {r[7]:.1f}×" if r[5] else "— | — | —"
+    print(f"| {r[0]:,} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {sk} | {r[8]} |")
