@@ -11,11 +11,12 @@ silhouette it reports, writing the outputs) on 2 threads; scikit-learn's is
 the fit alone (time.perf_counter around .fit(), its own threads), its
 memory the whole process'. Runs that scikit-learn cannot do here (its
 ward/average/complete keep n(n-1)/2 distances: 38 GiB at 101k rows) or
-that pass --timeout are reported as such.
+that pass --timeout or --memory-cap are reported as such.
 
 usage: bench/cluster_vs_sklearn.py [--darklens BIN] [--timeout S] [--sizes 33000,101000]
 """
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -30,22 +31,28 @@ from sklearn.preprocessing import StandardScaler
 ap = argparse.ArgumentParser()
 ap.add_argument("--darklens", default="build/release/bin/darklens")
 ap.add_argument("--work", default="bench/results/cluster")
-ap.add_argument("--timeout", type=int, default=900)
+ap.add_argument("--timeout", type=int, default=400)
+ap.add_argument("--memory-cap", type=int, default=16, help="GiB of address space scikit-learn may use")
 ap.add_argument("--sizes", default="33000,101000")
 ap.add_argument("--only", default="", help="comma-separated algorithm names to run")
+ap.add_argument("--fresh", action="store_true", help="run scikit-learn again even when its result is cached")
 args = ap.parse_args()
 here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(args.work, exist_ok=True)
 
 
-def timed(cmd, timeout=None):
-    """(wall seconds, peak MiB, stdout) or None on timeout."""
+def timed(cmd, timeout=None, memory_cap=None):
+    """(wall seconds, peak MiB, stdout), "timeout", or "memory" when the run
+    passed the address-space cap (GiB)."""
     t = time.perf_counter()
+    cap = ["prlimit", f"--as={memory_cap << 30}"] if memory_cap else []
     try:
-        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(cap + ["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return None
+        return "timeout"
     if p.returncode != 0:
+        if memory_cap and ("MemoryError" in p.stderr or "Unable to allocate" in p.stderr or "bad_alloc" in p.stderr):
+            return "memory"
         sys.exit(f"failed: {' '.join(cmd)}: {p.stderr}")
     return time.perf_counter() - t, int(p.stderr.strip().splitlines()[-1]) / 1024, p.stdout
 
@@ -73,12 +80,23 @@ def darklens(path, spec):
 
 
 def sklearn(path, algo, params):
-    out = os.path.join(args.work, "sk-labels.npy")
-    r = timed(["/usr/bin/python3", os.path.join(here, "sklearn_cluster.py"), path, algo, json.dumps(params), out],
-              timeout=args.timeout)
-    if r is None:
-        return None
-    return json.loads(r[2])["seconds"], r[1], numpy.load(out), json.loads(r[2])
+    """scikit-learn's run, cached by (matrix, algorithm, parameters) so that a
+    re-run after a darklens change does not wait for it again (--fresh)."""
+    key = hashlib.sha1(json.dumps([os.path.abspath(path), os.path.getmtime(path), algo, params,
+                                   args.timeout, args.memory_cap]).encode()).hexdigest()[:16]
+    cache = os.path.join(args.work, "sklearn-cache")
+    os.makedirs(cache, exist_ok=True)
+    meta, out = os.path.join(cache, key + ".json"), os.path.join(cache, key + ".npy")
+    if not args.fresh and os.path.exists(meta):
+        r = json.load(open(meta))
+    else:
+        t = timed(["/usr/bin/python3", os.path.join(here, "sklearn_cluster.py"), path, algo, json.dumps(params), out],
+                  timeout=args.timeout, memory_cap=args.memory_cap)
+        r = t if isinstance(t, str) else {"wall": t[0], "mib": t[1], "out": json.loads(t[2])}
+        json.dump(r, open(meta, "w"))
+    if isinstance(r, str):
+        return r
+    return r["out"]["seconds"], r["mib"], numpy.load(out), r["out"]
 
 
 rows = []
@@ -113,9 +131,11 @@ for n in [int(s) for s in args.sizes.split(",")]:
                 note = f"scikit-learn needs {need:.0f} GiB of distances: not run"
             else:
                 sk = sklearn(path, "hac" if algo == "hac" else algo, params)
-                if sk is None:
+                if sk == "timeout":
                     note = f"scikit-learn still running after {args.timeout} s"
-            if sk:
+                elif sk == "memory":
+                    note = f"scikit-learn ran out of its {args.memory_cap} GiB"
+            if isinstance(sk, tuple):
                 sw, sm, sl, extra = sk
                 same = adjusted_rand_score(sl, dl)
                 note = f"ARI {same:.6f}"
@@ -125,6 +145,7 @@ for n in [int(s) for s in args.sizes.split(",")]:
                     note += f", inertia {ds['inertia'] / extra['inertia']:.4f} x scikit-learn's"
                 rows.append((n, shape, name, dw, dm, sw, sm, sw / dw, note))
             else:
+                sk = None
                 rows.append((n, shape, name, dw, dm, None, None, None, note))
             r = rows[-1]
             print(f"{r[0]:>7} {r[1]:<8} {r[2]:<22} darklens {r[3]:7.2f} s {r[4]:7.0f} MiB | scikit-learn "

@@ -218,7 +218,8 @@ constexpr size_t kSilhouetteSample = 5000;
 // rows, else on a seeded sample of that many rows (the k heuristics'
 // allowance for large n); nullopt when fewer than 2 clusters remain or
 // every row is its own cluster.
-std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, uint64_t seed) {
+std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, uint64_t seed,
+                                 int threads) {
   std::vector<size_t> idx;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != cluster::kNoise) idx.push_back(i);
@@ -237,7 +238,7 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
   if (k < 2 || k + 1 > idx.size()) return std::nullopt;
   cluster::Matrix S(static_cast<Eigen::Index>(idx.size()), Y.cols());
   for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
-  return evaluate::silhouette_score(S, l);
+  return evaluate::silhouette_score(S, l, threads);
 }
 
 std::string silhouette_rule(const KRange& r, size_t rows) {
@@ -270,7 +271,7 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
     for (int k = st.range.kmin; k <= kmax; ++k) {
       st.p.k_ = k;
       auto km = cluster::fit_kmeans(Y, st.p);
-      const auto sil = silhouette(Y, km.labels_, st.p.seed_);
+      const auto sil = silhouette(Y, km.labels_, st.p.seed_, threads);
       why["candidates"].push_back({{"k", k}, {"silhouette", sil ? nlohmann::json(*sil) : nlohmann::json(nullptr)},
                                    {"inertia", km.inertia_}});
       if (sil && *sil > best) best = *sil, chosen = std::move(km), c.silhouette = sil;
@@ -279,7 +280,7 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
   } else {
     chosen = cluster::fit_kmeans(Y, st.p);
     why["rule"] = "k given";
-    c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_);
+    c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_, threads);
   }
   c.labels = std::move(chosen.labels_);
   c.centroids = std::move(chosen.centroids_);
@@ -303,7 +304,7 @@ Clustering run_dbscan(const cluster::Matrix& Y, const Stage& s, int threads) {
   c.labels = std::move(r.labels_);
   c.clusters = r.clusters_;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
-  c.silhouette = silhouette(Y, c.labels, 0);
+  c.silhouette = silhouette(Y, c.labels, 0, threads);
   nlohmann::json why;
   if (r.knee_) {
     why["rule"] = "eps = the knee of the sorted " + std::to_string(r.knee_->k_) +
@@ -335,7 +336,7 @@ Clustering run_meanshift(const cluster::Matrix& Y, const Stage& s, int threads) 
   c.labels = std::move(r.labels_);
   c.centroids = std::move(r.centers_);
   c.clusters = static_cast<int>(c.centroids.rows());
-  c.silhouette = silhouette(Y, c.labels, p.seed_);
+  c.silhouette = silhouette(Y, c.labels, p.seed_, threads);
   nlohmann::json why;
   why["rule"] = p.bandwidth_ > 0 ? std::string("bandwidth given")
                                  : "bandwidth = mean distance to the " + std::to_string(p.quantile_) +
@@ -373,7 +374,7 @@ Clustering run_hac(const cluster::Matrix& Y, const Stage& s, int threads) {
     double best = -2;
     for (int k = st.range.kmin; k <= kmax; ++k) {
       auto labels = dg.cut(static_cast<size_t>(k));
-      const auto sil = silhouette(Y, labels, st.seed);
+      const auto sil = silhouette(Y, labels, st.seed, threads);
       const double height = dg.merges_[dg.rows_ - static_cast<size_t>(k)].height;  // the first merge not applied
       why["candidates"].push_back(
           {{"k", k}, {"silhouette", sil ? nlohmann::json(*sil) : nlohmann::json(nullptr)}, {"next_merge_height", height}});
@@ -383,7 +384,7 @@ Clustering run_hac(const cluster::Matrix& Y, const Stage& s, int threads) {
   }
   c.clusters = *std::max_element(c.labels.begin(), c.labels.end()) + 1;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
-  if (!c.silhouette) c.silhouette = silhouette(Y, c.labels, st.seed);
+  if (!c.silhouette) c.silhouette = silhouette(Y, c.labels, st.seed, threads);
   c.summary["algorithm"] = "hac";
   c.summary["parameters"] = {{"linkage", cluster::linkage_name(st.p.linkage_)}, {"k", c.clusters}};
   if (st.distance) c.summary["parameters"]["distance"] = *st.distance;

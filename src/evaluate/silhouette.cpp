@@ -1,16 +1,19 @@
-// Exact silhouette: every pairwise distance, row by row, summed per
-// cluster. O(n^2 d) time, O(k) extra memory. (Blocked and parallel
-// versions are for the evaluation benchmark, issue 6.)
+// Exact silhouette: every pairwise distance, summed per cluster, over the
+// distinct (row, label) pairs weighted by their copies (copies are at
+// distance 0 and share their sums, so this is exact), rows in parallel.
+// O(m^2 d) time for m distinct pairs, O(k) extra memory per thread.
 #include <algorithm>
 #include <cmath>
 #include <map>
 
+#include "../cluster/points.hpp"
+#include "../core/parallel.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate.hpp"
 
 namespace darklens::evaluate {
 
-double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels) {
+double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
   const Eigen::Index n = X.rows();
   if (static_cast<Eigen::Index>(labels.size()) != n) {
     throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " +
@@ -25,36 +28,46 @@ double silhouette_score(const transform::Matrix& X, const std::vector<int>& labe
   }
   int next = 0;
   for (auto& [l, d] : dense) d = next++;
-  std::vector<int> c(n);
-  std::vector<double> size(k, 0);
-  for (Eigen::Index i = 0; i < n; ++i) c[i] = dense[labels[i]], ++size[c[i]];
-
-  // Row-major copy: one row's coordinates are contiguous.
-  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> R = X;
   const Eigen::Index d = X.cols();
-  double total = 0;
-  std::vector<double> sums(k);
+  // Rows with their label as one more column: identical pairs group.
+  cluster::RowMatrix R(n, d + 1);
+  R.leftCols(d) = X;
+  std::vector<double> size(static_cast<size_t>(k), 0);
   for (Eigen::Index i = 0; i < n; ++i) {
-    std::fill(sums.begin(), sums.end(), 0.0);
-    const double* xi = R.data() + i * d;
-    for (Eigen::Index j = 0; j < n; ++j) {
-      const double* xj = R.data() + j * d;
-      double s = 0;
-      for (Eigen::Index t = 0; t < d; ++t) {
-        const double diff = xi[t] - xj[t];
-        s += diff * diff;
-      }
-      sums[c[j]] += std::sqrt(s);
-    }
-    if (size[c[i]] <= 1) continue;  // alone in its cluster: 0
-    const double a = sums[c[i]] / (size[c[i]] - 1);
-    double b = std::numeric_limits<double>::infinity();
-    for (int q = 0; q < k; ++q) {
-      if (q != c[i]) b = std::min(b, sums[q] / size[q]);
-    }
-    const double m = std::max(a, b);
-    total += m > 0 ? (b - a) / m : 0.0;
+    const int c = dense[labels[static_cast<size_t>(i)]];
+    R(i, d) = c;
+    ++size[static_cast<size_t>(c)];
   }
+  const cluster::UniqueRows u = cluster::unique_rows(R);
+  const cluster::RowMatrix& P = u.unique_;
+  const size_t m = static_cast<size_t>(P.rows());
+  const Eigen::Index stride = d + 1;
+  std::vector<double> s(m, 0.0);
+  parallel_for(
+      m, threads,
+      [&](size_t lo, size_t hi) {
+        std::vector<double> sums(static_cast<size_t>(k));
+        for (size_t i = lo; i < hi; ++i) {
+          std::fill(sums.begin(), sums.end(), 0.0);
+          const double* xi = P.data() + static_cast<Eigen::Index>(i) * stride;
+          for (size_t j = 0; j < m; ++j) {
+            const double* xj = P.data() + static_cast<Eigen::Index>(j) * stride;
+            sums[static_cast<size_t>(xj[d])] += u.weight_[j] * std::sqrt(cluster::squared_distance(xi, xj, d));
+          }
+          const auto ci = static_cast<size_t>(xi[d]);
+          if (size[ci] <= 1) continue;  // alone in its cluster: 0
+          const double a = sums[ci] / (size[ci] - 1);
+          double b = std::numeric_limits<double>::infinity();
+          for (size_t q = 0; q < static_cast<size_t>(k); ++q) {
+            if (q != ci) b = std::min(b, sums[q] / size[q]);
+          }
+          const double mx = std::max(a, b);
+          s[i] = mx > 0 ? (b - a) / mx : 0.0;
+        }
+      },
+      16);
+  double total = 0;
+  for (size_t i = 0; i < m; ++i) total += u.weight_[i] * s[i];
   return total / static_cast<double>(n);
 }
 

@@ -128,3 +128,16 @@ TEST(KMeans, HamerlyEqualsLloydOnAnyThreadCount) {
     }
   }
 }
+
+TEST(Silhouette, CopiesAndAnyLabelsMatchScikitLearn) {
+  // Copied rows, some copies under another label, noise label -1.
+  Matrix X = blobs();
+  std::vector<int> labels(1200);
+  for (int i = 0; i < 1200; ++i) labels[i] = i < 500 ? 0 : (i < 800 ? 1 : (i < 1050 ? -1 : 7));
+  for (int i = 0; i < 300; ++i) X.row(900 + i) = X.row(i % 40);  // copies of rows in cluster 0, labelled otherwise
+  auto ref = sklearn(X, labels, 2);
+  if (!ref) GTEST_SKIP() << test::kNoSklearn;
+  for (int threads : {1, 3}) {
+    EXPECT_NEAR(evaluate::silhouette_score(X, labels, threads), (*ref)["silhouette_of_ours"].get<double>(), 1e-9);
+  }
+}
