@@ -12,8 +12,11 @@
 #include "darklens/evaluate.hpp"
 
 namespace darklens::evaluate {
+namespace {
 
-double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
+// dist(a, b, d) over rows of X (cosine: rows already unit length).
+template <typename Dist>
+double silhouette(const transform::Matrix& X, const std::vector<int>& labels, int threads, Dist dist) {
   const Eigen::Index n = X.rows();
   if (static_cast<Eigen::Index>(labels.size()) != n) {
     throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " +
@@ -52,7 +55,9 @@ double silhouette_score(const transform::Matrix& X, const std::vector<int>& labe
           const double* xi = P.data() + static_cast<Eigen::Index>(i) * stride;
           for (size_t j = 0; j < m; ++j) {
             const double* xj = P.data() + static_cast<Eigen::Index>(j) * stride;
-            sums[static_cast<size_t>(xj[d])] += u.weight_[j] * std::sqrt(cluster::squared_distance(xi, xj, d));
+            // A row is at 0 from itself; its copies at dist(x, x) (cosine: 1 for a zero row).
+            const double w = j == i ? u.weight_[j] - 1.0 : u.weight_[j];
+            if (w > 0) sums[static_cast<size_t>(xj[d])] += w * dist(xi, xj, d);
           }
           const auto ci = static_cast<size_t>(xi[d]);
           if (size[ci] <= 1) continue;  // alone in its cluster: 0
@@ -69,6 +74,31 @@ double silhouette_score(const transform::Matrix& X, const std::vector<int>& labe
   double total = 0;
   for (size_t i = 0; i < m; ++i) total += u.weight_[i] * s[i];
   return total / static_cast<double>(n);
+}
+
+
+
+}  // namespace
+
+double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
+  return silhouette(X, labels, threads, [](const double* a, const double* b, Eigen::Index d) {
+    return std::sqrt(cluster::squared_distance(a, b, d));
+  });
+}
+
+double silhouette_score_cosine(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
+  // As scikit-learn: rows scaled to unit length (zero rows stay zero), then
+  // 1 - dot clipped to [0, 2]; 0 from a row to itself, 1 between two zero rows.
+  transform::Matrix U = X;
+  for (Eigen::Index i = 0; i < U.rows(); ++i) {
+    const double norm = U.row(i).norm();
+    if (norm > 0) U.row(i) /= norm;
+  }
+  return silhouette(U, labels, threads, [](const double* a, const double* b, Eigen::Index d) {
+    double dot = 0;
+    for (Eigen::Index t = 0; t < d; ++t) dot += a[t] * b[t];
+    return std::clamp(1.0 - dot, 0.0, 2.0);
+  });
 }
 
 }  // namespace darklens::evaluate
