@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,15 +47,20 @@ def timed(cmd, timeout=None, memory_cap=None):
     passed the address-space cap (GiB)."""
     t = time.perf_counter()
     cap = ["prlimit", f"--as={memory_cap << 30}"] if memory_cap else []
+    # Its own process group, so that a timeout stops the whole tree.
+    p = subprocess.Popen(cap + ["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
     try:
-        p = subprocess.run(cap + ["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, timeout=timeout)
+        out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
         return "timeout"
     if p.returncode != 0:
-        if memory_cap and ("MemoryError" in p.stderr or "Unable to allocate" in p.stderr or "bad_alloc" in p.stderr):
+        if memory_cap and ("MemoryError" in err or "Unable to allocate" in err or "bad_alloc" in err):
             return "memory"
-        sys.exit(f"failed: {' '.join(cmd)}: {p.stderr}")
-    return time.perf_counter() - t, int(p.stderr.strip().splitlines()[-1]) / 1024, p.stdout
+        sys.exit(f"failed: {' '.join(cmd)}: {err}")
+    return time.perf_counter() - t, int(err.strip().splitlines()[-1]) / 1024, out
 
 
 def matrices(n):

@@ -1,6 +1,7 @@
 // Cluster quality and agreement measures, checked against scikit-learn.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "darklens/transform.hpp"
@@ -39,5 +40,51 @@ struct Agreement {
   double mutual_information = 0;  // nats
 };
 Agreement compare_labelings(const std::vector<int>& truth, const std::vector<int>& predicted);
+
+/// Leave-one-out k-nearest-neighbour classification of labelled rows, the
+/// source study's test of whether sources known to act together are
+/// neighbours in feature space. truth[i] is a class index into `classes`,
+/// or kUnknown. Each evaluated row is classified by the majority class of
+/// its k nearest other rows (copies of it included, itself excluded):
+///  - rows at exactly the k-th neighbour's distance share the remaining
+///    votes equally (so ties never depend on row order or threads);
+///  - a tie in votes goes to the class with the nearest voter, then to the
+///    lower class index;
+///  - neighbours are searched among all rows (an unlabelled neighbour votes
+///    "unknown") or, with labelled_only_, among labelled rows only;
+///  - with include_unknown_, unlabelled rows are evaluated too, as class
+///    "unknown" (the last row and column of the confusion matrix).
+/// Cosine distance ranks neighbours as Euclidean distance between rows
+/// scaled to unit length (a zero row stays zero).
+inline constexpr int kUnknown = -1;
+enum class Metric : uint8_t { kEuclidean, kCosine };
+
+struct KnnParams {
+  int k_ = 1;
+  Metric metric_ = Metric::kEuclidean;
+  bool labelled_only_ = false;
+  bool include_unknown_ = false;
+  int threads_ = 0;  // 0 = all cores; the result does not depend on it
+};
+
+struct ClassScores {
+  std::string name;
+  double precision = 0, recall = 0, f1 = 0;  // 0 when undefined (scikit-learn's zero_division=0)
+  size_t support = 0;                        // evaluated rows of this class
+};
+
+struct Classification {
+  std::vector<std::string> classes_;           // + "unknown" when it can be predicted or evaluated
+  std::vector<std::vector<size_t>> confusion_; // [true][predicted]
+  std::vector<int> predicted_;                 // per row; kUnknown for rows not evaluated or predicted unknown
+  std::vector<ClassScores> per_class_;
+  double accuracy_ = 0, macro_f1_ = 0;         // macro F1 over classes with support
+  size_t evaluated_ = 0;
+};
+
+/// Throws ParamError when k < 1, lengths differ, a class index is out of
+/// range, or fewer than two rows can be compared.
+Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<int>& truth,
+                                 const std::vector<std::string>& classes, const KnnParams& params);
 
 }  // namespace darklens::evaluate
