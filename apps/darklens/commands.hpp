@@ -18,6 +18,7 @@ Command add_stats(CLI::App& app);
 Command add_synth(CLI::App& app);
 Command add_features(CLI::App& app);
 Command add_cluster(CLI::App& app);
+Command add_evaluate(CLI::App& app);
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();

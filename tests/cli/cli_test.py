@@ -160,6 +160,25 @@ print("ok")"""], capture_output=True, text=True)
                outs["1"] == outs["2"] and summary.get("choice", {}).get("rule") and
                summary["clusters"] == len(summary["sizes"]) and
                sum(summary["sizes"]) + summary["noise"] == len(outs["1"].splitlines()) - 1, r.stderr)
+    # darklens evaluate: kNN and cluster agreement against the synthetic ground truth
+    gt = os.path.join(out, "ground_truth.csv")
+    r = run(["evaluate", "--gt", gt, "--labels", os.path.join(cdir, "labels.csv"), fcsv, "--json"])
+    ev = json.loads(r.stdout) if r.returncode == 0 else {}
+    knn = ev.get("knn", {})
+    labelled = sum(1 for line in open(gt).read().splitlines()[1:]
+                   if line.split(",")[0] in {l.split(",")[0] for l in open(fcsv).read().splitlines()[1:]})
+    expect("evaluate: every labelled source classified, confusion matrix adds up", r.returncode == 0 and
+           ev["ground_truth"]["labelled_rows"] == labelled and knn["evaluated"] == labelled and
+           sum(map(sum, knn["confusion"]["matrix"])) == labelled and 0 < knn["accuracy"] <= 1 and
+           -1 <= ev["clusters"]["against_ground_truth"]["ari"] <= 1, r.stderr)
+    r = run(["evaluate", "--gt", gt, "--gt", gt, "-k", "3", "--metric", "cosine", fcsv])
+    expect("evaluate: text report with per-class scores", r.returncode == 0 and
+           b"leave-one-out 3-NN (cosine" in r.stdout and b"confusion matrix" in r.stdout, r.stderr)
+    bad_gt = os.path.join(tmp, "bad_gt.csv")
+    open(bad_gt, "w").write("ip,label\n10.0.0.1,a\nnonsense,b\n")
+    r = run(["evaluate", "--gt", bad_gt, fcsv])
+    expect("evaluate: bad ground truth names file and line, exit 4", r.returncode == 4 and
+           f"{bad_gt}:3: 'nonsense' is not an IP address or prefix".encode() in r.stderr, r.stderr)
     r = run(["cluster", os.path.join(tmp, "nothing.csv"), "-o", cdir])
     expect("missing table: exit 3", r.returncode == 3 and b"nothing.csv: cannot open" in r.stderr, r.stderr)
 

@@ -1,0 +1,198 @@
+// darklens evaluate: clusters and feature space against ground truth.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "commands.hpp"
+#include "darklens/error.hpp"
+#include "darklens/evaluate.hpp"
+#include "darklens/ground_truth.hpp"
+#include "darklens/pipeline.hpp"
+#include "darklens/transform.hpp"
+
+namespace darklens::cli {
+namespace {
+
+// labels.csv of `darklens cluster`: KEY...,cluster per row, keyed like the table.
+std::unordered_map<std::string, int> read_cluster_labels(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path + ": cannot open");
+  std::unordered_map<std::string, int> m;
+  std::string line;
+  size_t no = 0;
+  while (std::getline(in, line)) {
+    ++no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (no == 1 || line.empty()) continue;  // header
+    const size_t comma = line.rfind(',');
+    int c = 0;
+    if (comma == std::string::npos || std::sscanf(line.c_str() + comma + 1, "%d", &c) != 1) {
+      throw FormatError(path + ":" + std::to_string(no) + ": expected 'key...,cluster'");
+    }
+    m[line.substr(0, comma)] = c;
+  }
+  return m;
+}
+
+std::string fixed(double v, int digits = 4) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+Command add_evaluate(CLI::App& app) {
+  struct Opts {
+    std::string features, clusters, label_map, scale = "zscore", metric = "euclidean";
+    std::vector<std::string> gt;
+    int k = 1, threads = 0;
+    bool labelled_only = false, include_unknown = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "evaluate",
+      "Measure how well a feature table (and a clustering of it) matches ground truth: "
+      "leave-one-out k-nearest-neighbour classification of the labelled sources (accuracy, "
+      "per-class precision/recall/F1, confusion matrix) and, with --labels, cluster quality "
+      "(silhouette, Davies-Bouldin, Calinski-Harabasz) and agreement with the ground truth "
+      "(ARI, NMI, AMI, homogeneity, completeness). docs/evaluate.md.");
+  sub->add_option("features", o->features, "Feature table (.csv or .npy) whose first key is the source address")
+      ->required();
+  sub->add_option("--gt", o->gt, "Ground truth CSV 'ip,label' or 'cidr,label' (repeat --gt for several files)")
+      ->required()
+      ->allow_extra_args(false);
+  sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising labels (e.g. censys.io,censys)");
+  sub->add_option("--labels", o->clusters, "labels.csv written by 'darklens cluster' for the same table");
+  sub->add_option("--scale", o->scale, "Scale the features before measuring distances")
+      ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
+      ->default_val("zscore");
+  sub->add_option("-k", o->k, "Neighbours that vote")->default_val(1)->check(CLI::PositiveNumber);
+  sub->add_option("--metric", o->metric, "Distance")->check(CLI::IsMember({"euclidean", "cosine"}))->default_val("euclidean");
+  sub->add_flag("--labelled-only", o->labelled_only, "Search neighbours among labelled sources only");
+  sub->add_flag("--include-unknown", o->include_unknown, "Also classify unlabelled sources, as class 'unknown'");
+  sub->add_flag("--json", o->json, "Print JSON instead of text");
+  sub->add_option("-t,--threads", o->threads, "Worker threads (0 = all cores; same result on any number)")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
+  return {sub, [o]() {
+            const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
+                                                  : ground_truth::load_label_map(o->label_map);
+            const auto gt = ground_truth::load(o->gt, map);
+            const auto clusters = o->clusters.empty() ? std::unordered_map<std::string, int>{}
+                                                      : read_cluster_labels(o->clusters);
+            auto m = pipeline::read_matrix(o->features);
+            transform::Matrix X = m.X;
+            if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
+            const size_t n = static_cast<size_t>(X.rows());
+            std::vector<int> truth(n, evaluate::kUnknown);
+            size_t labelled = 0;
+            for (size_t i = 0; i < n; ++i) {
+              const std::string& key = m.row_keys[i];
+              const auto ip = IpAddr::parse(key.substr(0, key.find(',')));
+              if (!ip) {
+                throw FormatError(o->features + ": row " + std::to_string(i + 1) + ": key '" + key +
+                                  "' does not start with a source address (a darklens feature table has)");
+              }
+              truth[i] = gt.index_of(*ip);
+              labelled += truth[i] != evaluate::kUnknown;
+            }
+            nlohmann::json out;
+            out["features"] = {{"path", o->features}, {"rows", n}, {"columns", X.cols()}, {"scale", o->scale}};
+            out["ground_truth"] = {{"files", o->gt}, {"labelled_rows", labelled}, {"classes", gt.labels_}};
+            if (labelled < 2) {
+              throw FormatError(o->features + ": " + std::to_string(labelled) +
+                                " rows have a ground-truth label; at least 2 are needed");
+            }
+            evaluate::KnnParams kp;
+            kp.k_ = o->k;
+            kp.metric_ = o->metric == "cosine" ? evaluate::Metric::kCosine : evaluate::Metric::kEuclidean;
+            kp.labelled_only_ = o->labelled_only;
+            kp.include_unknown_ = o->include_unknown;
+            kp.threads_ = o->threads;
+            const auto knn = evaluate::knn_leave_one_out(X, truth, gt.labels_, kp);
+            nlohmann::json classes = nlohmann::json::array();
+            for (const auto& c : knn.per_class_) {
+              classes.push_back({{"class", c.name}, {"support", c.support}, {"precision", c.precision},
+                                 {"recall", c.recall}, {"f1", c.f1}});
+            }
+            out["knn"] = {{"k", o->k},
+                          {"metric", o->metric},
+                          {"neighbours", o->labelled_only ? "labelled" : "all"},
+                          {"evaluated", knn.evaluated_},
+                          {"accuracy", knn.accuracy_},
+                          {"macro_f1", knn.macro_f1_},
+                          {"classes", classes},
+                          {"confusion", {{"labels", knn.classes_}, {"matrix", knn.confusion_}}}};
+            if (!o->clusters.empty()) {
+              std::vector<int> cl(n);
+              for (size_t i = 0; i < n; ++i) {
+                auto it = clusters.find(m.row_keys[i]);
+                if (it == clusters.end()) {
+                  throw FormatError(o->clusters + ": no row for '" + m.row_keys[i] + "' of " + o->features);
+                }
+                cl[i] = it->second;
+              }
+              std::vector<int> t, p;  // labelled rows only
+              for (size_t i = 0; i < n; ++i) {
+                if (truth[i] != evaluate::kUnknown) t.push_back(truth[i]), p.push_back(cl[i]);
+              }
+              const auto g = evaluate::compare_labelings(t, p);
+              nlohmann::json c = {{"path", o->clusters},
+                                  {"against_ground_truth",
+                                   {{"rows", t.size()}, {"ari", g.ari}, {"nmi", g.nmi}, {"ami", g.ami},
+                                    {"homogeneity", g.homogeneity}, {"completeness", g.completeness},
+                                    {"v_measure", g.v_measure}}}};
+              std::vector<int> distinct(cl);
+              std::sort(distinct.begin(), distinct.end());
+              distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+              c["clusters"] = distinct.size();
+              if (distinct.size() >= 2 && distinct.size() < n) {
+                c["silhouette"] = evaluate::silhouette_score(X, cl, o->threads);
+                c["davies_bouldin"] = evaluate::davies_bouldin_score(X, cl);
+                c["calinski_harabasz"] = evaluate::calinski_harabasz_score(X, cl);
+              }
+              out["clusters"] = c;
+            }
+            if (o->json) {
+              std::cout << out.dump(2) << "\n";
+              return 0;
+            }
+            std::cout << o->features << ": " << n << " rows, " << labelled << " with a ground-truth label ("
+                      << gt.labels_.size() << " classes)\n";
+            if (out.contains("clusters")) {
+              const auto& c = out["clusters"];
+              std::cout << "clusters (" << o->clusters << "): " << c["clusters"].get<size_t>() << "\n";
+              if (c.contains("silhouette")) {
+                std::cout << "  silhouette " << fixed(c["silhouette"]) << "  davies-bouldin " << fixed(c["davies_bouldin"])
+                          << "  calinski-harabasz " << fixed(c["calinski_harabasz"], 1) << "\n";
+              }
+              const auto& a = c["against_ground_truth"];
+              std::cout << "  against the ground truth (" << a["rows"].get<size_t>() << " labelled rows): ARI "
+                        << fixed(a["ari"]) << "  NMI " << fixed(a["nmi"]) << "  AMI " << fixed(a["ami"])
+                        << "  homogeneity " << fixed(a["homogeneity"]) << "  completeness " << fixed(a["completeness"])
+                        << "\n";
+            }
+            std::cout << "leave-one-out " << o->k << "-NN (" << o->metric << ", neighbours among "
+                      << (o->labelled_only ? "labelled rows" : "all rows") << "): accuracy " << fixed(knn.accuracy_)
+                      << ", macro F1 " << fixed(knn.macro_f1_) << " over " << knn.evaluated_ << " rows\n";
+            size_t width = 5;
+            for (const auto& c : knn.classes_) width = std::max(width, c.size());
+            std::printf("  %-*s %8s %9s %7s %6s\n", static_cast<int>(width), "class", "support", "precision", "recall", "f1");
+            for (const auto& c : knn.per_class_) {
+              std::printf("  %-*s %8zu %9.4f %7.4f %6.4f\n", static_cast<int>(width), c.name.c_str(), c.support,
+                          c.precision, c.recall, c.f1);
+            }
+            std::cout << "confusion matrix (rows: true class, columns: predicted, in the order above)\n";
+            for (size_t r = 0; r < knn.confusion_.size(); ++r) {
+              std::printf("  %-*s", static_cast<int>(width), knn.classes_[r].c_str());
+              for (size_t v : knn.confusion_[r]) std::printf(" %6zu", v);
+              std::printf("\n");
+            }
+            return 0;
+          }};
+}
+
+}  // namespace darklens::cli

@@ -1,0 +1,37 @@
+// Ground truth: which sources are known to belong together (a scanner
+// organisation, a botnet), from CSV files `ip,label` or `cidr,label`
+// (header optional; a bare address is a host prefix). A host entry wins
+// over a range; among ranges the longest prefix wins. A label map (CSV
+// `from,to`) normalises names, e.g. censys.io -> censys.
+//
+//   auto gt = darklens::ground_truth::load({"gt.csv"}, {});
+//   std::optional<std::string> l = gt.label_of(ip);
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "darklens/types.hpp"
+
+namespace darklens::ground_truth {
+
+struct GroundTruth {
+  std::vector<std::pair<IpAddr, uint32_t>> hosts_;   // sorted by address
+  std::vector<std::pair<Cidr, uint32_t>> ranges_;    // longest prefix first
+  std::vector<std::string> labels_;                  // label names, sorted
+  std::optional<std::string> label_of(const IpAddr& a) const;
+  /// Label index (into labels_) or -1.
+  int index_of(const IpAddr& a) const;
+};
+
+/// Reads `from,to` pairs. Throws IoError / FormatError naming file and line.
+std::map<std::string, std::string> load_label_map(const std::string& path);
+
+/// Reads one or more files. Throws IoError / FormatError naming the file
+/// and line (a field that is not an address or prefix, an empty label, the
+/// same address or prefix with two labels).
+GroundTruth load(const std::vector<std::string>& paths, const std::map<std::string, std::string>& label_map);
+
+}  // namespace darklens::ground_truth

@@ -1,0 +1,50 @@
+// Ground-truth files: hosts and ranges, several files, the label map, and
+// every error naming file and line. Also the shared DarkVec ground truth.
+#include <gtest/gtest.h>
+
+#include "darklens/error.hpp"
+#include "darklens/ground_truth.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace darklens;
+
+TEST(GroundTruth, HostsRangesAndLabelMap) {
+  test::TempDir dir;
+  const auto a = dir.write("a.csv", std::string("ip,label\n192.0.2.1,censys.io\n192.0.2.1,censys.io\n2001:db8::5,shodan\n"));
+  const auto b = dir.write("b.csv", std::string("cidr,label\n198.51.100.0/24,uni\n198.51.100.128/25,uni-lab\n"
+                                                "# a comment\n192.0.2.0/24,other\n"));
+  const auto map = dir.write("map.csv", std::string("from,to\ncensys.io,censys\n"));
+  const auto gt = ground_truth::load({a, b}, ground_truth::load_label_map(map));
+  EXPECT_EQ(gt.labels_, (std::vector<std::string>{"censys", "other", "shodan", "uni", "uni-lab"}));
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("192.0.2.1")), "censys");          // host beats range
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("192.0.2.2")), "other");
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("198.51.100.200")), "uni-lab");    // longest prefix
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("198.51.100.7")), "uni");
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("2001:db8::5")), "shodan");
+  EXPECT_FALSE(gt.label_of(*IpAddr::parse("203.0.113.9")).has_value());
+}
+
+TEST(GroundTruth, ErrorsNameFileAndLine) {
+  test::TempDir dir;
+  auto msg = [](const std::vector<std::string>& files) {
+    return test::error_of([&] { ground_truth::load(files, {}); });
+  };
+  const auto bad = dir.write("bad.csv", std::string("ip,label\n192.0.2.1,x\nnot-an-ip,y\n"));
+  EXPECT_EQ(msg({bad}), bad + ":3: 'not-an-ip' is not an IP address or prefix");
+  const auto three = dir.write("three.csv", std::string("192.0.2.1,x,z\n"));
+  EXPECT_EQ(msg({three}), three + ":1: expected two fields 'address,label'");
+  const auto empty = dir.write("empty.csv", std::string("192.0.2.1,\n"));
+  EXPECT_EQ(msg({empty}), empty + ":1: empty label");
+  const auto other = dir.write("other.csv", std::string("192.0.2.1,y\n"));
+  const auto m = msg({dir.write("one.csv", std::string("192.0.2.1,x\n")), other});
+  EXPECT_NE(m.find("192.0.2.1/32 is labelled 'y' here and 'x' at"), std::string::npos) << m;
+  EXPECT_EQ(msg({dir.file("missing.csv")}), dir.file("missing.csv") + ": cannot open");
+}
+
+TEST(GroundTruth, SharedDarkVecFile) {
+  const auto gt = ground_truth::load({std::string(DARKLENS_SHARED_DATA) + "/darkvec_ground_truth.csv"}, {});
+  EXPECT_EQ(gt.hosts_.size(), 9125u);  // 10,164 rows, 9,125 distinct addresses (repeats carry the same label)
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("71.6.232.5")), "quadmetrics");
+  EXPECT_NE(std::find(gt.labels_.begin(), gt.labels_.end(), "censys"), gt.labels_.end());
+}
