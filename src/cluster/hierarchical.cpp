@@ -230,6 +230,50 @@ void single(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
   }
 }
 
+// Prim's algorithm on the dense distances, for many dimensions, where
+// kd-trees prune little: O(m^2 d) time, O(m d) memory. The points not yet
+// in the tree sit in a compact column-major buffer, so each step's
+// distances from the newest tree point are one vectorised pass per
+// dimension. Ties in distance: the smaller row pair, as Boruvka.
+void prim(const UniqueRows& u, std::vector<Merge>& merges) {
+  const size_t m = static_cast<size_t>(u.unique_.rows());
+  const Eigen::Index d = u.unique_.cols();
+  Eigen::MatrixXd rest = u.unique_.bottomRows(static_cast<Eigen::Index>(m - 1)).transpose();  // d x r
+  std::vector<uint32_t> id(m - 1), from(m - 1, 0);
+  std::iota(id.begin(), id.end(), 1u);
+  std::vector<double> best(m - 1, std::numeric_limits<double>::infinity()), acc(m - 1);
+  Eigen::VectorXd newest = u.unique_.row(0).transpose();
+  uint32_t newest_id = 0;
+  size_t r = m - 1;
+  auto before = [](double d2a, uint32_t a1, uint32_t a2, double d2b, uint32_t b1, uint32_t b2) {
+    const uint32_t alo = std::min(a1, a2), ahi = std::max(a1, a2), blo = std::min(b1, b2), bhi = std::max(b1, b2);
+    return d2a < d2b || (d2a == d2b && (alo < blo || (alo == blo && ahi < bhi)));
+  };
+  while (r > 0) {
+    std::fill(acc.begin(), acc.begin() + static_cast<std::ptrdiff_t>(r), 0.0);
+    for (Eigen::Index t = 0; t < d; ++t) {
+      const double* col = rest.data() + t;  // rest(t, k) at t + k * d
+      const double v = newest[t];
+      for (size_t k = 0; k < r; ++k) {
+        const double e = col[k * static_cast<size_t>(d)] - v;
+        acc[k] += e * e;
+      }
+    }
+    size_t arg = 0;
+    for (size_t k = 0; k < r; ++k) {
+      if (before(acc[k], newest_id, id[k], best[k], from[k], id[k])) best[k] = acc[k], from[k] = newest_id;
+      if (k > 0 && before(best[k], from[k], id[k], best[arg], from[arg], id[arg])) arg = k;
+    }
+    merges.push_back({u.first_[from[arg]], u.first_[id[arg]], std::sqrt(best[arg])});
+    newest = rest.col(static_cast<Eigen::Index>(arg));
+    newest_id = id[arg];
+    // Swap-remove the new tree point.
+    --r;
+    rest.col(static_cast<Eigen::Index>(arg)) = rest.col(static_cast<Eigen::Index>(r));
+    id[arg] = id[r], from[arg] = from[r], best[arg] = best[r];
+  }
+}
+
 // Nearest-neighbour chain over the condensed distance matrix with
 // Lance-Williams updates, as scipy's nn_chain: the merged cluster takes the
 // second slot; ties prefer the previous chain element, then the first slot.
@@ -337,7 +381,14 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
   if (m > 1) {
     switch (p.linkage_) {
       case Linkage::kWard: ward(u, dg.merges_); break;
-      case Linkage::kSingle: single(u, p.threads_, dg.merges_); break;
+      case Linkage::kSingle:
+        // kd-trees prune well in few dimensions only.
+        if (u.unique_.cols() <= 8) {
+          single(u, p.threads_, dg.merges_);
+        } else {
+          prim(u, dg.merges_);
+        }
+        break;
       default: pairwise(u, p.linkage_, p.threads_, dg.merges_); break;
     }
   }

@@ -51,7 +51,8 @@ std::optional<nlohmann::json> sklearn(const Matrix& X, const nlohmann::json& req
 
 TEST(Hierarchical, SamePartitionsAsScikitLearn) {
   const std::vector<int> ks = {2, 3, 5, 8, 20};
-  for (int dims : {2, 6}) {
+  // (single linkage: Boruvka with kd-trees up to 8 dimensions, Prim beyond)
+  for (int dims : {2, 6, 12}) {
     Matrix X = blobs(900, dims, 17 + dims);
     X.row(899) = X.row(10);  // duplicates merge first, at height 0
     X.row(898) = X.row(10);
