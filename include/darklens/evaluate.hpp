@@ -87,4 +87,12 @@ struct Classification {
 Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<int>& truth,
                                  const std::vector<std::string>& classes, const KnnParams& params);
 
+/// The same vote, for the labelled rows of `test` (and its unlabelled ones
+/// with include_unknown_) against the rows of `train` (its labelled ones
+/// with labelled_only_): the "model of day 1 applied to day d" of the
+/// source study. predicted_ is per test row.
+Classification knn_classify(const transform::Matrix& train, const std::vector<int>& train_truth,
+                            const transform::Matrix& test, const std::vector<int>& test_truth,
+                            const std::vector<std::string>& classes, const KnnParams& params);
+
 }  // namespace darklens::evaluate

@@ -57,11 +57,12 @@ class WithinResult {
   std::vector<uint32_t>& out_;
 };
 
-/// Indices of the points within distance r of q (inclusive), sorted.
+/// Indices of the points within distance r of q (inclusive), in the
+/// tree's visiting order: the same for the same tree and query, whatever
+/// the thread, so sums over them are reproducible.
 inline void within(const KdTree& tree, const double* q, double r, std::vector<uint32_t>& out) {
   WithinResult res(r * r, out);
   tree.findNeighbors(res, q, nanoflann::SearchParams(32, 0.0f, false));
-  std::sort(out.begin(), out.end());
 }
 
 }  // namespace darklens::cluster

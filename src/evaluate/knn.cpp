@@ -13,8 +13,13 @@
 
 namespace darklens::evaluate {
 
-Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<int>& truth,
-                                 const std::vector<std::string>& classes, const KnnParams& p) {
+namespace {
+
+// Rows marked `candidate` vote; rows marked `query` are classified (a query
+// that is also a candidate leaves itself out).
+Classification classify(const transform::Matrix& X, const std::vector<int>& truth,
+                        const std::vector<std::string>& classes, const KnnParams& p,
+                        const std::vector<uint8_t>& candidate, const std::vector<uint8_t>& query) {
   const auto n = static_cast<size_t>(X.rows());
   const int K = static_cast<int>(classes.size());  // index K = unknown
   if (p.k_ < 1) throw ParamError("knn: k must be at least 1");
@@ -26,11 +31,10 @@ Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<i
     if (t != kUnknown && (t < 0 || t >= K)) throw ParamError("knn: class index " + std::to_string(t) + " out of range");
   }
   auto cls = [&](size_t i) { return truth[i] == kUnknown ? K : truth[i]; };
-  // Candidates and queries.
   std::vector<size_t> cand, queries;
   for (size_t i = 0; i < n; ++i) {
-    if (!p.labelled_only_ || truth[i] != kUnknown) cand.push_back(i);
-    if (truth[i] != kUnknown || p.include_unknown_) queries.push_back(i);
+    if (candidate[i]) cand.push_back(i);
+    if (query[i]) queries.push_back(i);
   }
   if (cand.size() < 2 || queries.empty()) throw ParamError("knn: needs at least two rows to compare");
   cluster::RowMatrix P(static_cast<Eigen::Index>(n), X.cols());
@@ -146,6 +150,46 @@ Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<i
     if (row || col) f1_sum += s.f1, ++present;
   }
   r.macro_f1_ = present ? f1_sum / static_cast<double>(present) : 0.0;
+  return r;
+}
+
+}  // namespace
+
+Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<int>& truth,
+                                 const std::vector<std::string>& classes, const KnnParams& p) {
+  std::vector<uint8_t> candidate(truth.size()), query(truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) {
+    candidate[i] = !p.labelled_only_ || truth[i] != kUnknown;
+    query[i] = truth[i] != kUnknown || p.include_unknown_;
+  }
+  return classify(X, truth, classes, p, candidate, query);
+}
+
+Classification knn_classify(const transform::Matrix& train, const std::vector<int>& train_truth,
+                            const transform::Matrix& test, const std::vector<int>& test_truth,
+                            const std::vector<std::string>& classes, const KnnParams& p) {
+  if (train.cols() != test.cols()) {
+    throw ParamError("knn: " + std::to_string(train.cols()) + " training columns, " + std::to_string(test.cols()) +
+                     " test columns");
+  }
+  if (static_cast<Eigen::Index>(train_truth.size()) != train.rows()) {
+    throw ParamError("knn: " + std::to_string(train_truth.size()) + " labels for " + std::to_string(train.rows()) + " rows");
+  }
+  transform::Matrix both(train.rows() + test.rows(), train.cols());
+  both << train, test;
+  std::vector<int> truth(train_truth);
+  truth.insert(truth.end(), test_truth.begin(), test_truth.end());
+  const size_t nt = train_truth.size();
+  std::vector<uint8_t> candidate(truth.size(), 0), query(truth.size(), 0);
+  for (size_t i = 0; i < truth.size(); ++i) {
+    if (i < nt) {
+      candidate[i] = !p.labelled_only_ || truth[i] != kUnknown;
+    } else {
+      query[i] = truth[i] != kUnknown || p.include_unknown_;
+    }
+  }
+  Classification r = classify(both, truth, classes, p, candidate, query);
+  r.predicted_.erase(r.predicted_.begin(), r.predicted_.begin() + static_cast<std::ptrdiff_t>(nt));
   return r;
 }
 
