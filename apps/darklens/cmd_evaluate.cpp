@@ -44,6 +44,20 @@ std::string fixed(double v, int digits = 4) {
 
 }  // namespace
 
+std::vector<int> label_rows(const pipeline::MatrixFile& m, const ground_truth::GroundTruth& gt, const std::string& path) {
+  std::vector<int> truth(m.row_keys.size(), evaluate::kUnknown);
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const std::string& key = m.row_keys[i];
+    const auto ip = IpAddr::parse(key.substr(0, key.find(',')));
+    if (!ip) {
+      throw FormatError(path + ": row " + std::to_string(i + 1) + ": key '" + key +
+                        "' does not start with a source address (a darklens feature table has)");
+    }
+    truth[i] = gt.index_of(*ip);
+  }
+  return truth;
+}
+
 Command add_evaluate(CLI::App& app) {
   struct Opts {
     std::string features, clusters, label_map, scale = "zscore", metric = "euclidean";
@@ -87,18 +101,9 @@ Command add_evaluate(CLI::App& app) {
             transform::Matrix X = m.X;
             if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
             const size_t n = static_cast<size_t>(X.rows());
-            std::vector<int> truth(n, evaluate::kUnknown);
-            size_t labelled = 0;
-            for (size_t i = 0; i < n; ++i) {
-              const std::string& key = m.row_keys[i];
-              const auto ip = IpAddr::parse(key.substr(0, key.find(',')));
-              if (!ip) {
-                throw FormatError(o->features + ": row " + std::to_string(i + 1) + ": key '" + key +
-                                  "' does not start with a source address (a darklens feature table has)");
-              }
-              truth[i] = gt.index_of(*ip);
-              labelled += truth[i] != evaluate::kUnknown;
-            }
+            const std::vector<int> truth = label_rows(m, gt, o->features);
+            const size_t labelled =
+                static_cast<size_t>(std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
             nlohmann::json out;
             out["features"] = {{"path", o->features}, {"rows", n}, {"columns", X.cols()}, {"scale", o->scale}};
             out["ground_truth"] = {{"files", o->gt}, {"labelled_rows", labelled}, {"classes", gt.labels_}};

@@ -95,4 +95,25 @@ Classification knn_classify(const transform::Matrix& train, const std::vector<in
                             const transform::Matrix& test, const std::vector<int>& test_truth,
                             const std::vector<std::string>& classes, const KnnParams& params);
 
+/// Cluster lineage between two consecutive windows, by member overlap.
+/// Clusters are sets of sources (noise left out); cluster A of the first
+/// window and B of the second are linked when Jaccard(A, B) =
+/// |A and B| / |A or B| >= link. Then, per cluster: no link -> "vanished"
+/// (first window) or "new" (second); A and B linked only to each other ->
+/// "continued"; A linked to several -> "split" (and each of its B, if
+/// linked to A alone, "split" too); B linked to several -> "merged" (and
+/// each of its A, if linked to B alone, "merged" too).
+struct LineageLink {
+  int from = 0, to = 0;
+  size_t shared = 0;
+  double jaccard = 0;
+};
+struct Lineage {
+  std::vector<LineageLink> links_;
+  std::vector<std::pair<int, std::string>> from_events_, to_events_;  // cluster, event; by cluster
+};
+/// first/second: cluster per source key (kNoise = -1 is ignored).
+Lineage lineage(const std::vector<std::pair<std::string, int>>& first,
+                const std::vector<std::pair<std::string, int>>& second, double link = 0.2);
+
 }  // namespace darklens::evaluate

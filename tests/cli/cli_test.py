@@ -3,6 +3,7 @@
 messages naming the file, standard input, compressed input, JSON output,
 and that synth writes whole files only."""
 import gzip
+import csv
 import json
 import os
 import subprocess
@@ -179,6 +180,25 @@ print("ok")"""], capture_output=True, text=True)
     r = run(["evaluate", "--gt", bad_gt, fcsv])
     expect("evaluate: bad ground truth names file and line, exit 4", r.returncode == 4 and
            f"{bad_gt}:3: 'nonsense' is not an IP address or prefix".encode() in r.stderr, r.stderr)
+    # darklens track over the two synthetic days
+    tables = []
+    for i, pcap in enumerate(sorted(f for f in os.listdir(out) if f.endswith(".pcap"))):
+        tables.append(os.path.join(tmp, f"day{i + 1}.csv"))
+        run(["features", "--family", "agm,temporal", "-q", os.path.join(out, pcap), "-o", tables[-1]])
+    tdir = os.path.join(tmp, "track")
+    r = run(["track", "-q", "--gt", gt, "--pipeline", "zscore|kmeans:k=3,seed=1"] + tables + ["-o", tdir])
+    rows = list(csv.DictReader(open(os.path.join(tdir, "track.csv")))) if r.returncode == 0 else []
+    tj = json.load(open(os.path.join(tdir, "track.json"))) if r.returncode == 0 else {}
+    expect("track: one row per day, day-1 model and AMI from day 2, lineage of every cluster",
+           len(rows) == 2 and rows[0]["day1_model_accuracy"] == "" and rows[1]["day1_model_accuracy"] != "" and
+           float(rows[0]["ami_vs_day1"]) == 1.0 and rows[1]["ami_vs_previous"] != "" and
+           sum(int(rows[1][e]) for e in ["continued", "split", "merged", "new"]) == int(rows[1]["clusters"]) and
+           len(tj["days"][1]["lineage"]["clusters"]) == int(rows[1]["clusters"]), r.stderr)
+    agm_only = os.path.join(tmp, "agm_only.csv")
+    run(["features", "--family", "agm", "-q", day, "-o", agm_only])
+    r = run(["track", "--gt", gt, tables[0], agm_only, "-o", tdir])
+    expect("track: tables with other columns are refused, exit 4", r.returncode == 4 and
+           b"its columns differ from" in r.stderr, r.stderr)
     r = run(["cluster", os.path.join(tmp, "nothing.csv"), "-o", cdir])
     expect("missing table: exit 3", r.returncode == 3 and b"nothing.csv: cannot open" in r.stderr, r.stderr)
 
