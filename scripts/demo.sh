@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on built-in example data: generate a synthetic darknet day
-# with `darklens synth`, summarise it with `darklens stats`, and turn every
-# source into a row of features with `darklens features`.
+# with `darklens synth`, summarise it with `darklens stats`, turn every
+# source into a row of features with `darklens features`, cluster them with
+# `darklens cluster`, and measure them against the planted groups with
+# `darklens evaluate`.
 # Output goes to demo-output/ (override with DEMO_DIR=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,5 +47,11 @@ for c in sorted(by, key=lambda c: -sum(by[c].values())):
     print(f"  cluster {c}: {sum(by[c].values()):>6} sources  ({top})")
 PY
 echo
+echo "== darklens evaluate: are the planted groups neighbours in feature space? =="
+"$darklens" evaluate --gt "$out/ground_truth.csv" --labels "$out/clusters/labels.csv" \
+  "$out/features.csv" > "$out/evaluate.txt"
+sed -n 1,6p "$out/evaluate.txt"
+echo "  (per-class scores and the confusion matrix: $out/evaluate.txt)"
+echo
 echo "Planted groups (ground truth) are in $out/ground_truth.csv; see docs/synth.md."
-echo "Feature columns: docs/features.md; clustering: docs/cluster.md."
+echo "Feature columns: docs/features.md; clustering: docs/cluster.md; evaluation: docs/evaluate.md."
