@@ -1,4 +1,5 @@
 // darklens evaluate: clusters and feature space against ground truth.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -117,7 +118,15 @@ Command add_evaluate(CLI::App& app) {
             kp.labelled_only_ = o->labelled_only;
             kp.include_unknown_ = o->include_unknown;
             kp.threads_ = o->threads;
+            auto t0 = std::chrono::steady_clock::now();
+            auto seconds = [&t0] {
+              const auto now = std::chrono::steady_clock::now();
+              const double s = std::chrono::duration<double>(now - t0).count();
+              t0 = now;
+              return s;
+            };
             const auto knn = evaluate::knn_leave_one_out(X, truth, gt.labels_, kp);
+            const double knn_seconds = seconds();
             nlohmann::json classes = nlohmann::json::array();
             for (const auto& c : knn.per_class_) {
               classes.push_back({{"class", c.name}, {"support", c.support}, {"precision", c.precision},
@@ -129,6 +138,7 @@ Command add_evaluate(CLI::App& app) {
                           {"evaluated", knn.evaluated_},
                           {"accuracy", knn.accuracy_},
                           {"macro_f1", knn.macro_f1_},
+                          {"seconds", knn_seconds},
                           {"classes", classes},
                           {"confusion", {{"labels", knn.classes_}, {"matrix", knn.confusion_}}}};
             if (!o->clusters.empty()) {
@@ -155,7 +165,9 @@ Command add_evaluate(CLI::App& app) {
               distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
               c["clusters"] = distinct.size();
               if (distinct.size() >= 2 && distinct.size() < n) {
+                seconds();
                 c["silhouette"] = evaluate::silhouette_score(X, cl, o->threads);
+                c["silhouette_seconds"] = seconds();
                 c["davies_bouldin"] = evaluate::davies_bouldin_score(X, cl);
                 c["calinski_harabasz"] = evaluate::calinski_harabasz_score(X, cl);
               }
