@@ -18,21 +18,6 @@ void check_matrix(const Matrix& X, const char* who) {
   }
 }
 
-// Union-find with path halving; the root is the smallest member, so it
-// does not depend on the order of unions.
-struct Sets {
-  std::vector<uint32_t> parent;
-  explicit Sets(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0u); }
-  uint32_t find(uint32_t x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  }
-  void unite(uint32_t a, uint32_t b) {
-    a = find(a), b = find(b);
-    if (a != b) parent[std::max(a, b)] = std::min(a, b);
-  }
-};
-
 // Runs fn(i, neighbours) for i in [0, n) in order, the radius queries done
 // in parallel blocks.
 template <typename Fn>

@@ -18,21 +18,6 @@ namespace {
 
 using Merge = Dendrogram::Merge;
 
-struct Sets {
-  std::vector<uint32_t> parent;
-  explicit Sets(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0u); }
-  uint32_t find(uint32_t x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  }
-  bool unite(uint32_t a, uint32_t b) {
-    a = find(a), b = find(b);
-    if (a == b) return false;
-    parent[std::max(a, b)] = std::min(a, b);
-    return true;
-  }
-};
-
 std::vector<int> labels_by_first_row(Sets& sets, size_t n) {
   std::vector<int> label(n, -1), of_root(n, -1);
   int next = 0;

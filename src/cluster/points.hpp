@@ -120,4 +120,24 @@ inline UniqueRows unique_rows(const RowMatrix& P) {
   return u;
 }
 
+/// Union-find with path halving; the root of a set is its smallest
+/// member, so it does not depend on the order of unions.
+struct Sets {
+  std::vector<uint32_t> parent;
+  explicit Sets(size_t n) : parent(n) {
+    for (size_t i = 0; i < n; ++i) parent[i] = static_cast<uint32_t>(i);
+  }
+  uint32_t find(uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  /// False when a and b were already in one set.
+  bool unite(uint32_t a, uint32_t b) {
+    a = find(a), b = find(b);
+    if (a == b) return false;
+    parent[std::max(a, b)] = std::min(a, b);
+    return true;
+  }
+};
+
 }  // namespace darklens::cluster

@@ -40,10 +40,7 @@ Matrix noisy_blobs(int dims, uint64_t seed) {
 
 std::optional<nlohmann::json> sklearn(const Matrix& X, const nlohmann::json& requests) {
   static test::TempDir dir;
-  test::write_npy(X.data(), X.rows(), X.cols(), "<f8", dir.file("x.npy"));
-  std::ofstream(dir.file("req.json")) << requests.dump();
-  return test::run_reference("cluster/sklearn_algorithms_reference.py", {dir.file("x.npy"), dir.file("req.json")},
-                             dir.file("ref.json"));
+  return test::sklearn_algorithms(X, requests, dir.file(""));
 }
 
 }  // namespace

@@ -39,6 +39,17 @@ inline std::optional<nlohmann::json> run_reference(const std::string& script,
   return nlohmann::json::parse(std::ifstream(out_json));
 }
 
+/// tests/cluster/sklearn_algorithms_reference.py on X with a JSON list of
+/// requests; its list of answers, or nullopt without scikit-learn.
+template <typename Matrix>
+std::optional<nlohmann::json> sklearn_algorithms(const Matrix& X, const nlohmann::json& requests,
+                                                 const std::string& dir) {
+  write_npy(X.data(), static_cast<size_t>(X.rows()), static_cast<size_t>(X.cols()), "<f8", dir + "/x.npy");
+  std::ofstream(dir + "/req.json") << requests.dump();
+  return run_reference("cluster/sklearn_algorithms_reference.py", {dir + "/x.npy", dir + "/req.json"},
+                       dir + "/ref.json");
+}
+
 inline constexpr const char* kNoSklearn =
     "/usr/bin/python3 with python3-sklearn is not installed (scripts/setup.sh installs it)";
 
