@@ -1,5 +1,6 @@
 // darklens evaluate: clusters and feature space against ground truth.
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -45,7 +46,8 @@ std::string fixed(double v, int digits = 4) {
 
 }  // namespace
 
-std::vector<int> label_rows(const pipeline::MatrixFile& m, const ground_truth::GroundTruth& gt, const std::string& path) {
+std::vector<int> label_rows(const pipeline::MatrixFile& m, ground_truth::GroundTruth& gt, const std::string& path,
+                            std::optional<double> mirai_share) {
   std::vector<int> truth(m.row_keys.size(), evaluate::kUnknown);
   for (size_t i = 0; i < truth.size(); ++i) {
     const std::string& key = m.row_keys[i];
@@ -56,12 +58,27 @@ std::vector<int> label_rows(const pipeline::MatrixFile& m, const ground_truth::G
     }
     truth[i] = gt.index_of(*ip);
   }
+  if (mirai_share) {
+    // DarkVec's rule: sources sending the Mirai fingerprint are Mirai.
+    const auto col = std::find(m.columns.begin(), m.columns.end(), "fp_mirai");
+    if (col == m.columns.end()) {
+      throw FormatError(path + ": --mirai needs the column fp_mirai (darklens features --family fingerprints)");
+    }
+    auto it = std::find(gt.labels_.begin(), gt.labels_.end(), "mirai");
+    if (it == gt.labels_.end()) it = gt.labels_.insert(gt.labels_.end(), "mirai");
+    const int mirai = static_cast<int>(it - gt.labels_.begin());
+    const Eigen::Index c = col - m.columns.begin();
+    for (size_t i = 0; i < truth.size(); ++i) {
+      if (truth[i] == evaluate::kUnknown && m.X(static_cast<Eigen::Index>(i), c) >= *mirai_share) truth[i] = mirai;
+    }
+  }
   return truth;
 }
 
 Command add_evaluate(CLI::App& app) {
   struct Opts {
     std::string features, clusters, label_map, scale = "zscore", metric = "euclidean";
+    std::optional<double> mirai;
     std::vector<std::string> gt;
     int k = 1, threads = 0;
     bool labelled_only = false, include_unknown = false, json = false;
@@ -80,6 +97,10 @@ Command add_evaluate(CLI::App& app) {
       ->required()
       ->allow_extra_args(false);
   sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising labels (e.g. censys.io,censys)");
+  sub->add_option("--mirai", o->mirai,
+                  "Also label 'mirai' the unlabelled sources whose share of SYNs with the Mirai fingerprint "
+                  "(column fp_mirai) is at least this, as DarkVec does (e.g. 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--labels", o->clusters, "labels.csv written by 'darklens cluster' for the same table");
   sub->add_option("--scale", o->scale, "Scale the features before measuring distances")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
@@ -95,14 +116,14 @@ Command add_evaluate(CLI::App& app) {
   return {sub, [o]() {
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
-            const auto gt = ground_truth::load(o->gt, map);
+            auto gt = ground_truth::load(o->gt, map);
             const auto clusters = o->clusters.empty() ? std::unordered_map<std::string, int>{}
                                                       : read_cluster_labels(o->clusters);
             auto m = pipeline::read_matrix(o->features);
             transform::Matrix X = m.X;
             if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
             const size_t n = static_cast<size_t>(X.rows());
-            const std::vector<int> truth = label_rows(m, gt, o->features);
+            const std::vector<int> truth = label_rows(m, gt, o->features, o->mirai);
             const size_t labelled =
                 static_cast<size_t>(std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
             nlohmann::json out;

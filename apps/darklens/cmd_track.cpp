@@ -46,6 +46,7 @@ Command add_track(CLI::App& app) {
     std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto";
     int k = 1, threads = 0;
     double link = 0.2;
+    std::optional<double> mirai;
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
@@ -63,6 +64,8 @@ Command add_track(CLI::App& app) {
       ->required()
       ->allow_extra_args(false);
   sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising labels");
+  sub->add_option("--mirai", o->mirai, "Also label 'mirai' the unlabelled sources with at least this fp_mirai share")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--pipeline", o->spec, "Clustering pipeline run on every day (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
   sub->add_option("--scale", o->scale, "Scaling for the k-NN distances, fitted on day 1 and applied to every day")
@@ -81,7 +84,7 @@ Command add_track(CLI::App& app) {
             pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
-            const auto gt = ground_truth::load(o->gt, map);
+            auto gt = ground_truth::load(o->gt, map);
             std::vector<Day> days;
             for (const auto& path : o->tables) {
               Day d;
@@ -90,7 +93,7 @@ Command add_track(CLI::App& app) {
               if (!days.empty() && d.m.columns != days[0].m.columns) {
                 throw FormatError(path + ": its columns differ from " + days[0].path + "'s (the same features are needed)");
               }
-              d.truth = label_rows(d.m, gt, path);
+              d.truth = label_rows(d.m, gt, path, o->mirai);
               std::unordered_set<std::string> seen;
               for (size_t i = 0; i < d.m.row_keys.size(); ++i) {
                 const std::string& key = d.m.row_keys[i];

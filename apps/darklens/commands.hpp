@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,12 @@ Command add_evaluate(CLI::App& app);
 Command add_track(CLI::App& app);
 
 /// Ground-truth class index (or evaluate::kUnknown) of every row of a
-/// feature table, by the source address its key starts with. Throws
-/// FormatError naming `path` and the row when a key is not an address.
-std::vector<int> label_rows(const pipeline::MatrixFile& m, const ground_truth::GroundTruth& gt, const std::string& path);
+/// feature table, by the source address its key starts with; with
+/// mirai_share, unlabelled rows whose fp_mirai reaches it are class "mirai"
+/// (added to gt.labels_ when missing). Throws FormatError naming `path` and
+/// the row when a key is not an address, or when fp_mirai is missing.
+std::vector<int> label_rows(const pipeline::MatrixFile& m, ground_truth::GroundTruth& gt, const std::string& path,
+                            std::optional<double> mirai_share = std::nullopt);
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();

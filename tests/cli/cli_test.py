@@ -175,6 +175,16 @@ print("ok")"""], capture_output=True, text=True)
     r = run(["evaluate", "--gt", gt, "--gt", gt, "-k", "3", "--metric", "cosine", fcsv])
     expect("evaluate: text report with per-class scores", r.returncode == 0 and
            b"leave-one-out 3-NN (cosine" in r.stdout and b"confusion matrix" in r.stdout, r.stderr)
+    fp_csv = os.path.join(tmp, "fp.csv")
+    run(["features", "--family", "agm,fingerprints", "-q", day, "-o", fp_csv])
+    other_gt = os.path.join(tmp, "other_gt.csv")
+    open(other_gt, "w").write("ip,label\n" + open(gt).read().splitlines()[1].split(",")[0] + ",someone\n")
+    r = run(["evaluate", "--json", "--gt", other_gt, "--mirai", "0.5", fp_csv])
+    mirai_rows = sum(1 for row in csv.DictReader(open(fp_csv)) if float(row["fp_mirai"]) >= 0.5)
+    ev = json.loads(r.stdout) if r.returncode == 0 else {}
+    expect("evaluate --mirai labels the sources with the Mirai fingerprint", r.returncode == 0 and mirai_rows > 0 and
+           "mirai" in ev["ground_truth"]["classes"] and
+           ev["ground_truth"]["labelled_rows"] in (mirai_rows, mirai_rows + 1), r.stderr)
     bad_gt = os.path.join(tmp, "bad_gt.csv")
     open(bad_gt, "w").write("ip,label\n10.0.0.1,a\nnonsense,b\n")
     r = run(["evaluate", "--gt", bad_gt, fcsv])
