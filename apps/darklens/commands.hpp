@@ -25,6 +25,7 @@ Command add_features(CLI::App& app);
 Command add_cluster(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_track(CLI::App& app);
+Command add_gt(CLI::App& app);
 
 /// Ground-truth class index (or evaluate::kUnknown) of every row of a
 /// feature table, by the source address its key starts with; with
