@@ -10,6 +10,7 @@
 #include "darklens/atomic_file.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate.hpp"
+#include "darklens/features.hpp"
 #include "darklens/transform.hpp"
 
 namespace darklens::cli {
@@ -22,6 +23,31 @@ struct Day {
   std::vector<int> truth;
   std::vector<int> cluster;
 };
+
+bool is_table(const std::string& path) {
+  auto ends = [&](const char* suffix) {
+    const std::string x(suffix);
+    return path.size() >= x.size() && path.compare(path.size() - x.size(), x.size(), x) == 0;
+  };
+  return ends(".csv") || ends(".npy");
+}
+
+// A capture's feature table (24 h windows; families as given), in the
+// shape read_matrix gives.
+pipeline::MatrixFile capture_table(const std::string& path, const std::string& families, int threads) {
+  features::FeatureOptions opt;
+  opt.families_ = features::parse_families(families);
+  opt.threads_ = threads;
+  features::Aggregator agg(opt);
+  agg.add_file(path);
+  const auto t = agg.table();
+  pipeline::MatrixFile m;
+  m.columns = t.columns_;
+  m.X.resize(static_cast<Eigen::Index>(t.rows()), static_cast<Eigen::Index>(t.columns_.size()));
+  std::copy(t.values_.begin(), t.values_.end(), m.X.data());  // both column-major
+  for (size_t i = 0; i < t.rows(); ++i) m.row_keys.push_back(t.source_[i].to_string() + "," + iso8601_utc(t.window_start_ns_[i]));
+  return m;
+}
 
 // AMI of the clusterings of two days over the sources present on both.
 std::optional<double> ami_common(const Day& a, const Day& b) {
@@ -43,6 +69,7 @@ nlohmann::json or_null(const std::optional<double>& v) { return v ? nlohmann::js
 Command add_track(CLI::App& app) {
   struct Opts {
     std::vector<std::string> tables, gt;
+    std::string family = "agm,temporal,fingerprints";
     std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto";
     int k = 1, threads = 0;
     double link = 0.2;
@@ -52,18 +79,21 @@ Command add_track(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
       "track",
-      "Follow sources over consecutive windows (feature tables of day 1, day 2, ...): per day, "
+      "Follow sources over consecutive days (feature tables or captures of day 1, day 2, ...): per day, "
       "leave-one-out k-NN accuracy of the labelled sources and the accuracy of classifying them "
       "with day 1's sources; the clusters of each day (same pipeline), their AMI with day 1's and "
       "the previous day's over the sources present on both, and their lineage (continued, split, "
       "merged, new, vanished). Writes DIR/track.csv, DIR/lineage.csv, DIR/track.json. docs/evaluate.md.");
-  sub->add_option("tables", o->tables, "Feature tables of consecutive windows, in order (one row per source)")
+  sub->add_option("tables", o->tables,
+                  "Feature tables (.csv, .npy) or captures of consecutive days, in order (one row per source)")
       ->required()
       ->expected(2, 1000);
   sub->add_option("--gt", o->gt, "Ground truth CSV 'ip,label' or 'cidr,label' (repeat --gt for several files)")
       ->required()
       ->allow_extra_args(false);
   sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising labels");
+  sub->add_option("--family", o->family, "Feature families computed for captures (tables are used as they are)")
+      ->default_val("agm,temporal,fingerprints");
   sub->add_option("--mirai", o->mirai, "Also label 'mirai' the unlabelled sources with at least this fp_mirai share")
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--pipeline", o->spec, "Clustering pipeline run on every day (docs/cluster.md)")
@@ -81,7 +111,8 @@ Command add_track(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   return {sub, [o]() {
-            pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
+            pipeline::parse_spec(o->spec);  // a bad spec or family list fails before any reading
+            features::parse_families(o->family);
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
             auto gt = ground_truth::load(o->gt, map);
@@ -89,7 +120,7 @@ Command add_track(CLI::App& app) {
             for (const auto& path : o->tables) {
               Day d;
               d.path = path;
-              d.m = pipeline::read_matrix(path);
+              d.m = is_table(path) ? pipeline::read_matrix(path) : capture_table(path, o->family, o->threads);
               if (!days.empty() && d.m.columns != days[0].m.columns) {
                 throw FormatError(path + ": its columns differ from " + days[0].path + "'s (the same features are needed)");
               }

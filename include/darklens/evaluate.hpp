@@ -1,6 +1,7 @@
 // Cluster quality and agreement measures, checked against scikit-learn.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@ namespace darklens::evaluate {
 /// weighted; rows run in parallel (threads: 0 = all cores; the value does
 /// not depend on it). Throws ParamError unless 2 <= distinct labels <= n - 1.
 double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads = 0);
+
+/// The exact silhouette of a seeded random sample of `sample` rows (all
+/// rows when there are no more), as silhouette_score(sample_size=...,
+/// random_state=...) — with darklens' own generator, so other rows than
+/// scikit-learn's. For large n, where the exact score is O(n^2).
+double silhouette_score_sampled(const transform::Matrix& X, const std::vector<int>& labels, size_t sample,
+                                uint64_t seed, int threads = 0);
 
 /// The same with cosine distances (1 - cos, clipped to [0, 2]), as
 /// silhouette_score(metric="cosine"). A zero row is at distance 1 from all.

@@ -224,12 +224,6 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != cluster::kNoise) idx.push_back(i);
   }
-  if (idx.size() > kSilhouetteSample) {
-    Rng rng(seed);
-    for (size_t i = 0; i < kSilhouetteSample; ++i) std::swap(idx[i], idx[i + rng.between(0, idx.size() - 1 - i)]);
-    idx.resize(kSilhouetteSample);
-    std::sort(idx.begin(), idx.end());
-  }
   std::vector<int> l(idx.size());
   std::vector<int> distinct;
   for (size_t i = 0; i < idx.size(); ++i) l[i] = labels[idx[i]], distinct.push_back(l[i]);
@@ -238,7 +232,11 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
   if (k < 2 || k + 1 > idx.size()) return std::nullopt;
   cluster::Matrix S(static_cast<Eigen::Index>(idx.size()), Y.cols());
   for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
-  return evaluate::silhouette_score(S, l, threads);
+  try {
+    return evaluate::silhouette_score_sampled(S, l, kSilhouetteSample, seed, threads);
+  } catch (const ParamError&) {
+    return std::nullopt;  // the sample drew fewer than two clusters
+  }
 }
 
 std::string silhouette_rule(const KRange& r, size_t rows) {

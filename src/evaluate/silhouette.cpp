@@ -8,6 +8,7 @@
 
 #include "../cluster/points.hpp"
 #include "../core/parallel.hpp"
+#include "../core/rng.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate.hpp"
 
@@ -84,6 +85,28 @@ double silhouette_score(const transform::Matrix& X, const std::vector<int>& labe
   return silhouette(X, labels, threads, [](const double* a, const double* b, Eigen::Index d) {
     return std::sqrt(cluster::squared_distance(a, b, d));
   });
+}
+
+double silhouette_score_sampled(const transform::Matrix& X, const std::vector<int>& labels, size_t sample,
+                                uint64_t seed, int threads) {
+  const size_t n = labels.size();
+  if (static_cast<Eigen::Index>(n) != X.rows()) {
+    throw ParamError("silhouette: " + std::to_string(n) + " labels for " + std::to_string(X.rows()) + " rows");
+  }
+  if (n <= sample) return silhouette_score(X, labels, threads);
+  Rng rng(seed);
+  std::vector<size_t> idx(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = i;
+  for (size_t i = 0; i < sample; ++i) std::swap(idx[i], idx[i + rng.between(0, n - 1 - i)]);
+  idx.resize(sample);
+  std::sort(idx.begin(), idx.end());
+  transform::Matrix S(static_cast<Eigen::Index>(sample), X.cols());
+  std::vector<int> l(sample);
+  for (size_t i = 0; i < sample; ++i) {
+    S.row(static_cast<Eigen::Index>(i)) = X.row(static_cast<Eigen::Index>(idx[i]));
+    l[i] = labels[idx[i]];
+  }
+  return silhouette_score(S, l, threads);
 }
 
 double silhouette_score_cosine(const transform::Matrix& X, const std::vector<int>& labels, int threads) {

@@ -204,6 +204,13 @@ print("ok")"""], capture_output=True, text=True)
            float(rows[0]["ami_vs_day1"]) == 1.0 and rows[1]["ami_vs_previous"] != "" and
            sum(int(rows[1][e]) for e in ["continued", "split", "merged", "new"]) == int(rows[1]["clusters"]) and
            len(tj["days"][1]["lineage"]["clusters"]) == int(rows[1]["clusters"]), r.stderr)
+    pcaps = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".pcap")]
+    r = run(["track", "-q", "--gt", gt, "--family", "agm,temporal", "--pipeline", "zscore|kmeans:k=3,seed=1"] + pcaps +
+            ["-o", tdir + "-pcap"])
+    from_pcap = list(csv.DictReader(open(os.path.join(tdir + "-pcap", "track.csv")))) if r.returncode == 0 else []
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "table"} for row in rows]
+    expect("track on captures equals track on their feature tables", r.returncode == 0 and
+           drop(from_pcap) == drop(rows), r.stderr)
     agm_only = os.path.join(tmp, "agm_only.csv")
     run(["features", "--family", "agm", "-q", day, "-o", agm_only])
     r = run(["track", "--gt", gt, tables[0], agm_only, "-o", tdir])

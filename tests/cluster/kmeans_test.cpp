@@ -141,3 +141,15 @@ TEST(Silhouette, CopiesAndAnyLabelsMatchScikitLearn) {
     EXPECT_NEAR(evaluate::silhouette_score(X, labels, threads), (*ref)["silhouette_of_ours"].get<double>(), 1e-9);
   }
 }
+
+TEST(Silhouette, SampledIsSeededAndNearTheExactScore) {
+  const Matrix X = blobs();
+  std::vector<int> labels(1200);
+  for (int i = 0; i < 1200; ++i) labels[i] = i < 500 ? 0 : (i < 800 ? 1 : (i < 1050 ? 2 : 3));
+  const double exact = evaluate::silhouette_score(X, labels);
+  EXPECT_EQ(evaluate::silhouette_score_sampled(X, labels, 5000, 1), exact);  // sample >= n: exact
+  const double a = evaluate::silhouette_score_sampled(X, labels, 400, 7, 1);
+  EXPECT_EQ(a, evaluate::silhouette_score_sampled(X, labels, 400, 7, 3));  // same seed, any threads
+  EXPECT_NE(a, evaluate::silhouette_score_sampled(X, labels, 400, 8));
+  EXPECT_NEAR(a, exact, 0.05);
+}
