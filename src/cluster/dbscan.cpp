@@ -12,12 +12,6 @@
 namespace darklens::cluster {
 namespace {
 
-void check_matrix(const Matrix& X, const char* who) {
-  if (X.rows() == 0 || !X.allFinite()) {
-    throw ParamError(std::string(who) + ": empty matrix or NaN/infinite values");
-  }
-}
-
 // Runs fn(i, neighbours) for i in [0, n) in order, the radius queries done
 // in parallel blocks.
 template <typename Fn>
@@ -44,17 +38,11 @@ void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, 
 
 }  // namespace
 
-KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
-  check_matrix(X, "dbscan");
-  if (k < 1 || k > X.rows()) {
-    throw ParamError("dbscan: min_samples must be between 1 and the number of rows (" +
-                     std::to_string(X.rows()) + ")");
-  }
-  // Over the distinct rows: a row's k-th nearest row, counting copies (so
-  // heavy duplicates cost one query, not one per copy).
-  const UniqueRows u = unique_rows(RowMatrix(X));
-  PointCloud cloud{u.unique_};
-  KdTree tree(static_cast<int>(u.unique_.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+namespace {
+
+// The k-distance curve over the distinct rows: a row's k-th nearest row,
+// counting copies (so heavy duplicates cost one query, not one per copy).
+KDistanceKnee knee(const UniqueRows& u, const KdTree& tree, size_t n, int k, int threads) {
   KDistanceKnee r;
   r.k_ = k;
   const size_t m = static_cast<size_t>(u.unique_.rows());
@@ -79,7 +67,6 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
       }
     }
   });
-  const size_t n = static_cast<size_t>(X.rows());
   r.curve_.reserve(n);
   for (size_t i = 0; i < n; ++i) r.curve_.push_back(kdist[u.group_of_[i]]);
   std::sort(r.curve_.begin(), r.curve_.end());
@@ -94,24 +81,39 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
   return r;
 }
 
+
+}  // namespace
+
+KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
+  check_matrix(X, "dbscan");
+  if (k < 1 || k > X.rows()) {
+    throw ParamError("dbscan: min_samples must be between 1 and the number of rows (" +
+                     std::to_string(X.rows()) + ")");
+  }
+  const UniqueRows u = unique_rows(RowMatrix(X));
+  PointCloud cloud{u.unique_};
+  KdTree tree(static_cast<int>(u.unique_.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  return knee(u, tree, static_cast<size_t>(X.rows()), k, threads);
+}
+
 DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
   check_matrix(X, "dbscan");
   if (p.min_samples_ < 1) throw ParamError("dbscan: min_samples must be at least 1");
   if (!(p.eps_ >= 0) || !std::isfinite(p.eps_)) throw ParamError("dbscan: eps must be positive (or 0 for the heuristic)");
+  const UniqueRows u = unique_rows(RowMatrix(X));
+  const size_t m = static_cast<size_t>(u.unique_.rows());
+  PointCloud cloud{u.unique_};
+  KdTree tree(static_cast<int>(u.unique_.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
   DbscanResult r;
   r.eps_ = p.eps_;
   if (p.eps_ == 0) {
-    r.knee_ = k_distance_knee(X, std::min<int>(p.min_samples_, static_cast<int>(X.rows())), p.threads_);
+    r.knee_ = knee(u, tree, static_cast<size_t>(X.rows()), std::min<int>(p.min_samples_, static_cast<int>(X.rows())),
+                   p.threads_);
     r.eps_ = r.knee_->eps_;
     if (!(r.eps_ > 0)) {
       throw ParamError("dbscan: the k-distance knee is 0 (more than min_samples identical rows at the knee); give eps");
     }
   }
-  const UniqueRows u = unique_rows(RowMatrix(X));
-  const size_t m = static_cast<size_t>(u.unique_.rows());
-  PointCloud cloud{u.unique_};
-  KdTree tree(static_cast<int>(u.unique_.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
-
   // Cores: weighted neighbour counts.
   std::vector<uint8_t> core(m, 0);
   for_each_neighbourhood(tree, u.unique_, r.eps_, m, nullptr, p.threads_,

@@ -345,7 +345,7 @@ Linkage parse_linkage(std::string_view name) {
 }
 
 Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
-  if (X.rows() == 0 || !X.allFinite()) throw ParamError("hierarchical: empty matrix or NaN/infinite values");
+  check_matrix(X, "hierarchical");
   const UniqueRows u = unique_rows(RowMatrix(X));
   const size_t m = static_cast<size_t>(u.unique_.rows());
   if ((p.linkage_ == Linkage::kAverage || p.linkage_ == Linkage::kComplete) && m > p.max_pairwise_rows_) {

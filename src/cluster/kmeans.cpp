@@ -188,7 +188,7 @@ Run lloyd(const Data& D, RowMatrix centers, const KMeansParams& p, double tol, b
 }  // namespace
 
 KMeansResult fit_kmeans(const Matrix& X, const KMeansParams& p) {
-  if (X.rows() == 0 || !X.allFinite()) throw ParamError("kmeans: empty matrix or NaN/infinite values");
+  check_matrix(X, "kmeans");
   if (p.k_ < 1 || p.k_ > X.rows()) {
     throw ParamError("kmeans: k must be between 1 and the number of rows (" + std::to_string(X.rows()) + ")");
   }

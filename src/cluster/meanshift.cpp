@@ -14,7 +14,7 @@
 namespace darklens::cluster {
 
 double estimate_bandwidth(const Matrix& X, double quantile, size_t sample, uint64_t seed, int threads) {
-  if (X.rows() == 0 || !X.allFinite()) throw ParamError("meanshift: empty matrix or NaN/infinite values");
+  check_matrix(X, "meanshift");
   if (!(quantile > 0 && quantile <= 1)) throw ParamError("meanshift: quantile must be in (0, 1]");
   if (sample < 1) throw ParamError("meanshift: the bandwidth sample must hold at least one row");
   const size_t n = static_cast<size_t>(X.rows());
@@ -22,14 +22,9 @@ double estimate_bandwidth(const Matrix& X, double quantile, size_t sample, uint6
   if (n <= sample) {
     P = X;
   } else {
-    Rng rng(seed);
-    std::vector<Eigen::Index> idx(n);
-    std::iota(idx.begin(), idx.end(), Eigen::Index{0});
-    for (size_t i = 0; i < sample; ++i) std::swap(idx[i], idx[i + rng.between(0, n - 1 - i)]);
-    idx.resize(sample);
-    std::sort(idx.begin(), idx.end());
+    const auto idx = seeded_sample(n, sample, seed);
     P.resize(static_cast<Eigen::Index>(sample), X.cols());
-    for (size_t i = 0; i < sample; ++i) P.row(static_cast<Eigen::Index>(i)) = X.row(idx[i]);
+    for (size_t i = 0; i < sample; ++i) P.row(static_cast<Eigen::Index>(i)) = X.row(static_cast<Eigen::Index>(idx[i]));
   }
   const size_t m = static_cast<size_t>(P.rows());
   const size_t q = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(m) * quantile));
@@ -51,7 +46,7 @@ double estimate_bandwidth(const Matrix& X, double quantile, size_t sample, uint6
 }
 
 MeanShiftResult fit_meanshift(const Matrix& X, const MeanShiftParams& p) {
-  if (X.rows() == 0 || !X.allFinite()) throw ParamError("meanshift: empty matrix or NaN/infinite values");
+  check_matrix(X, "meanshift");
   if (!(p.bandwidth_ >= 0) || !std::isfinite(p.bandwidth_)) {
     throw ParamError("meanshift: bandwidth must be positive (or 0 to estimate it)");
   }

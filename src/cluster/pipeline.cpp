@@ -220,22 +220,23 @@ constexpr size_t kSilhouetteSample = 5000;
 // every row is its own cluster.
 std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, uint64_t seed,
                                  int threads) {
-  std::vector<size_t> idx;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] != cluster::kNoise) idx.push_back(i);
-  }
-  std::vector<int> l(idx.size());
-  std::vector<int> distinct;
-  for (size_t i = 0; i < idx.size(); ++i) l[i] = labels[idx[i]], distinct.push_back(l[i]);
-  std::sort(distinct.begin(), distinct.end());
-  const size_t k = static_cast<size_t>(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
-  if (k < 2 || k + 1 > idx.size()) return std::nullopt;
-  cluster::Matrix S(static_cast<Eigen::Index>(idx.size()), Y.cols());
-  for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
   try {
+    if (std::find(labels.begin(), labels.end(), cluster::kNoise) == labels.end()) {
+      return evaluate::silhouette_score_sampled(Y, labels, kSilhouetteSample, seed, threads);
+    }
+    std::vector<Eigen::Index> kept;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] != cluster::kNoise) kept.push_back(static_cast<Eigen::Index>(i));
+    }
+    cluster::Matrix S(static_cast<Eigen::Index>(kept.size()), Y.cols());
+    std::vector<int> l(kept.size());
+    for (size_t i = 0; i < kept.size(); ++i) {
+      S.row(static_cast<Eigen::Index>(i)) = Y.row(kept[i]);
+      l[i] = labels[static_cast<size_t>(kept[i])];
+    }
     return evaluate::silhouette_score_sampled(S, l, kSilhouetteSample, seed, threads);
   } catch (const ParamError&) {
-    return std::nullopt;  // the sample drew fewer than two clusters
+    return std::nullopt;  // fewer than two clusters (in the sample), or every row its own
   }
 }
 
@@ -243,6 +244,28 @@ std::string silhouette_rule(const KRange& r, size_t rows) {
   return "best silhouette over k = " + std::to_string(r.kmin) + ".." + std::to_string(r.kmax) +
          (rows > kSilhouetteSample ? " (silhouette on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
                                    : std::string(" (exact silhouette)"));
+}
+
+// The k heuristic of kmeans and hac: every k in kmin..kmax (at most
+// rows - 1); fit(k, candidate) clusters and returns the labels, adding
+// what it reports to `candidate`; keep() is called when k has the best
+// silhouette so far. Returns that silhouette.
+template <typename Fit, typename Keep>
+double best_silhouette_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, uint64_t seed, int threads,
+                         nlohmann::json& why, Fit&& fit, Keep&& keep) {
+  const int kmax = std::min<int>(r.kmax, static_cast<int>(Y.rows()) - 1);
+  if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
+  why["rule"] = silhouette_rule({true, 0, r.kmin, kmax}, static_cast<size_t>(Y.rows()));
+  std::optional<double> best;
+  for (int k = r.kmin; k <= kmax; ++k) {
+    nlohmann::json candidate = {{"k", k}};
+    const auto sil = silhouette(Y, fit(k, candidate), seed, threads);
+    candidate["silhouette"] = sil ? nlohmann::json(*sil) : nlohmann::json(nullptr);
+    why["candidates"].push_back(candidate);
+    if (sil && (!best || *sil > *best)) best = sil, keep();
+  }
+  if (!best) throw ParamError("pipeline stage '" + s.name + "': no k gave two or more clusters");
+  return *best;
 }
 
 struct Clustering {
@@ -260,21 +283,17 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
   nlohmann::json why;
   cluster::KMeansResult chosen;
   if (st.range.automatic) {
-    // The k heuristic: the best silhouette over kmin..kmax; inertia is
-    // reported as the elbow diagnostic.
-    const int kmax = std::min<int>(st.range.kmax, static_cast<int>(Y.rows()) - 1);
-    if (st.range.kmin > kmax) throw ParamError("pipeline stage 'kmeans': need kmin <= kmax < rows");
-    why["rule"] = silhouette_rule({true, 0, st.range.kmin, kmax}, static_cast<size_t>(Y.rows()));
-    double best = -2;
-    for (int k = st.range.kmin; k <= kmax; ++k) {
-      st.p.k_ = k;
-      auto km = cluster::fit_kmeans(Y, st.p);
-      const auto sil = silhouette(Y, km.labels_, st.p.seed_, threads);
-      why["candidates"].push_back({{"k", k}, {"silhouette", sil ? nlohmann::json(*sil) : nlohmann::json(nullptr)},
-                                   {"inertia", km.inertia_}});
-      if (sil && *sil > best) best = *sil, chosen = std::move(km), c.silhouette = sil;
-    }
-    if (chosen.labels_.empty()) throw ParamError("pipeline stage 'kmeans': no k gave two or more clusters");
+    // Inertia is reported with each k, as the elbow diagnostic.
+    cluster::KMeansResult last;
+    c.silhouette = best_silhouette_k(
+        Y, s, st.range, st.p.seed_, threads, why,
+        [&](int k, nlohmann::json& candidate) -> const std::vector<int>& {
+          st.p.k_ = k;
+          last = cluster::fit_kmeans(Y, st.p);
+          candidate["inertia"] = last.inertia_;
+          return last.labels_;
+        },
+        [&] { chosen = std::move(last); });
   } else {
     chosen = cluster::fit_kmeans(Y, st.p);
     why["rule"] = "k given";
@@ -366,19 +385,16 @@ Clustering run_hac(const cluster::Matrix& Y, const Stage& s, int threads) {
     c.labels = dg.cut(static_cast<size_t>(st.range.k));
     why["rule"] = "k given";
   } else {
-    const int kmax = std::min<int>(st.range.kmax, static_cast<int>(Y.rows()) - 1);
-    if (st.range.kmin > kmax) throw ParamError("pipeline stage 'hac': need kmin <= kmax < rows");
-    why["rule"] = silhouette_rule({true, 0, st.range.kmin, kmax}, static_cast<size_t>(Y.rows()));
-    double best = -2;
-    for (int k = st.range.kmin; k <= kmax; ++k) {
-      auto labels = dg.cut(static_cast<size_t>(k));
-      const auto sil = silhouette(Y, labels, st.seed, threads);
-      const double height = dg.merges_[dg.rows_ - static_cast<size_t>(k)].height;  // the first merge not applied
-      why["candidates"].push_back(
-          {{"k", k}, {"silhouette", sil ? nlohmann::json(*sil) : nlohmann::json(nullptr)}, {"next_merge_height", height}});
-      if (sil && *sil > best) best = *sil, c.labels = std::move(labels), c.silhouette = sil;
-    }
-    if (c.labels.empty()) throw ParamError("pipeline stage 'hac': no cut gave two or more clusters");
+    // The height of the first merge not applied is reported with each k.
+    std::vector<int> last;
+    c.silhouette = best_silhouette_k(
+        Y, s, st.range, st.seed, threads, why,
+        [&](int k, nlohmann::json& candidate) -> const std::vector<int>& {
+          last = dg.cut(static_cast<size_t>(k));
+          candidate["next_merge_height"] = dg.merges_[dg.rows_ - static_cast<size_t>(k)].height;
+          return last;
+        },
+        [&] { c.labels = std::move(last); });
   }
   c.clusters = *std::max_element(c.labels.begin(), c.labels.end()) + 1;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);

@@ -8,12 +8,21 @@
 #include <cmath>
 #include <limits>
 #include <nanoflann.hpp>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "darklens/error.hpp"
 
 namespace darklens::cluster {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Throws ParamError "<who>: empty matrix or NaN/infinite values".
+template <typename M>
+void check_matrix(const M& X, const char* who) {
+  if (X.rows() == 0 || !X.allFinite()) throw ParamError(std::string(who) + ": empty matrix or NaN/infinite values");
+}
 
 inline double squared_distance(const double* a, const double* b, Eigen::Index d) {
   double s = 0;

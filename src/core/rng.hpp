@@ -3,8 +3,10 @@
 // standard library.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace darklens {
 
@@ -53,5 +55,17 @@ class Rng {
   }
   uint64_t s_[4];
 };
+
+/// `m` of the indices 0..n-1 drawn without replacement with Rng(seed)
+/// (a partial Fisher-Yates shuffle), in increasing order. m <= n.
+inline std::vector<size_t> seeded_sample(size_t n, size_t m, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<size_t> idx(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = i;
+  for (size_t i = 0; i < m; ++i) std::swap(idx[i], idx[i + rng.between(0, n - 1 - i)]);
+  idx.resize(m);
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
 
 }  // namespace darklens

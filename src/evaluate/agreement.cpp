@@ -110,6 +110,18 @@ void check_labels(const transform::Matrix& X, const std::vector<int>& labels, in
   }
 }
 
+// Mean of each cluster's rows and the clusters' sizes (labels dense 0..k-1).
+transform::Matrix centroids(const transform::Matrix& X, const std::vector<int>& y, int k, std::vector<double>& count) {
+  transform::Matrix C = transform::Matrix::Zero(k, X.cols());
+  count.assign(static_cast<size_t>(k), 0);
+  for (Eigen::Index i = 0; i < X.rows(); ++i) {
+    C.row(y[static_cast<size_t>(i)]) += X.row(i);
+    ++count[static_cast<size_t>(y[static_cast<size_t>(i)])];
+  }
+  for (int c = 0; c < k; ++c) C.row(c) /= count[static_cast<size_t>(c)];
+  return C;
+}
+
 }  // namespace
 
 Agreement compare_labelings(const std::vector<int>& truth, const std::vector<int>& predicted) {
@@ -166,10 +178,8 @@ double davies_bouldin_score(const transform::Matrix& X, const std::vector<int>& 
   int k = 0;
   check_labels(X, labels, k, "davies-bouldin");
   const auto y = dense(labels, k);
-  transform::Matrix C = transform::Matrix::Zero(k, X.cols());
-  std::vector<double> count(static_cast<size_t>(k), 0), intra(static_cast<size_t>(k), 0);
-  for (Eigen::Index i = 0; i < X.rows(); ++i) C.row(y[static_cast<size_t>(i)]) += X.row(i), ++count[static_cast<size_t>(y[static_cast<size_t>(i)])];
-  for (int c = 0; c < k; ++c) C.row(c) /= count[static_cast<size_t>(c)];
+  std::vector<double> count, intra(static_cast<size_t>(k), 0);
+  const transform::Matrix C = centroids(X, y, k, count);
   for (Eigen::Index i = 0; i < X.rows(); ++i) {
     const int c = y[static_cast<size_t>(i)];
     intra[static_cast<size_t>(c)] += (X.row(i) - C.row(c)).norm();
@@ -204,14 +214,10 @@ double calinski_harabasz_score(const transform::Matrix& X, const std::vector<int
   check_labels(X, labels, k, "calinski-harabasz");
   const auto y = dense(labels, k);
   const Eigen::RowVectorXd mean = X.colwise().mean();
-  transform::Matrix C = transform::Matrix::Zero(k, X.cols());
-  std::vector<double> count(static_cast<size_t>(k), 0);
-  for (Eigen::Index i = 0; i < X.rows(); ++i) C.row(y[static_cast<size_t>(i)]) += X.row(i), ++count[static_cast<size_t>(y[static_cast<size_t>(i)])];
+  std::vector<double> count;
+  const transform::Matrix C = centroids(X, y, k, count);
   double extra = 0, intra = 0;
-  for (int c = 0; c < k; ++c) {
-    C.row(c) /= count[static_cast<size_t>(c)];
-    extra += count[static_cast<size_t>(c)] * (C.row(c) - mean).squaredNorm();
-  }
+  for (int c = 0; c < k; ++c) extra += count[static_cast<size_t>(c)] * (C.row(c) - mean).squaredNorm();
   for (Eigen::Index i = 0; i < X.rows(); ++i) intra += (X.row(i) - C.row(y[static_cast<size_t>(i)])).squaredNorm();
   const double n = static_cast<double>(X.rows());
   return intra == 0 ? 1.0 : extra * (n - k) / (intra * (k - 1.0));

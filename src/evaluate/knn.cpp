@@ -67,7 +67,7 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
       [&](size_t lo, size_t hi) {
         const size_t want = std::min(m, static_cast<size_t>(p.k_) + 1);
         std::vector<uint32_t> idx(want), near;
-        std::vector<double> d2(want), votes(static_cast<size_t>(K) + 1), nearest(static_cast<size_t>(K) + 1);
+        std::vector<double> d2(want), near_d2, votes(static_cast<size_t>(K) + 1), nearest(static_cast<size_t>(K) + 1);
         for (size_t q = lo; q < hi; ++q) {
           const size_t i = queries[q];
           const double* x = P.data() + static_cast<Eigen::Index>(i) * P.cols();
@@ -91,15 +91,17 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
           cluster::WithinResult within(boundary, near);
           tree.findNeighbors(within, x, nanoflann::SearchParams(32, 0.0f, false));
           double closer = 0, tied = 0;
-          for (uint32_t g : near) {
-            const double d = cluster::squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(g) * P.cols(), P.cols());
-            (d < boundary ? closer : tied) += rows_in(g);
+          near_d2.resize(near.size());
+          for (size_t j = 0; j < near.size(); ++j) {
+            near_d2[j] = cluster::squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(near[j]) * P.cols(), P.cols());
+            (near_d2[j] < boundary ? closer : tied) += rows_in(near[j]);
           }
           const double share = tied > 0 ? std::max(0.0, std::min(k, closer + tied) - closer) / tied : 0.0;
           std::fill(votes.begin(), votes.end(), 0.0);
           std::fill(nearest.begin(), nearest.end(), std::numeric_limits<double>::infinity());
-          for (uint32_t g : near) {
-            const double d = cluster::squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(g) * P.cols(), P.cols());
+          for (size_t j = 0; j < near.size(); ++j) {
+            const uint32_t g = near[j];
+            const double d = near_d2[j];
             const double weight = d < boundary ? 1.0 : share;
             for (const auto& [c, count] : group_classes[g]) {
               const double rows = count - (static_cast<int64_t>(g) == own && c == cls(i) ? 1.0 : 0.0);

@@ -94,12 +94,7 @@ double silhouette_score_sampled(const transform::Matrix& X, const std::vector<in
     throw ParamError("silhouette: " + std::to_string(n) + " labels for " + std::to_string(X.rows()) + " rows");
   }
   if (n <= sample) return silhouette_score(X, labels, threads);
-  Rng rng(seed);
-  std::vector<size_t> idx(n);
-  for (size_t i = 0; i < n; ++i) idx[i] = i;
-  for (size_t i = 0; i < sample; ++i) std::swap(idx[i], idx[i + rng.between(0, n - 1 - i)]);
-  idx.resize(sample);
-  std::sort(idx.begin(), idx.end());
+  const auto idx = seeded_sample(n, sample, seed);
   transform::Matrix S(static_cast<Eigen::Index>(sample), X.cols());
   std::vector<int> l(sample);
   for (size_t i = 0; i < sample; ++i) {
