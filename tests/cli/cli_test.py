@@ -185,6 +185,30 @@ print("ok")"""], capture_output=True, text=True)
     expect("evaluate --mirai labels the sources with the Mirai fingerprint", r.returncode == 0 and mirai_rows > 0 and
            "mirai" in ev["ground_truth"]["classes"] and
            ev["ground_truth"]["labelled_rows"] in (mirai_rows, mirai_rows + 1), r.stderr)
+    r = run(["evaluate", "--gt", other_gt, "--mirai", "0.5", fcsv])
+    expect("evaluate --mirai without fp_mirai: exit 4", r.returncode == 4 and
+           f"{fcsv}: --mirai needs the column fp_mirai (darklens features --family fingerprints)".encode() in r.stderr,
+           r.stderr)
+    nobody = os.path.join(tmp, "nobody_gt.csv")
+    open(nobody, "w").write("ip,label\n203.0.113.250,x\n")
+    r = run(["evaluate", "--gt", nobody, fcsv])
+    expect("evaluate without labelled rows: exit 4", r.returncode == 4 and
+           f"{fcsv}: 0 rows have a ground-truth label; at least 2 are needed".encode() in r.stderr, r.stderr)
+    short_labels = os.path.join(tmp, "short_labels.csv")
+    open(short_labels, "w").write("\n".join(open(os.path.join(cdir, "labels.csv")).read().splitlines()[:2]) + "\n")
+    r = run(["evaluate", "--gt", gt, "--labels", short_labels, fcsv])
+    expect("evaluate with labels of another table: exit 4 naming the row", r.returncode == 4 and
+           f"{short_labels}: no row for".encode() in r.stderr, r.stderr)
+    bad_labels = os.path.join(tmp, "bad_labels.csv")
+    open(bad_labels, "w").write("source,window_start,cluster\nnot-a-row\n")
+    r = run(["evaluate", "--gt", gt, "--labels", bad_labels, fcsv])
+    expect("evaluate with a broken labels file: exit 4 with line", r.returncode == 4 and
+           f"{bad_labels}:2: expected 'key...,cluster'".encode() in r.stderr, r.stderr)
+    numbers = os.path.join(tmp, "numbers.csv")
+    open(numbers, "w").write("a,b\n1,2\n3,4\n")
+    r = run(["evaluate", "--gt", gt, numbers])
+    expect("evaluate on a table without source keys: exit 4", r.returncode == 4 and
+           f"{numbers}: row 1: key '0' does not start with a source address".encode() in r.stderr, r.stderr)
     bad_gt = os.path.join(tmp, "bad_gt.csv")
     open(bad_gt, "w").write("ip,label\n10.0.0.1,a\nnonsense,b\n")
     r = run(["evaluate", "--gt", bad_gt, fcsv])
@@ -216,6 +240,30 @@ print("ok")"""], capture_output=True, text=True)
     r = run(["track", "--gt", gt, tables[0], agm_only, "-o", tdir])
     expect("track: tables with other columns are refused, exit 4", r.returncode == 4 and
            b"its columns differ from" in r.stderr, r.stderr)
+    twice = os.path.join(tmp, "twice.csv")
+    lines = open(tables[0]).read().splitlines()
+    open(twice, "w").write("\n".join(lines + [lines[1]]) + "\n")
+    r = run(["track", "--gt", gt, tables[0], twice, "-o", tdir])
+    expect("track: a source twice in a table, exit 4", r.returncode == 4 and
+           f"{twice}: source {lines[1].split(',')[0]} has several rows (track needs one window per table)".encode()
+           in r.stderr, r.stderr)
+    bad_ips = os.path.join(tmp, "ips.txt")
+    open(bad_ips, "w").write("ip\n192.0.2.1\nnot-an-address\n")
+    r = run(["gt", "build", "--ips", bad_ips, "--resolver", "127.0.0.1:9", "-o", os.path.join(tmp, "g.csv")])
+    expect("gt build: a bad address line, exit 4 with file and line, before any query", r.returncode == 4 and
+           f"{bad_ips}:3: 'not-an-address' is not an IP address".encode() in r.stderr, r.stderr)
+    open(bad_ips, "w").write("192.0.2.1\n")
+    r = run(["gt", "build", "--ips", bad_ips, "--resolver", "localhost:53", "-o", os.path.join(tmp, "g.csv")])
+    expect("gt build: a resolver that is not IP[:PORT], exit 2", r.returncode == 2 and
+           b"rdns: resolver 'localhost:53' is not IP or IP:PORT" in r.stderr, r.stderr)
+    rules = os.path.join(tmp, "rules.txt")
+    for text, message in [("prefix example.org x\n", f"{rules}:1: unknown rule 'prefix' (suffix, regex)"),
+                          ("suffix example.org\n",
+                           f"{rules}:1: expected 'suffix DOMAIN LABEL' or 'regex EXPRESSION LABEL'")]:
+        open(rules, "w").write(text)
+        r = run(["gt", "build", "--ips", bad_ips, "--rules", rules, "-o", os.path.join(tmp, "g.csv")])
+        expect(f"gt build: rules error '{message.split(': ', 1)[1]}', exit 4", r.returncode == 4 and
+               message.encode() in r.stderr, r.stderr)
     r = run(["cluster", os.path.join(tmp, "nothing.csv"), "-o", cdir])
     expect("missing table: exit 3", r.returncode == 3 and b"nothing.csv: cannot open" in r.stderr, r.stderr)
 
