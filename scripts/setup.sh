@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 python3-sklearn python3-numpy python3-dpkt
   tshark tcpdump zstd gzip time dnsmasq-base
+  chromium chromium-driver
 )
 
 missing=()

@@ -96,6 +96,16 @@ features::AgmExtVocab read_vocab(const std::string& path) {
 
 }  // namespace
 
+std::vector<Cidr> parse_prefixes(const std::string& list) {
+  std::vector<Cidr> out;
+  for (const auto& c : split(list)) {
+    auto cidr = Cidr::parse(c);
+    if (!cidr) throw ParamError("--prefix: '" + c + "' is not an address prefix (a.b.c.d/n or x::/n)");
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
 Command add_features(CLI::App& app) {
   struct Opts {
     std::vector<std::string> files;
@@ -142,11 +152,7 @@ Command add_features(CLI::App& app) {
             features::FeatureOptions opt;
             opt.families_ = features::parse_families(o->family);
             opt.window_ = features::parse_window(o->window);
-            for (const auto& c : split(o->prefix)) {
-              auto cidr = Cidr::parse(c);
-              if (!cidr) throw ParamError("--prefix: '" + c + "' is not an address prefix (a.b.c.d/n or x::/n)");
-              opt.darknet_.push_back(*cidr);
-            }
+            opt.darknet_ = parse_prefixes(o->prefix);
             opt.bpf_ = o->filter;
             opt.classes_ = features::parse_classes(o->classes);
             opt.min_packets_ = o->min_packets;

@@ -26,6 +26,12 @@ Command add_cluster(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_track(CLI::App& app);
 Command add_gt(CLI::App& app);
+Command add_analyze(CLI::App& app);
+Command add_classify(CLI::App& app);
+Command add_patterns(CLI::App& app);
+
+/// "198.51.100.0/24,2001:db8::/32" -> prefixes. Throws ParamError naming the bad one.
+std::vector<Cidr> parse_prefixes(const std::string& list);
 
 /// Ground-truth class index (or evaluate::kUnknown) of every row of a
 /// feature table, by the source address its key starts with; with

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", DARKLENS_VERSION);
   app.require_subcommand(1);
   std::vector<cli::Command> commands = {cli::add_stats(app), cli::add_features(app),
-                                        cli::add_cluster(app), cli::add_evaluate(app), cli::add_track(app), cli::add_gt(app),
+                                        cli::add_cluster(app), cli::add_evaluate(app), cli::add_track(app), cli::add_gt(app), cli::add_analyze(app), cli::add_classify(app), cli::add_patterns(app),
                                         cli::add_synth(app)};
   try {
     app.parse(argc, argv);

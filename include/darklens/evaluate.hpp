@@ -19,6 +19,10 @@ namespace darklens::evaluate {
 /// not depend on it). Throws ParamError unless 2 <= distinct labels <= n - 1.
 double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads = 0);
 
+/// Every row's silhouette value (scikit-learn's silhouette_samples); the
+/// score is their mean. Same rules and errors as silhouette_score.
+std::vector<double> silhouette_samples(const transform::Matrix& X, const std::vector<int>& labels, int threads = 0);
+
 /// The exact silhouette of a seeded random sample of `sample` rows (all
 /// rows when there are no more), as silhouette_score(sample_size=...,
 /// random_state=...) — with darklens' own generator, so other rows than

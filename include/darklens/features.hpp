@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "darklens/ingest.hpp"
 #include "darklens/types.hpp"
 
@@ -93,6 +95,12 @@ struct FeatureOptions {
   int threads_ = 1;
 };
 
+/// The options as JSON (what a stored model needs to compute the same
+/// columns on a later window; threads are left out), and back. from_json
+/// throws FormatError naming the key that is missing or malformed.
+nlohmann::json options_to_json(const FeatureOptions& o);
+FeatureOptions options_from_json(const nlohmann::json& j);
+
 /// Counts of what the aggregation saw and left out.
 struct AggregateCounters {
   uint64_t packets_ = 0;          // decoded packets offered
@@ -120,6 +128,42 @@ struct FeatureTable {
   /// Index of a column by name; throws ParamError when absent.
   size_t column(std::string_view name) const;
 };
+
+/// Why a packet is or is not a source's traffic (the aggregation's
+/// selection, shared with everything that re-reads the same captures).
+enum class Selected : uint8_t {
+  kUsed,           // goes into its source's features
+  kResponder,      // sent from inside the darknet (a responder), never a source
+  kOutsidePrefix,  // destination not in the darknet
+  kClassFiltered,  // traffic class not selected
+};
+Selected select_packet(const FeatureOptions& options, const Packet& p);
+
+/// Reads captures in the order given and calls `fn` with every packet the
+/// aggregation uses as a source's traffic (same BPF filter, prefix and
+/// class selection). Throws as Aggregator::add_file.
+void for_each_used_packet(const FeatureOptions& options, const std::vector<std::string>& paths,
+                          const std::function<void(const Packet&)>& fn);
+
+/// The per-packet tests behind the fingerprints family (docs/features.md):
+/// ZMap (IP ID 54321) on any packet; Masscan (IP ID == (dst ^ dport ^ seq)
+/// & 0xffff) on TCP; Mirai (seq == destination IPv4, or marked so by the
+/// input) on SYNs (SYN without ACK).
+struct FingerprintMarks {
+  bool tcp = false, syn = false;
+  bool zmap = false, masscan = false, mirai = false;
+};
+inline FingerprintMarks fingerprint_marks(const Packet& p) {
+  FingerprintMarks m;
+  m.zmap = p.ip_id_ == 54321;
+  if (p.proto_ != ip_proto::kTcp || !p.has(Packet::kHasTransport)) return m;
+  m.tcp = true;
+  const uint32_t dst = p.dst_.is_v4() ? p.dst_.v4_value() : 0;
+  m.masscan = p.ip_id_ == ((dst ^ p.dport_ ^ p.tcp_seq_) & 0xffff);
+  m.syn = (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
+  m.mirai = m.syn && (p.has(Packet::kMiraiMarked) || (p.dst_.is_v4() && p.tcp_seq_ == dst));
+  return m;
+}
 
 class Aggregator {
  public:

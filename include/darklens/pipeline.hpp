@@ -42,6 +42,12 @@ struct Result {
 /// cores; the result does not depend on it.
 Result run(const cluster::Matrix& X, std::string_view spec, int threads = 0);
 
+/// Applies a run's fitted transforms (Result::fitted_, in order) to new
+/// rows with the same columns: the embedding later windows are compared in.
+/// Throws ParamError when the column count differs from the fit, FormatError
+/// when `fitted` is not a list of saved transforms.
+cluster::Matrix project(const cluster::Matrix& X, const nlohmann::json& fitted, int threads = 0);
+
 /// A numeric table: a darklens feature table (.csv, .npy with its
 /// .columns.txt / .rows.csv sidecars) or any numeric CSV with a header.
 /// Columns named `source` and `window_start` are kept as row keys.

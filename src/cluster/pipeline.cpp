@@ -523,4 +523,32 @@ Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
   return r;
 }
 
+cluster::Matrix project(const cluster::Matrix& X, const nlohmann::json& fitted, int threads) {
+  if (!fitted.is_array()) throw FormatError("fitted transforms: expected a JSON array");
+  cluster::Matrix Y = X;
+  for (const auto& t : fitted) {
+    const std::string type = t.is_object() ? t.value("type", "") : "";
+    if (type == "scaler") {
+      Y = transform::Scaler::from_json(t).apply(Y);
+    } else if (type == "pca") {
+      const auto pca = transform::Pca::from_json(t);
+      if (pca.mean_.size() != Y.cols()) {
+        throw ParamError("pca was fitted on " + std::to_string(pca.mean_.size()) + " columns, the rows have " +
+                         std::to_string(Y.cols()));
+      }
+      Y = pca.transform(Y);
+    } else if (type == "som") {
+      const auto som = transform::Som::from_json(t);
+      if (som.weights_.cols() != Y.cols()) {
+        throw ParamError("som was fitted on " + std::to_string(som.weights_.cols()) + " columns, the rows have " +
+                         std::to_string(Y.cols()));
+      }
+      Y = som.transform(Y, threads);
+    } else {
+      throw FormatError("fitted transforms: unknown transform type '" + type + "'");
+    }
+  }
+  return Y;
+}
+
 }  // namespace darklens::pipeline

@@ -16,8 +16,9 @@ namespace darklens::evaluate {
 namespace {
 
 // dist(a, b, d) over rows of X (cosine: rows already unit length).
+// Per-row silhouette values.
 template <typename Dist>
-double silhouette(const transform::Matrix& X, const std::vector<int>& labels, int threads, Dist dist) {
+std::vector<double> silhouette(const transform::Matrix& X, const std::vector<int>& labels, int threads, Dist dist) {
   const Eigen::Index n = X.rows();
   if (static_cast<Eigen::Index>(labels.size()) != n) {
     throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " +
@@ -72,19 +73,29 @@ double silhouette(const transform::Matrix& X, const std::vector<int>& labels, in
         }
       },
       16);
+  std::vector<double> per_row(static_cast<size_t>(n));
+  for (size_t i = 0; i < per_row.size(); ++i) per_row[i] = s[u.group_of_[i]];
+  return per_row;
+}
+
+double mean(const std::vector<double>& v) {
   double total = 0;
-  for (size_t i = 0; i < m; ++i) total += u.weight_[i] * s[i];
-  return total / static_cast<double>(n);
+  for (double x : v) total += x;
+  return total / static_cast<double>(v.size());
 }
 
 
 
 }  // namespace
 
-double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
+std::vector<double> silhouette_samples(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
   return silhouette(X, labels, threads, [](const double* a, const double* b, Eigen::Index d) {
     return std::sqrt(cluster::squared_distance(a, b, d));
   });
+}
+
+double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
+  return mean(silhouette_samples(X, labels, threads));
 }
 
 double silhouette_score_sampled(const transform::Matrix& X, const std::vector<int>& labels, size_t sample,
@@ -112,11 +123,11 @@ double silhouette_score_cosine(const transform::Matrix& X, const std::vector<int
     const double norm = U.row(i).norm();
     if (norm > 0) U.row(i) /= norm;
   }
-  return silhouette(U, labels, threads, [](const double* a, const double* b, Eigen::Index d) {
+  return mean(silhouette(U, labels, threads, [](const double* a, const double* b, Eigen::Index d) {
     double dot = 0;
     for (Eigen::Index t = 0; t < d; ++t) dot += a[t] * b[t];
     return std::clamp(1.0 - dot, 0.0, 2.0);
-  });
+  }));
 }
 
 }  // namespace darklens::evaluate

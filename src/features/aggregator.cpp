@@ -87,6 +87,36 @@ void sort_by_row(std::vector<uint64_t>& v, std::vector<uint64_t>& tmp) {
   }
 }
 
+bool in_darknet(const FeatureOptions& opt, const IpAddr& a) {
+  if (opt.darknet_.empty()) return true;
+  for (const auto& c : opt.darknet_) {
+    if (c.contains(a)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Selected select_packet(const FeatureOptions& opt, const Packet& p) {
+  if (!opt.darknet_.empty() && in_darknet(opt, p.src_)) return Selected::kResponder;
+  if (!in_darknet(opt, p.dst_)) return Selected::kOutsidePrefix;
+  if (!(opt.classes_ & (1u << static_cast<int>(classify(p))))) return Selected::kClassFiltered;
+  return Selected::kUsed;
+}
+
+void for_each_used_packet(const FeatureOptions& opt, const std::vector<std::string>& paths,
+                          const std::function<void(const Packet&)>& fn) {
+  Packet p;
+  for (const auto& path : paths) {
+    auto reader = ingest::CaptureReader::open(path);
+    reader->set_filter(opt.bpf_);
+    while (reader->next(p)) {
+      if (select_packet(opt, p) == Selected::kUsed) fn(p);
+    }
+  }
+}
+
+namespace {
 }  // namespace
 
 struct Aggregator::Impl {
@@ -132,37 +162,30 @@ struct Aggregator::Impl {
     return row;
   }
 
-  bool in_darknet(const IpAddr& dst) const {
-    if (opt.darknet_.empty()) return true;
-    for (const auto& c : opt.darknet_) {
-      if (c.contains(dst)) return true;
-    }
-    return false;
-  }
-
   /// What a packet is used for, and the key of the row it updates.
   enum class Use : uint8_t { kSkip, kSource, kSynAck };
   Use select(const Packet& p, Key& k) {
     ++counters.packets_;
-    if (!opt.darknet_.empty() && in_darknet(p.src_)) {
-      // The responder: never a source. Its SYN-ACK opens a handshake with
-      // the source it answers.
-      ++counters.responder_;
-      if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
-          (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) ==
-              (tcp_flag::kSyn | tcp_flag::kAck)) {
-        k = {p.dst_, opt.window_.start_of(p.ts_ns_)};
-        return Use::kSynAck;
-      }
-      return Use::kSkip;
-    }
-    if (!in_darknet(p.dst_)) {
-      ++counters.outside_prefix_;
-      return Use::kSkip;
-    }
-    if (!(opt.classes_ & (1u << static_cast<int>(classify(p))))) {
-      ++counters.class_filtered_;
-      return Use::kSkip;
+    switch (select_packet(opt, p)) {
+      case Selected::kResponder:
+        // The responder: never a source. Its SYN-ACK opens a handshake with
+        // the source it answers.
+        ++counters.responder_;
+        if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
+            (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) ==
+                (tcp_flag::kSyn | tcp_flag::kAck)) {
+          k = {p.dst_, opt.window_.start_of(p.ts_ns_)};
+          return Use::kSynAck;
+        }
+        return Use::kSkip;
+      case Selected::kOutsidePrefix:
+        ++counters.outside_prefix_;
+        return Use::kSkip;
+      case Selected::kClassFiltered:
+        ++counters.class_filtered_;
+        return Use::kSkip;
+      case Selected::kUsed:
+        break;
     }
     ++counters.used_;
     k = {p.src_, opt.window_.start_of(p.ts_ns_)};

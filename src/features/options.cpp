@@ -1,6 +1,8 @@
 // Parsing of the user-facing feature options: families, classes, windows.
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 #include "darklens/error.hpp"
 #include "darklens/features.hpp"
 
@@ -138,6 +140,68 @@ WindowSpec parse_window(std::string_view text) {
   WindowSpec w;
   w.length_ns_ = n * unit * 1'000'000'000;
   return w;
+}
+
+nlohmann::json options_to_json(const FeatureOptions& o) {
+  std::string families;
+  for (Family f : o.families_) {
+    if (!families.empty()) families += ',';
+    families += family_name(f);
+  }
+  nlohmann::json prefixes = nlohmann::json::array();
+  for (const auto& c : o.darknet_) prefixes.push_back(c.to_string());
+  nlohmann::json j = {{"families", families},
+                      {"window_ns", o.window_.length_ns_},
+                      {"origin_ns", o.window_.origin_ns_},
+                      {"prefix", prefixes},
+                      {"classes", o.classes_},
+                      {"filter", o.bpf_},
+                      {"validated_only", o.validated_only_},
+                      {"min_packets", o.min_packets_},
+                      {"exact_cap", o.exact_cap_},
+                      {"flow_timeout_ns", o.flow_timeout_ns_},
+                      {"agm_ext_min_share", o.agm_ext_min_share_}};
+  if (o.agm_ext_vocab_) j["agm_ext_vocab"] = *o.agm_ext_vocab_;
+  return j;
+}
+
+FeatureOptions options_from_json(const nlohmann::json& j) {
+  FeatureOptions o;
+  std::string key;
+  try {
+    key = "families";
+    o.families_ = parse_families(j.at(key).get<std::string>());
+    key = "window_ns";
+    o.window_.length_ns_ = j.at(key).get<int64_t>();
+    key = "origin_ns";
+    o.window_.origin_ns_ = j.at(key).get<int64_t>();
+    key = "prefix";
+    for (const auto& c : j.at(key)) {
+      auto cidr = Cidr::parse(c.get<std::string>());
+      if (!cidr) throw FormatError("feature options: prefix '" + c.get<std::string>() + "' is not a prefix");
+      o.darknet_.push_back(*cidr);
+    }
+    key = "classes";
+    o.classes_ = j.at(key).get<uint8_t>();
+    key = "filter";
+    o.bpf_ = j.at(key).get<std::string>();
+    key = "validated_only";
+    o.validated_only_ = j.at(key).get<bool>();
+    key = "min_packets";
+    o.min_packets_ = j.at(key).get<uint64_t>();
+    key = "exact_cap";
+    o.exact_cap_ = j.at(key).get<uint32_t>();
+    key = "flow_timeout_ns";
+    o.flow_timeout_ns_ = j.at(key).get<int64_t>();
+    key = "agm_ext_min_share";
+    o.agm_ext_min_share_ = j.at(key).get<double>();
+    key = "agm_ext_vocab";
+    if (j.contains(key)) o.agm_ext_vocab_ = j.at(key).get<AgmExtVocab>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError("feature options: '" + key + "' is missing or malformed (" + e.what() + ")");
+  }
+  if (o.window_.length_ns_ <= 0) throw FormatError("feature options: window_ns must be positive");
+  return o;
 }
 
 }  // namespace darklens::features

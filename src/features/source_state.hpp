@@ -10,6 +10,7 @@
 #include "count_map.hpp"
 #include "handshakes.hpp"
 #include "intensity.hpp"
+#include "darklens/features.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {
@@ -111,16 +112,16 @@ struct Fingerprints {
   }
   void add(const Packet& p, uint32_t cap) {
     ++packets;
-    zmap += p.ip_id_ == 54321;
+    const FingerprintMarks m = fingerprint_marks(p);
+    zmap += m.zmap;
     ttl_ge_200 += p.ttl_ >= 200;
-    if (p.proto_ != ip_proto::kTcp || !p.has(Packet::kHasTransport)) return;
+    if (!m.tcp) return;
     ++tcp;
     win_1024 += p.tcp_win_ == 1024;
-    const uint32_t dst = p.dst_.is_v4() ? p.dst_.v4_value() : 0;
-    masscan += p.ip_id_ == ((dst ^ p.dport_ ^ p.tcp_seq_) & 0xffff);
-    if ((p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck)) != tcp_flag::kSyn) return;
+    masscan += m.masscan;
+    if (!m.syn) return;
     ++syn;
-    mirai += p.has(Packet::kMiraiMarked) || (p.dst_.is_v4() && p.tcp_seq_ == dst);
+    mirai += m.mirai;
     no_options += p.tcp_opts_.count_ == 0 && !p.has(Packet::kHasMss);
     syn_mss.add(p.has(Packet::kHasMss) ? p.tcp_mss_ : 0, cap);
     syn_win.add(p.tcp_win_, cap);

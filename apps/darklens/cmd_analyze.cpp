@@ -1,0 +1,214 @@
+// darklens analyze / classify: the main job, over the library's analyze module.
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "commands.hpp"
+#include "darklens/analyze.hpp"
+#include "darklens/atomic_file.hpp"
+#include "darklens/error.hpp"
+#include "darklens/report.hpp"
+
+namespace darklens::cli {
+namespace {
+
+void write_file(const std::string& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text);
+  f.commit();
+}
+
+// Creates OUTDIR and checks it takes files, before any work.
+void prepare_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    throw IoError(dir + ": cannot create the output directory" + (ec ? ": " + ec.message() : std::string()));
+  }
+  AtomicFile probe(dir + "/.darklens-write-test");  // removed uncommitted
+}
+
+std::function<void(const std::string&)> progress_printer(bool quiet) {
+  if (quiet) return {};
+  return [](const std::string& line) { std::cerr << "darklens: " << line << std::endl; };
+}
+
+std::string clusters_csv(const features::FeatureTable& t, const std::vector<int>& labels) {
+  std::string s = "source,window_start,cluster\n";
+  for (size_t i = 0; i < t.rows(); ++i) {
+    s += t.source_[i].to_string();
+    s += ',';
+    s += iso8601_utc(t.window_start_ns_[i]);
+    s += ',';
+    s += std::to_string(labels[i]);
+    s += '\n';
+  }
+  return s;
+}
+
+struct Common {
+  std::vector<std::string> files, gt;
+  std::string out, label_map, signatures = std::string(DARKLENS_DATA_DIR) + "/signatures.txt", db;
+  int threads = 0;
+  bool quiet = false;
+};
+
+void add_common(CLI::App* sub, Common& c) {
+  sub->add_option("captures", c.files, "Captures of the window (pcap, pcapng, DarkVec CSV; gzip/zstd)")->required();
+  sub->add_option("-o,--output", c.out, "Output directory (created if missing)")->required();
+  sub->add_option("--gt", c.gt, "Ground truth CSV 'ip,label' or 'cidr,label' (repeatable): kNN check and label "
+                                "composition of each cluster")
+      ->allow_extra_args(false);
+  sub->add_option("--label-map", c.label_map, "CSV 'from,to' normalising ground-truth labels");
+  sub->add_option("--signatures", c.signatures, "Signature catalog (docs/analyze.md)")
+      ->default_str("data/signatures.txt");
+  sub->add_option("-t,--threads", c.threads, "Worker threads (0 = all cores; same result on any number)")
+      ->default_val(0)->check(CLI::Range(0, 256));
+  sub->add_flag("-q,--quiet", c.quiet, "Print nothing but errors");
+}
+
+}  // namespace
+
+Command add_analyze(CLI::App& app) {
+  struct Opts : Common {
+    std::string family = analyze::kDefaultFamilies, window = "24h", prefix, filter,
+                pipeline = analyze::kDefaultPipeline;
+    uint64_t min_packets = 1;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "analyze",
+      "The main job: captures -> per-source features -> embedding and clusters -> a profile per cluster "
+      "(protocols, ports, flags, hours, fingerprints) matched to known activity -> evaluation -> report. Writes "
+      "features.csv, clusters.csv, profiles.json, summary.json and report.html to OUTDIR; with --db, stores the "
+      "patterns so 'darklens classify' can recognise them on later days. docs/analyze.md.");
+  add_common(sub, *o);
+  sub->add_option("--db", o->db, "Pattern database (SQLite; created if missing) to store this window's patterns in");
+  sub->add_option("--family", o->family, "Feature families (docs/features.md)")->default_val(o->family);
+  sub->add_option("--pipeline", o->pipeline, "Transform and cluster spec (docs/cluster.md)")->default_val(o->pipeline);
+  sub->add_option("--window", o->window, "Window length, aligned to UTC midnight")->default_val("24h");
+  sub->add_option("--prefix", o->prefix, "Monitored darknet, CIDR[,CIDR]");
+  sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet");
+  sub->add_option("--min-packets", o->min_packets, "Leave out sources with fewer packets")->default_val(1);
+  return {sub, [o]() {
+            analyze::Options opt;
+            opt.features.families_ = features::parse_families(o->family);
+            opt.features.window_ = features::parse_window(o->window);
+            opt.features.darknet_ = parse_prefixes(o->prefix);
+            opt.features.bpf_ = o->filter;
+            opt.features.min_packets_ = o->min_packets;
+            opt.features.threads_ = o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                                    : o->threads;
+            opt.pipeline = o->pipeline;
+            opt.threads = o->threads;
+            pipeline::parse_spec(opt.pipeline);
+            const auto catalog = profile::Catalog::load(o->signatures);
+            opt.catalog = &catalog;
+            std::optional<ground_truth::GroundTruth> gt;
+            if (!o->gt.empty()) {
+              gt = ground_truth::load(o->gt, o->label_map.empty() ? std::map<std::string, std::string>{}
+                                                                  : ground_truth::load_label_map(o->label_map));
+              opt.gt = &*gt;
+            }
+            std::unique_ptr<patterns::Store> db;
+            if (!o->db.empty()) db = std::make_unique<patterns::Store>(o->db);
+            prepare_dir(o->out);
+            opt.progress = progress_printer(o->quiet);
+            auto a = analyze::analyze(o->files, opt);
+            features::write_table(a.table, o->out + "/features.csv");
+            write_file(o->out + "/clusters.csv", clusters_csv(a.table, a.result.labels_));
+            write_file(o->out + "/profiles.json", a.report["profiles"].dump(2) + "\n");
+            if (db) a.summary["stored"] = {{"db", o->db}, {"run", analyze::store(*db, a, o->files, opt)}};
+            write_file(o->out + "/summary.json", a.summary.dump(2) + "\n");
+            write_file(o->out + "/report.html", report::render_html(a.report));
+            if (!o->quiet) {
+              std::cout << o->out << "/report.html: " << a.table.rows() << " sources in "
+                        << a.result.summary_["clusters"] << " clusters";
+              size_t unexplained = a.summary["unexplained_clusters"].get<size_t>();
+              std::cout << " (" << unexplained << " unexplained)";
+              if (db) std::cout << "; stored as run " << a.summary["stored"]["run"] << " in " << o->db;
+              std::cout << "\n";
+              for (const auto& p : a.profiles) {
+                if (p.rank_ > 8) break;
+                std::cout << "  " << (p.cluster_ < 0 ? std::string("noise") : "cluster " + std::to_string(p.cluster_))
+                          << ": " << p.sources_ << " sources, "
+                          << (p.activities_.empty() ? std::string("UNEXPLAINED") : p.activities_[0].activity) << "\n";
+              }
+            }
+            return 0;
+          }};
+}
+
+Command add_classify(CLI::App& app) {
+  struct Opts : Common {
+    int64_t model = 0;
+    bool no_store = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "classify",
+      "Classify a later window against a stored model: the same features and transforms, each source assigned to "
+      "the nearest known pattern within its radius, else 'new' (new sources are clustered into new groups). "
+      "Reports which patterns are back, which are absent, and the new groups. Writes assignments.csv, "
+      "profiles.json, classify.json and report.html to OUTDIR, and stores the run (and new groups) in the "
+      "database. docs/analyze.md.");
+  add_common(sub, *o);
+  sub->add_option("--db", o->db, "Pattern database written by 'darklens analyze --db'")->required();
+  sub->add_option("--model", o->model, "Analyze run to compare with (default: the newest)");
+  sub->add_flag("--no-store", o->no_store, "Do not record this run in the database");
+  return {sub, [o]() {
+            if (!std::filesystem::exists(o->db)) throw IoError(o->db + ": no such pattern database");
+            patterns::Store db(o->db);
+            analyze::ClassifyOptions opt;
+            opt.model = o->model;
+            opt.threads = o->threads;
+            const auto catalog = profile::Catalog::load(o->signatures);
+            opt.catalog = &catalog;
+            std::optional<ground_truth::GroundTruth> gt;
+            if (!o->gt.empty()) {
+              gt = ground_truth::load(o->gt, o->label_map.empty() ? std::map<std::string, std::string>{}
+                                                                  : ground_truth::load_label_map(o->label_map));
+              opt.gt = &*gt;
+            }
+            prepare_dir(o->out);
+            opt.progress = progress_printer(o->quiet);
+            auto c = analyze::classify(db, o->files, opt);
+            std::string csv = "source,window_start,status,pattern\n";
+            for (size_t i = 0; i < c.table.rows(); ++i) {
+              csv += c.table.source_[i].to_string() + "," + iso8601_utc(c.table.window_start_ns_[i]) + ",";
+              if (c.known_of_row[i] >= 0) {
+                csv += "known," + std::to_string(c.known[static_cast<size_t>(c.known_of_row[i])].id);
+              } else if (c.new_of_row[i] >= 0) {
+                csv += "new,new-" + std::to_string(c.new_of_row[i]);
+              } else {
+                csv += "new,noise";
+              }
+              csv += "\n";
+            }
+            if (!o->no_store) {
+              c.summary["stored"] = {{"db", o->db}, {"run", analyze::store(db, c, o->files)}};
+              // New groups got pattern ids: show them.
+              for (auto& p : c.summary["patterns"]) {
+                if (p["status"] == "new") p["id"] = c.fresh[p["new_group"].get<size_t>()].id;
+              }
+              c.report["patterns"] = c.summary["patterns"];
+            }
+            write_file(o->out + "/assignments.csv", csv);
+            write_file(o->out + "/profiles.json", c.report["profiles"].dump(2) + "\n");
+            write_file(o->out + "/classify.json", c.summary.dump(2) + "\n");
+            write_file(o->out + "/report.html", report::render_html(c.report));
+            if (!o->quiet) {
+              std::cout << o->out << "/report.html: " << c.table.rows() << " sources; "
+                        << c.summary["sources_in_known_patterns"] << " in known patterns ("
+                        << c.summary["patterns_back"] << " back, " << c.summary["patterns_absent"] << " absent), "
+                        << c.summary["new_sources"] << " new in " << c.summary["new_groups"] << " groups";
+              if (c.summary["tracking"].contains("ami_vs_model")) {
+                std::cout << "; AMI vs model " << c.summary["tracking"]["ami_vs_model"].get<double>();
+              }
+              std::cout << "\n";
+            }
+            return 0;
+          }};
+}
+
+}  // namespace darklens::cli

@@ -1,0 +1,96 @@
+// The main job, as two library calls the CLI (and later the server) wrap:
+//   analyze():  captures -> features -> pipeline -> profiles + signatures
+//               -> evaluation -> report document; store() keeps it as a model.
+//   classify(): captures of a later window -> the model's features and
+//               transforms -> nearest known pattern within its radius, else
+//               new groups (clustered with the model's clusterer) -> profiles.
+// docs/analyze.md.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "darklens/features.hpp"
+#include "darklens/ground_truth.hpp"
+#include "darklens/patterns.hpp"
+#include "darklens/pipeline.hpp"
+#include "darklens/profile.hpp"
+
+namespace darklens::analyze {
+
+/// Defaults chosen on synthetic days with planted groups (docs/analyze.md):
+/// counts of AGM, intensity and fingerprint columns, log-scaled (counts
+/// are heavy-tailed), standardised, 10 principal components, k-means with
+/// k by the best silhouette.
+inline constexpr const char* kDefaultFamilies = "agm,intensity,fingerprints";
+inline constexpr const char* kDefaultPipeline = "log1p|zscore|pca:10|kmeans:k=auto";
+
+struct Options {
+  features::FeatureOptions features;  // families_ default: kDefaultFamilies
+  std::string pipeline = kDefaultPipeline;
+  const ground_truth::GroundTruth* gt = nullptr;  // optional
+  const profile::Catalog* catalog = nullptr;      // optional; no catalog = every cluster unexplained
+  int threads = 0;
+  size_t projection_points = 5000;  // sources drawn in the report's scatter plot (seeded sample)
+  size_t silhouette_rows = 5000;    // rows of the per-cluster silhouette (seeded sample)
+  uint64_t seed = 0;
+  /// Called with one line per stage ("features: 5000 sources from 113739 packets").
+  std::function<void(const std::string&)> progress;
+};
+
+struct Analysis {
+  features::FeatureTable table;
+  features::AggregateCounters counters;
+  pipeline::Result result;
+  std::vector<profile::ClusterProfile> profiles;  // largest first, noise included
+  nlohmann::json summary;  // summary.json
+  nlohmann::json report;   // report::render_html's document
+};
+
+/// Throws as the stages it runs (IoError / FormatError naming the file,
+/// ParamError for a bad spec or too few sources to cluster).
+Analysis analyze(const std::vector<std::string>& captures, const Options& options);
+
+/// Stores an analysis as a model: the run, one pattern per cluster (noise
+/// has none) with centroid and radius (patterns::radius_for), its members
+/// and sightings. Returns the run id.
+int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs,
+              const Options& options);
+
+struct ClassifyOptions {
+  int64_t model = 0;  // 0 = the newest analyze run
+  const ground_truth::GroundTruth* gt = nullptr;
+  const profile::Catalog* catalog = nullptr;
+  int threads = 0;
+  size_t min_new_to_cluster = 20;  // fewer new sources form one new group
+  size_t projection_points = 5000;
+  uint64_t seed = 0;
+  std::function<void(const std::string&)> progress;
+};
+
+struct Classification {
+  patterns::RunRecord model;
+  std::vector<patterns::Pattern> known;
+  features::FeatureTable table;
+  std::vector<int> known_of_row;  // index into `known`, or -1
+  std::vector<int> new_of_row;    // new group index, -1 (not new), or cluster::kNoise... see docs
+  std::vector<patterns::Pattern> fresh;  // the new groups, as patterns (ids 0 until stored)
+  std::vector<profile::ClusterProfile> profiles;  // labels: known index, then known.size() + new group
+  nlohmann::json summary;  // classify.json
+  nlohmann::json report;
+};
+
+/// Throws ParamError when the database has no model (or not `model`), or
+/// when the model's families cannot be recomputed on a new window (agm-num
+/// picks its port columns per window); FormatError when the new table's
+/// columns differ from the model's.
+Classification classify(const patterns::Store& db, const std::vector<std::string>& captures,
+                        const ClassifyOptions& options);
+
+/// Stores a classification: a classify run under its model, the new groups
+/// as patterns of that model, members and sightings. Returns the run id.
+int64_t store(patterns::Store& db, Classification& c, const std::vector<std::string>& inputs);
+
+}  // namespace darklens::analyze

@@ -1,0 +1,117 @@
+// The pattern database: an embedded SQLite file that remembers analysed
+// windows (their fitted transforms, cluster centroids and radii, profiles,
+// signature matches, user-given names, and which sources belonged where),
+// so later windows can be classified against them. Schema and migrations:
+// docs/patterns.md.
+//
+//   darklens::patterns::Store db("patterns.db");      // created / migrated
+//   auto model = db.run(db.latest_model());
+//   auto known = db.patterns(model->id);
+//   auto a = darklens::patterns::assign(Y, known);      // nearest pattern within its radius
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "darklens/cluster.hpp"
+
+namespace darklens::patterns {
+
+inline constexpr int kSchemaVersion = 2;
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string kind;       // "analyze" (fits a model) or "classify" (uses one)
+  int64_t model_run = 0;  // the analyze run whose transforms embed this run (itself for analyze)
+  std::string created;    // ISO 8601 UTC
+  int64_t window_start_ns = 0, window_end_ns = 0;
+  std::vector<std::string> inputs;
+  nlohmann::json features;  // the feature options (families, window, prefix, ...)
+  std::vector<std::string> columns;
+  std::string pipeline;
+  nlohmann::json transforms;  // pipeline::Result::fitted_
+  nlohmann::json summary;
+};
+
+struct Pattern {
+  int64_t id = 0;
+  int64_t model_run = 0;  // the embedding its centroid lives in
+  int64_t first_run = 0;  // the run that found it
+  int cluster = 0;        // its label in that run
+  std::string name;       // given by the user ("" until then)
+  std::vector<double> centroid;
+  double radius = 0;
+  uint64_t sources = 0, packets = 0;
+  nlohmann::json profile;  // profile::to_json, activities included
+};
+
+/// A source's place in a run: pattern id, or 0 for a source that matched none.
+struct Member {
+  std::string source;
+  int64_t window_start_ns = 0;
+  int64_t pattern = 0;
+};
+
+/// How many sources and packets of a run a pattern had.
+struct Sighting {
+  int64_t run = 0, pattern = 0;
+  uint64_t sources = 0, packets = 0;
+};
+
+class Store {
+ public:
+  /// Opens (creating when missing) and migrates to kSchemaVersion, in WAL
+  /// mode. Throws IoError when the file cannot be opened, FormatError when it
+  /// is not a darklens pattern database or comes from a newer darklens.
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+  int schema_version() const;
+
+  /// Writes a whole run in one transaction: the run, its new patterns
+  /// (their model_run/first_run are set to the run when 0, their ids filled
+  /// in), its members (Member::pattern < 0 means the new pattern at index
+  /// -pattern-1 of `fresh`), and one sighting per pattern it saw.
+  /// Returns the run id. Nothing is written when it throws.
+  int64_t save_run(RunRecord run, std::vector<Pattern>& fresh, std::vector<Member> members,
+                   std::vector<Sighting> sightings);
+
+  std::vector<RunRecord> runs() const;
+  /// Throws ParamError naming the id when there is no such run.
+  RunRecord run(int64_t id) const;
+  /// The newest analyze run; throws ParamError when the database holds none.
+  int64_t latest_model() const;
+  /// Patterns of one model (0 = all), by id.
+  std::vector<Pattern> patterns(int64_t model_run = 0) const;
+  /// Throws ParamError naming the id when there is no such pattern.
+  Pattern pattern(int64_t id) const;
+  std::vector<Sighting> sightings(int64_t pattern) const;
+  std::vector<Member> members(int64_t run) const;
+  /// Throws ParamError when there is no such pattern.
+  void set_name(int64_t pattern, const std::string& name);
+
+ private:
+  struct Db;
+  std::unique_ptr<Db> db_;
+  std::string path_;
+};
+
+/// A pattern's radius: the 95th percentile of its members' distances to
+/// the centroid, at least a quarter of the distance to the nearest other
+/// centroid (so a tight group still accepts a neighbour), and at least 1e-9.
+/// `centroids` are all the model's centroids; `self` indexes this one.
+double radius_for(const cluster::Matrix& members, const cluster::Matrix& centroids, Eigen::Index self);
+
+/// Each row's nearest pattern (Euclidean, in the model's embedding) when
+/// within that pattern's radius: index into `known`, or -1 ("new"). Ties go
+/// to the lower index.
+std::vector<int> assign(const cluster::Matrix& Y, const std::vector<Pattern>& known, int threads = 0);
+
+}  // namespace darklens::patterns

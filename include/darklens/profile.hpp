@@ -1,0 +1,138 @@
+// What each cluster does: a profile per cluster (protocols, top ports, TCP
+// flags, packets per source, destinations, hourly traffic, fingerprints,
+// ground-truth labels), computed from the packets of its sources, and the
+// known activities it matches in a signature catalog. docs/analyze.md.
+//
+//   darklens::profile::Profiler pr(table.source_, table.window_start_ns_, labels, options.window_);
+//   darklens::features::for_each_used_packet(options, files, [&](const Packet& p) { pr.add(p); });
+//   auto profiles = pr.finish(&gt);                        // largest cluster first
+//   auto catalog = darklens::profile::Catalog::load("data/signatures.txt");
+//   for (auto& c : profiles) c.activities_ = darklens::profile::match(catalog, c);
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "darklens/features.hpp"
+#include "darklens/ground_truth.hpp"
+#include "darklens/types.hpp"
+
+namespace darklens::profile {
+
+/// A named count and its share of a whole (which whole: see the field).
+struct Share {
+  std::string key;
+  uint64_t count = 0;
+  double share = 0;
+};
+
+/// A catalog entry a profile matched, with the evidence for each condition.
+struct Match {
+  std::string id, activity, reference;
+  std::vector<std::string> evidence;  // "port tcp/23,tcp/2323 = 0.93 (>= 0.5)"
+};
+
+struct ClusterProfile {
+  int cluster_ = 0;  // the cluster's label (cluster::kNoise = -1 for noise)
+  int rank_ = 0;     // 1 = most sources
+  uint64_t sources_ = 0, packets_ = 0, bytes_ = 0;  // bytes: IP lengths
+  std::vector<Share> protocols_;  // "tcp", "udp", "icmp", ...: share of packets
+  std::vector<Share> classes_;    // "scan", "backscatter", "other": share of packets
+  std::vector<Share> ports_;      // "tcp/23", "udp/53": every destination port, share of packets, most first
+  std::vector<Share> tcp_flags_;  // "SYN", "SYN+ACK", "RST": share of TCP packets, most first
+  std::array<double, 5> packets_per_source_{};  // min, 25%, median, 75%, max (linear interpolation)
+  uint64_t destinations_ = 0;     // distinct destination addresses...
+  bool destinations_capped_ = false;  // ...a lower bound when true (ProfileOptions::destination_cap_)
+  uint64_t source_blocks_ = 0;    // distinct /24 (IPv4) or /48 (IPv6) blocks of the sources
+  std::array<uint64_t, 24> hourly_{};  // packets per UTC hour of the day
+  uint64_t tcp_ = 0, syn_ = 0;
+  double mirai_ = 0;    // share of SYNs with the Mirai fingerprint
+  double zmap_ = 0;     // share of packets with ZMap's IP ID
+  double masscan_ = 0;  // share of TCP packets with Masscan's IP ID
+  std::vector<Share> ground_truth_;  // label: sources, share of sources; unlabelled sources are not listed
+  std::vector<Match> activities_;    // empty = unexplained
+};
+
+struct ProfileOptions {
+  /// Distinct destinations are counted exactly up to this many per cluster.
+  uint64_t destination_cap_ = 1u << 20;
+};
+
+/// Accumulates profiles from packets. Rows are the feature table's rows:
+/// (source, window start) with their cluster label.
+class Profiler {
+ public:
+  /// Throws ParamError when the three vectors differ in length.
+  Profiler(const std::vector<IpAddr>& sources, const std::vector<int64_t>& window_starts,
+           const std::vector<int>& labels, features::WindowSpec window, ProfileOptions options = {});
+  ~Profiler();
+  Profiler(Profiler&&) noexcept;
+  Profiler& operator=(Profiler&&) noexcept;
+
+  /// Counts a packet for its row's cluster; packets of sources without a row
+  /// (dropped by --min-packets, say) are counted in skipped().
+  void add(const Packet& p);
+  uint64_t skipped() const;
+
+  /// One profile per cluster label present (noise too), most sources first
+  /// (ties: lower label), with rank_ set. gt may be null.
+  std::vector<ClusterProfile> finish(const ground_truth::GroundTruth* gt) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Share of the packets going to any of `ports` ("23" = tcp/23 and udp/23,
+/// "tcp/23", "udp/53").
+double port_share(const ClusterProfile& p, const std::vector<std::string>& ports);
+
+nlohmann::json to_json(const ClusterProfile& p, size_t top_ports = 10);
+ClusterProfile from_json(const nlohmann::json& j);
+
+// ---- signature catalog -------------------------------------------------
+
+/// One condition: `metric [args] op value`, e.g. `port tcp/23,tcp/2323 >= 0.5`.
+struct Condition {
+  std::string metric;
+  std::vector<std::string> args;
+  std::string op;  // ">=", "<=", ">", "<", "="
+  double value = 0;
+  std::string text;  // as written
+};
+
+struct Signature {
+  std::string id, activity, reference;
+  std::vector<Condition> when;  // all must hold
+};
+
+/// The catalog format (data/signatures.txt, docs/analyze.md):
+///
+///   [mirai-telnet]
+///   activity  = Mirai-like propagation over telnet
+///   reference = Antonakakis et al., Understanding the Mirai Botnet, USENIX Security 2017
+///   when      = port tcp/23,tcp/2323 >= 0.5
+///   when      = fingerprint mirai >= 0.5
+///
+/// Metrics: port P,..; proto NAME,..; class NAME,..; flag NAME,.. (share of
+/// TCP packets); fingerprint mirai|zmap|masscan; label NAME,..|* (share of
+/// sources); sources; packets_per_source (median); destinations;
+/// distinct_ports; source_blocks; blocks_per_source.
+struct Catalog {
+  std::vector<Signature> signatures;
+  /// Throws FormatError "<name>:<line>: <what is wrong>".
+  static Catalog parse(std::string_view text, const std::string& name);
+  /// Throws IoError when the file cannot be read, FormatError as parse.
+  static Catalog load(const std::string& path);
+};
+
+/// The signatures whose every condition holds, most conditions first (ties:
+/// catalog order), each with its evidence.
+std::vector<Match> match(const Catalog& catalog, const ClusterProfile& p);
+
+}  // namespace darklens::profile

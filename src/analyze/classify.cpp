@@ -1,0 +1,296 @@
+// classify(): a later window against a stored model.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "common.hpp"
+#include "darklens/analyze.hpp"
+#include "darklens/error.hpp"
+#include "darklens/evaluate.hpp"
+
+namespace darklens::analyze {
+using namespace detail;
+
+namespace {
+
+// The clusterer stage of a pipeline spec, as a spec of its own.
+std::string clusterer_of(const std::string& spec) {
+  const auto stages = pipeline::parse_spec(spec);
+  const auto& s = stages.back();
+  std::string out = s.name;
+  for (size_t i = 0; i < s.args.size(); ++i) {
+    out += i == 0 ? ":" : ",";
+    out += s.args[i].first.empty() ? s.args[i].second : s.args[i].first + "=" + s.args[i].second;
+  }
+  return out;
+}
+
+std::string activity_of(const nlohmann::json& profile) {
+  const auto& acts = profile.at("activities");
+  return acts.empty() ? "unexplained" : acts[0].at("activity").get<std::string>();
+}
+
+}  // namespace
+
+Classification classify(const patterns::Store& db, const std::vector<std::string>& captures,
+                        const ClassifyOptions& o) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  auto since = [](clock::time_point a) { return std::chrono::duration<double>(clock::now() - a).count(); };
+  Classification c;
+  const int64_t model_id = o.model ? o.model : db.latest_model();
+  c.model = db.run(model_id);
+  if (c.model.kind != "analyze") {
+    throw ParamError(db.path() + ": run " + std::to_string(model_id) +
+                     " is a classify run; give the id of an analyze run (darklens patterns list)");
+  }
+  features::FeatureOptions fo = features::options_from_json(c.model.features);
+  for (auto f : fo.families_) {
+    if (f == features::Family::kAgmNum) {
+      throw ParamError(db.path() + ": model " + std::to_string(model_id) +
+                       " uses agm-num, whose port columns are chosen per window; a later window cannot be put in "
+                       "the same columns. Analyze with other families to classify later days");
+    }
+  }
+  fo.threads_ = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  features::AggregateCounters counters;
+  auto t = clock::now();
+  {
+    features::Aggregator agg(fo);
+    agg.add_files(captures);
+    c.table = agg.table();
+    counters = agg.counters();
+  }
+  if (c.table.columns_ != c.model.columns) {
+    throw FormatError("classify: the new window has " + std::to_string(c.table.columns_.size()) +
+                      " feature columns, model " + std::to_string(model_id) + " has " +
+                      std::to_string(c.model.columns.size()) + "; they must be the same");
+  }
+  say(o.progress, "features: " + std::to_string(c.table.rows()) + " sources from " + std::to_string(counters.used_) +
+                      " packets (" + seconds_text(since(t)) + ")");
+  if (c.table.rows() == 0) throw ParamError("classify: no source left in the captures after filtering");
+
+  t = clock::now();
+  const cluster::Matrix Y = pipeline::project(matrix_of(c.table), c.model.transforms, o.threads);
+  c.known = db.patterns(model_id);
+  c.known_of_row = patterns::assign(Y, c.known, o.threads);
+  const int K = static_cast<int>(c.known.size());
+  std::vector<Eigen::Index> fresh_rows;
+  for (size_t i = 0; i < c.known_of_row.size(); ++i) {
+    if (c.known_of_row[i] < 0) fresh_rows.push_back(static_cast<Eigen::Index>(i));
+  }
+  cluster::Matrix N(static_cast<Eigen::Index>(fresh_rows.size()), Y.cols());
+  for (size_t i = 0; i < fresh_rows.size(); ++i) N.row(static_cast<Eigen::Index>(i)) = Y.row(fresh_rows[i]);
+  std::vector<int> groups(fresh_rows.size(), 0);
+  nlohmann::json new_clustering = nullptr;
+  if (fresh_rows.size() >= std::max<size_t>(o.min_new_to_cluster, 3)) {
+    const std::string spec = clusterer_of(c.model.pipeline);
+    auto r = pipeline::run(N, spec, o.threads);
+    groups = r.labels_;
+    new_clustering = r.summary_;
+  }
+  int new_groups = 0;
+  for (int g : groups) new_groups = std::max(new_groups, g + 1);
+  c.new_of_row.assign(c.table.rows(), -2);
+  std::vector<int> labels(c.table.rows());
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = c.known_of_row[i];
+  for (size_t i = 0; i < fresh_rows.size(); ++i) {
+    const auto r = static_cast<size_t>(fresh_rows[i]);
+    c.new_of_row[r] = groups[i];
+    labels[r] = groups[i] < 0 ? cluster::kNoise : K + groups[i];
+  }
+  say(o.progress, "classify: " + std::to_string(c.table.rows() - fresh_rows.size()) + " sources in " +
+                      std::to_string(K) + " known patterns, " + std::to_string(fresh_rows.size()) + " new in " +
+                      std::to_string(new_groups) + " groups (" + seconds_text(since(t)) + ")");
+
+  t = clock::now();
+  c.profiles = profile_rows(fo, captures, c.table, labels, o.gt, o.catalog);
+  std::map<int, const profile::ClusterProfile*> profile_of;
+  for (const auto& p : c.profiles) profile_of[p.cluster_] = &p;
+  // The new groups as patterns: centroid = member mean, radius among all centroids.
+  cluster::Matrix C(K + new_groups, Y.cols());
+  for (int k = 0; k < K; ++k) {
+    for (Eigen::Index j = 0; j < Y.cols(); ++j) C(k, j) = c.known[static_cast<size_t>(k)].centroid[static_cast<size_t>(j)];
+  }
+  std::vector<std::vector<Eigen::Index>> members(static_cast<size_t>(new_groups));
+  for (size_t i = 0; i < fresh_rows.size(); ++i) {
+    if (groups[i] >= 0) members[static_cast<size_t>(groups[i])].push_back(fresh_rows[i]);
+  }
+  for (int g = 0; g < new_groups; ++g) {
+    Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(Y.cols());
+    for (auto r : members[static_cast<size_t>(g)]) mean += Y.row(r);
+    C.row(K + g) = mean / std::max<double>(1.0, static_cast<double>(members[static_cast<size_t>(g)].size()));
+  }
+  for (int g = 0; g < new_groups; ++g) {
+    const auto& rows = members[static_cast<size_t>(g)];
+    cluster::Matrix M(static_cast<Eigen::Index>(rows.size()), Y.cols());
+    for (size_t i = 0; i < rows.size(); ++i) M.row(static_cast<Eigen::Index>(i)) = Y.row(rows[i]);
+    patterns::Pattern p;
+    p.cluster = g;
+    p.centroid.resize(static_cast<size_t>(Y.cols()));
+    for (Eigen::Index j = 0; j < Y.cols(); ++j) p.centroid[static_cast<size_t>(j)] = C(K + g, j);
+    p.radius = patterns::radius_for(M, C, K + g);
+    const auto* prof = profile_of.at(K + g);
+    p.sources = prof->sources_;
+    p.packets = prof->packets_;
+    p.profile = profile::to_json(*prof);
+    c.fresh.push_back(std::move(p));
+  }
+  say(o.progress, "profile: " + std::to_string(c.profiles.size()) + " profiles (" + seconds_text(since(t)) + ")");
+
+  // Which known patterns are back, which absent; day-over-day agreement.
+  nlohmann::json pats = nlohmann::json::array();
+  size_t back = 0;
+  for (int k = 0; k < K; ++k) {
+    const auto& kp = c.known[static_cast<size_t>(k)];
+    const auto it = profile_of.find(k);
+    const uint64_t now = it == profile_of.end() ? 0 : it->second->sources_;
+    back += now > 0;
+    pats.push_back({{"id", kp.id},
+                    {"name", kp.name},
+                    {"status", now > 0 ? "back" : "absent"},
+                    {"sources", now},
+                    {"packets", it == profile_of.end() ? 0 : it->second->packets_},
+                    {"sources_then", kp.sources},
+                    {"activity", activity_of(kp.profile)}});
+  }
+  for (int g = 0; g < new_groups; ++g) {
+    const auto& p = c.fresh[static_cast<size_t>(g)];
+    pats.push_back({{"id", 0},
+                    {"name", ""},
+                    {"status", "new"},
+                    {"new_group", g},
+                    {"sources", p.sources},
+                    {"packets", p.packets},
+                    {"sources_then", 0},
+                    {"activity", activity_of(p.profile)}});
+  }
+  std::unordered_map<std::string, int64_t> then;
+  for (const auto& m : db.members(model_id)) then[m.source] = m.pattern;
+  std::vector<int> a_then, a_now;
+  size_t same = 0;
+  for (size_t i = 0; i < c.table.rows(); ++i) {
+    const auto it = then.find(c.table.source_[i].to_string());
+    if (it == then.end()) continue;
+    a_then.push_back(static_cast<int>(it->second) - 1);  // pattern id - 1; no pattern -> -1
+    const int now = c.known_of_row[i] >= 0 ? static_cast<int>(c.known[static_cast<size_t>(c.known_of_row[i])].id) - 1
+                                           : -1000 - std::max(c.new_of_row[i], -1);
+    a_now.push_back(now);
+    same += now == a_then.back() && now >= 0;
+  }
+  nlohmann::json tracking = {{"sources_in_both", a_then.size()}, {"same_pattern", same}};
+  if (a_then.size() >= 2) tracking["ami_vs_model"] = evaluate::compare_labelings(a_then, a_now).ami;
+  nlohmann::json report;
+  nlohmann::json evaluation;
+  if (o.gt) {
+    const auto truth = truth_of(c.table, *o.gt);
+    if (auto k = knn_section(Y, truth, o.gt->labels_, o.threads)) {
+      report["knn"] = *k;
+      evaluation["knn_accuracy"] = (*k)["accuracy"];
+      evaluation["labelled_sources"] = (*k)["evaluated"];
+    }
+  }
+  const auto [w0, w1] = window_range(c.table, fo.window_);
+  const size_t known_rows = c.table.rows() - fresh_rows.size();
+  c.summary = {{"generator", "darklens classify"},
+               {"inputs", captures},
+               {"model", model_id},
+               {"window_start", iso8601_utc(w0)},
+               {"window_end", iso8601_utc(w1)},
+               {"sources", c.table.rows()},
+               {"packets_used", counters.used_},
+               {"sources_in_known_patterns", known_rows},
+               {"share_known", static_cast<double>(known_rows) / static_cast<double>(c.table.rows())},
+               {"new_sources", fresh_rows.size()},
+               {"new_groups", new_groups},
+               {"new_clustering", new_clustering},
+               {"patterns_back", back},
+               {"patterns_absent", K - static_cast<int>(back)},
+               {"patterns", pats},
+               {"tracking", tracking},
+               {"evaluation", evaluation},
+               {"seconds", since(t0)}};
+
+  // Over time: the model's window, earlier classify runs, this one.
+  nlohmann::json xs = nlohmann::json::array(), ami = nlohmann::json::array(), knn = nlohmann::json::array(),
+                 known_share = nlohmann::json::array();
+  auto point = [&](const std::string& start, const nlohmann::json& s, bool is_model) {
+    xs.push_back(start.substr(0, 10));
+    ami.push_back(is_model ? nlohmann::json(1.0) : s.value("/tracking/ami_vs_model"_json_pointer, nlohmann::json(nullptr)));
+    knn.push_back(s.value("/evaluation/knn_accuracy"_json_pointer, nlohmann::json(nullptr)));
+    known_share.push_back(is_model ? nlohmann::json(1.0) : s.value("share_known", nlohmann::json(nullptr)));
+  };
+  point(c.model.summary.value("window_start", iso8601_utc(c.model.window_start_ns)), c.model.summary, true);
+  for (const auto& r : db.runs()) {
+    if (r.kind == "classify" && r.model_run == model_id) point(r.summary.value("window_start", ""), r.summary, false);
+  }
+  point(iso8601_utc(w0), c.summary, false);
+  report["series"] = {{"x", xs},
+                      {"lines", {{"AMI vs the model's window", ami},
+                                 {"share of sources in known patterns", known_share},
+                                 {"1-NN accuracy (ground truth)", knn}}}};
+  report["title"] = "darklens classification, " + iso8601_utc(w0).substr(0, 10);
+  report["subtitle"] = std::to_string(c.table.rows()) + " sources against model " + std::to_string(model_id) + " (" +
+                       c.model.summary.value("window_start", "") + ", " + c.model.pipeline + ")";
+  report["numbers"] = nlohmann::json::array({{"sources", c.table.rows()},
+                                             {"in known patterns", known_rows},
+                                             {"new sources", fresh_rows.size()},
+                                             {"new groups", new_groups},
+                                             {"known patterns back", back},
+                                             {"known patterns absent", K - static_cast<int>(back)},
+                                             {"sources also in the model's window", a_then.size()},
+                                             {"AMI vs the model's window", tracking.value("ami_vs_model", nlohmann::json(nullptr))}});
+  report["patterns"] = pats;
+  report["profiles"] = profiles_json(c.profiles);
+  report["projection"] = projection(Y, labels, o.projection_points, o.seed);
+  report["generated_by"] = "darklens classify, model " + std::to_string(model_id);
+  c.report = std::move(report);
+  return c;
+}
+
+int64_t store(patterns::Store& db, Classification& c, const std::vector<std::string>& inputs) {
+  patterns::RunRecord run;
+  run.kind = "classify";
+  run.model_run = c.model.id;
+  run.created = now_utc();
+  features::WindowSpec w;
+  w.length_ns_ = c.model.features.at("window_ns").get<int64_t>();
+  const auto [w0, w1] = window_range(c.table, w);
+  run.window_start_ns = w0;
+  run.window_end_ns = w1;
+  run.inputs = inputs;
+  run.features = c.model.features;
+  run.columns = c.model.columns;
+  run.pipeline = c.model.pipeline;
+  run.transforms = nlohmann::json::array();  // the model's are used
+  run.summary = c.summary;
+  std::vector<patterns::Member> members;
+  std::map<int64_t, patterns::Sighting> seen;
+  for (const auto& k : c.known) seen[k.id] = {0, k.id, 0, 0};
+  for (const auto& p : c.profiles) {
+    if (p.cluster_ >= 0 && p.cluster_ < static_cast<int>(c.known.size())) {
+      auto& s = seen[c.known[static_cast<size_t>(p.cluster_)].id];
+      s.sources = p.sources_;
+      s.packets = p.packets_;
+    }
+  }
+  std::vector<patterns::Sighting> sightings;
+  for (const auto& [id, s] : seen) sightings.push_back(s);
+  for (size_t g = 0; g < c.fresh.size(); ++g) {
+    sightings.push_back({0, -static_cast<int64_t>(g) - 1, c.fresh[g].sources, c.fresh[g].packets});
+  }
+  for (size_t i = 0; i < c.table.rows(); ++i) {
+    int64_t pid = 0;
+    if (c.known_of_row[i] >= 0) {
+      pid = c.known[static_cast<size_t>(c.known_of_row[i])].id;
+    } else if (c.new_of_row[i] >= 0) {
+      pid = -static_cast<int64_t>(c.new_of_row[i]) - 1;
+    }
+    members.push_back({c.table.source_[i].to_string(), c.table.window_start_ns_[i], pid});
+  }
+  return db.save_run(std::move(run), c.fresh, std::move(members), std::move(sightings));
+}
+
+}  // namespace darklens::analyze

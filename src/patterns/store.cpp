@@ -1,0 +1,377 @@
+// The pattern database on SQLite: numbered migrations kept in PRAGMA
+// user_version, WAL journal, every write in one transaction.
+#include <sqlite3.h>
+
+#include <algorithm>
+
+#include "darklens/error.hpp"
+#include "darklens/patterns.hpp"
+
+namespace darklens::patterns {
+namespace {
+
+// Migration i takes the schema from version i to i + 1. Never edit one that
+// has shipped; append a new one and raise kSchemaVersion.
+const char* const kMigrations[] = {
+    // 0 -> 1: runs, patterns, members.
+    R"sql(
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('analyze', 'classify')),
+  model_run INTEGER REFERENCES runs(id),
+  created TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  window_end INTEGER NOT NULL,
+  inputs TEXT NOT NULL,
+  features TEXT NOT NULL,
+  columns TEXT NOT NULL,
+  pipeline TEXT NOT NULL,
+  transforms TEXT NOT NULL,
+  summary TEXT NOT NULL);
+CREATE TABLE patterns(
+  id INTEGER PRIMARY KEY,
+  model_run INTEGER NOT NULL REFERENCES runs(id),
+  first_run INTEGER NOT NULL REFERENCES runs(id),
+  cluster INTEGER NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  centroid TEXT NOT NULL,
+  radius REAL NOT NULL,
+  sources INTEGER NOT NULL,
+  packets INTEGER NOT NULL,
+  profile TEXT NOT NULL);
+CREATE INDEX patterns_by_model ON patterns(model_run);
+CREATE TABLE members(
+  run INTEGER NOT NULL REFERENCES runs(id),
+  source TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  pattern INTEGER REFERENCES patterns(id),
+  PRIMARY KEY (run, source, window_start)) WITHOUT ROWID;
+CREATE INDEX members_by_source ON members(source);
+)sql",
+    // 1 -> 2: how many sources each pattern had in each run (back / absent).
+    R"sql(
+CREATE TABLE sightings(
+  run INTEGER NOT NULL REFERENCES runs(id),
+  pattern INTEGER NOT NULL REFERENCES patterns(id),
+  sources INTEGER NOT NULL,
+  packets INTEGER NOT NULL,
+  PRIMARY KEY (run, pattern)) WITHOUT ROWID;
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql, const std::string& path) : db_(db), path_(path) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) fail("prepare");
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& bind(int i, int64_t v) { return check(sqlite3_bind_int64(s_, i, v)); }
+  Stmt& bind(int i, double v) { return check(sqlite3_bind_double(s_, i, v)); }
+  Stmt& bind(int i, const std::string& v) {
+    return check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  Stmt& bind_null(int i) { return check(sqlite3_bind_null(s_, i)); }
+  /// True while there is a row.
+  bool step() {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) fail("step");
+    return false;
+  }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }
+  double f64(int c) const { return sqlite3_column_double(s_, c); }
+  bool null(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+  std::string text(int c) const {
+    const auto* p = sqlite3_column_text(s_, c);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
+  }
+  nlohmann::json json(int c) const {
+    try {
+      return nlohmann::json::parse(text(c));
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(path_ + ": a stored JSON value is damaged: " + e.what());
+    }
+  }
+
+ private:
+  Stmt& check(int rc) {
+    if (rc != SQLITE_OK) fail("bind");
+    return *this;
+  }
+  [[noreturn]] void fail(const char* what) const {
+    throw IoError(path_ + ": SQLite " + what + ": " + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+  const std::string& path_;
+};
+
+void exec(sqlite3* h, const std::string& sql, const std::string& path) {
+  char* err = nullptr;
+  if (sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string msg = err ? err : sqlite3_errmsg(h);
+    sqlite3_free(err);
+    throw IoError(path + ": SQLite: " + msg);
+  }
+}
+
+// Rolls back unless committed.
+class Transaction {
+ public:
+  Transaction(sqlite3* h, const std::string& path) : h_(h), path_(path) {
+    exec(h_, "BEGIN IMMEDIATE", path_);
+    open_ = true;
+  }
+  void commit() {
+    exec(h_, "COMMIT", path_);
+    open_ = false;
+  }
+  ~Transaction() {
+    if (open_) sqlite3_exec(h_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  sqlite3* h_;
+  const std::string& path_;
+  bool open_ = false;
+};
+
+std::string dump(const std::vector<double>& v) { return nlohmann::json(v).dump(); }
+
+RunRecord read_run(const Stmt& s) {
+  RunRecord r;
+  r.id = s.i64(0);
+  r.kind = s.text(1);
+  r.model_run = s.null(2) ? 0 : s.i64(2);
+  r.created = s.text(3);
+  r.window_start_ns = s.i64(4);
+  r.window_end_ns = s.i64(5);
+  r.inputs = s.json(6).get<std::vector<std::string>>();
+  r.features = s.json(7);
+  r.columns = s.json(8).get<std::vector<std::string>>();
+  r.pipeline = s.text(9);
+  r.transforms = s.json(10);
+  r.summary = s.json(11);
+  return r;
+}
+
+Pattern read_pattern(const Stmt& s) {
+  Pattern p;
+  p.id = s.i64(0);
+  p.model_run = s.i64(1);
+  p.first_run = s.i64(2);
+  p.cluster = static_cast<int>(s.i64(3));
+  p.name = s.text(4);
+  p.centroid = s.json(5).get<std::vector<double>>();
+  p.radius = s.f64(6);
+  p.sources = static_cast<uint64_t>(s.i64(7));
+  p.packets = static_cast<uint64_t>(s.i64(8));
+  p.profile = s.json(9);
+  return p;
+}
+
+constexpr const char* kRunColumns =
+    "SELECT id, kind, model_run, created, window_start, window_end, inputs, features, columns, pipeline, "
+    "transforms, summary FROM runs";
+constexpr const char* kPatternColumns =
+    "SELECT id, model_run, first_run, cluster, name, centroid, radius, sources, packets, profile FROM patterns";
+
+}  // namespace
+
+struct Store::Db {
+  sqlite3* h = nullptr;
+  ~Db() { sqlite3_close(h); }
+};
+
+Store::Store(const std::string& path) : db_(std::make_unique<Db>()), path_(path) {
+  if (sqlite3_open_v2(path.c_str(), &db_->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    throw IoError(path + ": cannot open the pattern database: " + sqlite3_errmsg(db_->h));
+  }
+  sqlite3_busy_timeout(db_->h, 5000);
+  // A file that is not SQLite fails on the first statement that reads it.
+  int version = 0;
+  try {
+    int64_t id = 0, n = 0;
+    {
+      Stmt v(db_->h, "PRAGMA user_version", path_);
+      if (v.step()) version = static_cast<int>(v.i64(0));
+      Stmt app(db_->h, "PRAGMA application_id", path_);
+      if (app.step()) id = app.i64(0);
+      Stmt tables(db_->h, "SELECT count(*) FROM sqlite_master", path_);
+      if (tables.step()) n = tables.i64(0);
+    }  // statements finalised: no read transaction stays open
+    constexpr int64_t kAppId = 0x444b4c4e;  // "DKLN"
+    if (n > 0 && id != kAppId) {
+      throw FormatError(path + ": an SQLite database, but not a darklens pattern database");
+    }
+    if (version > kSchemaVersion) {
+      throw FormatError(path + ": schema version " + std::to_string(version) + " is newer than this darklens knows (" +
+                        std::to_string(kSchemaVersion) + "); use a newer darklens");
+    }
+    exec(db_->h, "PRAGMA journal_mode=WAL", path_);
+    exec(db_->h, "PRAGMA foreign_keys=ON", path_);
+    if (version < kSchemaVersion) {
+      Transaction t(db_->h, path_);
+      for (int v2 = version; v2 < kSchemaVersion; ++v2) exec(db_->h, kMigrations[v2], path_);
+      exec(db_->h, "PRAGMA user_version=" + std::to_string(kSchemaVersion), path_);
+      exec(db_->h, "PRAGMA application_id=" + std::to_string(kAppId), path_);
+      t.commit();
+    }
+  } catch (const IoError& e) {
+    const std::string what = e.what();
+    if (what.find("file is not a database") != std::string::npos) {
+      throw FormatError(path + ": not an SQLite database (not a darklens pattern database)");
+    }
+    throw;
+  }
+}
+
+Store::~Store() = default;
+
+int Store::schema_version() const {
+  Stmt v(db_->h, "PRAGMA user_version", path_);
+  return v.step() ? static_cast<int>(v.i64(0)) : 0;
+}
+
+int64_t Store::save_run(RunRecord run, std::vector<Pattern>& fresh, std::vector<Member> members,
+                        std::vector<Sighting> sightings) {
+  Transaction t(db_->h, path_);
+  Stmt ins(db_->h,
+           "INSERT INTO runs(kind, model_run, created, window_start, window_end, inputs, features, columns, pipeline, "
+           "transforms, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+           path_);
+  ins.bind(1, run.kind);
+  if (run.model_run) {
+    ins.bind(2, run.model_run);
+  } else {
+    ins.bind_null(2);
+  }
+  ins.bind(3, run.created).bind(4, run.window_start_ns).bind(5, run.window_end_ns);
+  ins.bind(6, nlohmann::json(run.inputs).dump()).bind(7, run.features.dump());
+  ins.bind(8, nlohmann::json(run.columns).dump()).bind(9, run.pipeline);
+  ins.bind(10, run.transforms.dump()).bind(11, run.summary.dump());
+  ins.step();
+  const int64_t id = sqlite3_last_insert_rowid(db_->h);
+  if (!run.model_run) {
+    Stmt self(db_->h, "UPDATE runs SET model_run = id WHERE id = ?", path_);
+    self.bind(1, id).step();
+  }
+  Stmt pat(db_->h,
+           "INSERT INTO patterns(model_run, first_run, cluster, name, centroid, radius, sources, packets, profile) "
+           "VALUES (?,?,?,?,?,?,?,?,?)",
+           path_);
+  for (auto& p : fresh) {
+    if (!p.model_run) p.model_run = run.model_run ? run.model_run : id;
+    if (!p.first_run) p.first_run = id;
+    pat.bind(1, p.model_run).bind(2, p.first_run).bind(3, int64_t{p.cluster}).bind(4, p.name);
+    pat.bind(5, dump(p.centroid)).bind(6, p.radius).bind(7, static_cast<int64_t>(p.sources));
+    pat.bind(8, static_cast<int64_t>(p.packets)).bind(9, p.profile.dump());
+    pat.step();
+    pat.reset();
+    p.id = sqlite3_last_insert_rowid(db_->h);
+  }
+  auto resolve = [&](int64_t pattern) -> int64_t {
+    if (pattern >= 0) return pattern;
+    const size_t i = static_cast<size_t>(-pattern - 1);
+    if (i >= fresh.size()) throw ParamError("save_run: member refers to new pattern " + std::to_string(i) + " of " +
+                                            std::to_string(fresh.size()));
+    return fresh[i].id;
+  };
+  Stmt mem(db_->h, "INSERT INTO members(run, source, window_start, pattern) VALUES (?,?,?,?)", path_);
+  for (const auto& m : members) {
+    mem.bind(1, id).bind(2, m.source).bind(3, m.window_start_ns);
+    const int64_t pid = resolve(m.pattern);
+    if (pid) {
+      mem.bind(4, pid);
+    } else {
+      mem.bind_null(4);
+    }
+    mem.step();
+    mem.reset();
+  }
+  Stmt sig(db_->h, "INSERT INTO sightings(run, pattern, sources, packets) VALUES (?,?,?,?)", path_);
+  for (const auto& s : sightings) {
+    sig.bind(1, id).bind(2, resolve(s.pattern)).bind(3, static_cast<int64_t>(s.sources));
+    sig.bind(4, static_cast<int64_t>(s.packets));
+    sig.step();
+    sig.reset();
+  }
+  t.commit();
+  return id;
+}
+
+std::vector<RunRecord> Store::runs() const {
+  Stmt s(db_->h, (std::string(kRunColumns) + " ORDER BY id").c_str(), path_);
+  std::vector<RunRecord> out;
+  while (s.step()) out.push_back(read_run(s));
+  return out;
+}
+
+RunRecord Store::run(int64_t id) const {
+  Stmt s(db_->h, (std::string(kRunColumns) + " WHERE id = ?").c_str(), path_);
+  s.bind(1, id);
+  if (!s.step()) throw ParamError(path_ + ": no run " + std::to_string(id));
+  return read_run(s);
+}
+
+int64_t Store::latest_model() const {
+  Stmt s(db_->h, "SELECT max(id) FROM runs WHERE kind = 'analyze'", path_);
+  if (!s.step() || s.null(0)) {
+    throw ParamError(path_ + ": holds no analysed window yet; run 'darklens analyze --db " + path_ + "' first");
+  }
+  return s.i64(0);
+}
+
+std::vector<Pattern> Store::patterns(int64_t model_run) const {
+  Stmt s(db_->h, (std::string(kPatternColumns) + " WHERE ?1 = 0 OR model_run = ?1 ORDER BY id").c_str(), path_);
+  s.bind(1, model_run);
+  std::vector<Pattern> out;
+  while (s.step()) out.push_back(read_pattern(s));
+  return out;
+}
+
+Pattern Store::pattern(int64_t id) const {
+  Stmt s(db_->h, (std::string(kPatternColumns) + " WHERE id = ?").c_str(), path_);
+  s.bind(1, id);
+  if (!s.step()) throw ParamError(path_ + ": no pattern " + std::to_string(id));
+  return read_pattern(s);
+}
+
+std::vector<Sighting> Store::sightings(int64_t pattern) const {
+  Stmt s(db_->h, "SELECT run, pattern, sources, packets FROM sightings WHERE pattern = ? ORDER BY run", path_);
+  s.bind(1, pattern);
+  std::vector<Sighting> out;
+  while (s.step()) {
+    out.push_back({s.i64(0), s.i64(1), static_cast<uint64_t>(s.i64(2)), static_cast<uint64_t>(s.i64(3))});
+  }
+  return out;
+}
+
+std::vector<Member> Store::members(int64_t run) const {
+  Stmt s(db_->h, "SELECT source, window_start, pattern FROM members WHERE run = ? ORDER BY window_start, source",
+         path_);
+  s.bind(1, run);
+  std::vector<Member> out;
+  while (s.step()) out.push_back({s.text(0), s.i64(1), s.null(2) ? 0 : s.i64(2)});
+  return out;
+}
+
+void Store::set_name(int64_t pattern, const std::string& name) {
+  if (name.size() > 200) throw ParamError("pattern name longer than 200 characters");
+  Transaction t(db_->h, path_);
+  Stmt s(db_->h, "UPDATE patterns SET name = ? WHERE id = ?", path_);
+  s.bind(1, name).bind(2, pattern).step();
+  if (sqlite3_changes(db_->h) == 0) throw ParamError(path_ + ": no pattern " + std::to_string(pattern));
+  t.commit();
+}
+
+}  // namespace darklens::patterns

@@ -1,0 +1,310 @@
+// Per-cluster profiles, accumulated packet by packet.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "darklens/error.hpp"
+#include "darklens/profile.hpp"
+
+namespace darklens::profile {
+namespace {
+
+struct Key {
+  IpAddr src;
+  int64_t window;
+  friend bool operator==(const Key&, const Key&) = default;
+};
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    return IpAddrHash{}(k.src) ^ (static_cast<size_t>(k.window) * 0x9e3779b97f4a7c15ULL);
+  }
+};
+
+struct Acc {
+  uint64_t packets = 0, bytes = 0, tcp = 0, syn = 0, mirai = 0, zmap = 0, masscan = 0;
+  std::map<uint8_t, uint64_t> protocols;
+  std::array<uint64_t, 3> classes{};
+  std::unordered_map<uint32_t, uint64_t> ports;  // proto << 16 | port
+  std::array<uint64_t, 256> flags{};
+  std::array<uint64_t, 24> hourly{};
+  std::unordered_set<IpAddr, IpAddrHash> destinations;
+  bool capped = false;
+};
+
+std::string flag_name(uint8_t f) {
+  std::string s = tcp_flag::names(f);
+  std::replace(s.begin(), s.end(), ',', '+');
+  return s;
+}
+
+std::vector<Share> sorted_shares(std::vector<Share> v, uint64_t whole) {
+  for (auto& s : v) s.share = whole ? static_cast<double>(s.count) / static_cast<double>(whole) : 0.0;
+  std::sort(v.begin(), v.end(), [](const Share& a, const Share& b) {
+    return a.count != b.count ? a.count > b.count : a.key < b.key;
+  });
+  return v;
+}
+
+double quantile(const std::vector<uint64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(sorted.size() - 1, lo + 1);
+  const double f = pos - static_cast<double>(lo);
+  return static_cast<double>(sorted[lo]) * (1 - f) + static_cast<double>(sorted[hi]) * f;
+}
+
+// The source's /24 (IPv4) or /48 (IPv6) as one number.
+uint64_t block_of(const IpAddr& a) {
+  return a.is_v4() ? (uint64_t{1} << 63) | (a.v4_value() >> 8) : a.hi_ >> 16;
+}
+
+}  // namespace
+
+struct Profiler::Impl {
+  std::vector<IpAddr> sources;
+  std::vector<int> labels;
+  std::vector<uint64_t> row_packets;
+  std::unordered_map<Key, uint32_t, KeyHash> rows;
+  std::vector<int> label_of_index;  // dense index -> label
+  std::vector<uint32_t> index_of_row;
+  std::vector<Acc> acc;
+  features::WindowSpec window;
+  ProfileOptions options;
+  uint64_t skipped = 0;
+};
+
+Profiler::Profiler(const std::vector<IpAddr>& sources, const std::vector<int64_t>& window_starts,
+                   const std::vector<int>& labels, features::WindowSpec window, ProfileOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  if (sources.size() != window_starts.size() || sources.size() != labels.size()) {
+    throw ParamError("profile: " + std::to_string(sources.size()) + " sources, " +
+                     std::to_string(window_starts.size()) + " window starts and " + std::to_string(labels.size()) +
+                     " labels; they must be as many");
+  }
+  Impl& m = *impl_;
+  m.sources = sources;
+  m.labels = labels;
+  m.window = window;
+  m.options = options;
+  m.row_packets.assign(sources.size(), 0);
+  m.rows.reserve(sources.size());
+  std::vector<int> distinct = labels;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  m.label_of_index = distinct;
+  m.acc.resize(distinct.size());
+  m.index_of_row.resize(sources.size());
+  for (size_t r = 0; r < sources.size(); ++r) {
+    m.rows.emplace(Key{sources[r], window_starts[r]}, static_cast<uint32_t>(r));
+    m.index_of_row[r] = static_cast<uint32_t>(
+        std::lower_bound(distinct.begin(), distinct.end(), labels[r]) - distinct.begin());
+  }
+}
+Profiler::~Profiler() = default;
+Profiler::Profiler(Profiler&&) noexcept = default;
+Profiler& Profiler::operator=(Profiler&&) noexcept = default;
+
+uint64_t Profiler::skipped() const { return impl_->skipped; }
+
+void Profiler::add(const Packet& p) {
+  Impl& m = *impl_;
+  const auto it = m.rows.find(Key{p.src_, m.window.start_of(p.ts_ns_)});
+  if (it == m.rows.end()) {
+    ++m.skipped;
+    return;
+  }
+  ++m.row_packets[it->second];
+  Acc& a = m.acc[m.index_of_row[it->second]];
+  ++a.packets;
+  a.bytes += p.ip_len_;
+  ++a.protocols[p.proto_];
+  ++a.classes[static_cast<size_t>(features::classify(p))];
+  if ((p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp) && p.has(Packet::kHasTransport)) {
+    ++a.ports[uint32_t{p.proto_} << 16 | p.dport_];
+  }
+  const auto marks = features::fingerprint_marks(p);
+  a.zmap += marks.zmap;
+  if (marks.tcp) {
+    ++a.tcp;
+    ++a.flags[p.tcp_flags_];
+    a.masscan += marks.masscan;
+    a.syn += marks.syn;
+    a.mirai += marks.mirai;
+  }
+  constexpr int64_t kHour = 3'600'000'000'000;
+  constexpr int64_t kDay = 24 * kHour;
+  const int64_t in_day = ((p.ts_ns_ % kDay) + kDay) % kDay;
+  ++a.hourly[static_cast<size_t>(in_day / kHour)];
+  if (!a.capped) {
+    a.destinations.insert(p.dst_);
+    if (a.destinations.size() >= m.options.destination_cap_) a.capped = true;
+  }
+}
+
+std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt) const {
+  const Impl& m = *impl_;
+  std::vector<ClusterProfile> out(m.acc.size());
+  std::vector<std::vector<uint64_t>> per_source(m.acc.size());
+  std::vector<std::unordered_set<uint64_t>> blocks(m.acc.size());
+  std::vector<std::map<std::string, uint64_t>> labels(m.acc.size());
+  for (size_t r = 0; r < m.sources.size(); ++r) {
+    const size_t c = m.index_of_row[r];
+    per_source[c].push_back(m.row_packets[r]);
+    blocks[c].insert(block_of(m.sources[r]));
+    if (gt) {
+      if (auto l = gt->label_of(m.sources[r])) ++labels[c][*l];
+    }
+  }
+  for (size_t c = 0; c < m.acc.size(); ++c) {
+    const Acc& a = m.acc[c];
+    ClusterProfile& p = out[c];
+    p.cluster_ = m.label_of_index[c];
+    p.sources_ = per_source[c].size();
+    p.packets_ = a.packets;
+    p.bytes_ = a.bytes;
+    std::vector<Share> v;
+    for (const auto& [proto, n] : a.protocols) v.push_back({ip_proto::name(proto), n, 0});
+    p.protocols_ = sorted_shares(std::move(v), a.packets);
+    v.clear();
+    for (size_t k = 0; k < a.classes.size(); ++k) {
+      if (a.classes[k]) v.push_back({std::string(features::class_name(static_cast<features::TrafficClass>(k))), a.classes[k], 0});
+    }
+    p.classes_ = sorted_shares(std::move(v), a.packets);
+    v.clear();
+    for (const auto& [key, n] : a.ports) {
+      v.push_back({ip_proto::name(static_cast<uint8_t>(key >> 16)) + "/" + std::to_string(key & 0xffff), n, 0});
+    }
+    p.ports_ = sorted_shares(std::move(v), a.packets);
+    v.clear();
+    for (size_t f = 0; f < a.flags.size(); ++f) {
+      if (a.flags[f]) v.push_back({flag_name(static_cast<uint8_t>(f)), a.flags[f], 0});
+    }
+    p.tcp_flags_ = sorted_shares(std::move(v), a.tcp);
+    std::sort(per_source[c].begin(), per_source[c].end());
+    const double qs[5] = {0, 0.25, 0.5, 0.75, 1};
+    for (int i = 0; i < 5; ++i) p.packets_per_source_[static_cast<size_t>(i)] = quantile(per_source[c], qs[i]);
+    p.destinations_ = a.destinations.size();
+    p.destinations_capped_ = a.capped;
+    p.source_blocks_ = blocks[c].size();
+    p.hourly_ = a.hourly;
+    p.tcp_ = a.tcp;
+    p.syn_ = a.syn;
+    p.mirai_ = a.syn ? static_cast<double>(a.mirai) / static_cast<double>(a.syn) : 0;
+    p.zmap_ = a.packets ? static_cast<double>(a.zmap) / static_cast<double>(a.packets) : 0;
+    p.masscan_ = a.tcp ? static_cast<double>(a.masscan) / static_cast<double>(a.tcp) : 0;
+    v.clear();
+    for (const auto& [label, n] : labels[c]) v.push_back({label, n, 0});
+    p.ground_truth_ = sorted_shares(std::move(v), p.sources_);
+  }
+  std::sort(out.begin(), out.end(), [](const ClusterProfile& a, const ClusterProfile& b) {
+    return a.sources_ != b.sources_ ? a.sources_ > b.sources_ : a.cluster_ < b.cluster_;
+  });
+  for (size_t i = 0; i < out.size(); ++i) out[i].rank_ = static_cast<int>(i + 1);
+  return out;
+}
+
+double port_share(const ClusterProfile& p, const std::vector<std::string>& ports) {
+  uint64_t n = 0;
+  for (const auto& s : p.ports_) {
+    const std::string bare = s.key.substr(s.key.find('/') + 1);
+    for (const auto& want : ports) {
+      if (want == s.key || want == bare) {
+        n += s.count;
+        break;
+      }
+    }
+  }
+  return p.packets_ ? static_cast<double>(n) / static_cast<double>(p.packets_) : 0;
+}
+
+namespace {
+
+nlohmann::json shares_json(const std::vector<Share>& v, size_t limit) {
+  nlohmann::json a = nlohmann::json::array();
+  for (size_t i = 0; i < v.size() && i < limit; ++i) {
+    a.push_back({{"key", v[i].key}, {"count", v[i].count}, {"share", v[i].share}});
+  }
+  return a;
+}
+
+std::vector<Share> shares_from(const nlohmann::json& a) {
+  std::vector<Share> v;
+  for (const auto& s : a) v.push_back({s.at("key").get<std::string>(), s.at("count").get<uint64_t>(), s.at("share").get<double>()});
+  return v;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const ClusterProfile& p, size_t top_ports) {
+  nlohmann::json acts = nlohmann::json::array();
+  for (const auto& m : p.activities_) {
+    acts.push_back({{"id", m.id}, {"activity", m.activity}, {"reference", m.reference}, {"evidence", m.evidence}});
+  }
+  return {{"cluster", p.cluster_},
+          {"rank", p.rank_},
+          {"sources", p.sources_},
+          {"packets", p.packets_},
+          {"bytes", p.bytes_},
+          {"protocols", shares_json(p.protocols_, SIZE_MAX)},
+          {"classes", shares_json(p.classes_, SIZE_MAX)},
+          {"top_ports", shares_json(p.ports_, top_ports)},
+          {"distinct_ports", p.ports_.size()},
+          {"tcp_flags", shares_json(p.tcp_flags_, SIZE_MAX)},
+          {"packets_per_source",
+           {{"min", p.packets_per_source_[0]},
+            {"q25", p.packets_per_source_[1]},
+            {"median", p.packets_per_source_[2]},
+            {"q75", p.packets_per_source_[3]},
+            {"max", p.packets_per_source_[4]}}},
+          {"destinations", p.destinations_},
+          {"destinations_capped", p.destinations_capped_},
+          {"source_blocks", p.source_blocks_},
+          {"hourly_packets", p.hourly_},
+          {"tcp_packets", p.tcp_},
+          {"syn_packets", p.syn_},
+          {"fingerprints", {{"mirai", p.mirai_}, {"zmap", p.zmap_}, {"masscan", p.masscan_}}},
+          {"ground_truth", shares_json(p.ground_truth_, SIZE_MAX)},
+          {"activities", acts},
+          {"explained", !p.activities_.empty()}};
+}
+
+ClusterProfile from_json(const nlohmann::json& j) {
+  try {
+    ClusterProfile p;
+    p.cluster_ = j.at("cluster").get<int>();
+    p.rank_ = j.at("rank").get<int>();
+    p.sources_ = j.at("sources").get<uint64_t>();
+    p.packets_ = j.at("packets").get<uint64_t>();
+    p.bytes_ = j.at("bytes").get<uint64_t>();
+    p.protocols_ = shares_from(j.at("protocols"));
+    p.classes_ = shares_from(j.at("classes"));
+    p.ports_ = shares_from(j.at("top_ports"));
+    p.tcp_flags_ = shares_from(j.at("tcp_flags"));
+    const auto& q = j.at("packets_per_source");
+    p.packets_per_source_ = {q.at("min").get<double>(), q.at("q25").get<double>(), q.at("median").get<double>(),
+                             q.at("q75").get<double>(), q.at("max").get<double>()};
+    p.destinations_ = j.at("destinations").get<uint64_t>();
+    p.destinations_capped_ = j.at("destinations_capped").get<bool>();
+    p.source_blocks_ = j.at("source_blocks").get<uint64_t>();
+    p.hourly_ = j.at("hourly_packets").get<std::array<uint64_t, 24>>();
+    p.tcp_ = j.at("tcp_packets").get<uint64_t>();
+    p.syn_ = j.at("syn_packets").get<uint64_t>();
+    p.mirai_ = j.at("fingerprints").at("mirai").get<double>();
+    p.zmap_ = j.at("fingerprints").at("zmap").get<double>();
+    p.masscan_ = j.at("fingerprints").at("masscan").get<double>();
+    p.ground_truth_ = shares_from(j.at("ground_truth"));
+    for (const auto& a : j.at("activities")) {
+      p.activities_.push_back({a.at("id").get<std::string>(), a.at("activity").get<std::string>(),
+                               a.at("reference").get<std::string>(), a.at("evidence").get<std::vector<std::string>>()});
+    }
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(std::string("profile: ") + e.what());
+  }
+}
+
+}  // namespace darklens::profile

@@ -1,0 +1,225 @@
+// The signature catalog: a readable INI-like file of conditions over a
+// profile, parsed with line numbers for its errors.
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "darklens/error.hpp"
+#include "darklens/profile.hpp"
+
+namespace darklens::profile {
+namespace {
+
+// Metrics that take a list argument, and those that take none.
+const std::vector<std::string> kListMetrics = {"port", "proto", "class", "flag", "fingerprint", "label"};
+const std::vector<std::string> kPlainMetrics = {"sources",        "packets_per_source", "destinations",
+                                                "distinct_ports", "source_blocks",      "blocks_per_source"};
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> w;
+  std::istringstream in(s);
+  for (std::string t; in >> t;) w.push_back(t);
+  return w;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> v;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) v.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return v;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+Condition parse_condition(const std::string& text, const std::string& where) {
+  const auto w = split_words(text);
+  Condition c;
+  c.text = text;
+  if (w.empty()) throw FormatError(where + ": empty condition");
+  c.metric = w[0];
+  const bool list = contains(kListMetrics, c.metric);
+  if (!list && !contains(kPlainMetrics, c.metric)) {
+    throw FormatError(where + ": unknown metric '" + c.metric + "' (known: " + join(kListMetrics) + ", " +
+                      join(kPlainMetrics) + ")");
+  }
+  const size_t need = list ? 4 : 3;
+  if (w.size() != need) {
+    throw FormatError(where + ": '" + text + "' should read '" + c.metric + (list ? " ITEM,ITEM" : "") +
+                      " OP VALUE' (OP one of >=, <=, >, <, =)");
+  }
+  if (list) {
+    c.args = split_list(w[1]);
+    if (c.metric == "fingerprint") {
+      for (const auto& a : c.args) {
+        if (a != "mirai" && a != "zmap" && a != "masscan") {
+          throw FormatError(where + ": unknown fingerprint '" + a + "' (mirai, zmap, masscan)");
+        }
+      }
+    }
+  }
+  c.op = w[need - 2];
+  if (c.op != ">=" && c.op != "<=" && c.op != ">" && c.op != "<" && c.op != "=") {
+    throw FormatError(where + ": unknown comparison '" + c.op + "' (>=, <=, >, <, =)");
+  }
+  const std::string& num = w[need - 1];
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), c.value);
+  if (ec != std::errc() || p != num.data() + num.size()) {
+    throw FormatError(where + ": '" + num + "' is not a number");
+  }
+  return c;
+}
+
+double share_of(const std::vector<Share>& v, const std::vector<std::string>& keys) {
+  double s = 0;
+  for (const auto& x : v) {
+    if (contains(keys, x.key)) s += x.share;
+  }
+  return s;
+}
+
+double value_of(const Condition& c, const ClusterProfile& p) {
+  const auto& m = c.metric;
+  if (m == "port") return port_share(p, c.args);
+  if (m == "proto") return share_of(p.protocols_, c.args);
+  if (m == "class") return share_of(p.classes_, c.args);
+  if (m == "flag") return share_of(p.tcp_flags_, c.args);
+  if (m == "fingerprint") {
+    double best = 0;
+    for (const auto& a : c.args) best = std::max(best, a == "mirai" ? p.mirai_ : a == "zmap" ? p.zmap_ : p.masscan_);
+    return best;
+  }
+  if (m == "label") {
+    if (c.args.size() == 1 && c.args[0] == "*") {
+      uint64_t n = 0;
+      for (const auto& g : p.ground_truth_) n += g.count;
+      return p.sources_ ? static_cast<double>(n) / static_cast<double>(p.sources_) : 0;
+    }
+    return share_of(p.ground_truth_, c.args);
+  }
+  if (m == "sources") return static_cast<double>(p.sources_);
+  if (m == "packets_per_source") return p.packets_per_source_[2];
+  if (m == "destinations") return static_cast<double>(p.destinations_);
+  if (m == "distinct_ports") return static_cast<double>(p.ports_.size());
+  if (m == "source_blocks") return static_cast<double>(p.source_blocks_);
+  return p.sources_ ? static_cast<double>(p.source_blocks_) / static_cast<double>(p.sources_) : 0;  // blocks_per_source
+}
+
+bool holds(double v, const std::string& op, double x) {
+  if (op == ">=") return v >= x;
+  if (op == "<=") return v <= x;
+  if (op == ">") return v > x;
+  if (op == "<") return v < x;
+  return v == x;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+}  // namespace
+
+Catalog Catalog::parse(std::string_view text, const std::string& name) {
+  Catalog cat;
+  size_t line_no = 0, pos = 0;
+  Signature* cur = nullptr;
+  auto finish = [&](const std::string& where) {
+    if (!cur) return;
+    if (cur->activity.empty()) throw FormatError(where + ": signature [" + cur->id + "] has no 'activity ='");
+    if (cur->when.empty()) throw FormatError(where + ": signature [" + cur->id + "] has no 'when =' condition");
+  };
+  while (pos <= text.size()) {
+    const size_t nl = text.find('\n', pos);
+    const std::string line = trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    ++line_no;
+    const std::string where = name + ":" + std::to_string(line_no);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.size() > 4096) throw FormatError(where + ": line longer than 4096 characters");
+    if (line.front() == '[') {
+      if (line.back() != ']' || line.size() < 3) throw FormatError(where + ": expected '[id]'");
+      finish(where);
+      const std::string id = trim(std::string_view(line).substr(1, line.size() - 2));
+      for (const auto& s : cat.signatures) {
+        if (s.id == id) throw FormatError(where + ": signature [" + id + "] is defined twice");
+      }
+      cat.signatures.push_back({id, "", "", {}});
+      cur = &cat.signatures.back();
+      continue;
+    }
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) throw FormatError(where + ": expected 'key = value' or '[id]'");
+    if (!cur) throw FormatError(where + ": '" + line + "' comes before the first [id]");
+    const std::string key = trim(std::string_view(line).substr(0, eq));
+    const std::string value = trim(std::string_view(line).substr(eq + 1));
+    if (key == "activity") {
+      cur->activity = value;
+    } else if (key == "reference") {
+      cur->reference = value;
+    } else if (key == "when") {
+      cur->when.push_back(parse_condition(value, where));
+    } else {
+      throw FormatError(where + ": unknown key '" + key + "' (activity, reference, when)");
+    }
+  }
+  finish(name + ":" + std::to_string(line_no));
+  return cat;
+}
+
+Catalog Catalog::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open the signature catalog");
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw IoError(path + ": read error");
+  if (s.str().size() > (16u << 20)) throw FormatError(path + ": larger than 16 MiB; not a signature catalog");
+  return parse(s.str(), path);
+}
+
+std::vector<Match> match(const Catalog& catalog, const ClusterProfile& p) {
+  std::vector<std::pair<size_t, Match>> found;
+  for (const auto& sig : catalog.signatures) {
+    Match m{sig.id, sig.activity, sig.reference, {}};
+    bool all = true;
+    for (const auto& c : sig.when) {
+      const double v = value_of(c, p);
+      if (!holds(v, c.op, c.value)) {
+        all = false;
+        break;
+      }
+      std::string args;
+      for (const auto& a : c.args) args += (args.empty() ? "" : ",") + a;
+      m.evidence.push_back(c.metric + (args.empty() ? "" : " " + args) + " = " + number(v) + " (" + c.op + " " +
+                           number(c.value) + ")");
+    }
+    if (all) found.emplace_back(sig.when.size(), std::move(m));
+  }
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<Match> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+}  // namespace darklens::profile
