@@ -145,8 +145,10 @@ Catalog Catalog::parse(std::string_view text, const std::string& name) {
   Catalog cat;
   size_t line_no = 0, pos = 0;
   Signature* cur = nullptr;
-  auto finish = [&](const std::string& where) {
+  size_t cur_line = 0;
+  auto finish = [&]() {
     if (!cur) return;
+    const std::string where = name + ":" + std::to_string(cur_line);
     if (cur->activity.empty()) throw FormatError(where + ": signature [" + cur->id + "] has no 'activity ='");
     if (cur->when.empty()) throw FormatError(where + ": signature [" + cur->id + "] has no 'when =' condition");
   };
@@ -160,7 +162,8 @@ Catalog Catalog::parse(std::string_view text, const std::string& name) {
     if (line.size() > 4096) throw FormatError(where + ": line longer than 4096 characters");
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3) throw FormatError(where + ": expected '[id]'");
-      finish(where);
+      finish();
+      cur_line = line_no;
       const std::string id = trim(std::string_view(line).substr(1, line.size() - 2));
       for (const auto& s : cat.signatures) {
         if (s.id == id) throw FormatError(where + ": signature [" + id + "] is defined twice");
@@ -184,7 +187,7 @@ Catalog Catalog::parse(std::string_view text, const std::string& name) {
       throw FormatError(where + ": unknown key '" + key + "' (activity, reference, when)");
     }
   }
-  finish(name + ":" + std::to_string(line_no));
+  finish();
   return cat;
 }
 

@@ -61,6 +61,10 @@ TEST(Metrics, MatchScikitLearn) {
     if (in.is_null()) continue;
     EXPECT_NEAR(evaluate::silhouette_score(X, L[j]), in["silhouette"].get<double>(), 1e-9) << j;
     EXPECT_NEAR(evaluate::silhouette_score_cosine(X, L[j], 2), in["silhouette_cosine"].get<double>(), 1e-9) << j;
+    const auto samples = evaluate::silhouette_samples(X, L[j], 3);
+    const auto ref_samples = in["silhouette_samples"].get<std::vector<double>>();
+    ASSERT_EQ(samples.size(), ref_samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) EXPECT_NEAR(samples[i], ref_samples[i], 1e-9) << j << " row " << i;
     EXPECT_NEAR(evaluate::davies_bouldin_score(X, L[j]), in["davies_bouldin"].get<double>(), 1e-9) << j;
     EXPECT_NEAR(evaluate::calinski_harabasz_score(X, L[j]), in["calinski_harabasz"].get<double>(),
                 1e-9 * in["calinski_harabasz"].get<double>())

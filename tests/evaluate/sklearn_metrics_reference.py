@@ -22,6 +22,7 @@ for j in range(L.shape[0]):
     if 2 <= k <= len(p) - 1:
         internal.append({"silhouette": metrics.silhouette_score(X, p),
                          "silhouette_cosine": metrics.silhouette_score(X, p, metric="cosine"),
+                         "silhouette_samples": metrics.silhouette_samples(X, p).tolist(),
                          "davies_bouldin": metrics.davies_bouldin_score(X, p),
                          "calinski_harabasz": metrics.calinski_harabasz_score(X, p)})
     else:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "../../src/features/intensity.hpp"
 #include "darklens/error.hpp"
@@ -387,4 +388,80 @@ TEST(Features, CidrParsing) {
   EXPECT_TRUE(Cidr::parse("10.0.0.1")->contains(*IpAddr::parse("10.0.0.1")));
   EXPECT_FALSE(Cidr::parse("10.0.0.0/33"));
   EXPECT_FALSE(Cidr::parse("nonsense/8"));
+}
+
+TEST(Features, OptionsJsonRoundTrip) {
+  features::FeatureOptions o;
+  o.families_ = features::parse_families("agm-ext,intensity");
+  o.window_ = features::parse_window("6h");
+  o.darknet_ = {*Cidr::parse("198.51.100.0/24"), *Cidr::parse("2001:db8::/32")};
+  o.classes_ = features::parse_classes("scan");
+  o.bpf_ = "tcp";
+  o.min_packets_ = 3;
+  o.flow_timeout_ns_ = 5 * kSec;
+  features::AgmExtVocab v;
+  v[2] = {23, 2323};
+  o.agm_ext_vocab_ = v;
+  const auto j = features::options_to_json(o);
+  const auto back = features::options_from_json(j);
+  EXPECT_EQ(features::options_to_json(back), j);
+  EXPECT_EQ(back.darknet_.size(), 2u);
+  EXPECT_EQ((*back.agm_ext_vocab_)[2], (std::vector<uint32_t>{23, 2323}));
+  EXPECT_EQ(back.window_.length_ns_, 6 * 3600 * kSec);
+  auto broken = j;
+  broken.erase("min_packets");
+  EXPECT_EQ(test::error_of<FormatError>([&] { features::options_from_json(broken); }).substr(0, 56),
+            "feature options: 'min_packets' is missing or malformed (");
+  broken = j;
+  broken["prefix"] = {"not-a-prefix"};
+  EXPECT_EQ(test::error_of<FormatError>([&] { features::options_from_json(broken); }),
+            "feature options: prefix 'not-a-prefix' is not a prefix");
+  broken = j;
+  broken["window_ns"] = 0;
+  EXPECT_EQ(test::error_of<FormatError>([&] { features::options_from_json(broken); }),
+            "feature options: window_ns must be positive");
+}
+
+TEST(Features, ForEachUsedPacketSelectsAsTheAggregation) {
+  // The same selection as the table: a packet outside the prefix and one of
+  // an unselected class are skipped.
+  test::TempDir dir;
+  const std::string path = dir.file("c.pcap");
+  {
+    PcapWriter w(path, 1);  // Ethernet
+    auto v = tiny();
+    Packet outside = v[0];
+    outside.dst_ = IpAddr::v4(0x0A000001);
+    v.push_back(outside);
+    for (const auto& p : v) {
+      FrameSpec f;
+      f.src = p.src_.v4_value();
+      f.dst = p.dst_.v4_value();
+      f.proto = p.proto_;
+      f.sport = p.sport_;
+      f.dport = p.dport_;
+      f.seq = p.tcp_seq_;
+      f.tcp_flags = p.tcp_flags_;
+      w.write(p.ts_ns_, build_frame(f));
+    }
+    w.commit();
+  }
+  features::FeatureOptions o;
+  o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
+  o.classes_ = features::parse_classes("scan");
+  size_t n = 0;
+  features::for_each_used_packet(o, {path}, [&](const Packet& p) {
+    ++n;
+    EXPECT_EQ(features::select_packet(o, p), features::Selected::kUsed);
+  });
+  EXPECT_EQ(n, 5u);
+  Packet p = tiny()[0];
+  EXPECT_EQ(features::select_packet(o, p), features::Selected::kUsed);
+  p.dst_ = IpAddr::v4(0x0A000001);
+  EXPECT_EQ(features::select_packet(o, p), features::Selected::kOutsidePrefix);
+  p.src_ = IpAddr::v4(0xC6336405);
+  EXPECT_EQ(features::select_packet(o, p), features::Selected::kResponder);
+  p = tiny()[0];
+  p.tcp_flags_ = tcp_flag::kRst;
+  EXPECT_EQ(features::select_packet(o, p), features::Selected::kClassFiltered);
 }

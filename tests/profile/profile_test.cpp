@@ -1,0 +1,230 @@
+// Cluster profiles on packets whose every figure is worked out by hand, and
+// the signature catalog: parsing (every error message), matching, and the
+// shipped catalog.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "darklens/error.hpp"
+#include "darklens/profile.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace darklens;
+
+namespace {
+
+constexpr int64_t kDay = 1'619'827'200'000'000'000LL;  // 2021-05-01T00:00:00Z
+constexpr int64_t kHour = 3'600'000'000'000LL;
+constexpr uint32_t kNet = 0xC6336400;  // 198.51.100.0
+
+Packet tcp(uint32_t src, int64_t t, uint32_t dst, uint16_t dport, uint8_t flags, uint32_t seq) {
+  Packet p;
+  p.ts_ns_ = t;
+  p.src_ = IpAddr::v4(src);
+  p.dst_ = IpAddr::v4(dst);
+  p.ip_version_ = 4;
+  p.proto_ = ip_proto::kTcp;
+  p.ttl_ = 64;
+  p.ip_len_ = 40;
+  p.sport_ = 40000;
+  p.dport_ = dport;
+  p.tcp_seq_ = seq;
+  p.tcp_flags_ = flags;
+  p.flags_ = Packet::kHasTransport;
+  return p;
+}
+
+// Cluster 0: A = 1.1.1.1 (3 SYNs: .1:23 and .2:23 with seq == dst, i.e.
+// Mirai, at 00:xx; .1:2323 at 01:xx) and B = 1.1.1.2 (one SYN-ACK from
+// port 80 to .5:4444 at 05:xx, backscatter). Cluster 1: C = 2.2.2.2 (two
+// UDP packets to .3:53 at 03:xx). D = 3.3.3.3 has no row.
+std::vector<Packet> packets() {
+  std::vector<Packet> v;
+  v.push_back(tcp(0x01010101, kDay + 60'000'000'000LL, kNet + 1, 23, tcp_flag::kSyn, kNet + 1));
+  v.push_back(tcp(0x01010101, kDay + 120'000'000'000LL, kNet + 2, 23, tcp_flag::kSyn, kNet + 2));
+  v.push_back(tcp(0x01010101, kDay + kHour + 5, kNet + 1, 2323, tcp_flag::kSyn, 7));
+  Packet b = tcp(0x01010102, kDay + 5 * kHour, kNet + 5, 4444, tcp_flag::kSyn | tcp_flag::kAck, 9);
+  b.sport_ = 80;
+  v.push_back(b);
+  for (int i = 0; i < 2; ++i) {
+    Packet u = tcp(0x02020202, kDay + 3 * kHour + i, kNet + 3, 53, 0, 0);
+    u.proto_ = ip_proto::kUdp;
+    u.ip_len_ = 60;
+    v.push_back(u);
+  }
+  v.push_back(tcp(0x03030303, kDay, kNet + 9, 22, tcp_flag::kSyn, 1));
+  return v;
+}
+
+std::vector<profile::ClusterProfile> profiles(const ground_truth::GroundTruth* gt = nullptr) {
+  const std::vector<IpAddr> src = {IpAddr::v4(0x01010101), IpAddr::v4(0x01010102), IpAddr::v4(0x02020202)};
+  profile::Profiler pr(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
+  for (const auto& p : packets()) pr.add(p);
+  EXPECT_EQ(pr.skipped(), 1u);
+  return pr.finish(gt);
+}
+
+double share(const std::vector<profile::Share>& v, const std::string& key) {
+  for (const auto& s : v) {
+    if (s.key == key) return s.share;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST(Profile, HandComputed) {
+  ground_truth::GroundTruth gt;
+  gt.labels_ = {"mirai"};
+  gt.hosts_ = {{IpAddr::v4(0x01010101), 0}};
+  const auto ps = profiles(&gt);
+  ASSERT_EQ(ps.size(), 2u);
+  const auto& a = ps[0];  // two sources: rank 1
+  EXPECT_EQ(a.cluster_, 0);
+  EXPECT_EQ(a.rank_, 1);
+  EXPECT_EQ(a.sources_, 2u);
+  EXPECT_EQ(a.packets_, 4u);
+  EXPECT_EQ(a.bytes_, 160u);
+  EXPECT_DOUBLE_EQ(share(a.protocols_, "tcp"), 1.0);
+  EXPECT_DOUBLE_EQ(share(a.classes_, "scan"), 0.75);
+  EXPECT_DOUBLE_EQ(share(a.classes_, "backscatter"), 0.25);
+  ASSERT_EQ(a.ports_.size(), 3u);
+  EXPECT_EQ(a.ports_[0].key, "tcp/23");
+  EXPECT_DOUBLE_EQ(a.ports_[0].share, 0.5);
+  EXPECT_DOUBLE_EQ(share(a.ports_, "tcp/2323"), 0.25);
+  EXPECT_DOUBLE_EQ(share(a.ports_, "tcp/4444"), 0.25);
+  EXPECT_DOUBLE_EQ(share(a.tcp_flags_, "SYN"), 0.75);
+  EXPECT_DOUBLE_EQ(share(a.tcp_flags_, "SYN+ACK"), 0.25);
+  // packets per source {1, 3}: quartiles by linear interpolation.
+  EXPECT_DOUBLE_EQ(a.packets_per_source_[0], 1);
+  EXPECT_DOUBLE_EQ(a.packets_per_source_[1], 1.5);
+  EXPECT_DOUBLE_EQ(a.packets_per_source_[2], 2);
+  EXPECT_DOUBLE_EQ(a.packets_per_source_[3], 2.5);
+  EXPECT_DOUBLE_EQ(a.packets_per_source_[4], 3);
+  EXPECT_EQ(a.destinations_, 3u);  // .1, .2, .5
+  EXPECT_FALSE(a.destinations_capped_);
+  EXPECT_EQ(a.source_blocks_, 1u);  // 1.1.1.0/24
+  EXPECT_EQ(a.hourly_[0], 2u);
+  EXPECT_EQ(a.hourly_[1], 1u);
+  EXPECT_EQ(a.hourly_[5], 1u);
+  EXPECT_EQ(a.syn_, 3u);
+  EXPECT_DOUBLE_EQ(a.mirai_, 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(a.zmap_, 0);
+  ASSERT_EQ(a.ground_truth_.size(), 1u);
+  EXPECT_EQ(a.ground_truth_[0].key, "mirai");
+  EXPECT_DOUBLE_EQ(a.ground_truth_[0].share, 0.5);
+  const auto& c = ps[1];
+  EXPECT_EQ(c.cluster_, 1);
+  EXPECT_EQ(c.sources_, 1u);
+  EXPECT_EQ(c.bytes_, 120u);
+  EXPECT_DOUBLE_EQ(share(c.protocols_, "udp"), 1.0);
+  EXPECT_DOUBLE_EQ(share(c.ports_, "udp/53"), 1.0);
+  EXPECT_TRUE(c.tcp_flags_.empty());
+  EXPECT_EQ(c.hourly_[3], 2u);
+  EXPECT_TRUE(c.ground_truth_.empty());
+  // Bare port numbers count any protocol.
+  EXPECT_DOUBLE_EQ(profile::port_share(a, {"23", "2323"}), 0.75);
+  EXPECT_DOUBLE_EQ(profile::port_share(c, {"53"}), 1.0);
+  EXPECT_DOUBLE_EQ(profile::port_share(c, {"tcp/53"}), 0.0);
+}
+
+TEST(Profile, DestinationCapAndJsonRoundTrip) {
+  const std::vector<IpAddr> src = {IpAddr::v4(0x01010101), IpAddr::v4(0x01010102), IpAddr::v4(0x02020202)};
+  profile::ProfileOptions po;
+  po.destination_cap_ = 2;
+  profile::Profiler pr(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{}, po);
+  for (const auto& p : packets()) pr.add(p);
+  const auto ps = pr.finish(nullptr);
+  EXPECT_EQ(ps[0].destinations_, 2u);
+  EXPECT_TRUE(ps[0].destinations_capped_);
+  const auto back = profile::from_json(profile::to_json(ps[0]));
+  EXPECT_EQ(profile::to_json(back), profile::to_json(ps[0]));
+  EXPECT_EQ(test::error_of<FormatError>([] { profile::from_json(nlohmann::json{{"cluster", 1}}); }).substr(0, 9),
+            "profile: ");
+  EXPECT_EQ(test::error_of([&] { profile::Profiler(src, {kDay}, {0, 0, 1}, features::WindowSpec{}); }),
+            "profile: 3 sources, 1 window starts and 3 labels; they must be as many");
+}
+
+TEST(Signatures, MatchWithEvidence) {
+  const auto cat = profile::Catalog::parse(R"(
+# comment
+[mirai]
+activity = Mirai-like
+reference = Antonakakis 2017
+when = port tcp/23,tcp/2323 >= 0.5
+when = fingerprint mirai >= 0.5
+
+[telnet]
+activity = any telnet
+when = port 23 >= 0.5
+
+[labelled]
+activity = known by rDNS
+when = label * >= 0.5
+when = sources = 2
+
+[dns]
+activity = DNS
+when = port udp/53 > 0.99
+when = proto udp >= 1
+)",
+                                           "cat.txt");
+  ASSERT_EQ(cat.signatures.size(), 4u);
+  ground_truth::GroundTruth gt;
+  gt.labels_ = {"mirai"};
+  gt.hosts_ = {{IpAddr::v4(0x01010101), 0}};
+  const auto ps = profiles(&gt);
+  const auto m = profile::match(cat, ps[0]);
+  // Most conditions first, then catalog order: mirai (2), labelled (2), telnet (1).
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].id, "mirai");
+  EXPECT_EQ(m[0].reference, "Antonakakis 2017");
+  ASSERT_EQ(m[0].evidence.size(), 2u);
+  EXPECT_EQ(m[0].evidence[0], "port tcp/23,tcp/2323 = 0.75 (>= 0.5)");
+  EXPECT_EQ(m[0].evidence[1], "fingerprint mirai = 0.6667 (>= 0.5)");
+  EXPECT_EQ(m[1].id, "labelled");
+  EXPECT_EQ(m[1].evidence[0], "label * = 0.5 (>= 0.5)");
+  EXPECT_EQ(m[2].id, "telnet");
+  const auto d = profile::match(cat, ps[1]);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].id, "dns");
+  EXPECT_TRUE(profile::match(profile::Catalog{}, ps[0]).empty());  // no catalog: unexplained
+}
+
+TEST(Signatures, ParseErrors) {
+  auto err = [](const std::string& text) {
+    return test::error_of<FormatError>([&] { profile::Catalog::parse(text, "c.txt"); });
+  };
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = prot tcp >= 1\n"),
+            "c.txt:3: unknown metric 'prot' (known: port, proto, class, flag, fingerprint, label, sources, "
+            "packets_per_source, destinations, distinct_ports, source_blocks, blocks_per_source)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = port 23 0.5\n"),
+            "c.txt:3: 'port 23 0.5' should read 'port ITEM,ITEM OP VALUE' (OP one of >=, <=, >, <, =)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = sources 3\n"),
+            "c.txt:3: 'sources 3' should read 'sources OP VALUE' (OP one of >=, <=, >, <, =)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = port 23 => 0.5\n"), "c.txt:3: unknown comparison '=>' (>=, <=, >, <, =)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = port 23 >= half\n"), "c.txt:3: 'half' is not a number");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = fingerprint zgrab >= 0.5\n"),
+            "c.txt:3: unknown fingerprint 'zgrab' (mirai, zmap, masscan)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen =\n"), "c.txt:3: empty condition");
+  EXPECT_EQ(err("[a]\nwhen = sources > 1\n[b]\n"), "c.txt:1: signature [a] has no 'activity ='");
+  EXPECT_EQ(err("[a]\nactivity = x\n"), "c.txt:1: signature [a] has no 'when =' condition");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = sources > 1\n[a]\n"), "c.txt:4: signature [a] is defined twice");
+  EXPECT_EQ(err("activity = x\n"), "c.txt:1: 'activity = x' comes before the first [id]");
+  EXPECT_EQ(err("[a]\ncolour = red\n"), "c.txt:2: unknown key 'colour' (activity, reference, when)");
+  EXPECT_EQ(err("[a]\njust words\n"), "c.txt:2: expected 'key = value' or '[id]'");
+  EXPECT_EQ(err("[]\n"), "c.txt:1: expected '[id]'");
+  EXPECT_EQ(err("[a]\nactivity = " + std::string(5000, 'x') + "\n"), "c.txt:2: line longer than 4096 characters");
+  EXPECT_EQ(test::error_of<IoError>([] { profile::Catalog::load("/nonexistent/sig.txt"); }),
+            "/nonexistent/sig.txt: cannot open the signature catalog");
+}
+
+TEST(Signatures, ShippedCatalogParsesAndExplainsMirai) {
+  const auto cat = profile::Catalog::load(std::string(DARKLENS_TESTS_DIR) + "/../data/signatures.txt");
+  EXPECT_GE(cat.signatures.size(), 15u);
+  for (const auto& s : cat.signatures) EXPECT_FALSE(s.reference.empty()) << s.id;
+  const auto m = profile::match(cat, profiles()[0]);
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m[0].id, "mirai-telnet");
+}
