@@ -39,6 +39,9 @@ struct KMeansParams {
   uint64_t seed_ = 0;
   KMeansAlgorithm algorithm_ = KMeansAlgorithm::kHamerly;
   int threads_ = 0;  // 0 = all cores; the result does not depend on it
+  /// Start from these k x d centers instead of k-means++ (one run, n_init
+  /// ignored), as scikit-learn's init=array: e.g. a fit on a sample.
+  std::optional<Matrix> init_;
 };
 
 struct KMeansResult {

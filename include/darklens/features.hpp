@@ -91,7 +91,9 @@ struct FeatureOptions {
   double agm_ext_min_share_ = 0.01;
   /// ...unless a vocabulary is given (frozen from an earlier table).
   std::optional<AgmExtVocab> agm_ext_vocab_;
-  /// Threads for add_files (results do not depend on it).
+  /// Threads for add_file / add_files: one file's sources are split across
+  /// them by hash; several files are read this many at a time. The result
+  /// does not depend on it.
   int threads_ = 1;
 };
 

@@ -208,13 +208,21 @@ KMeansResult fit_kmeans(const Matrix& X, const KMeansParams& p) {
   std::vector<double> ones;
   if (!distinct_enough) all = X, ones.assign(static_cast<size_t>(X.rows()), 1.0);
   const Data data = distinct_enough ? D : Data{all, ones, X.cols()};
-  std::vector<Run> runs(static_cast<size_t>(p.n_init_));
+  if (p.init_) {
+    if (p.init_->rows() != p.k_ || p.init_->cols() != X.cols()) {
+      throw ParamError("kmeans: init holds " + std::to_string(p.init_->rows()) + " x " +
+                       std::to_string(p.init_->cols()) + " centers; k x columns is " + std::to_string(p.k_) + " x " +
+                       std::to_string(X.cols()));
+    }
+  }
+  std::vector<Run> runs(p.init_ ? 1 : static_cast<size_t>(p.n_init_));
   parallel_for(
       runs.size(), p.threads_,
       [&](size_t lo, size_t hi) {
         for (size_t run = lo; run < hi; ++run) {
           Rng rng(p.seed_ * 0x9e3779b97f4a7c15ULL + run);
-          runs[run] = lloyd(data, seed_plus_plus(data, p.k_, rng), p, tol, p.algorithm_ == KMeansAlgorithm::kHamerly);
+          runs[run] = lloyd(data, p.init_ ? RowMatrix(*p.init_) : seed_plus_plus(data, p.k_, rng), p, tol,
+                            p.algorithm_ == KMeansAlgorithm::kHamerly);
         }
       },
       1);

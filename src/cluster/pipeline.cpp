@@ -3,10 +3,15 @@
 #include "darklens/pipeline.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
 #include <chrono>
 #include <optional>
 
+#include "../core/parallel.hpp"
 #include "../core/rng.hpp"
+#include "points.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate.hpp"
 
@@ -134,10 +139,12 @@ transform::SomParams som_params(const Stage& s) {
 struct KMeansStage {
   cluster::KMeansParams p;
   KRange range;
+  size_t search = 20000;  // k=auto: candidates fitted on a seeded sample of this many rows (0 = all)
 };
 KMeansStage kmeans_params(const Stage& s) {
-  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax", "algorithm"});
+  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax", "algorithm", "search"});
   KMeansStage st;
+  st.search = a.num<size_t>("search", 20000);
   st.p.algorithm_ = a.choice("algorithm", {"hamerly", "lloyd"}) == "hamerly" ? cluster::KMeansAlgorithm::kHamerly
                                                                              : cluster::KMeansAlgorithm::kLloyd;
   st.range = k_range(s, a);
@@ -283,17 +290,38 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
   nlohmann::json why;
   cluster::KMeansResult chosen;
   if (st.range.automatic) {
-    // Inertia is reported with each k, as the elbow diagnostic.
+    // Inertia is reported with each k, as the elbow diagnostic. On many
+    // rows the candidates are fitted on a seeded sample and only the chosen
+    // k on every row.
+    const bool sampled = st.search > 0 && static_cast<size_t>(Y.rows()) > st.search;
+    cluster::Matrix S;
+    if (sampled) {
+      const auto idx = seeded_sample(static_cast<size_t>(Y.rows()), st.search, st.p.seed_);
+      S.resize(static_cast<Eigen::Index>(idx.size()), Y.cols());
+      for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
+    }
+    const cluster::Matrix& search = sampled ? S : Y;
     cluster::KMeansResult last;
+    int best_k = 0;
     c.silhouette = best_silhouette_k(
-        Y, s, st.range, st.p.seed_, threads, why,
+        search, s, st.range, st.p.seed_, threads, why,
         [&](int k, nlohmann::json& candidate) -> const std::vector<int>& {
           st.p.k_ = k;
-          last = cluster::fit_kmeans(Y, st.p);
+          last = cluster::fit_kmeans(search, st.p);
           candidate["inertia"] = last.inertia_;
           return last.labels_;
         },
-        [&] { chosen = std::move(last); });
+        [&] { chosen = std::move(last), best_k = st.p.k_; });
+    if (sampled) {
+      why["rule"] = why["rule"].get<std::string>() + "; candidates fitted on a seeded sample of " +
+                    std::to_string(st.search) + " rows; the chosen k then on all " + std::to_string(Y.rows()) +
+                    " rows, from the sample's centers";
+      // The sample's best centers start the fit on every row.
+      st.p.k_ = best_k;
+      st.p.init_ = chosen.centroids_;
+      chosen = cluster::fit_kmeans(Y, st.p);
+      c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_, threads);
+    }
   } else {
     chosen = cluster::fit_kmeans(Y, st.p);
     why["rule"] = "k given";

@@ -281,57 +281,77 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   Impl& m = *impl_;
   auto reader = ingest::CaptureReader::open(path);
   reader->set_filter(m.opt.bpf_);
-  // Packets are taken a chunk at a time and applied grouped by row (a
-  // stable order: by row, then arrival), so a source's state stays in cache
-  // across its packets. Each row still sees its packets in arrival order,
-  // so the result is the same as packet by packet.
+  // Packets are taken a chunk at a time. Selection and counting happen once,
+  // here; then each key goes to one partition by its hash, and every
+  // partition (threads_ of them, one thread each) applies its packets
+  // grouped by row (a stable order: by row, then arrival), so a source's
+  // state stays in cache across its packets and still sees its packets in
+  // arrival order. Partitions hold disjoint keys and are merged at the end:
+  // the result is the same for any number of threads.
+  const size_t parts = static_cast<size_t>(std::clamp(m.opt.threads_, 1, 64));
+  std::vector<std::unique_ptr<Impl>> extra;
+  for (size_t t = 1; t < parts; ++t) extra.push_back(std::make_unique<Impl>(m.opt));
+  auto part = [&](size_t t) -> Impl& { return t == 0 ? m : *extra[t - 1]; };
   constexpr size_t kChunk = 1 << 18;
   constexpr size_t kBatch = 32;  // index lookups prefetched this far ahead
   std::vector<Packet> chunk(kChunk);
   std::vector<Impl::Use> uses(kChunk);
-  std::vector<uint64_t> order;  // row << 32 | position in the chunk
-  std::vector<uint64_t> scratch;
-  order.reserve(kChunk);
-  std::array<Key, kBatch> keys;
-  std::array<uint64_t, kBatch> hashes;
+  std::vector<Key> keys(kChunk);
+  std::vector<uint64_t> hashes(kChunk);
+  std::vector<std::vector<uint32_t>> positions(parts);
+  std::vector<std::vector<uint64_t>> orders(parts), scratch(parts);  // row << 32 | position in the chunk
+  auto apply_part = [&](size_t t) {
+    Impl& q = part(t);
+    const auto& pos = positions[t];
+    auto& order = orders[t];
+    order.clear();
+    for (size_t base = 0; base < pos.size(); base += kBatch) {
+      const size_t end = std::min(pos.size(), base + kBatch);
+      for (size_t j = base; j < end; ++j) q.index.prefetch(hashes[pos[j]]);
+      for (size_t j = base; j < end; ++j) {
+        const uint32_t i = pos[j];
+        order.push_back(uint64_t{q.row_for(keys[i], hashes[i])} << 32 | i);
+      }
+    }
+    sort_by_row(order, scratch[t]);
+    constexpr size_t kAhead = 8;
+    for (size_t j = 0; j < order.size(); ++j) {
+      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
+        q.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
+      }
+      const size_t i = order[j] & 0xffffffff;
+      q.apply(uses[i], static_cast<uint32_t>(order[j] >> 32), chunk[i]);
+    }
+  };
   bool more = true;
   while (more) {
     size_t n = 0;
     while (n < kChunk && (more = reader->next(chunk[n]))) ++n;
-    order.clear();
-    for (size_t base = 0; base < n; base += kBatch) {
-      const size_t end = std::min(n, base + kBatch);
-      for (size_t i = base; i < end; ++i) {
-        uses[i] = m.select(chunk[i], keys[i - base]);
-        if (uses[i] != Impl::Use::kSkip) {
-          hashes[i - base] = hash_of(keys[i - base]);
-          m.index.prefetch(hashes[i - base]);
-        }
-      }
-      for (size_t i = base; i < end; ++i) {
-        if (uses[i] == Impl::Use::kSkip) continue;
-        const uint32_t row = m.row_for(keys[i - base], hashes[i - base]);
-        order.push_back(uint64_t{row} << 32 | i);
-      }
+    for (auto& p : positions) p.clear();
+    for (size_t i = 0; i < n; ++i) {
+      uses[i] = m.select(chunk[i], keys[i]);
+      if (uses[i] == Impl::Use::kSkip) continue;
+      hashes[i] = hash_of(keys[i]);
+      positions[((hashes[i] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(i));
     }
-    sort_by_row(order, scratch);
-    constexpr size_t kAhead = 8;
-    for (size_t j = 0; j < order.size(); ++j) {
-      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
-        m.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
-      }
-      const uint32_t row = static_cast<uint32_t>(order[j] >> 32);
-      const size_t i = order[j] & 0xffffffff;
-      m.apply(uses[i], row, chunk[i]);
+    if (parts == 1) {
+      apply_part(0);
+    } else {
+      std::vector<std::thread> pool;
+      for (size_t t = 1; t < parts; ++t) pool.emplace_back(apply_part, t);
+      apply_part(0);
+      for (auto& th : pool) th.join();
     }
     if (progress) progress(reader->counters().records_);
   }
+  for (const auto& q : extra) m.merge(*q);
   m.counters.files_.emplace_back(path, reader->counters());
 }
 
 void Aggregator::add_files(const std::vector<std::string>& paths,
                            const std::function<void(uint64_t)>& progress) {
   const size_t threads = std::max(1, impl_->opt.threads_);
+  // One file (or one thread): the file's sources are split across the threads.
   if (threads == 1 || paths.size() == 1) {
     for (const auto& p : paths) add_file(p, progress);
     return;
@@ -341,7 +361,9 @@ void Aggregator::add_files(const std::vector<std::string>& paths,
   for (size_t begin = 0; begin < paths.size(); begin += threads) {
     const size_t end = std::min(paths.size(), begin + threads);
     std::vector<Aggregator> parts;
-    for (size_t i = begin; i < end; ++i) parts.emplace_back(impl_->opt);
+    FeatureOptions one = impl_->opt;
+    one.threads_ = 1;  // the threads go to the files here
+    for (size_t i = begin; i < end; ++i) parts.emplace_back(one);
     std::vector<std::exception_ptr> errors(end - begin);
     std::vector<std::thread> pool;
     for (size_t i = begin; i < end; ++i) {
@@ -362,6 +384,7 @@ void Aggregator::add_files(const std::vector<std::string>& paths,
       if (impl_->index.size() == 0 && impl_->counters.packets_ == 0 &&
           impl_->counters.files_.empty()) {
         std::swap(impl_, part.impl_);
+        impl_->opt.threads_ = static_cast<int>(threads);
       } else {
         merge(part);
       }

@@ -153,3 +153,24 @@ TEST(Silhouette, SampledIsSeededAndNearTheExactScore) {
   EXPECT_NE(a, evaluate::silhouette_score_sampled(X, labels, 400, 8));
   EXPECT_NEAR(a, exact, 0.05);
 }
+
+TEST(KMeans, StartsFromGivenCenters) {
+  // 0, 2, 10, 12, 20, 22 with k = 2 has two stable splits of equal inertia
+  // (106); the given centers decide which one Lloyd reaches.
+  cluster::Matrix X(6, 1);
+  X << 0, 2, 10, 12, 20, 22;
+  cluster::KMeansParams p;
+  p.k_ = 2;
+  p.init_ = cluster::Matrix(2, 1);
+  *p.init_ << 1, 16;
+  auto a = cluster::fit_kmeans(X, p);
+  EXPECT_EQ(a.labels_, (std::vector<int>{0, 0, 1, 1, 1, 1}));
+  EXPECT_DOUBLE_EQ(a.inertia_, 106);
+  *p.init_ << 6, 21;
+  auto b = cluster::fit_kmeans(X, p);
+  EXPECT_EQ(b.labels_, (std::vector<int>{0, 0, 0, 0, 1, 1}));
+  EXPECT_DOUBLE_EQ(b.centroids_(0, 0), 6);
+  p.init_ = cluster::Matrix(3, 1);
+  EXPECT_EQ(test::error_of<ParamError>([&] { cluster::fit_kmeans(X, p); }),
+            "kmeans: init holds 3 x 1 centers; k x columns is 2 x 1");
+}

@@ -77,7 +77,7 @@ TEST(Pipeline, SpecErrors) {
   };
   EXPECT_EQ(run_error("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
   EXPECT_EQ(run_error("kmeans:clusters=3"),
-            "pipeline stage 'kmeans': unknown argument 'clusters' (k, n_init, max_iter, seed, kmin, kmax, algorithm)");
+            "pipeline stage 'kmeans': unknown argument 'clusters' (k, n_init, max_iter, seed, kmin, kmax, algorithm, search)");
   EXPECT_EQ(run_error("pca|kmeans:k=2"),
             "pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
   EXPECT_EQ(run_error("zscore:1|kmeans:k=2"), "pipeline stage 'zscore' takes no arguments");

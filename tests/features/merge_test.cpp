@@ -149,6 +149,28 @@ TEST(FeatureMerge, SameTableOnAnyThreadCount) {
   EXPECT_EQ(two.counters().files_.size(), 2u);
 }
 
+TEST(FeatureMerge, OneFileSplitAcrossThreadsGivesTheSameTable) {
+  // A single file's sources are partitioned across the threads by hash.
+  for (bool prefix : {false, true}) {
+    features::FeatureOptions o;
+    o.families_ = kAll;
+    if (prefix) o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
+    o.threads_ = 1;
+    features::Aggregator one(o);
+    one.add_file(day().out.days_[0].path_);
+    const auto reference = one.table();
+    for (int threads : {2, 3, 5}) {
+      o.threads_ = threads;
+      features::Aggregator many(o);
+      many.add_file(day().out.days_[0].path_);
+      expect_same(reference, many.table());
+      EXPECT_EQ(many.counters().used_, one.counters().used_);
+      EXPECT_EQ(many.counters().packets_, one.counters().packets_);
+      EXPECT_EQ(many.counters().files_.size(), 1u);
+    }
+  }
+}
+
 TEST(FeatureMerge, BeyondTheExactCapCountsStayBounded) {
   // One source touching 3000 destinations with a cap of 256: distinct is
   // estimated (HyperLogLog, ~1.6% error), the mode keeps the heavy value.
