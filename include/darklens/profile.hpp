@@ -46,8 +46,8 @@ struct ClusterProfile {
   std::vector<Share> ports_;      // "tcp/23", "udp/53": every destination port, share of packets, most first
   std::vector<Share> tcp_flags_;  // "SYN", "SYN+ACK", "RST": share of TCP packets, most first
   std::array<double, 5> packets_per_source_{};  // min, 25%, median, 75%, max (linear interpolation)
-  uint64_t destinations_ = 0;     // distinct destination addresses...
-  bool destinations_capped_ = false;  // ...a lower bound when true (ProfileOptions::destination_cap_)
+  uint64_t destinations_ = 0;     // distinct destination addresses, at most ProfileOptions::destination_cap_...
+  bool destinations_capped_ = false;  // ...which it reached (then a lower bound)
   uint64_t source_blocks_ = 0;    // distinct /24 (IPv4) or /48 (IPv6) blocks of the sources
   std::array<uint64_t, 24> hourly_{};  // packets per UTC hour of the day
   uint64_t tcp_ = 0, syn_ = 0;
@@ -79,12 +79,21 @@ class Profiler {
   void add(const Packet& p);
   uint64_t skipped() const;
 
+  /// An empty profiler over the same rows (sharing their index), to count
+  /// part of the packets on another thread; merge() adds it back. Every
+  /// count is a sum, so the profiles do not depend on how packets are split.
+  Profiler fork() const;
+  /// Throws ParamError unless `other` is a fork of this profiler (or this
+  /// one of it).
+  void merge(const Profiler& other);
+
   /// One profile per cluster label present (noise too), most sources first
   /// (ties: lower label), with rank_ set. gt may be null.
   std::vector<ClusterProfile> finish(const ground_truth::GroundTruth* gt) const;
 
  private:
   struct Impl;
+  explicit Profiler(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

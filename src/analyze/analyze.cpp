@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <thread>
 
 #include "../core/rng.hpp"
 #include "common.hpp"
@@ -45,7 +46,33 @@ std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions
                                                   const ground_truth::GroundTruth* gt,
                                                   const profile::Catalog* catalog) {
   profile::Profiler pr(t.source_, t.window_start_ns_, labels, fo.window_);
-  features::for_each_used_packet(fo, captures, [&](const Packet& p) { pr.add(p); });
+  // Packets are read in chunks; each chunk is split into one contiguous
+  // part per thread, counted by that thread's fork. Counts are sums: the
+  // profiles are the same on any number of threads.
+  const size_t parts = static_cast<size_t>(std::max(1, fo.threads_));
+  std::vector<profile::Profiler> forks;
+  for (size_t i = 1; i < parts; ++i) forks.push_back(pr.fork());
+  std::vector<Packet> chunk;
+  constexpr size_t kChunk = 1 << 16;
+  chunk.reserve(kChunk);
+  auto flush = [&] {
+    const size_t n = chunk.size();
+    auto count = [&](size_t i) {
+      profile::Profiler& into = i == 0 ? pr : forks[i - 1];
+      for (size_t j = n * i / parts; j < n * (i + 1) / parts; ++j) into.add(chunk[j]);
+    };
+    std::vector<std::thread> pool;
+    for (size_t i = 1; i < parts; ++i) pool.emplace_back(count, i);
+    count(0);
+    for (auto& th : pool) th.join();
+    chunk.clear();
+  };
+  features::for_each_used_packet(fo, captures, [&](const Packet& p) {
+    chunk.push_back(p);
+    if (chunk.size() == kChunk) flush();
+  });
+  flush();
+  for (const auto& f : forks) pr.merge(f);
   auto profiles = pr.finish(gt);
   if (catalog) {
     for (auto& p : profiles) p.activities_ = profile::match(*catalog, p);

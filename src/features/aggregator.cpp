@@ -131,6 +131,10 @@ struct Aggregator::Impl {
   ChunkedVector<Intensity> intensity;
   ChunkedVector<Handshakes> handshakes;  // when a darknet prefix is known
   AggregateCounters counters;
+  // Partitions of the last multi-threaded add_file: keys disjoint from this
+  // one's and from each other's. table() reads them as they are; anything
+  // that adds to this aggregator folds them in first.
+  std::vector<std::unique_ptr<Impl>> shards;
 
   explicit Impl(FeatureOptions o) : opt(std::move(o)) {
     if (opt.families_.empty()) throw ParamError("no feature family given");
@@ -230,13 +234,22 @@ struct Aggregator::Impl {
     if (want_int) prefetch_object(intensity[row]);
   }
 
+  void fold_shards() {
+    auto taken = std::move(shards);
+    shards.clear();
+    for (const auto& q : taken) merge(*q);
+  }
+
   void add(const Packet& p) {
+    if (!shards.empty()) fold_shards();
     Key k;
     const Use use = select(p, k);
     if (use != Use::kSkip) apply(use, row_for(k, hash_of(k)), p);
   }
 
   void merge(const Impl& o) {
+    if (!shards.empty()) fold_shards();
+    for (const auto& q : o.shards) merge(*q);
     const uint32_t cap = opt.exact_cap_;
     for (size_t i = 0; i < o.index.size(); ++i) {
       const Key& k = o.index.key(i);
@@ -279,6 +292,7 @@ void Aggregator::add(const Packet& p) { impl_->add(p); }
 
 void Aggregator::add_file(const std::string& path, const std::function<void(uint64_t)>& progress) {
   Impl& m = *impl_;
+  if (!m.shards.empty()) m.fold_shards();
   auto reader = ingest::CaptureReader::open(path);
   reader->set_filter(m.opt.bpf_);
   // Packets are taken a chunk at a time. Selection and counting happen once,
@@ -344,7 +358,8 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
     }
     if (progress) progress(reader->counters().records_);
   }
-  for (const auto& q : extra) m.merge(*q);
+  // Disjoint keys: kept as they are (no copy), read by table().
+  for (auto& q : extra) m.shards.push_back(std::move(q));
   m.counters.files_.emplace_back(path, reader->counters());
 }
 
@@ -398,34 +413,33 @@ const AggregateCounters& Aggregator::counters() const { return impl_->counters; 
 const FeatureOptions& Aggregator::options() const { return impl_->opt; }
 
 FeatureTable Aggregator::table() const {
-  const Impl& m = *impl_;
-  std::vector<uint32_t> rows;
+  const Impl& main = *impl_;
+  std::vector<const Impl*> parts = {&main};
+  for (const auto& q : main.shards) parts.push_back(q.get());
+  std::vector<RowRef> refs, all;
   uint64_t validated = 0;
-  for (uint32_t i = 0; i < m.index.size(); ++i) {
-    if (m.packets[i] < std::max<uint64_t>(1, m.opt.min_packets_)) continue;
-    const bool ok = !m.handshakes.empty() && m.handshakes[i].validated;
-    validated += ok;
-    if (ok || !m.opt.validated_only_) rows.push_back(i);
+  for (const Impl* m : parts) {
+    for (uint32_t i = 0; i < m->index.size(); ++i) {
+      const RowRef ref{m->index.key(i).src, m->index.key(i).window, m->view(i)};
+      if (main.want_tcp) all.push_back(ref);
+      if (m->packets[i] < std::max<uint64_t>(1, main.opt.min_packets_)) continue;
+      const bool ok = !m->handshakes.empty() && m->handshakes[i].validated;
+      validated += ok;
+      if (ok || !main.opt.validated_only_) refs.push_back(ref);
+    }
   }
   impl_->counters.validated_rows_ = validated;
-  std::sort(rows.begin(), rows.end(), [&](uint32_t a, uint32_t b) {
-    const Key &x = m.index.key(a), &y = m.index.key(b);
-    return x.window != y.window ? x.window < y.window : x.src < y.src;
+  std::sort(refs.begin(), refs.end(), [](const RowRef& x, const RowRef& y) {
+    return x.window != y.window ? x.window < y.window : x.source < y.source;
   });
-  std::vector<RowRef> refs;
-  refs.reserve(rows.size());
-  for (uint32_t i : rows) refs.push_back({m.index.key(i).src, m.index.key(i).window, m.view(i)});
   std::vector<WindowTraffic> windows;
-  if (m.want_tcp) {
+  if (main.want_tcp) {
     // agm-num's dummies use each window's top TCP destination ports, over
-    // every source of the window (also those below --min-packets).
-    std::vector<RowRef> all;
-    for (uint32_t i = 0; i < m.index.size(); ++i) {
-      all.push_back({m.index.key(i).src, m.index.key(i).window, m.view(i)});
-    }
+    // every source of the window (also those below --min-packets); integer
+    // sums, so the order of the rows does not matter.
     windows = top_tcp_ports(all, 10);
   }
-  return build_table(m.opt, refs, windows);
+  return build_table(main.opt, refs, windows);
 }
 
 size_t FeatureTable::column(std::string_view name) const {

@@ -64,16 +64,20 @@ uint64_t block_of(const IpAddr& a) {
 
 }  // namespace
 
-struct Profiler::Impl {
+// The rows and their clusters: built once, shared by forks.
+struct RowIndex {
   std::vector<IpAddr> sources;
-  std::vector<int> labels;
-  std::vector<uint64_t> row_packets;
   std::unordered_map<Key, uint32_t, KeyHash> rows;
   std::vector<int> label_of_index;  // dense index -> label
   std::vector<uint32_t> index_of_row;
-  std::vector<Acc> acc;
   features::WindowSpec window;
   ProfileOptions options;
+};
+
+struct Profiler::Impl {
+  std::shared_ptr<const RowIndex> index;
+  std::vector<uint64_t> row_packets;
+  std::vector<Acc> acc;
   uint64_t skipped = 0;
 };
 
@@ -85,40 +89,75 @@ Profiler::Profiler(const std::vector<IpAddr>& sources, const std::vector<int64_t
                      std::to_string(window_starts.size()) + " window starts and " + std::to_string(labels.size()) +
                      " labels; they must be as many");
   }
-  Impl& m = *impl_;
-  m.sources = sources;
-  m.labels = labels;
-  m.window = window;
-  m.options = options;
-  m.row_packets.assign(sources.size(), 0);
-  m.rows.reserve(sources.size());
+  auto x = std::make_shared<RowIndex>();
+  x->sources = sources;
+  x->window = window;
+  x->options = options;
+  x->rows.reserve(sources.size());
   std::vector<int> distinct = labels;
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  m.label_of_index = distinct;
-  m.acc.resize(distinct.size());
-  m.index_of_row.resize(sources.size());
+  x->label_of_index = distinct;
+  x->index_of_row.resize(sources.size());
   for (size_t r = 0; r < sources.size(); ++r) {
-    m.rows.emplace(Key{sources[r], window_starts[r]}, static_cast<uint32_t>(r));
-    m.index_of_row[r] = static_cast<uint32_t>(
+    x->rows.emplace(Key{sources[r], window_starts[r]}, static_cast<uint32_t>(r));
+    x->index_of_row[r] = static_cast<uint32_t>(
         std::lower_bound(distinct.begin(), distinct.end(), labels[r]) - distinct.begin());
   }
+  impl_->row_packets.assign(sources.size(), 0);
+  impl_->acc.resize(distinct.size());
+  impl_->index = std::move(x);
 }
+Profiler::Profiler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Profiler::~Profiler() = default;
 Profiler::Profiler(Profiler&&) noexcept = default;
 Profiler& Profiler::operator=(Profiler&&) noexcept = default;
+
+Profiler Profiler::fork() const {
+  Profiler p(std::make_unique<Impl>());
+  p.impl_->index = impl_->index;
+  p.impl_->row_packets.assign(impl_->row_packets.size(), 0);
+  p.impl_->acc.resize(impl_->acc.size());
+  return p;
+}
+
+void Profiler::merge(const Profiler& other) {
+  Impl& m = *impl_;
+  const Impl& o = *other.impl_;
+  if (m.index != o.index) throw ParamError("profile: merge() takes a fork of the same profiler");
+  const uint64_t cap = m.index->options.destination_cap_;
+  for (size_t r = 0; r < m.row_packets.size(); ++r) m.row_packets[r] += o.row_packets[r];
+  m.skipped += o.skipped;
+  for (size_t c = 0; c < m.acc.size(); ++c) {
+    Acc& a = m.acc[c];
+    const Acc& b = o.acc[c];
+    a.packets += b.packets, a.bytes += b.bytes, a.tcp += b.tcp, a.syn += b.syn;
+    a.mirai += b.mirai, a.zmap += b.zmap, a.masscan += b.masscan;
+    for (const auto& [k, n] : b.protocols) a.protocols[k] += n;
+    for (size_t i = 0; i < a.classes.size(); ++i) a.classes[i] += b.classes[i];
+    for (const auto& [k, n] : b.ports) a.ports[k] += n;
+    for (size_t i = 0; i < a.flags.size(); ++i) a.flags[i] += b.flags[i];
+    for (size_t i = 0; i < a.hourly.size(); ++i) a.hourly[i] += b.hourly[i];
+    for (const auto& d : b.destinations) {
+      if (a.destinations.size() >= cap) break;
+      a.destinations.insert(d);
+    }
+    a.capped = a.destinations.size() >= cap;
+  }
+}
 
 uint64_t Profiler::skipped() const { return impl_->skipped; }
 
 void Profiler::add(const Packet& p) {
   Impl& m = *impl_;
-  const auto it = m.rows.find(Key{p.src_, m.window.start_of(p.ts_ns_)});
-  if (it == m.rows.end()) {
+  const RowIndex& x = *m.index;
+  const auto it = x.rows.find(Key{p.src_, x.window.start_of(p.ts_ns_)});
+  if (it == x.rows.end()) {
     ++m.skipped;
     return;
   }
   ++m.row_packets[it->second];
-  Acc& a = m.acc[m.index_of_row[it->second]];
+  Acc& a = m.acc[x.index_of_row[it->second]];
   ++a.packets;
   a.bytes += p.ip_len_;
   ++a.protocols[p.proto_];
@@ -139,30 +178,31 @@ void Profiler::add(const Packet& p) {
   constexpr int64_t kDay = 24 * kHour;
   const int64_t in_day = ((p.ts_ns_ % kDay) + kDay) % kDay;
   ++a.hourly[static_cast<size_t>(in_day / kHour)];
-  if (!a.capped) {
+  if (a.destinations.size() < x.options.destination_cap_) {
     a.destinations.insert(p.dst_);
-    if (a.destinations.size() >= m.options.destination_cap_) a.capped = true;
+    a.capped = a.destinations.size() >= x.options.destination_cap_;
   }
 }
 
 std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt) const {
   const Impl& m = *impl_;
+  const RowIndex& x = *m.index;
   std::vector<ClusterProfile> out(m.acc.size());
   std::vector<std::vector<uint64_t>> per_source(m.acc.size());
   std::vector<std::unordered_set<uint64_t>> blocks(m.acc.size());
   std::vector<std::map<std::string, uint64_t>> labels(m.acc.size());
-  for (size_t r = 0; r < m.sources.size(); ++r) {
-    const size_t c = m.index_of_row[r];
+  for (size_t r = 0; r < x.sources.size(); ++r) {
+    const size_t c = x.index_of_row[r];
     per_source[c].push_back(m.row_packets[r]);
-    blocks[c].insert(block_of(m.sources[r]));
+    blocks[c].insert(block_of(x.sources[r]));
     if (gt) {
-      if (auto l = gt->label_of(m.sources[r])) ++labels[c][*l];
+      if (auto l = gt->label_of(x.sources[r])) ++labels[c][*l];
     }
   }
   for (size_t c = 0; c < m.acc.size(); ++c) {
     const Acc& a = m.acc[c];
     ClusterProfile& p = out[c];
-    p.cluster_ = m.label_of_index[c];
+    p.cluster_ = x.label_of_index[c];
     p.sources_ = per_source[c].size();
     p.packets_ = a.packets;
     p.bytes_ = a.bytes;

@@ -171,6 +171,31 @@ TEST(FeatureMerge, OneFileSplitAcrossThreadsGivesTheSameTable) {
   }
 }
 
+TEST(FeatureMerge, PartitionsFoldWhenMoreIsAdded) {
+  // After a multi-threaded add_file, adding the next day's packets one by
+  // one, or merging the aggregator of the next day, gives the
+  // single-threaded table.
+  std::vector<Packet> next;
+  auto r = ingest::CaptureReader::open(day().out.days_[1].path_);
+  for (Packet pk; r->next(pk);) next.push_back(pk);
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  o.threads_ = 1;
+  features::Aggregator ref(o);
+  ref.add_file(day().out.days_[0].path_);
+  for (const auto& p : next) ref.add(p);
+  o.threads_ = 3;
+  features::Aggregator a(o);
+  a.add_file(day().out.days_[0].path_);
+  for (const auto& p : next) a.add(p);
+  expect_same(ref.table(), a.table());
+  features::Aggregator b(o), c(o);
+  b.add_file(day().out.days_[0].path_);
+  c.add_file(day().out.days_[1].path_);
+  b.merge(c);
+  expect_same(ref.table(), b.table());
+}
+
 TEST(FeatureMerge, BeyondTheExactCapCountsStayBounded) {
   // One source touching 3000 destinations with a cap of 256: distinct is
   // estimated (HyperLogLog, ~1.6% error), the mode keeps the heavy value.

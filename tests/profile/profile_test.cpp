@@ -228,3 +228,26 @@ TEST(Signatures, ShippedCatalogParsesAndExplainsMirai) {
   ASSERT_FALSE(m.empty());
   EXPECT_EQ(m[0].id, "mirai-telnet");
 }
+
+TEST(Profile, ForksMergeToTheSameProfiles) {
+  const std::vector<IpAddr> src = {IpAddr::v4(0x01010101), IpAddr::v4(0x01010102), IpAddr::v4(0x02020202)};
+  const auto all = packets();
+  for (uint64_t cap : {uint64_t{1} << 20, uint64_t{2}}) {
+    profile::ProfileOptions po;
+    po.destination_cap_ = cap;
+    profile::Profiler one(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{}, po);
+    for (const auto& p : all) one.add(p);
+    profile::Profiler split(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{}, po);
+    auto a = split.fork(), b = split.fork();
+    for (size_t i = 0; i < all.size(); ++i) (i % 3 == 0 ? split : i % 3 == 1 ? a : b).add(all[i]);
+    split.merge(b);
+    split.merge(a);
+    const auto x = one.finish(nullptr), y = split.finish(nullptr);
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t c = 0; c < x.size(); ++c) EXPECT_EQ(profile::to_json(x[c]), profile::to_json(y[c])) << cap;
+    EXPECT_EQ(split.skipped(), 1u);
+  }
+  profile::Profiler other(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
+  profile::Profiler mine(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
+  EXPECT_EQ(test::error_of<ParamError>([&] { mine.merge(other); }), "profile: merge() takes a fork of the same profiler");
+}
