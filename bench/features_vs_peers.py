@@ -53,6 +53,8 @@ out = os.path.join(args.work, "f.npy")
 rows = []
 w, m = best([args.darklens, "features", "--family", fam, "-q", days[0], "-o", out])
 rows.append((f"darklens features ({fam}), 1 thread", n, w, m))
+w1, m1 = best([args.darklens, "features", "--family", fam, "--threads", "2", "-q", days[0], "-o", out], cpus="0,1")
+rows.append((f"darklens features, 1 file on 2 threads", n, w1, m1))
 w2, m2 = best([args.darklens, "features", "--family", fam, "--threads", "2", "-q"] + days + ["-o", out], cpus="0,1")
 rows.append((f"darklens features, 2 files on 2 threads", both, w2, m2))
 wa, ma = best([args.darklens, "features", "--family", "agm", "-q", days[0], "-o", out])
