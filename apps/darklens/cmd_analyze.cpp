@@ -53,6 +53,20 @@ struct Common {
   bool quiet = false;
 };
 
+// The signature catalog and the ground truth, read before any work.
+struct Loaded {
+  profile::Catalog catalog;
+  std::optional<ground_truth::GroundTruth> gt;
+};
+Loaded load(const Common& c) {
+  Loaded in{profile::Catalog::load(c.signatures), std::nullopt};
+  if (!c.gt.empty()) {
+    in.gt = ground_truth::load(c.gt, c.label_map.empty() ? std::map<std::string, std::string>{}
+                                                         : ground_truth::load_label_map(c.label_map));
+  }
+  return in;
+}
+
 void add_common(CLI::App* sub, Common& c) {
   sub->add_option("captures", c.files, "Captures of the window (pcap, pcapng, DarkVec CSV; gzip/zstd)")->required();
   sub->add_option("-o,--output", c.out, "Output directory (created if missing)")->required();
@@ -74,6 +88,7 @@ Command add_analyze(CLI::App& app) {
     std::string family = analyze::kDefaultFamilies, window = "24h", prefix, filter,
                 pipeline = analyze::kDefaultPipeline;
     uint64_t min_packets = 1;
+    size_t top = 4;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -90,6 +105,8 @@ Command add_analyze(CLI::App& app) {
   sub->add_option("--prefix", o->prefix, "Monitored darknet, CIDR[,CIDR]");
   sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet");
   sub->add_option("--min-packets", o->min_packets, "Leave out sources with fewer packets")->default_val(1);
+  sub->add_option("--top", o->top, "Summarise the N largest clusters first (the source study inspected 4)")
+      ->default_val(4)->check(CLI::Range(size_t{1}, size_t{1000}));
   return {sub, [o]() {
             analyze::Options opt;
             opt.features.families_ = features::parse_families(o->family);
@@ -101,15 +118,11 @@ Command add_analyze(CLI::App& app) {
                                                     : o->threads;
             opt.pipeline = o->pipeline;
             opt.threads = o->threads;
+            opt.top = o->top;
             pipeline::parse_spec(opt.pipeline);
-            const auto catalog = profile::Catalog::load(o->signatures);
-            opt.catalog = &catalog;
-            std::optional<ground_truth::GroundTruth> gt;
-            if (!o->gt.empty()) {
-              gt = ground_truth::load(o->gt, o->label_map.empty() ? std::map<std::string, std::string>{}
-                                                                  : ground_truth::load_label_map(o->label_map));
-              opt.gt = &*gt;
-            }
+            const Loaded in = load(*o);
+            opt.catalog = &in.catalog;
+            opt.gt = in.gt ? &*in.gt : nullptr;
             std::unique_ptr<patterns::Store> db;
             if (!o->db.empty()) db = std::make_unique<patterns::Store>(o->db);
             prepare_dir(o->out);
@@ -162,14 +175,9 @@ Command add_classify(CLI::App& app) {
             analyze::ClassifyOptions opt;
             opt.model = o->model;
             opt.threads = o->threads;
-            const auto catalog = profile::Catalog::load(o->signatures);
-            opt.catalog = &catalog;
-            std::optional<ground_truth::GroundTruth> gt;
-            if (!o->gt.empty()) {
-              gt = ground_truth::load(o->gt, o->label_map.empty() ? std::map<std::string, std::string>{}
-                                                                  : ground_truth::load_label_map(o->label_map));
-              opt.gt = &*gt;
-            }
+            const Loaded in = load(*o);
+            opt.catalog = &in.catalog;
+            opt.gt = in.gt ? &*in.gt : nullptr;
             prepare_dir(o->out);
             opt.progress = progress_printer(o->quiet);
             auto c = analyze::classify(db, o->files, opt);

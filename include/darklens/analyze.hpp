@@ -35,6 +35,7 @@ struct Options {
   int threads = 0;
   size_t projection_points = 5000;  // sources drawn in the report's scatter plot (seeded sample)
   size_t silhouette_rows = 5000;    // rows of the per-cluster silhouette (seeded sample)
+  size_t top = 4;                   // the largest clusters, summarised first (the source study inspected 4)
   uint64_t seed = 0;
   /// Called with one line per stage ("features: 5000 sources from 113739 packets").
   std::function<void(const std::string&)> progress;

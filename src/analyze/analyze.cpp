@@ -279,6 +279,9 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
     report["numbers"].push_back({"AMI clusters vs ground truth", evaluation["ami"]});
   }
   report["profiles"] = profiles_json(a.profiles);
+  size_t rank = 0;
+  for (auto& p : report["profiles"]) p["top"] = p["cluster"].get<int>() >= 0 && ++rank <= options.top;
+  report["top"] = options.top;
   report["projection"] = projection(Y, labels, options.projection_points, options.seed);
   if (a.result.summary_.contains("som")) report["som"] = a.result.summary_["som"];
   report["generated_by"] = "darklens analyze " + options.pipeline;

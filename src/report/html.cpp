@@ -290,6 +290,24 @@ std::string render_html(const json& doc) {
     o << "</table>";
   }
 
+  if (doc.contains("top") && !profiles.empty()) {
+    const size_t n = doc["top"].get<size_t>();
+    o << "<h2>The " << n << " largest clusters</h2><ol>";
+    size_t shown = 0;
+    for (const auto& p : profiles) {
+      if (p.at("cluster").get<int>() < 0 || shown++ >= n) continue;
+      const auto& acts = p.at("activities");
+      o << "<li><span class=\"key\" style=\"background:" << cluster_colour(p.at("cluster").get<int>())
+        << "\"></span><b>" << esc(cluster_name(p.at("cluster").get<int>())) << "</b>: "
+        << fmt(p.at("sources").get<double>()) << " sources, " << fmt(p.at("packets").get<double>())
+        << " packets; ports " << esc(shares_text(p.at("top_ports"), 3)) << "; "
+        << (acts.empty() ? std::string("<span class=\"unexplained\">unexplained</span>")
+                         : "<b>" + esc(acts[0].at("activity").get<std::string>()) + "</b>")
+        << "</li>";
+    }
+    o << "</ol>";
+  }
+
   if (doc.contains("patterns")) {
     o << "<h2>Known patterns in this window</h2><table><tr><th>pattern</th><th>name</th><th>status</th>"
          "<th>sources now</th><th>sources when found</th><th>activity</th></tr>";

@@ -81,6 +81,8 @@ with tempfile.TemporaryDirectory() as tmp:
     sizes = Counter(int(c["cluster"]) for c in clusters)
     expect("profiles: one per cluster, sizes as clusters.csv",
            {p["cluster"]: p["sources"] for p in profiles} == dict(sizes), (sizes, [p["sources"] for p in profiles]))
+    expect("profiles: the 4 largest clusters (noise aside) marked top",
+           [p["cluster"] for p in profiles if p["top"]] == [p["cluster"] for p in profiles if p["cluster"] >= 0][:4])
     expect("profiles: largest first", [p["sources"] for p in profiles] ==
            sorted((p["sources"] for p in profiles), reverse=True))
     expect("summary: packets used = sum of profile packets",

@@ -71,6 +71,13 @@ TEST(Report, DrawsEverySection) {
   EXPECT_EQ(count(html, "id=\"hit_map\""), 1u);
   EXPECT_EQ(count(html, "<figure>"), 3u);  // one hourly chart per cluster
   EXPECT_NE(html.find("Silhouette per cluster"), std::string::npos);
+  EXPECT_EQ(html.find("largest clusters"), std::string::npos);  // no "top" in the document
+  doc["top"] = 1;
+  const std::string top = report::render_html(doc);
+  const size_t at = top.find("<h2>The 1 largest clusters</h2><ol>");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(top.find("<b>cluster 0</b>: 2 sources", at), std::string::npos);
+  EXPECT_EQ(top.find("<b>cluster 1</b>", at), std::string::npos);
   EXPECT_EQ(report::cluster_colour(-1), "#b0b0b0");
   EXPECT_EQ(report::cluster_colour(0), report::cluster_colour(20));
 }
