@@ -192,8 +192,16 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   std::map<int, int> distinct;
   for (int l : labels) distinct.emplace(l, 0);
   const size_t n = labels.size();
-  nlohmann::json sil = nlohmann::json::array();
-  if (distinct.size() >= 2 && n >= 3) {
+  if (a.result.summary_.contains("silhouette_per_cluster")) {
+    // The clusterer's own: the same seeded sample of rows, noise left out.
+    report["silhouette"] = a.result.summary_["silhouette_per_cluster"];
+    size_t rows = 0;
+    for (const auto& c : report["silhouette"]) rows += c["rows"].get<size_t>();
+    report["silhouette_note"] = "On " + std::to_string(rows) +
+                                (rows < n ? " sources (the clusterer's seeded sample)" : " sources") +
+                                ", noise left out.";
+  } else if (distinct.size() >= 2 && n >= 3) {
+    nlohmann::json sil = nlohmann::json::array();
     std::vector<size_t> idx;
     if (n > options.silhouette_rows) {
       idx = seeded_sample(n, options.silhouette_rows, options.seed);

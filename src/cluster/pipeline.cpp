@@ -3,15 +3,11 @@
 #include "darklens/pipeline.hpp"
 
 #include <charconv>
-#include <cmath>
-#include <limits>
-#include <map>
 #include <chrono>
+#include <map>
 #include <optional>
 
-#include "../core/parallel.hpp"
 #include "../core/rng.hpp"
-#include "points.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate.hpp"
 
@@ -223,28 +219,43 @@ constexpr size_t kSilhouetteSample = 5000;
 
 // Silhouette of a clustering without its noise rows, exact up to `sample`
 // rows, else on a seeded sample of that many rows (the k heuristics'
-// allowance for large n); nullopt when fewer than 2 clusters remain or
-// every row is its own cluster.
+// allowance for large n): silhouette_score_sampled's rows and value. With
+// per_cluster, also each cluster's mean over those rows. nullopt when fewer
+// than 2 clusters remain or every row is its own cluster.
 std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, uint64_t seed,
-                                 int threads) {
+                                 int threads, nlohmann::json* per_cluster = nullptr) {
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] != cluster::kNoise) kept.push_back(i);
+  }
+  std::vector<size_t> rows = kept;
+  if (kept.size() > kSilhouetteSample) {
+    rows.clear();
+    for (size_t i : seeded_sample(kept.size(), kSilhouetteSample, seed)) rows.push_back(kept[i]);
+  }
+  cluster::Matrix S(static_cast<Eigen::Index>(rows.size()), Y.cols());
+  std::vector<int> l(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
+    l[i] = labels[rows[i]];
+  }
+  std::vector<double> s;
   try {
-    if (std::find(labels.begin(), labels.end(), cluster::kNoise) == labels.end()) {
-      return evaluate::silhouette_score_sampled(Y, labels, kSilhouetteSample, seed, threads);
-    }
-    std::vector<Eigen::Index> kept;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (labels[i] != cluster::kNoise) kept.push_back(static_cast<Eigen::Index>(i));
-    }
-    cluster::Matrix S(static_cast<Eigen::Index>(kept.size()), Y.cols());
-    std::vector<int> l(kept.size());
-    for (size_t i = 0; i < kept.size(); ++i) {
-      S.row(static_cast<Eigen::Index>(i)) = Y.row(kept[i]);
-      l[i] = labels[static_cast<size_t>(kept[i])];
-    }
-    return evaluate::silhouette_score_sampled(S, l, kSilhouetteSample, seed, threads);
+    s = evaluate::silhouette_samples(S, l, threads);
   } catch (const ParamError&) {
     return std::nullopt;  // fewer than two clusters (in the sample), or every row its own
   }
+  double total = 0;
+  for (double x : s) total += x;
+  if (per_cluster) {
+    std::map<int, std::pair<double, size_t>> by;
+    for (size_t i = 0; i < s.size(); ++i) by[l[i]].first += s[i], ++by[l[i]].second;
+    *per_cluster = nlohmann::json::array();
+    for (const auto& [c, v] : by) {
+      per_cluster->push_back({{"cluster", c}, {"value", v.first / static_cast<double>(v.second)}, {"rows", v.second}});
+    }
+  }
+  return total / static_cast<double>(s.size());
 }
 
 std::string silhouette_rule(const KRange& r, size_t rows) {
@@ -280,6 +291,7 @@ struct Clustering {
   cluster::Matrix centroids;
   int clusters = 0;
   std::optional<double> silhouette;
+  nlohmann::json silhouette_per_cluster;  // on the rows of `silhouette`, when computed for the final labels
   nlohmann::json summary;  // algorithm, parameters, choice, extras
 };
 
@@ -320,12 +332,12 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
       st.p.k_ = best_k;
       st.p.init_ = chosen.centroids_;
       chosen = cluster::fit_kmeans(Y, st.p);
-      c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_, threads);
+      c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_, threads, &c.silhouette_per_cluster);
     }
   } else {
     chosen = cluster::fit_kmeans(Y, st.p);
     why["rule"] = "k given";
-    c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_, threads);
+    c.silhouette = silhouette(Y, chosen.labels_, st.p.seed_, threads, &c.silhouette_per_cluster);
   }
   c.labels = std::move(chosen.labels_);
   c.centroids = std::move(chosen.centroids_);
@@ -349,7 +361,7 @@ Clustering run_dbscan(const cluster::Matrix& Y, const Stage& s, int threads) {
   c.labels = std::move(r.labels_);
   c.clusters = r.clusters_;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
-  c.silhouette = silhouette(Y, c.labels, 0, threads);
+  c.silhouette = silhouette(Y, c.labels, 0, threads, &c.silhouette_per_cluster);
   nlohmann::json why;
   if (r.knee_) {
     why["rule"] = "eps = the knee of the sorted " + std::to_string(r.knee_->k_) +
@@ -381,7 +393,7 @@ Clustering run_meanshift(const cluster::Matrix& Y, const Stage& s, int threads) 
   c.labels = std::move(r.labels_);
   c.centroids = std::move(r.centers_);
   c.clusters = static_cast<int>(c.centroids.rows());
-  c.silhouette = silhouette(Y, c.labels, p.seed_, threads);
+  c.silhouette = silhouette(Y, c.labels, p.seed_, threads, &c.silhouette_per_cluster);
   nlohmann::json why;
   why["rule"] = p.bandwidth_ > 0 ? std::string("bandwidth given")
                                  : "bandwidth = mean distance to the " + std::to_string(p.quantile_) +
@@ -426,7 +438,7 @@ Clustering run_hac(const cluster::Matrix& Y, const Stage& s, int threads) {
   }
   c.clusters = *std::max_element(c.labels.begin(), c.labels.end()) + 1;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
-  if (!c.silhouette) c.silhouette = silhouette(Y, c.labels, st.seed, threads);
+  if (!c.silhouette) c.silhouette = silhouette(Y, c.labels, st.seed, threads, &c.silhouette_per_cluster);
   c.summary["algorithm"] = "hac";
   c.summary["parameters"] = {{"linkage", cluster::linkage_name(st.p.linkage_)}, {"k", c.clusters}};
   if (st.distance) c.summary["parameters"]["distance"] = *st.distance;
@@ -546,6 +558,7 @@ Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
   r.summary_["noise"] = noise;
   // The silhouette the choice was made on (same rows, same sample), noise rows left out.
   r.summary_["silhouette"] = c.silhouette ? nlohmann::json(*c.silhouette) : nlohmann::json(nullptr);
+  if (!c.silhouette_per_cluster.is_null()) r.summary_["silhouette_per_cluster"] = c.silhouette_per_cluster;
   r.summary_["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.embedding_ = std::move(Y);
   return r;
