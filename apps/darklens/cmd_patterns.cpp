@@ -62,7 +62,7 @@ Command add_patterns(CLI::App& app) {
   label->add_option("name", o->name, "Name (\"\" removes it)")->required();
   exp->add_option("-o,--output", o->out, "Output file (default: standard output)");
   exp->add_option("--format", o->format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->default_val("json");
-  return {top, [o, list, show, label, exp]() {
+  return {top, [o, list, show, label]() {
             auto db = open_existing(o->db);
             if (list->parsed()) {
               const auto runs = db->runs();
