@@ -145,7 +145,7 @@ Command add_features(CLI::App& app) {
                   "agm-ext: reuse the dummy vocabulary of an earlier run's OUT.meta.json");
   sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
       ->default_val(4096)->check(CLI::Range(16u, 1u << 24));
-  sub->add_option("--threads", o->threads, "Files read in parallel (0 = one per core); same output for any value")
+  sub->add_option("--threads", o->threads, "Worker threads (0 = one per core): several files are read in parallel, one file's sources are split across them; same output for any value")
       ->default_val(1)->check(CLI::Range(0, 256));
   sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   return {sub, [o]() {
