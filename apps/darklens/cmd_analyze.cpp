@@ -200,6 +200,11 @@ Command add_classify(CLI::App& app) {
                 if (p["status"] == "new") p["id"] = c.fresh[p["new_group"].get<size_t>()].id;
               }
               c.report["patterns"] = c.summary["patterns"];
+              for (auto& p : c.report["profiles"]) {
+                if (!p.contains("new_group")) continue;
+                p["pattern"] = c.fresh[p["new_group"].get<size_t>()].id;
+                p["name"] = "pattern " + std::to_string(p["pattern"].get<int64_t>()) + " (new)";
+              }
             }
             write_file(o->out + "/assignments.csv", csv);
             write_file(o->out + "/profiles.json", c.report["profiles"].dump(2) + "\n");

@@ -244,6 +244,19 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                                              {"AMI vs the model's window", tracking.value("ami_vs_model", nlohmann::json(nullptr))}});
   report["patterns"] = pats;
   report["profiles"] = profiles_json(c.profiles);
+  for (auto& p : report["profiles"]) {
+    const int l = p["cluster"].get<int>();
+    if (l >= 0 && l < K) {
+      const auto& kp = c.known[static_cast<size_t>(l)];
+      p["pattern"] = kp.id;
+      p["name"] = "pattern " + std::to_string(kp.id) + (kp.name.empty() ? "" : " (" + kp.name + ")");
+    } else if (l >= K) {
+      p["new_group"] = l - K;
+      p["name"] = "new group " + std::to_string(l - K);
+    } else {
+      p["name"] = "new, noise";
+    }
+  }
   report["projection"] = projection(Y, labels, o.projection_points, o.seed);
   report["generated_by"] = "darklens classify, model " + std::to_string(model_id);
   c.report = std::move(report);

@@ -57,6 +57,12 @@ const json& need(const json& j, const char* key, const char* section) {
 
 std::string cluster_name(int c) { return c < 0 ? "noise" : "cluster " + std::to_string(c); }
 
+// A profile's display name: its "name" when the document gives one
+// (classify: "pattern 3"), else "cluster N".
+std::string profile_name(const json& p) {
+  return p.contains("name") ? p["name"].get<std::string>() : cluster_name(p.at("cluster").get<int>());
+}
+
 // A horizontal bar chart: label, value, colour.
 std::string bars(const std::vector<std::tuple<std::string, double, std::string>>& rows, const std::string& unit,
                  double lo = 0) {
@@ -138,7 +144,7 @@ std::string hourly(const json& profiles, size_t limit) {
         << " packets</title></rect>";
     }
     s << "<text x=\"4\" y=\"" << h + 12 << "\" class=\"small\">0h</text><text x=\"" << w - 4 << "\" y=\"" << h + 12
-      << "\" text-anchor=\"end\" class=\"small\">23h</text></svg><figcaption>" << esc(cluster_name(c)) << " ("
+      << "\" text-anchor=\"end\" class=\"small\">23h</text></svg><figcaption>" << esc(profile_name(p)) << " ("
       << fmt(p.at("sources").get<double>()) << " sources)</figcaption></figure>";
   }
   s << "</div>";
@@ -274,7 +280,7 @@ std::string render_html(const json& doc) {
         << (unexplained.size() == 1 ? "" : "s") << "</b> (no signature matched; look at these first): ";
       for (size_t i = 0; i < unexplained.size(); ++i) {
         const auto& p = *unexplained[i];
-        o << (i ? "; " : "") << esc(cluster_name(p.at("cluster").get<int>())) << " — "
+        o << (i ? "; " : "") << esc(profile_name(p)) << " — "
           << fmt(p.at("sources").get<double>()) << " sources, ports " << esc(shares_text(p.at("top_ports"), 3));
       }
       o << "</div>";
@@ -298,7 +304,7 @@ std::string render_html(const json& doc) {
       if (p.at("cluster").get<int>() < 0 || shown++ >= n) continue;
       const auto& acts = p.at("activities");
       o << "<li><span class=\"key\" style=\"background:" << cluster_colour(p.at("cluster").get<int>())
-        << "\"></span><b>" << esc(cluster_name(p.at("cluster").get<int>())) << "</b>: "
+        << "\"></span><b>" << esc(profile_name(p)) << "</b>: "
         << fmt(p.at("sources").get<double>()) << " sources, " << fmt(p.at("packets").get<double>())
         << " packets; ports " << esc(shares_text(p.at("top_ports"), 3)) << "; "
         << (acts.empty() ? std::string("<span class=\"unexplained\">unexplained</span>")
@@ -326,7 +332,7 @@ std::string render_html(const json& doc) {
     o << "<p>";
     for (const auto& p : profiles) {
       const int c = p.at("cluster").get<int>();
-      o << "<span class=\"key\" style=\"background:" << cluster_colour(c) << "\"></span>" << esc(cluster_name(c));
+      o << "<span class=\"key\" style=\"background:" << cluster_colour(c) << "\"></span>" << esc(profile_name(p));
     }
     o << "</p>";
   }
@@ -335,7 +341,7 @@ std::string render_html(const json& doc) {
     std::vector<std::tuple<std::string, double, std::string>> sizes;
     for (const auto& p : profiles) {
       const int c = p.at("cluster").get<int>();
-      sizes.emplace_back(cluster_name(c), p.at("sources").get<double>(), cluster_colour(c));
+      sizes.emplace_back(profile_name(p), p.at("sources").get<double>(), cluster_colour(c));
     }
     o << "<h2>Cluster sizes</h2>" << bars(sizes, " sources");
     o << "<h2>Hourly traffic per cluster (UTC)</h2>" << hourly(profiles, 16);
@@ -350,7 +356,7 @@ std::string render_html(const json& doc) {
         if (fp.at(k).get<double>() > 0) fps += std::string(fps.empty() ? "" : ", ") + k + " " + pct(fp.at(k).get<double>());
       }
       o << "<tr><td><span class=\"key\" style=\"background:" << cluster_colour(c) << "\"></span>"
-        << esc(cluster_name(c)) << "</td><td class=\"n\">" << fmt(p.at("sources").get<double>())
+        << esc(profile_name(p)) << "</td><td class=\"n\">" << fmt(p.at("sources").get<double>())
         << "</td><td class=\"n\">" << fmt(p.at("packets").get<double>()) << "</td><td>"
         << esc(shares_text(p.at("protocols"), 3)) << "</td><td>" << esc(shares_text(p.at("top_ports"), 5))
         << "</td><td>" << esc(shares_text(p.at("tcp_flags"), 3)) << "</td><td class=\"n\">"

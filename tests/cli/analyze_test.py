@@ -135,6 +135,11 @@ with tempfile.TemporaryDirectory() as tmp:
            all(by_pattern[str(p["id"])] == p["sources"] for p in back))
     expect("classify: sources seen both days keep their pattern (AMI > 0.5)",
            cj["tracking"]["ami_vs_model"] > 0.5, cj["tracking"])
+    cprof = json.load(open(os.path.join(out2, "profiles.json")))
+    every = Counter(a["pattern"] for a in assigned)
+    expect("classify profiles: named by pattern id, sources as assignments.csv",
+           all(p["name"].startswith("pattern ") and every[str(p["pattern"])] == p["sources"]
+               for p in cprof if "pattern" in p and "new_group" not in p))
     new_ids = [p["id"] for p in cj["patterns"] if p["status"] == "new"]
     expect("classify: new groups stored as patterns", all(i > 0 for i in new_ids), new_ids)
 
