@@ -39,8 +39,9 @@ struct Result {
 };
 
 /// Runs the pipeline on a matrix (rows = sources). threads: 0 = all
-/// cores; the result does not depend on it.
-Result run(const cluster::Matrix& X, std::string_view spec, int threads = 0);
+/// cores; the result does not depend on it. X is taken by value: pass it
+/// with std::move when it is no longer needed, and the scalers work in it.
+Result run(cluster::Matrix X, std::string_view spec, int threads = 0);
 
 /// Applies a run's fitted transforms (Result::fitted_, in order) to new
 /// rows with the same columns: the embedding later windows are compared in.

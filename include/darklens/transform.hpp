@@ -39,6 +39,8 @@ struct Scaler {
   /// Throws ParamError when X has another number of columns than the fit,
   /// or (log1p) holds a value <= -1.
   Matrix apply(const Matrix& X) const;
+  /// The same, overwriting X (no second matrix). On an error X is unchanged.
+  void apply_in_place(Matrix& X) const;
   nlohmann::json to_json() const;
   /// Throws FormatError when `j` is not a saved scaler.
   static Scaler from_json(const nlohmann::json& j);

@@ -170,9 +170,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
     throw ParamError("analyze: " + std::to_string(a.table.rows()) +
                      " sources left in the captures after filtering; at least 3 are needed to cluster");
   }
-  const cluster::Matrix X = matrix_of(a.table);
   t = clock::now();
-  a.result = pipeline::run(X, options.pipeline, options.threads);
+  a.result = pipeline::run(matrix_of(a.table), options.pipeline, options.threads);
   const auto& labels = a.result.labels_;
   say(options.progress, "cluster: " + options.pipeline + ": " + a.result.summary_["clusters"].dump() +
                             " clusters, " + a.result.summary_["noise"].dump() + " noise (" + seconds_text(since(t)) +

@@ -494,11 +494,12 @@ std::vector<Stage> parse_spec(std::string_view spec) {
   return stages;
 }
 
-Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
+Result run(cluster::Matrix X, std::string_view spec, int threads) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto stages = parse_spec(spec);
   Result r;
-  cluster::Matrix Y = X;
+  const Eigen::Index rows = X.rows(), columns = X.cols();
+  cluster::Matrix Y = std::move(X);  // transformed in place where a stage allows
   r.fitted_ = nlohmann::json::array();
   Clustering c;
   for (const Stage& s : stages) {
@@ -531,7 +532,7 @@ Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
                            {"hit_map", grid(som.hit_map(input))}};
     } else if (is_scaler(s.name)) {
       auto scaler = transform::fit_scaler(Y, transform::parse_scaler(s.name));
-      Y = scaler.apply(Y);
+      scaler.apply_in_place(Y);
       r.fitted_.push_back(scaler.to_json());
     } else if (s.name == "kmeans") {
       c = run_kmeans(Y, s, threads);
@@ -550,8 +551,8 @@ Result run(const cluster::Matrix& X, std::string_view spec, int threads) {
   for (int l : r.labels_) l == cluster::kNoise ? ++noise : ++sizes[static_cast<size_t>(l)];
   for (auto& [k, v] : c.summary.items()) r.summary_[k] = v;
   r.summary_["pipeline"] = std::string(spec);
-  r.summary_["rows"] = X.rows();
-  r.summary_["columns"] = X.cols();
+  r.summary_["rows"] = rows;
+  r.summary_["columns"] = columns;
   r.summary_["embedded_columns"] = Y.cols();
   r.summary_["clusters"] = c.clusters;
   r.summary_["sizes"] = sizes;
@@ -570,7 +571,7 @@ cluster::Matrix project(const cluster::Matrix& X, const nlohmann::json& fitted, 
   for (const auto& t : fitted) {
     const std::string type = t.is_object() ? t.value("type", "") : "";
     if (type == "scaler") {
-      Y = transform::Scaler::from_json(t).apply(Y);
+      transform::Scaler::from_json(t).apply_in_place(Y);
     } else if (type == "pca") {
       const auto pca = transform::Pca::from_json(t);
       if (pca.mean_.size() != Y.cols()) {

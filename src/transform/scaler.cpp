@@ -80,6 +80,12 @@ Scaler fit_scaler(const Matrix& X, ScalerKind kind) {
 }
 
 Matrix Scaler::apply(const Matrix& X) const {
+  Matrix Y = X;
+  apply_in_place(Y);
+  return Y;
+}
+
+void Scaler::apply_in_place(Matrix& X) const {
   if (X.cols() != center_.size()) {
     throw ParamError("scaler fitted on " + std::to_string(center_.size()) +
                      " columns, applied to " + std::to_string(X.cols()));
@@ -95,9 +101,11 @@ Matrix Scaler::apply(const Matrix& X) const {
                          std::to_string(i) + "); log1p needs values > -1");
       }
     }
-    return X.array().log1p().matrix();
+    X.array() = X.array().log1p();
+    return;
   }
-  return ((X.rowwise() - center_.transpose()).array().rowwise() / scale_.transpose().array()).matrix();
+  X.array().rowwise() -= center_.transpose().array();
+  X.array().rowwise() /= scale_.transpose().array();
 }
 
 nlohmann::json Scaler::to_json() const {
