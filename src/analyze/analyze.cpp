@@ -277,6 +277,11 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
        {"features", std::to_string(a.table.columns_.size()) + " columns (" +
                         features::options_to_json(options.features)["families"].get<std::string>() + ")"},
        {"pipeline", options.pipeline},
+       {"how the clusters were chosen",
+        a.result.summary_.value("/choice/rule"_json_pointer, std::string("given")) +
+            (a.result.summary_.contains("/choice/note"_json_pointer)
+                 ? " — " + a.result.summary_["/choice/note"_json_pointer].get<std::string>()
+                 : std::string())},
        {"clusters", a.result.summary_["clusters"]},
        {"noise sources", a.result.summary_["noise"]},
        {"silhouette (the clusterer's choice)", a.result.summary_["silhouette"]},

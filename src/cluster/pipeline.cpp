@@ -275,14 +275,19 @@ double best_silhouette_k(const cluster::Matrix& Y, const Stage& s, const KRange&
   if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
   why["rule"] = silhouette_rule({true, 0, r.kmin, kmax}, static_cast<size_t>(Y.rows()));
   std::optional<double> best;
+  int best_k = 0;
   for (int k = r.kmin; k <= kmax; ++k) {
     nlohmann::json candidate = {{"k", k}};
     const auto sil = silhouette(Y, fit(k, candidate), seed, threads);
     candidate["silhouette"] = sil ? nlohmann::json(*sil) : nlohmann::json(nullptr);
     why["candidates"].push_back(candidate);
-    if (sil && (!best || *sil > *best)) best = sil, keep();
+    if (sil && (!best || *sil > *best)) best = sil, best_k = k, keep();
   }
   if (!best) throw ParamError("pipeline stage '" + s.name + "': no k gave two or more clusters");
+  if (best_k == kmax && kmax < static_cast<int>(Y.rows()) - 1) {
+    why["note"] = "the best k is the largest tried; a larger kmax (e.g. " + s.name + ":k=auto,kmax=" +
+                  std::to_string(2 * kmax) + ") may fit better";
+  }
   return *best;
 }
 

@@ -291,7 +291,8 @@ std::string render_html(const json& doc) {
     o << "<h2>Summary</h2><table>";
     for (const auto& row : doc["numbers"]) {
       if (!row.is_array() || row.size() != 2) throw FormatError("report: 'numbers' rows must be [name, value]");
-      o << "<tr><th>" << esc(text_of(row[0])) << "</th><td class=\"n\">" << esc(text_of(row[1])) << "</td></tr>";
+      o << "<tr><th>" << esc(text_of(row[0])) << "</th><td" << (row[1].is_number() ? " class=\"n\"" : "") << ">"
+        << esc(text_of(row[1])) << "</td></tr>";
     }
     o << "</table>";
   }

@@ -99,6 +99,17 @@ TEST(Pipeline, RunsAndChoosesKBySilhouette) {
   EXPECT_EQ(again.labels_, r.labels_);
 }
 
+TEST(Pipeline, SaysWhenTheBestKIsTheLargestTried) {
+  // Three blobs searched over k = 2..2: the best k is the top of the range.
+  auto capped = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=2");
+  EXPECT_EQ(capped.summary_["choice"]["note"],
+            "the best k is the largest tried; a larger kmax (e.g. kmeans:k=auto,kmax=4) may fit better");
+  auto hac = pipeline::run(three_blobs(), "zscore|hac:k=auto,kmax=2");
+  EXPECT_TRUE(hac.summary_["choice"].contains("note"));
+  auto free = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=6");
+  EXPECT_FALSE(free.summary_["choice"].contains("note"));  // k = 3 inside the range
+}
+
 TEST(Pipeline, EveryAlgorithmFindsThreeBlobsWithItsHeuristic) {
   // Each heuristic (k by silhouette, eps by the k-distance knee, bandwidth
   // by quantile) on three well separated blobs: three clusters, the same on
