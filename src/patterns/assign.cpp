@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../core/parallel.hpp"
+#include "../core/quantile.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns.hpp"
 
@@ -12,14 +13,8 @@ double radius_for(const cluster::Matrix& members, const cluster::Matrix& centroi
   const Eigen::RowVectorXd c = centroids.row(self);
   std::vector<double> d(static_cast<size_t>(members.rows()));
   for (Eigen::Index i = 0; i < members.rows(); ++i) d[static_cast<size_t>(i)] = (members.row(i) - c).norm();
-  double r = 0;
-  if (!d.empty()) {
-    std::sort(d.begin(), d.end());
-    const double pos = 0.95 * static_cast<double>(d.size() - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(d.size() - 1, lo + 1);
-    r = d[lo] + (pos - static_cast<double>(lo)) * (d[hi] - d[lo]);
-  }
+  std::sort(d.begin(), d.end());
+  double r = linear_quantile(d, 0.95);
   double nearest = INFINITY;
   for (Eigen::Index j = 0; j < centroids.rows(); ++j) {
     if (j != self) nearest = std::min(nearest, (centroids.row(j) - c).norm());

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../core/quantile.hpp"
 #include "darklens/error.hpp"
 #include "darklens/profile.hpp"
 
@@ -46,15 +47,6 @@ std::vector<Share> sorted_shares(std::vector<Share> v, uint64_t whole) {
     return a.count != b.count ? a.count > b.count : a.key < b.key;
   });
   return v;
-}
-
-double quantile(const std::vector<uint64_t>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(sorted.size() - 1, lo + 1);
-  const double f = pos - static_cast<double>(lo);
-  return static_cast<double>(sorted[lo]) * (1 - f) + static_cast<double>(sorted[hi]) * f;
 }
 
 // The source's /24 (IPv4) or /48 (IPv6) as one number.
@@ -226,7 +218,7 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
     p.tcp_flags_ = sorted_shares(std::move(v), a.tcp);
     std::sort(per_source[c].begin(), per_source[c].end());
     const double qs[5] = {0, 0.25, 0.5, 0.75, 1};
-    for (int i = 0; i < 5; ++i) p.packets_per_source_[static_cast<size_t>(i)] = quantile(per_source[c], qs[i]);
+    for (int i = 0; i < 5; ++i) p.packets_per_source_[static_cast<size_t>(i)] = linear_quantile(per_source[c], qs[i]);
     p.destinations_ = a.destinations.size();
     p.destinations_capped_ = a.capped;
     p.source_blocks_ = blocks[c].size();

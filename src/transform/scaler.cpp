@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "../core/quantile.hpp"
 #include "darklens/error.hpp"
 #include "darklens/transform.hpp"
 
@@ -13,14 +14,6 @@ namespace {
 void require_finite(const Matrix& X, const char* what) {
   if (X.rows() == 0 || X.cols() == 0) throw ParamError(std::string(what) + ": empty matrix");
   if (!X.allFinite()) throw ParamError(std::string(what) + ": matrix holds NaN or infinite values");
-}
-
-// numpy.percentile's default ("linear") on sorted values.
-double quantile(const std::vector<double>& sorted, double q) {
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
 }  // namespace
@@ -65,8 +58,8 @@ Scaler fit_scaler(const Matrix& X, ScalerKind kind) {
       case ScalerKind::kRobust: {
         std::vector<double> v(col.data(), col.data() + col.size());
         std::sort(v.begin(), v.end());
-        center = quantile(v, 0.5);
-        scale = quantile(v, 0.75) - quantile(v, 0.25);
+        center = linear_quantile(v, 0.5);
+        scale = linear_quantile(v, 0.75) - linear_quantile(v, 0.25);
         break;
       }
       case ScalerKind::kLog1p:
