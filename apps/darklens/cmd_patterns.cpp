@@ -6,14 +6,10 @@
 #include "darklens/atomic_file.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns.hpp"
+#include "darklens/profile.hpp"
 
 namespace darklens::cli {
 namespace {
-
-std::string activity_of(const patterns::Pattern& p) {
-  const auto& acts = p.profile.at("activities");
-  return acts.empty() ? "unexplained" : acts[0].at("activity").get<std::string>();
-}
 
 std::string top_ports(const patterns::Pattern& p, size_t n) {
   std::string s;
@@ -71,7 +67,7 @@ Command add_patterns(CLI::App& app) {
                 const auto seen = db->sightings(p.id);
                 std::cout << p.id << '\t' << p.model_run << '\t' << (p.name.empty() ? "-" : p.name) << '\t'
                           << p.sources << '\t' << (seen.empty() ? 0 : seen.back().sources) << '\t' << top_ports(p, 3)
-                          << '\t' << activity_of(p) << '\n';
+                          << '\t' << profile::activity_of(p.profile) << '\n';
               }
               return 0;
             }
@@ -109,7 +105,7 @@ Command add_patterns(CLI::App& app) {
                 text += std::to_string(p.id) + "," + std::to_string(p.model_run) + "," + std::to_string(p.first_run) +
                         "," + std::to_string(p.cluster) + "," + quote(p.name) + "," + std::to_string(p.sources) +
                         "," + std::to_string(p.packets) + "," + std::to_string(p.radius) + "," +
-                        quote(top_ports(p, 5)) + "," + quote(activity_of(p)) + "\n";
+                        quote(top_ports(p, 5)) + "," + quote(profile::activity_of(p.profile)) + "\n";
               }
             }
             if (o->out.empty()) {

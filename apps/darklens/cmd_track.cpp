@@ -43,8 +43,7 @@ pipeline::MatrixFile capture_table(const std::string& path, const std::string& f
   const auto t = agg.table();
   pipeline::MatrixFile m;
   m.columns = t.columns_;
-  m.X.resize(static_cast<Eigen::Index>(t.rows()), static_cast<Eigen::Index>(t.columns_.size()));
-  std::copy(t.values_.begin(), t.values_.end(), m.X.data());  // both column-major
+  m.X = pipeline::matrix_of(t);
   for (size_t i = 0; i < t.rows(); ++i) m.row_keys.push_back(t.source_[i].to_string() + "," + iso8601_utc(t.window_start_ns_[i]));
   return m;
 }

@@ -49,6 +49,9 @@ Result run(cluster::Matrix X, std::string_view spec, int threads = 0);
 /// when `fitted` is not a list of saved transforms.
 cluster::Matrix project(const cluster::Matrix& X, const nlohmann::json& fitted, int threads = 0);
 
+/// The feature table's values as a matrix (rows = sources, same column order).
+cluster::Matrix matrix_of(const features::FeatureTable& t);
+
 /// A numeric table: a darklens feature table (.csv, .npy with its
 /// .columns.txt / .rows.csv sidecars) or any numeric CSV with a header.
 /// Columns named `source` and `window_start` are kept as row keys.

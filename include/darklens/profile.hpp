@@ -102,6 +102,8 @@ class Profiler {
 double port_share(const ClusterProfile& p, const std::vector<std::string>& ports);
 
 nlohmann::json to_json(const ClusterProfile& p, size_t top_ports = 10);
+/// The first matched activity of a saved profile (to_json), or "unexplained".
+std::string activity_of(const nlohmann::json& profile);
 ClusterProfile from_json(const nlohmann::json& j);
 
 // ---- signature catalog -------------------------------------------------

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <map>
 #include <thread>
 
@@ -17,12 +16,10 @@ namespace darklens::analyze {
 namespace detail {
 
 std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  // Whole seconds, so iso8601_utc writes no fraction.
+  const int64_t s = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+  return iso8601_utc(s * 1'000'000'000);
 }
 
 std::string seconds_text(double s) {
@@ -33,11 +30,6 @@ std::string seconds_text(double s) {
 
 void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
   if (progress) progress(line);
-}
-
-cluster::Matrix matrix_of(const features::FeatureTable& t) {
-  return Eigen::Map<const Eigen::MatrixXd>(t.values_.data(), static_cast<Eigen::Index>(t.rows()),
-                                           static_cast<Eigen::Index>(t.columns_.size()));
 }
 
 std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions& fo,
@@ -171,7 +163,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                      " sources left in the captures after filtering; at least 3 are needed to cluster");
   }
   t = clock::now();
-  a.result = pipeline::run(matrix_of(a.table), options.pipeline, options.threads);
+  a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads);
   const auto& labels = a.result.labels_;
   say(options.progress, "cluster: " + options.pipeline + ": " + a.result.summary_["clusters"].dump() +
                             " clusters, " + a.result.summary_["noise"].dump() + " noise (" + seconds_text(since(t)) +

@@ -27,11 +27,6 @@ std::string clusterer_of(const std::string& spec) {
   return out;
 }
 
-std::string activity_of(const nlohmann::json& profile) {
-  const auto& acts = profile.at("activities");
-  return acts.empty() ? "unexplained" : acts[0].at("activity").get<std::string>();
-}
-
 }  // namespace
 
 Classification classify(const patterns::Store& db, const std::vector<std::string>& captures,
@@ -73,7 +68,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   if (c.table.rows() == 0) throw ParamError("classify: no source left in the captures after filtering");
 
   t = clock::now();
-  const cluster::Matrix Y = pipeline::project(matrix_of(c.table), c.model.transforms, o.threads);
+  const cluster::Matrix Y = pipeline::project(pipeline::matrix_of(c.table), c.model.transforms, o.threads);
   c.known = db.patterns(model_id);
   c.known_of_row = patterns::assign(Y, c.known, o.threads);
   const int K = static_cast<int>(c.known.size());
@@ -154,7 +149,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                     {"sources", now},
                     {"packets", it == profile_of.end() ? 0 : it->second->packets_},
                     {"sources_then", kp.sources},
-                    {"activity", activity_of(kp.profile)}});
+                    {"activity", profile::activity_of(kp.profile)}});
   }
   for (int g = 0; g < new_groups; ++g) {
     const auto& p = c.fresh[static_cast<size_t>(g)];
@@ -165,7 +160,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                     {"sources", p.sources},
                     {"packets", p.packets},
                     {"sources_then", 0},
-                    {"activity", activity_of(p.profile)}});
+                    {"activity", profile::activity_of(p.profile)}});
   }
   std::unordered_map<std::string, int64_t> then;
   for (const auto& m : db.members(model_id)) then[m.source] = m.pattern;

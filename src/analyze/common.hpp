@@ -13,7 +13,6 @@ namespace darklens::analyze::detail {
 std::string now_utc();
 std::string seconds_text(double s);
 void say(const std::function<void(const std::string&)>& progress, const std::string& line);
-cluster::Matrix matrix_of(const features::FeatureTable& t);
 
 /// Profiles of the table's rows under `labels`, signatures matched.
 std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions& fo,

@@ -304,6 +304,11 @@ nlohmann::json to_json(const ClusterProfile& p, size_t top_ports) {
           {"explained", !p.activities_.empty()}};
 }
 
+std::string activity_of(const nlohmann::json& profile) {
+  const auto& acts = profile.at("activities");
+  return acts.empty() ? "unexplained" : acts[0].at("activity").get<std::string>();
+}
+
 ClusterProfile from_json(const nlohmann::json& j) {
   try {
     ClusterProfile p;

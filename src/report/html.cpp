@@ -63,14 +63,13 @@ std::string profile_name(const json& p) {
   return p.contains("name") ? p["name"].get<std::string>() : cluster_name(p.at("cluster").get<int>());
 }
 
-// A horizontal bar chart: label, value, colour.
-std::string bars(const std::vector<std::tuple<std::string, double, std::string>>& rows, const std::string& unit,
-                 double lo = 0) {
+// A horizontal bar chart: label, value, colour; the axis includes 0.
+std::string bars(const std::vector<std::tuple<std::string, double, std::string>>& rows, const std::string& unit) {
   const int w = 660, row_h = 18, left = 130, right = 110;
   const int h = static_cast<int>(rows.size()) * row_h + 10;
-  double hi = lo;
+  double hi = 0;
   for (const auto& r : rows) hi = std::max(hi, std::get<1>(r));
-  double min_v = lo;
+  double min_v = 0;
   for (const auto& r : rows) min_v = std::min(min_v, std::get<1>(r));
   const double span = hi - min_v > 0 ? hi - min_v : 1;
   const double zero_x = left + (0 - min_v) / span * (w - left - right);
@@ -385,7 +384,7 @@ std::string render_html(const json& doc) {
     }
     o << "<h2>Silhouette per cluster</h2><p>Mean silhouette of each cluster's sources (−1..1; higher = tighter and "
          "better separated). "
-      << esc(doc.value("silhouette_note", "")) << "</p>" << bars(rows, "", -0.0);
+      << esc(doc.value("silhouette_note", "")) << "</p>" << bars(rows, "");
   }
 
   if (doc.contains("knn")) {
