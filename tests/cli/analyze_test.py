@@ -215,6 +215,35 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["classify", "--db", numdb, day[1], "-o", out_bad])
     expect("classify: an agm-num model, exit 2 saying why", r.returncode == 2 and
            b"uses agm-num, whose port columns are chosen per window" in r.stderr, r.stderr)
+    # A model whose stored columns are not those the new window gets.
+    import shutil
+    odd = os.path.join(tmp, "odd.db")
+    shutil.copy(db, odd)
+    con = sqlite3.connect(odd)
+    con.execute("UPDATE runs SET columns = '[\"x\"]' WHERE id = 1")
+    con.commit()
+    con.close()
+    r = run(["classify", "--db", odd, "--no-store", day[1], "-o", out_bad])
+    expect("classify: columns unlike the model's, exit 4", r.returncode == 4 and
+           b"classify: the new window has 88 feature columns, model 1 has 1; they must be the same" in r.stderr,
+           r.stderr)
+    # A model watching another prefix: nothing of the new window is left.
+    shutil.copy(db, odd)
+    con = sqlite3.connect(odd)
+    features = json.loads(con.execute("SELECT features FROM runs WHERE id = 1").fetchone()[0])
+    features["prefix"] = ["10.0.0.0/24"]
+    con.execute("UPDATE runs SET features = ? WHERE id = 1", (json.dumps(features),))
+    con.commit()
+    con.close()
+    r = run(["classify", "--db", odd, "--no-store", day[1], "-o", out_bad])
+    expect("classify: no source inside the model's prefix, exit 2", r.returncode == 2 and
+           b"classify: no source left in the captures after filtering" in r.stderr, r.stderr)
+    r = run(["analyze", day[0], "-o", "/dev/null/out"])
+    expect("analyze: an output directory that cannot be made, exit 3", r.returncode == 3 and
+           b"/dev/null/out: cannot create the output directory" in r.stderr, r.stderr)
+    r = run(["patterns", "list", "--db", os.path.join(tmp, "none.db")])
+    expect("patterns: no database, exit 3", r.returncode == 3 and b"none.db: no such pattern database" in r.stderr,
+           r.stderr)
     r = run(["patterns", "show", "--db", db, "999"])
     expect("patterns show: no such pattern, exit 2", r.returncode == 2 and b"no pattern 999" in r.stderr, r.stderr)
     notdb = os.path.join(tmp, "notes.db")

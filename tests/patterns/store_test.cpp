@@ -96,6 +96,21 @@ TEST(PatternStore, RoundTrip) {
   EXPECT_EQ(test::error_of<ParamError>([&] { db.run(99); }), path + ": no run 99");
 }
 
+TEST(PatternStore, DamagedStoredJsonIsAFormatError) {
+  test::TempDir dir;
+  const std::string path = dir.file("p.db");
+  std::vector<patterns::Pattern> fresh = two_patterns();
+  int64_t run = 0;
+  {
+    patterns::Store db(path);
+    run = db.save_run(model_run(), fresh, {}, {});
+  }
+  sql(path, "UPDATE runs SET summary = '{\"clusters\": ' WHERE id = " + std::to_string(run) + ";");
+  patterns::Store db(path);
+  EXPECT_EQ(test::error_of<FormatError>([&] { db.run(run); }).substr(0, path.size() + 37),
+            path + ": a stored JSON value is damaged: [js");
+}
+
 TEST(PatternStore, FailedWriteLeavesNothing) {
   test::TempDir dir;
   patterns::Store db(dir.file("p.db"));

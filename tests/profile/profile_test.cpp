@@ -218,6 +218,10 @@ TEST(Signatures, ParseErrors) {
   EXPECT_EQ(err("[a]\nactivity = " + std::string(5000, 'x') + "\n"), "c.txt:2: line longer than 4096 characters");
   EXPECT_EQ(test::error_of<IoError>([] { profile::Catalog::load("/nonexistent/sig.txt"); }),
             "/nonexistent/sig.txt: cannot open the signature catalog");
+  test::TempDir dir;
+  const std::string huge = dir.write("huge.txt", std::string(17u << 20, '#'));
+  EXPECT_EQ(test::error_of<FormatError>([&] { profile::Catalog::load(huge); }),
+            huge + ": larger than 16 MiB; not a signature catalog");
 }
 
 TEST(Signatures, ShippedCatalogParsesAndExplainsMirai) {
