@@ -41,6 +41,14 @@ class FlatSet {
   }
   size_t size() const { return used_ + (has_empty_key_ ? 1 : 0); }
 
+  template <typename F>
+  void for_each(F&& f) const {
+    if (has_empty_key_) f(kEmpty);
+    for (Key k : slots_) {
+      if (!(k == kEmpty)) f(k);
+    }
+  }
+
  private:
   static constexpr size_t kInitial = 1024;
 
@@ -79,9 +87,72 @@ class IpSet {
   }
   size_t size() const { return v4_.size() + v6_.size(); }
 
+  /// Every address, in no particular order.
+  template <typename F>
+  void for_each(F&& f) const {
+    v4_.for_each([&](uint32_t v) { f(IpAddr::v4(v)); });
+    v6_.for_each(f);
+  }
+
  private:
   FlatSet<uint32_t, U32Hash, 0xffffffffu> v4_;
   FlatSet<IpAddr, IpAddrHash, IpAddr{~uint64_t{0}, ~uint64_t{0}}> v6_;
+};
+
+/// uint32 key -> count, for counters taken once per packet (a cluster's
+/// destination ports, say). Same probing as FlatSet; a count of 0 marks a
+/// free slot.
+class FlatCounts {
+ public:
+  FlatCounts() : slots_(kInitial) {}
+
+  void add(uint32_t k, uint64_t n = 1) {
+    if (n == 0) return;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = U32Hash{}(k) & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.count != 0 && s.key == k) {
+        s.count += n;
+        return;
+      }
+      if (s.count == 0) {
+        s = {k, n};
+        if (++used_ * 2 > slots_.size()) grow();
+        return;
+      }
+    }
+  }
+  size_t size() const { return used_; }
+
+  /// Every (key, count), in no particular order.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_) {
+      if (s.count != 0) f(s.key, s.count);
+    }
+  }
+
+ private:
+  static constexpr size_t kInitial = 64;
+  struct Slot {
+    uint32_t key = 0;
+    uint64_t count = 0;
+  };
+
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.count == 0) continue;
+      size_t i = U32Hash{}(s.key) & mask;
+      while (slots_[i].count != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t used_ = 0;
 };
 
 }  // namespace darklens

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "chunked_vector.hpp"
+#include "key_index.hpp"
 #include "columns.hpp"
 #include "source_state.hpp"
 #include "darklens/error.hpp"
@@ -13,64 +14,7 @@
 namespace darklens::features {
 namespace {
 
-struct Key {
-  IpAddr src;
-  int64_t window;
-  friend bool operator==(const Key&, const Key&) = default;
-};
-
-uint64_t hash_of(const Key& k) {
-  uint64_t x = IpAddrHash{}(k.src) ^ (static_cast<uint64_t>(k.window) * 0x9e3779b97f4a7c15ULL);
-  x ^= x >> 29;
-  return x * 0xbf58476d1ce4e5b9ULL;
-}
-
-// (source, window) -> row index: open addressing over 8-byte slots holding
-// a 32-bit hash tag and the row index + 1, so most probes touch one line.
-class KeyIndex {
- public:
-  KeyIndex() : slots_(1024, 0) {}
-  size_t size() const { return keys_.size(); }
-  const Key& key(size_t i) const { return keys_[i]; }
-
-  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
-
-  /// Row of k, inserting it when new (`fresh` tells which).
-  uint32_t find_or_insert(const Key& k, uint64_t h, bool& fresh) {
-    const size_t mask = slots_.size() - 1;
-    const uint64_t tag = h >> 32;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint64_t s = slots_[i];
-      if (s == 0) {
-        keys_.push_back(k);
-        slots_[i] = (tag << 32) | keys_.size();
-        fresh = true;
-        if (keys_.size() * 2 > slots_.size()) grow();
-        return static_cast<uint32_t>(keys_.size() - 1);
-      }
-      if ((s >> 32) == tag && keys_[(s & 0xffffffff) - 1] == k) {
-        fresh = false;
-        return static_cast<uint32_t>((s & 0xffffffff) - 1);
-      }
-    }
-  }
-
- private:
-  void grow() {
-    std::vector<uint64_t> old(slots_.size() * 2, 0);
-    old.swap(slots_);
-    const size_t mask = slots_.size() - 1;
-    for (uint64_t s : old) {
-      if (s == 0) continue;
-      size_t i = hash_of(keys_[(s & 0xffffffff) - 1]) & mask;
-      while (slots_[i] != 0) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
-  }
-
-  std::vector<uint64_t> slots_;
-  std::vector<Key> keys_;
-};
+using Key = SourceKey;
 
 // Sorts row << 32 | position entries by row, keeping positions in order
 // (LSD radix sort on the row, 16 bits a pass: stable, linear).
@@ -115,9 +59,6 @@ void for_each_used_packet(const FeatureOptions& opt, const std::vector<std::stri
     }
   }
 }
-
-namespace {
-}  // namespace
 
 struct Aggregator::Impl {
   FeatureOptions opt;

@@ -3,35 +3,25 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <unordered_map>
 #include <unordered_set>
 
+#include "../core/flat_set.hpp"
 #include "../core/quantile.hpp"
+#include "../features/key_index.hpp"
 #include "darklens/error.hpp"
 #include "darklens/profile.hpp"
 
 namespace darklens::profile {
 namespace {
 
-struct Key {
-  IpAddr src;
-  int64_t window;
-  friend bool operator==(const Key&, const Key&) = default;
-};
-struct KeyHash {
-  size_t operator()(const Key& k) const {
-    return IpAddrHash{}(k.src) ^ (static_cast<size_t>(k.window) * 0x9e3779b97f4a7c15ULL);
-  }
-};
-
 struct Acc {
   uint64_t packets = 0, bytes = 0, tcp = 0, syn = 0, mirai = 0, zmap = 0, masscan = 0;
-  std::map<uint8_t, uint64_t> protocols;
+  std::array<uint64_t, 256> protocols{};
   std::array<uint64_t, 3> classes{};
-  std::unordered_map<uint32_t, uint64_t> ports;  // proto << 16 | port
+  FlatCounts ports;  // proto << 16 | port
   std::array<uint64_t, 256> flags{};
   std::array<uint64_t, 24> hourly{};
-  std::unordered_set<IpAddr, IpAddrHash> destinations;
+  IpSet destinations;
   bool capped = false;
 };
 
@@ -59,7 +49,7 @@ uint64_t block_of(const IpAddr& a) {
 // The rows and their clusters: built once, shared by forks.
 struct RowIndex {
   std::vector<IpAddr> sources;
-  std::unordered_map<Key, uint32_t, KeyHash> rows;
+  features::KeyIndex rows;
   std::vector<int> label_of_index;  // dense index -> label
   std::vector<uint32_t> index_of_row;
   features::WindowSpec window;
@@ -85,14 +75,17 @@ Profiler::Profiler(const std::vector<IpAddr>& sources, const std::vector<int64_t
   x->sources = sources;
   x->window = window;
   x->options = options;
-  x->rows.reserve(sources.size());
   std::vector<int> distinct = labels;
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   x->label_of_index = distinct;
   x->index_of_row.resize(sources.size());
   for (size_t r = 0; r < sources.size(); ++r) {
-    x->rows.emplace(Key{sources[r], window_starts[r]}, static_cast<uint32_t>(r));
+    const features::SourceKey key{sources[r], window_starts[r]};
+    bool fresh = false;
+    if (x->rows.find_or_insert(key, features::hash_of(key), fresh) != r) {
+      throw ParamError("profile: source " + sources[r].to_string() + " has two rows in one window");
+    }
     x->index_of_row[r] = static_cast<uint32_t>(
         std::lower_bound(distinct.begin(), distinct.end(), labels[r]) - distinct.begin());
   }
@@ -125,15 +118,14 @@ void Profiler::merge(const Profiler& other) {
     const Acc& b = o.acc[c];
     a.packets += b.packets, a.bytes += b.bytes, a.tcp += b.tcp, a.syn += b.syn;
     a.mirai += b.mirai, a.zmap += b.zmap, a.masscan += b.masscan;
-    for (const auto& [k, n] : b.protocols) a.protocols[k] += n;
+    for (size_t i = 0; i < a.protocols.size(); ++i) a.protocols[i] += b.protocols[i];
     for (size_t i = 0; i < a.classes.size(); ++i) a.classes[i] += b.classes[i];
-    for (const auto& [k, n] : b.ports) a.ports[k] += n;
+    b.ports.for_each([&](uint32_t k, uint64_t n) { a.ports.add(k, n); });
     for (size_t i = 0; i < a.flags.size(); ++i) a.flags[i] += b.flags[i];
     for (size_t i = 0; i < a.hourly.size(); ++i) a.hourly[i] += b.hourly[i];
-    for (const auto& d : b.destinations) {
-      if (a.destinations.size() >= cap) break;
-      a.destinations.insert(d);
-    }
+    b.destinations.for_each([&](const IpAddr& d) {
+      if (a.destinations.size() < cap) a.destinations.insert(d);
+    });
     a.capped = a.destinations.size() >= cap;
   }
 }
@@ -143,19 +135,20 @@ uint64_t Profiler::skipped() const { return impl_->skipped; }
 void Profiler::add(const Packet& p) {
   Impl& m = *impl_;
   const RowIndex& x = *m.index;
-  const auto it = x.rows.find(Key{p.src_, x.window.start_of(p.ts_ns_)});
-  if (it == x.rows.end()) {
+  const features::SourceKey key{p.src_, x.window.start_of(p.ts_ns_)};
+  const auto row = x.rows.find(key, features::hash_of(key));
+  if (!row) {
     ++m.skipped;
     return;
   }
-  ++m.row_packets[it->second];
-  Acc& a = m.acc[x.index_of_row[it->second]];
+  ++m.row_packets[*row];
+  Acc& a = m.acc[x.index_of_row[*row]];
   ++a.packets;
   a.bytes += p.ip_len_;
   ++a.protocols[p.proto_];
   ++a.classes[static_cast<size_t>(features::classify(p))];
   if ((p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp) && p.has(Packet::kHasTransport)) {
-    ++a.ports[uint32_t{p.proto_} << 16 | p.dport_];
+    a.ports.add(uint32_t{p.proto_} << 16 | p.dport_);
   }
   const auto marks = features::fingerprint_marks(p);
   a.zmap += marks.zmap;
@@ -199,7 +192,9 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
     p.packets_ = a.packets;
     p.bytes_ = a.bytes;
     std::vector<Share> v;
-    for (const auto& [proto, n] : a.protocols) v.push_back({ip_proto::name(proto), n, 0});
+    for (size_t proto = 0; proto < a.protocols.size(); ++proto) {
+      if (a.protocols[proto]) v.push_back({ip_proto::name(static_cast<uint8_t>(proto)), a.protocols[proto], 0});
+    }
     p.protocols_ = sorted_shares(std::move(v), a.packets);
     v.clear();
     for (size_t k = 0; k < a.classes.size(); ++k) {
@@ -207,9 +202,9 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
     }
     p.classes_ = sorted_shares(std::move(v), a.packets);
     v.clear();
-    for (const auto& [key, n] : a.ports) {
+    a.ports.for_each([&](uint32_t key, uint64_t n) {
       v.push_back({ip_proto::name(static_cast<uint8_t>(key >> 16)) + "/" + std::to_string(key & 0xffff), n, 0});
-    }
+    });
     p.ports_ = sorted_shares(std::move(v), a.packets);
     v.clear();
     for (size_t f = 0; f < a.flags.size(); ++f) {
