@@ -23,6 +23,16 @@ double silhouette_score(const transform::Matrix& X, const std::vector<int>& labe
 /// score is their mean. Same rules and errors as silhouette_score.
 std::vector<double> silhouette_samples(const transform::Matrix& X, const std::vector<int>& labels, int threads = 0);
 
+/// silhouette_samples of several labelings of the same rows at once, each
+/// pairwise distance computed once (the k heuristics score every candidate
+/// on one sample). The values equal those of one call per labeling: bit
+/// for bit when every labeling gives copies of a row the same label (as
+/// k-means and hac do), else up to rounding. A
+/// labeling with fewer than 2 or more than n-1 clusters gets an empty
+/// vector; one of the wrong length throws ParamError.
+std::vector<std::vector<double>> silhouette_samples(const transform::Matrix& X,
+                                                    const std::vector<std::vector<int>>& labelings, int threads = 0);
+
 /// The exact silhouette of a seeded random sample of `sample` rows (all
 /// rows when there are no more), as silhouette_score(sample_size=...,
 /// random_state=...) — with darklens' own generator, so other rows than

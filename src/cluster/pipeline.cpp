@@ -264,26 +264,71 @@ std::string silhouette_rule(const KRange& r, size_t rows) {
                                    : std::string(" (exact silhouette)"));
 }
 
+// Sample silhouettes of several labelings without noise rows (the k
+// candidates), on the rows silhouette() takes, each distance computed
+// once: the values silhouette() gives for each. nullopt where a labeling
+// has fewer than 2 clusters in the sample, or every row its own.
+std::vector<std::optional<double>> silhouettes(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
+                                               uint64_t seed, int threads) {
+  const size_t n = static_cast<size_t>(Y.rows());
+  std::vector<size_t> rows;
+  if (n > kSilhouetteSample) {
+    rows = seeded_sample(n, kSilhouetteSample, seed);
+  } else {
+    for (size_t i = 0; i < n; ++i) rows.push_back(i);
+  }
+  cluster::Matrix S(static_cast<Eigen::Index>(rows.size()), Y.cols());
+  for (size_t i = 0; i < rows.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
+  std::vector<std::vector<int>> sampled;
+  for (const auto& labels : labelings) {
+    std::vector<int> l(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      l[i] = labels[rows[i]];
+      if (l[i] == cluster::kNoise) throw std::logic_error("silhouettes: a labeling with noise");
+    }
+    sampled.push_back(std::move(l));
+  }
+  std::vector<std::optional<double>> out;
+  for (const auto& v : evaluate::silhouette_samples(S, sampled, threads)) {
+    if (v.empty()) {
+      out.push_back(std::nullopt);
+      continue;
+    }
+    double total = 0;
+    for (double x : v) total += x;
+    out.push_back(total / static_cast<double>(v.size()));
+  }
+  return out;
+}
+
 // The k heuristic of kmeans and hac: every k in kmin..kmax (at most
-// rows - 1); fit(k, candidate) clusters and returns the labels, adding
-// what it reports to `candidate`; keep() is called when k has the best
-// silhouette so far. Returns that silhouette.
+// rows - 1); fit(k, candidate) clusters and returns the labels (no noise),
+// adding what it reports to `candidate`; then every candidate's silhouette
+// is taken on one sample, and keep(i) is called with the index (from kmin)
+// of the best. Returns its silhouette.
 template <typename Fit, typename Keep>
 double best_silhouette_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, uint64_t seed, int threads,
                          nlohmann::json& why, Fit&& fit, Keep&& keep) {
   const int kmax = std::min<int>(r.kmax, static_cast<int>(Y.rows()) - 1);
   if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
   why["rule"] = silhouette_rule({true, 0, r.kmin, kmax}, static_cast<size_t>(Y.rows()));
-  std::optional<double> best;
-  int best_k = 0;
+  std::vector<nlohmann::json> candidates;
+  std::vector<std::vector<int>> labelings;
   for (int k = r.kmin; k <= kmax; ++k) {
-    nlohmann::json candidate = {{"k", k}};
-    const auto sil = silhouette(Y, fit(k, candidate), seed, threads);
-    candidate["silhouette"] = sil ? nlohmann::json(*sil) : nlohmann::json(nullptr);
-    why["candidates"].push_back(candidate);
-    if (sil && (!best || *sil > *best)) best = sil, best_k = k, keep();
+    candidates.push_back({{"k", k}});
+    labelings.push_back(fit(k, candidates.back()));
+  }
+  const auto sil = silhouettes(Y, labelings, seed, threads);
+  std::optional<double> best;
+  size_t best_i = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    candidates[i]["silhouette"] = sil[i] ? nlohmann::json(*sil[i]) : nlohmann::json(nullptr);
+    why["candidates"].push_back(candidates[i]);
+    if (sil[i] && (!best || *sil[i] > *best)) best = sil[i], best_i = i;
   }
   if (!best) throw ParamError("pipeline stage '" + s.name + "': no k gave two or more clusters");
+  keep(best_i);
+  const int best_k = r.kmin + static_cast<int>(best_i);
   if (best_k == kmax && kmax < static_cast<int>(Y.rows()) - 1) {
     why["note"] = "the best k is the largest tried; a larger kmax (e.g. " + s.name + ":k=auto,kmax=" +
                   std::to_string(2 * kmax) + ") may fit better";
@@ -318,17 +363,17 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
       for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
     }
     const cluster::Matrix& search = sampled ? S : Y;
-    cluster::KMeansResult last;
+    std::vector<cluster::KMeansResult> fits;
     int best_k = 0;
     c.silhouette = best_silhouette_k(
         search, s, st.range, st.p.seed_, threads, why,
-        [&](int k, nlohmann::json& candidate) -> const std::vector<int>& {
+        [&](int k, nlohmann::json& candidate) {
           st.p.k_ = k;
-          last = cluster::fit_kmeans(search, st.p);
-          candidate["inertia"] = last.inertia_;
-          return last.labels_;
+          fits.push_back(cluster::fit_kmeans(search, st.p));
+          candidate["inertia"] = fits.back().inertia_;
+          return fits.back().labels_;
         },
-        [&] { chosen = std::move(last), best_k = st.p.k_; });
+        [&](size_t i) { chosen = std::move(fits[i]), best_k = st.range.kmin + static_cast<int>(i); });
     if (sampled) {
       why["rule"] = why["rule"].get<std::string>() + "; candidates fitted on a seeded sample of " +
                     std::to_string(st.search) + " rows; the chosen k then on all " + std::to_string(Y.rows()) +
@@ -431,15 +476,15 @@ Clustering run_hac(const cluster::Matrix& Y, const Stage& s, int threads) {
     why["rule"] = "k given";
   } else {
     // The height of the first merge not applied is reported with each k.
-    std::vector<int> last;
+    std::vector<std::vector<int>> cuts;
     c.silhouette = best_silhouette_k(
         Y, s, st.range, st.seed, threads, why,
-        [&](int k, nlohmann::json& candidate) -> const std::vector<int>& {
-          last = dg.cut(static_cast<size_t>(k));
+        [&](int k, nlohmann::json& candidate) {
+          cuts.push_back(dg.cut(static_cast<size_t>(k)));
           candidate["next_merge_height"] = dg.merges_[dg.rows_ - static_cast<size_t>(k)].height;
-          return last;
+          return cuts.back();
         },
-        [&] { c.labels = std::move(last); });
+        [&](size_t i) { c.labels = std::move(cuts[i]); });
   }
   c.clusters = *std::max_element(c.labels.begin(), c.labels.end()) + 1;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);

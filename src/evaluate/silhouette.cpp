@@ -38,47 +38,82 @@ DARKLENS_CLONES void to_distances(double* __restrict a, Eigen::Index len, Kernel
   }
 }
 
-// Per-row silhouette values. Distances from one row to a block of others
-// are computed a dimension at a time over contiguous columns (so the
-// compiler vectorises them), each sum in the same order as a row-by-row
-// loop: the values are those of the plain definition, bit for bit.
-// Cosine: rows already unit length.
-std::vector<double> silhouette(const transform::Matrix& X, const std::vector<int>& labels, int threads, Kernel kernel) {
+// Dense 0..k-1 labels of one labeling, with the number of clusters.
+struct Dense {
+  std::vector<int> label;
+  int k = 0;
+};
+Dense dense_labels(const std::vector<int>& labels) {
+  std::map<int, int> ids;
+  for (int l : labels) ids.emplace(l, 0);
+  int next = 0;
+  for (auto& [l, d] : ids) d = next++;
+  Dense out;
+  out.k = next;
+  out.label.reserve(labels.size());
+  for (int l : labels) out.label.push_back(ids[l]);
+  return out;
+}
+
+void check_labels(const transform::Matrix& X, const std::vector<int>& labels) {
   const Eigen::Index n = X.rows();
   if (static_cast<Eigen::Index>(labels.size()) != n) {
-    throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " +
-                     std::to_string(n) + " rows");
+    throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " + std::to_string(n) + " rows");
   }
-  // Labels -> dense 0..k-1.
-  std::map<int, int> dense;
-  for (int l : labels) dense.emplace(l, 0);
-  const int k = static_cast<int>(dense.size());
+  const int k = dense_labels(labels).k;
   if (k < 2 || k > n - 1) {
     throw ParamError("silhouette: needs 2 to n-1 distinct labels, got " + std::to_string(k));
   }
-  int next = 0;
-  for (auto& [l, d] : dense) d = next++;
+}
+
+// Per-row silhouette values of several labelings of the same rows (each
+// already checked), sharing the distances: each distance is computed once
+// and added to the cluster sums of every labeling. Distances from one row
+// to a block of others are computed a dimension at a time over contiguous
+// columns (so the compiler vectorises them), each sum in the same order as
+// a row-by-row loop: the values are those of the plain definition, bit for
+// bit, whatever the number of labelings. Cosine: rows already unit length.
+std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const std::vector<std::vector<int>>& labelings,
+                                            int threads, Kernel kernel) {
+  const Eigen::Index n = X.rows();
+  const size_t L = labelings.size();
+  std::vector<Dense> dense;
+  size_t total_k = 0;
+  std::vector<size_t> offset;  // labeling -> first of its cluster sums
+  for (const auto& l : labelings) {
+    dense.push_back(dense_labels(l));
+    offset.push_back(total_k);
+    total_k += static_cast<size_t>(dense.back().k);
+  }
   const Eigen::Index d = X.cols();
-  // Rows with their label as one more column: identical pairs group.
-  cluster::RowMatrix R(n, d + 1);
+  // Rows with their labels as more columns: identical pairs group.
+  cluster::RowMatrix R(n, d + static_cast<Eigen::Index>(L));
   R.leftCols(d) = X;
-  std::vector<double> size(static_cast<size_t>(k), 0);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const int c = dense[labels[static_cast<size_t>(i)]];
-    R(i, d) = c;
-    ++size[static_cast<size_t>(c)];
+  std::vector<double> size(total_k, 0);
+  for (size_t q = 0; q < L; ++q) {
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const int c = dense[q].label[static_cast<size_t>(i)];
+      R(i, d + static_cast<Eigen::Index>(q)) = c;
+      ++size[offset[q] + static_cast<size_t>(c)];
+    }
   }
   const cluster::UniqueRows u = cluster::unique_rows(R);
   const Eigen::Index m = u.unique_.rows();
   const transform::Matrix P = u.unique_.leftCols(d);  // column-major: one dimension contiguous
-  std::vector<int> label(static_cast<size_t>(m));
-  for (Eigen::Index j = 0; j < m; ++j) label[static_cast<size_t>(j)] = static_cast<int>(u.unique_(j, d));
-  std::vector<double> s(static_cast<size_t>(m), 0.0);
+  // Per labeling, the unique rows' cluster sum index (offset + label).
+  std::vector<std::vector<uint32_t>> slot(L, std::vector<uint32_t>(static_cast<size_t>(m)));
+  for (size_t q = 0; q < L; ++q) {
+    for (Eigen::Index j = 0; j < m; ++j) {
+      slot[q][static_cast<size_t>(j)] =
+          static_cast<uint32_t>(offset[q] + static_cast<size_t>(u.unique_(j, d + static_cast<Eigen::Index>(q))));
+    }
+  }
+  std::vector<std::vector<double>> s(L, std::vector<double>(static_cast<size_t>(m), 0.0));
   constexpr Eigen::Index kBlock = 512;
   parallel_for(
       static_cast<size_t>(m), threads,
       [&](size_t lo, size_t hi) {
-        std::vector<double> sums(static_cast<size_t>(k));
+        std::vector<double> sums(total_k);
         std::vector<double> acc(static_cast<size_t>(kBlock));
         std::vector<double> xi(static_cast<size_t>(d));
         for (size_t i = lo; i < hi; ++i) {
@@ -98,29 +133,50 @@ std::vector<double> silhouette(const transform::Matrix& X, const std::vector<int
               }
             }
             to_distances(a, len, kernel);
-            for (Eigen::Index j = 0; j < len; ++j) {
-              const size_t jj = static_cast<size_t>(j0 + j);
-              // A row is at 0 from itself; its copies at dist(x, x) (cosine: 1 for a zero row).
-              const double w = jj == i ? u.weight_[jj] - 1.0 : u.weight_[jj];
-              if (w <= 0) continue;
-              sums[static_cast<size_t>(label[jj])] += w * a[j];
+            // A row's copies are at dist(x, x) from it: 0 for Euclidean
+            // (so adding its own weight adds exactly nothing), but not
+            // always for cosine (1 for a zero row): there the row itself
+            // is left out.
+            const bool self_here = kernel == Kernel::kCosine && i >= static_cast<size_t>(j0) &&
+                                   i < static_cast<size_t>(j0 + len);
+            const uint32_t* w = u.weight_.data() + j0;
+            for (size_t q = 0; q < L; ++q) {
+              const uint32_t* sl = slot[q].data() + j0;
+              if (!self_here) {
+                for (Eigen::Index j = 0; j < len; ++j) sums[sl[j]] += static_cast<double>(w[j]) * a[j];
+                continue;
+              }
+              for (Eigen::Index j = 0; j < len; ++j) {
+                const double wj = static_cast<size_t>(j0 + j) == i ? w[j] - 1.0 : w[j];
+                if (wj > 0) sums[sl[j]] += wj * a[j];
+              }
             }
           }
-          const auto ci = static_cast<size_t>(label[i]);
-          if (size[ci] <= 1) continue;  // alone in its cluster: 0
-          const double a = sums[ci] / (size[ci] - 1);
-          double b = std::numeric_limits<double>::infinity();
-          for (size_t q = 0; q < static_cast<size_t>(k); ++q) {
-            if (q != ci) b = std::min(b, sums[q] / size[q]);
+          for (size_t q = 0; q < L; ++q) {
+            const size_t ci = slot[q][i];
+            if (size[ci] <= 1) continue;  // alone in its cluster: 0
+            const double a = sums[ci] / (size[ci] - 1);
+            double b = std::numeric_limits<double>::infinity();
+            const size_t end = offset[q] + static_cast<size_t>(dense[q].k);
+            for (size_t c = offset[q]; c < end; ++c) {
+              if (c != ci) b = std::min(b, sums[c] / size[c]);
+            }
+            const double mx = std::max(a, b);
+            s[q][i] = mx > 0 ? (b - a) / mx : 0.0;
           }
-          const double mx = std::max(a, b);
-          s[i] = mx > 0 ? (b - a) / mx : 0.0;
         }
       },
       16);
-  std::vector<double> per_row(static_cast<size_t>(n));
-  for (size_t i = 0; i < per_row.size(); ++i) per_row[i] = s[u.group_of_[i]];
+  std::vector<std::vector<double>> per_row(L, std::vector<double>(static_cast<size_t>(n)));
+  for (size_t q = 0; q < L; ++q) {
+    for (size_t i = 0; i < per_row[q].size(); ++i) per_row[q][i] = s[q][u.group_of_[i]];
+  }
   return per_row;
+}
+
+std::vector<double> silhouette(const transform::Matrix& X, const std::vector<int>& labels, int threads, Kernel kernel) {
+  check_labels(X, labels);
+  return std::move(silhouette(X, std::vector<std::vector<int>>{labels}, threads, kernel).front());
 }
 
 double mean(const std::vector<double>& v) {
@@ -135,6 +191,27 @@ double mean(const std::vector<double>& v) {
 
 std::vector<double> silhouette_samples(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
   return silhouette(X, labels, threads, Kernel::kEuclidean);
+}
+
+std::vector<std::vector<double>> silhouette_samples(const transform::Matrix& X,
+                                                    const std::vector<std::vector<int>>& labelings, int threads) {
+  std::vector<std::vector<int>> valid;
+  std::vector<size_t> where;
+  for (size_t q = 0; q < labelings.size(); ++q) {
+    try {
+      check_labels(X, labelings[q]);
+    } catch (const ParamError&) {
+      if (labelings[q].size() != static_cast<size_t>(X.rows())) throw;
+      continue;  // too few or too many clusters: no values
+    }
+    valid.push_back(labelings[q]);
+    where.push_back(q);
+  }
+  std::vector<std::vector<double>> out(labelings.size());
+  if (valid.empty()) return out;
+  auto values = silhouette(X, valid, threads, Kernel::kEuclidean);
+  for (size_t v = 0; v < where.size(); ++v) out[where[v]] = std::move(values[v]);
+  return out;
 }
 
 double silhouette_score(const transform::Matrix& X, const std::vector<int>& labels, int threads) {

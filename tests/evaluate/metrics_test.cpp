@@ -46,6 +46,29 @@ TEST(Metrics, MatchScikitLearn) {
   test::write_npy(fortran.data(), L.size(), static_cast<size_t>(n), "<i8", dir.file("l.npy"));
   auto ref = test::run_reference("evaluate/sklearn_metrics_reference.py", {dir.file("x.npy"), dir.file("l.npy")},
                                  dir.file("ref.json"));
+  {
+    // Several labelings at once (the k heuristics' path): each equals its
+    // own call, bit for bit when every labeling keeps copies of a row
+    // together (as k-means and hac do), else up to rounding (copies are
+    // then summed one by one instead of weighted); one cluster gives no
+    // values; a wrong length throws.
+    const std::vector<std::vector<int>> together = {L[0], L[2], L[5]};  // L[6] splits the zero rows
+    const auto exact = evaluate::silhouette_samples(X, together, 2);
+    for (size_t j = 0; j < together.size(); ++j) EXPECT_EQ(exact[j], evaluate::silhouette_samples(X, together[j], 1)) << j;
+    auto many = L;
+    many.push_back(std::vector<int>(n, 3));
+    const auto all = evaluate::silhouette_samples(X, many, 2);
+    ASSERT_EQ(all.size(), many.size());
+    for (size_t j = 0; j < L.size(); ++j) {
+      const auto one = evaluate::silhouette_samples(X, L[j], 1);
+      ASSERT_EQ(all[j].size(), one.size());
+      for (size_t i = 0; i < one.size(); ++i) EXPECT_NEAR(all[j][i], one[i], 1e-13) << j << " row " << i;
+    }
+    EXPECT_TRUE(all.back().empty());
+    many.push_back({0, 1});
+    EXPECT_NE(test::error_of<ParamError>([&] { evaluate::silhouette_samples(X, many); }).find("2 labels for 700 rows"),
+              std::string::npos);
+  }
   if (!ref) GTEST_SKIP() << test::kNoSklearn;
   for (size_t j = 0; j < L.size(); ++j) {
     const auto g = evaluate::compare_labelings(L[0], L[j]);
