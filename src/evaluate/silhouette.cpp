@@ -70,9 +70,11 @@ void check_labels(const transform::Matrix& X, const std::vector<int>& labels) {
 // already checked), sharing the distances: each distance is computed once
 // and added to the cluster sums of every labeling. Distances from one row
 // to a block of others are computed a dimension at a time over contiguous
-// columns (so the compiler vectorises them), each sum in the same order as
-// a row-by-row loop: the values are those of the plain definition, bit for
-// bit, whatever the number of labelings. Cosine: rows already unit length.
+// columns (so the compiler vectorises them), each distance in the same
+// order as a row-by-row loop; each row's cluster sums are added in a fixed
+// order of their own (four interleaved partial sums), so the values do not
+// depend on the number of threads or of labelings, and differ from the
+// plain definition's only by rounding. Cosine: rows already unit length.
 std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const std::vector<std::vector<int>>& labelings,
                                             int threads, Kernel kernel) {
   const Eigen::Index n = X.rows();
@@ -108,16 +110,24 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
           static_cast<uint32_t>(offset[q] + static_cast<size_t>(u.unique_(j, d + static_cast<Eigen::Index>(q))));
     }
   }
+  // Each cluster sum is kept in kLanes partial sums (element j goes to lane
+  // j mod kLanes), added up at the end in a fixed order: consecutive
+  // elements of one cluster then do not wait on each other.
+  constexpr size_t kLanes = 4;
+  std::vector<std::vector<uint32_t>> lane_slot(L);
+  for (size_t q = 0; q < L; ++q) {
+    for (uint32_t x : slot[q]) lane_slot[q].push_back(x * static_cast<uint32_t>(kLanes));
+  }
   std::vector<std::vector<double>> s(L, std::vector<double>(static_cast<size_t>(m), 0.0));
   constexpr Eigen::Index kBlock = 512;
   parallel_for(
       static_cast<size_t>(m), threads,
       [&](size_t lo, size_t hi) {
-        std::vector<double> sums(total_k);
+        std::vector<double> sums(total_k), lanes(total_k * kLanes);
         std::vector<double> acc(static_cast<size_t>(kBlock));
         std::vector<double> xi(static_cast<size_t>(d));
         for (size_t i = lo; i < hi; ++i) {
-          std::fill(sums.begin(), sums.end(), 0.0);
+          std::fill(lanes.begin(), lanes.end(), 0.0);
           for (Eigen::Index t = 0; t < d; ++t) xi[static_cast<size_t>(t)] = P(static_cast<Eigen::Index>(i), t);
           for (Eigen::Index j0 = 0; j0 < m; j0 += kBlock) {
             const Eigen::Index len = std::min(kBlock, m - j0);
@@ -141,16 +151,20 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
                                    i < static_cast<size_t>(j0 + len);
             const uint32_t* w = u.weight_.data() + j0;
             for (size_t q = 0; q < L; ++q) {
-              const uint32_t* sl = slot[q].data() + j0;
+              const uint32_t* sl = lane_slot[q].data() + j0;
               if (!self_here) {
-                for (Eigen::Index j = 0; j < len; ++j) sums[sl[j]] += static_cast<double>(w[j]) * a[j];
+                for (Eigen::Index j = 0; j < len; ++j) lanes[sl[j] + (j & (kLanes - 1))] += static_cast<double>(w[j]) * a[j];
                 continue;
               }
               for (Eigen::Index j = 0; j < len; ++j) {
                 const double wj = static_cast<size_t>(j0 + j) == i ? w[j] - 1.0 : w[j];
-                if (wj > 0) sums[sl[j]] += wj * a[j];
+                if (wj > 0) lanes[sl[j] + (j & (kLanes - 1))] += wj * a[j];
               }
             }
+          }
+          for (size_t c = 0; c < total_k; ++c) {
+            const double* l = lanes.data() + c * kLanes;
+            sums[c] = (l[0] + l[1]) + (l[2] + l[3]);
           }
           for (size_t q = 0; q < L; ++q) {
             const size_t ci = slot[q][i];
