@@ -2,7 +2,9 @@
 // hand in the comments, plus options parsing and selection.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "../../src/features/intensity.hpp"
@@ -464,4 +466,36 @@ TEST(Features, ForEachUsedPacketSelectsAsTheAggregation) {
   p = tiny()[0];
   p.tcp_flags_ = tcp_flag::kRst;
   EXPECT_EQ(features::select_packet(o, p), features::Selected::kClassFiltered);
+}
+
+TEST(Features, CsvNumbersAreShortestRoundTrips) {
+  // Every value is written as std::to_chars(double) writes it (the shortest
+  // text that reads back the same), on both sides of the integer fast path.
+  const std::vector<double> values = {3, -0.0, 0, 99999, -99999, 100000, -100000, 0.25, 1e20, 1234567, 120000, -7, 1e-7};
+  features::FeatureTable t;
+  t.source_ = {*IpAddr::parse("192.0.2.1"), *IpAddr::parse("2001:db8::1")};
+  t.window_start_ns_ = {0, 86'400'000'000'000};
+  for (size_t c = 0; c < values.size(); ++c) {
+    t.columns_.push_back(std::to_string(c));
+    t.columns_.back().insert(0, 1, 'c');
+    t.values_.push_back(values[c]);
+    t.values_.push_back(values[c] == 0 ? 1.5 : -values[c]);
+  }
+  test::TempDir dir;
+  features::write_table(t, dir.file("t.csv"));
+  std::ifstream in(dir.file("t.csv"));
+  std::string header, row[2];
+  std::getline(in, header);
+  std::getline(in, row[0]);
+  std::getline(in, row[1]);
+  for (int r = 0; r < 2; ++r) {
+    std::string want = t.source_[static_cast<size_t>(r)].to_string() + (r == 0 ? ",1970-01-01T00:00:00Z" : ",1970-01-02T00:00:00Z");
+    for (size_t c = 0; c < values.size(); ++c) {
+      char buf[32];
+      want += ',';
+      want.append(buf, std::to_chars(buf, buf + sizeof buf, t.at(static_cast<size_t>(r), c)).ptr);
+    }
+    EXPECT_EQ(row[r], want);
+  }
+  EXPECT_NE(row[0].find(",-0,0,99999,-99999,1e+05,-1e+05,0.25,1e+20,1234567,120000,-7,1e-07"), std::string::npos) << row[0];
 }
