@@ -31,8 +31,17 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) {
 std::string IpAddr::to_string() const {
   char buf[INET6_ADDRSTRLEN];
   if (is_v4()) {
-    in_addr a4{htonl(v4_value())};
-    inet_ntop(AF_INET, &a4, buf, sizeof buf);
+    // Dotted decimal by hand: inet_ntop goes through printf, and every
+    // output row names its source.
+    size_t n = 0;
+    for (int i = 3; i >= 0; --i) {
+      const unsigned byte = (v4_value() >> (8 * i)) & 0xff;
+      if (byte >= 100) buf[n++] = static_cast<char>('0' + byte / 100);
+      if (byte >= 10) buf[n++] = static_cast<char>('0' + byte / 10 % 10);
+      buf[n++] = static_cast<char>('0' + byte % 10);
+      if (i) buf[n++] = '.';
+    }
+    return std::string(buf, n);
   } else {
     uint8_t b[16];
     for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(hi_ >> (56 - 8 * i));

@@ -286,6 +286,11 @@ int64_t Store::save_run(RunRecord run, std::vector<Pattern>& fresh, std::vector<
                                             std::to_string(fresh.size()));
     return fresh[i].id;
   };
+  // In key order (source text, then window), so that both the table and
+  // the index by source grow at their ends instead of splitting pages.
+  std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+    return a.source != b.source ? a.source < b.source : a.window_start_ns < b.window_start_ns;
+  });
   Stmt mem(db_->h, "INSERT INTO members(run, source, window_start, pattern) VALUES (?,?,?,?)", path_);
   for (const auto& m : members) {
     mem.bind(1, id).bind(2, m.source).bind(3, m.window_start_ns);
