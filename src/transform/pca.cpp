@@ -1,6 +1,7 @@
 // PCA by eigendecomposition of the d x d sample covariance: feature
 // matrices are tall (10^5 rows, tens of columns), so this is one pass over
 // the data and an O(d^3) solve, instead of an SVD of the whole matrix.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -22,8 +23,19 @@ Pca fit_pca(const Matrix& X, const PcaParams& params) {
   }
   Pca p;
   p.mean_ = X.colwise().mean().transpose();
-  const Matrix centered = X.rowwise() - p.mean_.transpose();
-  const Matrix cov = (centered.transpose() * centered) / static_cast<double>(n - 1);
+  // The covariance from blocks of centred rows, added in row order: no
+  // centred copy of the whole matrix (fresh memory is what costs most on
+  // large inputs).
+  constexpr Eigen::Index kBlock = 4096;
+  Matrix cov = Matrix::Zero(d, d);
+  Matrix block;
+  for (Eigen::Index r0 = 0; r0 < n; r0 += kBlock) {
+    const Eigen::Index len = std::min(kBlock, n - r0);
+    block = X.middleRows(r0, len).rowwise() - p.mean_.transpose();
+    cov.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());
+  }
+  cov.triangularView<Eigen::StrictlyUpper>() = cov.transpose();
+  cov /= static_cast<double>(n - 1);
   Eigen::SelfAdjointEigenSolver<Matrix> eig(cov);
   if (eig.info() != Eigen::Success) throw ParamError("pca: eigendecomposition did not converge");
   // Eigen sorts ascending: reverse, and clamp round-off below zero.
