@@ -69,7 +69,14 @@ Matrix Pca::transform(const Matrix& X) const {
     throw ParamError("pca fitted on " + std::to_string(mean_.size()) + " columns, applied to " +
                      std::to_string(X.cols()));
   }
-  return (X.rowwise() - mean_.transpose()) * components_.transpose();
+  // In blocks of rows: no centred copy of the whole matrix.
+  constexpr Eigen::Index kBlock = 4096;
+  Matrix Y(X.rows(), components_.rows());
+  for (Eigen::Index r0 = 0; r0 < X.rows(); r0 += kBlock) {
+    const Eigen::Index len = std::min(kBlock, X.rows() - r0);
+    Y.middleRows(r0, len).noalias() = (X.middleRows(r0, len).rowwise() - mean_.transpose()) * components_.transpose();
+  }
+  return Y;
 }
 
 Matrix Pca::inverse_transform(const Matrix& Y) const {
