@@ -1,5 +1,6 @@
 // darklens analyze / classify: the main job, over the library's analyze module.
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -128,12 +129,14 @@ Command add_analyze(CLI::App& app) {
             prepare_dir(o->out);
             opt.progress = progress_printer(o->quiet);
             auto a = analyze::analyze(o->files, opt);
-            features::write_table(a.table, o->out + "/features.csv");
+            // The largest output is written alongside the others and the database.
+            auto features_csv = std::async(std::launch::async, [&] { features::write_table(a.table, o->out + "/features.csv"); });
             write_file(o->out + "/clusters.csv", clusters_csv(a.table, a.result.labels_));
             write_file(o->out + "/profiles.json", a.report["profiles"].dump(2) + "\n");
             if (db) a.summary["stored"] = {{"db", o->db}, {"run", analyze::store(*db, a, o->files, opt)}};
             write_file(o->out + "/summary.json", a.summary.dump(2) + "\n");
             write_file(o->out + "/report.html", report::render_html(a.report));
+            features_csv.get();
             if (!o->quiet) {
               std::cout << o->out << "/report.html: " << a.table.rows() << " sources in "
                         << a.result.summary_["clusters"] << " clusters";
