@@ -7,8 +7,11 @@
 // estimated by a HyperLogLog sketch (2^12 registers, ~1.6% standard error).
 // Both are mergeable summaries. docs/features.md explains the choice.
 //
-// Most sources send a handful of packets, so the first two values live
-// inline (no allocation); more values move to a heap part.
+// Most sources send a handful of packets: the first two values live inline
+// (no allocation), up to 16 in one small heap array of 32-bit (value,
+// count) pairs, and only more (or a count past 2^32 - 1) move to the
+// general heap part. Per-source state is most of darklens's memory, and
+// fresh memory is what costs most on the machines it runs on.
 #pragma once
 
 #include <algorithm>
@@ -30,18 +33,38 @@ class CountMap {
   };
   using Entry = std::pair<uint32_t, uint64_t>;
 
+  CountMap() = default;
+  CountMap(const CountMap&) = delete;
+  CountMap& operator=(const CountMap&) = delete;
+  CountMap(CountMap&& o) noexcept { take(o); }
+  CountMap& operator=(CountMap&& o) noexcept {
+    if (this != &o) {
+      release();
+      take(o);
+    }
+    return *this;
+  }
+  ~CountMap() { release(); }
+
   /// Adds n packets with value v; `cap` bounds the exact values kept.
   void add(uint32_t v, uint32_t cap, uint64_t n = 1) {
     if (!big_) {
+      Pair* p = pairs();
       for (uint8_t i = 0; i < size_; ++i) {
-        if (value_[i] == v && count_[i] <= kInlineMax - n) {
-          count_[i] += static_cast<uint32_t>(n);
+        if (p[i].value == v) {
+          if (n <= kPairMax - p[i].count) {
+            p[i].count += static_cast<uint32_t>(n);
+            return;
+          }
+          spill(cap);  // the count outgrows 32 bits
+          big_->add(v, n);
           return;
         }
       }
-      if (size_ < 2 && n <= kInlineMax && !contains_inline(v)) {
-        value_[size_] = v;
-        count_[size_++] = static_cast<uint32_t>(n);
+      // At most 16 pairs, and never more values than the cap kept exactly.
+      if (n <= kPairMax && size_ < std::max<uint32_t>(kInline, std::min<uint32_t>(kSmallMax, cap))) {
+        if (size_ == capacity()) grow();
+        pairs()[size_++] = {v, static_cast<uint32_t>(n)};
         return;
       }
       spill(cap);
@@ -55,7 +78,8 @@ class CountMap {
       big_->merge(*o.big_);
       return;
     }
-    for (uint8_t i = 0; i < o.size_; ++i) add(o.value_[i], cap, o.count_[i]);
+    const Pair* p = o.pairs();
+    for (uint8_t i = 0; i < o.size_; ++i) add(p[i].value, cap, p[i].count);
   }
 
   uint64_t distinct() const { return big_ ? big_->distinct() : size_; }
@@ -74,12 +98,18 @@ class CountMap {
     if (big_) {
       for (const auto& [v, n] : big_->entries) f(v, n);
     } else {
-      for (uint8_t i = 0; i < size_; ++i) f(value_[i], count_[i]);
+      const Pair* p = pairs();
+      for (uint8_t i = 0; i < size_; ++i) f(p[i].value, uint64_t{p[i].count});
     }
   }
 
  private:
-  static constexpr uint64_t kInlineMax = std::numeric_limits<uint32_t>::max();
+  struct Pair {
+    uint32_t value;
+    uint32_t count;
+  };
+  static constexpr uint64_t kPairMax = std::numeric_limits<uint32_t>::max();
+  static constexpr uint8_t kInline = 2, kSmallMax = 16;
 
   class Hll {
    public:
@@ -217,24 +247,55 @@ class CountMap {
     }
   };
 
-  bool contains_inline(uint32_t v) const {
-    for (uint8_t i = 0; i < size_; ++i) {
-      if (value_[i] == v) return true;
-    }
-    return false;
+  // Pairs inline (capacity_ 0: room for kInline) or in a heap array of
+  // capacity_ (4, 8 or 16) pairs.
+  uint8_t capacity() const { return heap_capacity_ ? heap_capacity_ : kInline; }
+  Pair* pairs() { return heap_capacity_ ? store_.heap : store_.local; }
+  const Pair* pairs() const { return heap_capacity_ ? store_.heap : store_.local; }
+
+  void grow() {
+    const uint8_t next = heap_capacity_ ? static_cast<uint8_t>(2 * heap_capacity_) : uint8_t{4};
+    Pair* bigger = new Pair[next];
+    std::copy(pairs(), pairs() + size_, bigger);
+    if (heap_capacity_) delete[] store_.heap;
+    store_.heap = bigger;
+    heap_capacity_ = next;
   }
 
+  // Pairs -> the general heap part.
   void spill(uint32_t cap) {
     if (big_) return;
     big_ = std::make_unique<Big>();
     big_->cap = cap;
-    for (uint8_t i = 0; i < size_; ++i) big_->push(value_[i], count_[i]);
-    size_ = 0;
+    const Pair* p = pairs();
+    for (uint8_t i = 0; i < size_; ++i) big_->push(p[i].value, p[i].count);
+    release_pairs();
   }
 
-  uint32_t value_[2] = {0, 0};
-  uint32_t count_[2] = {0, 0};
-  uint8_t size_ = 0;
+  void release_pairs() {
+    if (heap_capacity_) delete[] store_.heap;
+    heap_capacity_ = 0;
+    size_ = 0;
+  }
+  void release() {
+    release_pairs();
+    big_.reset();
+  }
+  void take(CountMap& o) {
+    store_ = o.store_;
+    size_ = o.size_;
+    heap_capacity_ = o.heap_capacity_;
+    big_ = std::move(o.big_);
+    o.heap_capacity_ = 0;
+    o.size_ = 0;
+  }
+
+  union Store {
+    Pair local[kInline];
+    Pair* heap;
+  } store_{};
+  uint8_t size_ = 0;           // pairs in use (0 once in the general part)
+  uint8_t heap_capacity_ = 0;  // 0: pairs inline
   std::unique_ptr<Big> big_;
 };
 

@@ -1,0 +1,112 @@
+// CountMap against a std::map oracle below its cap: through the inline,
+// small-array and general forms, counts past 32 bits, merges of every pair
+// of forms, and moves.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "../../src/features/count_map.hpp"
+
+namespace darklens::features {
+namespace {
+
+using Oracle = std::map<uint32_t, uint64_t>;
+
+void expect_equal(const CountMap& m, const Oracle& o, const char* what) {
+  Oracle seen;
+  m.for_each([&](uint32_t v, uint64_t n) { EXPECT_TRUE(seen.emplace(v, n).second) << what << " value " << v; });
+  EXPECT_EQ(seen, o) << what;
+  EXPECT_EQ(m.distinct(), o.size()) << what;
+  CountMap::Mode want;
+  for (const auto& [v, n] : o) {
+    if (n > want.count) want = {v, n};  // ascending values: the first of the largest
+  }
+  EXPECT_EQ(m.mode().value, want.value) << what;
+  EXPECT_EQ(m.mode().count, want.count) << what;
+}
+
+// A map with `values` distinct values (one of them huge when `wide`).
+void fill(CountMap& m, Oracle& o, uint32_t values, bool wide, std::mt19937& rng) {
+  constexpr uint32_t kCap = 4096;
+  for (uint32_t i = 0; i < 3 * values; ++i) {
+    const uint32_t v = rng() % values * 7919;
+    const uint64_t n = 1 + rng() % 3;
+    m.add(v, kCap, n);
+    o[v] += n;
+  }
+  if (wide) {
+    const uint64_t n = (uint64_t{1} << 32) + 5;
+    m.add(7919, kCap, n);
+    o[7919] += n;
+  }
+}
+
+TEST(CountMap, EveryFormAgreesWithAMap) {
+  std::mt19937 rng(11);
+  for (uint32_t values : {1u, 2u, 3u, 5u, 16u, 17u, 40u, 300u}) {
+    for (bool wide : {false, true}) {
+      CountMap m;
+      Oracle o;
+      fill(m, o, values, wide, rng);
+      expect_equal(m, o, "filled");
+    }
+  }
+  // One value's count crossing 2^32 - 1 by single additions of large n.
+  CountMap m;
+  Oracle o;
+  for (int i = 0; i < 3; ++i) m.add(42, 4096, 0x7fffffffu), o[42] += 0x7fffffffu;
+  m.add(43, 4096);
+  ++o[43];
+  expect_equal(m, o, "wide by sums");
+}
+
+TEST(CountMap, MergesOfEveryPairOfForms) {
+  std::mt19937 rng(5);
+  const uint32_t sizes[] = {1, 2, 4, 16, 100};
+  for (uint32_t a : sizes) {
+    for (uint32_t b : sizes) {
+      for (bool wide : {false, true}) {
+        CountMap x, y;
+        Oracle ox, oy;
+        fill(x, ox, a, false, rng);
+        fill(y, oy, b, wide, rng);
+        x.merge(y, 4096);
+        for (const auto& [v, n] : oy) ox[v] += n;
+        expect_equal(x, ox, "merged");
+        expect_equal(y, oy, "merged from");
+      }
+    }
+  }
+}
+
+TEST(CountMap, MovesKeepTheValues) {
+  std::mt19937 rng(2);
+  for (uint32_t values : {2u, 9u, 200u}) {
+    CountMap m;
+    Oracle o;
+    fill(m, o, values, false, rng);
+    CountMap moved(std::move(m));
+    expect_equal(moved, o, "move-constructed");
+    CountMap assigned;
+    fill(assigned, o, 3, false, rng);  // replaced: its values go
+    o.clear();
+    moved.for_each([&](uint32_t v, uint64_t n) { o[v] = n; });
+    assigned = std::move(moved);
+    expect_equal(assigned, o, "move-assigned");
+  }
+}
+
+TEST(CountMap, SmallCapsStillSummarise) {
+  // A cap below the small array's size: past it the general part takes
+  // over (Misra-Gries), as with larger caps.
+  CountMap m;
+  for (uint32_t v = 0; v < 10; ++v) m.add(v, 4, v == 3 ? 100 : 1);
+  EXPECT_EQ(m.mode().value, 3u);
+  uint64_t kept = 0;
+  m.for_each([&](uint32_t, uint64_t) { ++kept; });
+  EXPECT_LE(kept, 4u);
+}
+
+}  // namespace
+}  // namespace darklens::features
