@@ -46,3 +46,46 @@ void parallel_for(size_t n, int threads, Fn&& fn, size_t grain = 256) {
 }
 
 }  // namespace darklens
+
+namespace darklens {
+
+/// Two-stage pipeline over alternating batches: while consume(batch) runs
+/// on the calling thread, produce(other batch) fills the next one on a
+/// second thread. produce returns false after the last batch (which is
+/// still consumed). Batches are produced and consumed strictly in order, so
+/// results are those of the plain loop `while (more) { more =
+/// produce(b); consume(b); }`. An exception from either stage is rethrown
+/// once both have stopped.
+template <typename Batch, typename Produce, typename Consume>
+void produce_ahead(Batch& first, Batch& second, Produce&& produce, Consume&& consume) {
+  Batch* cur = &first;
+  Batch* next = &second;
+  bool more = produce(*cur);
+  for (;;) {
+    bool next_more = false;
+    std::exception_ptr produce_error;
+    std::thread ahead;
+    if (more) {
+      ahead = std::thread([&] {
+        try {
+          next_more = produce(*next);
+        } catch (...) {
+          produce_error = std::current_exception();
+        }
+      });
+    }
+    try {
+      consume(*cur);
+    } catch (...) {
+      if (ahead.joinable()) ahead.join();
+      throw;
+    }
+    if (ahead.joinable()) ahead.join();
+    if (produce_error) std::rethrow_exception(produce_error);
+    if (!more) return;
+    more = next_more;
+    std::swap(cur, next);
+  }
+}
+
+}  // namespace darklens

@@ -4,6 +4,7 @@
 #include <array>
 #include <thread>
 
+#include "../core/parallel.hpp"
 #include "chunked_vector.hpp"
 #include "key_index.hpp"
 #include "columns.hpp"
@@ -247,25 +248,56 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   std::vector<std::unique_ptr<Impl>> extra;
   for (size_t t = 1; t < parts; ++t) extra.push_back(std::make_unique<Impl>(m.opt));
   auto part = [&](size_t t) -> Impl& { return t == 0 ? m : *extra[t - 1]; };
-  constexpr size_t kChunk = 1 << 18;
   constexpr size_t kBatch = 32;  // index lookups prefetched this far ahead
-  std::vector<Packet> chunk(kChunk);
-  std::vector<Impl::Use> uses(kChunk);
-  std::vector<Key> keys(kChunk);
-  std::vector<uint64_t> hashes(kChunk);
-  std::vector<std::vector<uint32_t>> positions(parts);
+  // One chunk of packets, selected, hashed and split by partition.
+  struct Chunk {
+    std::vector<Packet> packets;
+    std::vector<Impl::Use> uses;
+    std::vector<Key> keys;
+    std::vector<uint64_t> hashes;
+    std::vector<std::vector<uint32_t>> positions;  // per partition, in arrival order
+    uint64_t records = 0;                          // read so far, for progress
+  };
+  // With several threads the next chunk is read while this one is applied
+  // (produce_ahead): two chunks of half the size, the same memory.
+  const size_t chunk_size = parts == 1 ? size_t{1} << 18 : size_t{1} << 17;
+  auto make_chunk = [&] {
+    Chunk c;
+    c.packets.resize(chunk_size);
+    c.uses.resize(chunk_size);
+    c.keys.resize(chunk_size);
+    c.hashes.resize(chunk_size);
+    c.positions.resize(parts);
+    return c;
+  };
+  // Reads and selects the next chunk (selection counts into m.counters,
+  // which applying never touches). False after the last.
+  auto produce = [&](Chunk& c) {
+    size_t n = 0;
+    bool more = true;
+    while (n < chunk_size && (more = reader->next(c.packets[n]))) ++n;
+    for (auto& p : c.positions) p.clear();
+    for (size_t i = 0; i < n; ++i) {
+      c.uses[i] = m.select(c.packets[i], c.keys[i]);
+      if (c.uses[i] == Impl::Use::kSkip) continue;
+      c.hashes[i] = hash_of(c.keys[i]);
+      c.positions[((c.hashes[i] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(i));
+    }
+    c.records = reader->counters().records_;
+    return more;
+  };
   std::vector<std::vector<uint64_t>> orders(parts), scratch(parts);  // row << 32 | position in the chunk
-  auto apply_part = [&](size_t t) {
+  auto apply_part = [&](const Chunk& c, size_t t) {
     Impl& q = part(t);
-    const auto& pos = positions[t];
+    const auto& pos = c.positions[t];
     auto& order = orders[t];
     order.clear();
     for (size_t base = 0; base < pos.size(); base += kBatch) {
       const size_t end = std::min(pos.size(), base + kBatch);
-      for (size_t j = base; j < end; ++j) q.index.prefetch(hashes[pos[j]]);
+      for (size_t j = base; j < end; ++j) q.index.prefetch(c.hashes[pos[j]]);
       for (size_t j = base; j < end; ++j) {
         const uint32_t i = pos[j];
-        order.push_back(uint64_t{q.row_for(keys[i], hashes[i])} << 32 | i);
+        order.push_back(uint64_t{q.row_for(c.keys[i], c.hashes[i])} << 32 | i);
       }
     }
     sort_by_row(order, scratch[t]);
@@ -275,29 +307,29 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
         q.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
       }
       const size_t i = order[j] & 0xffffffff;
-      q.apply(uses[i], static_cast<uint32_t>(order[j] >> 32), chunk[i]);
+      q.apply(c.uses[i], static_cast<uint32_t>(order[j] >> 32), c.packets[i]);
     }
   };
-  bool more = true;
-  while (more) {
-    size_t n = 0;
-    while (n < kChunk && (more = reader->next(chunk[n]))) ++n;
-    for (auto& p : positions) p.clear();
-    for (size_t i = 0; i < n; ++i) {
-      uses[i] = m.select(chunk[i], keys[i]);
-      if (uses[i] == Impl::Use::kSkip) continue;
-      hashes[i] = hash_of(keys[i]);
-      positions[((hashes[i] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(i));
-    }
+  auto consume = [&](const Chunk& c) {
     if (parts == 1) {
-      apply_part(0);
+      apply_part(c, 0);
     } else {
       std::vector<std::thread> pool;
-      for (size_t t = 1; t < parts; ++t) pool.emplace_back(apply_part, t);
-      apply_part(0);
+      for (size_t t = 1; t < parts; ++t) pool.emplace_back(apply_part, std::cref(c), t);
+      apply_part(c, 0);
       for (auto& th : pool) th.join();
     }
-    if (progress) progress(reader->counters().records_);
+    if (progress) progress(c.records);
+  };
+  Chunk first = make_chunk();
+  if (parts == 1) {
+    for (bool more = true; more;) {
+      more = produce(first);
+      consume(first);
+    }
+  } else {
+    Chunk second = make_chunk();
+    produce_ahead(first, second, produce, consume);
   }
   // Disjoint keys: kept as they are (no copy), read by table().
   for (auto& q : extra) m.shards.push_back(std::move(q));
