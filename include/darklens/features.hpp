@@ -141,9 +141,25 @@ enum class Selected : uint8_t {
 };
 Selected select_packet(const FeatureOptions& options, const Packet& p);
 
-/// Reads captures in the order given and calls `fn` with every packet the
-/// aggregation uses as a source's traffic (same BPF filter, prefix and
-/// class selection). Throws as Aggregator::add_file.
+/// The packets the aggregation uses as sources' traffic (same BPF filter,
+/// prefix and class selection), read from captures in the order given, a
+/// chunk at a time. Throws as Aggregator::add_file.
+class UsedPackets {
+ public:
+  UsedPackets(FeatureOptions options, std::vector<std::string> paths);
+  ~UsedPackets();
+  /// Replaces `out` with the next used packets, at most `max`; false once
+  /// the captures are exhausted (`out` may then still hold the last few).
+  bool next(std::vector<Packet>& out, size_t max);
+
+ private:
+  FeatureOptions options_;
+  std::vector<std::string> paths_;
+  size_t next_path_ = 0;
+  std::unique_ptr<ingest::CaptureReader> reader_;
+};
+
+/// Calls `fn` with every packet of UsedPackets, in order.
 void for_each_used_packet(const FeatureOptions& options, const std::vector<std::string>& paths,
                           const std::function<void(const Packet&)>& fn);
 

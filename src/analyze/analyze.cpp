@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "../core/parallel.hpp"
 #include "../core/rng.hpp"
 #include "common.hpp"
 #include "darklens/error.hpp"
@@ -39,15 +40,16 @@ std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions
                                                   const profile::Catalog* catalog) {
   profile::Profiler pr(t.source_, t.window_start_ns_, labels, fo.window_);
   // Packets are read in chunks; each chunk is split into one contiguous
-  // part per thread, counted by that thread's fork. Counts are sums: the
-  // profiles are the same on any number of threads.
+  // part per thread, counted by that thread's fork, while the next chunk is
+  // read. Counts are sums: the profiles are the same on any number of
+  // threads.
   const size_t parts = static_cast<size_t>(std::max(1, fo.threads_));
   std::vector<profile::Profiler> forks;
   for (size_t i = 1; i < parts; ++i) forks.push_back(pr.fork());
-  std::vector<Packet> chunk;
   constexpr size_t kChunk = 1 << 16;
-  chunk.reserve(kChunk);
-  auto flush = [&] {
+  features::UsedPackets used(fo, captures);
+  auto produce = [&](std::vector<Packet>& chunk) { return used.next(chunk, kChunk); };
+  auto consume = [&](const std::vector<Packet>& chunk) {
     const size_t n = chunk.size();
     auto count = [&](size_t i) {
       profile::Profiler& into = i == 0 ? pr : forks[i - 1];
@@ -57,13 +59,16 @@ std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions
     for (size_t i = 1; i < parts; ++i) pool.emplace_back(count, i);
     count(0);
     for (auto& th : pool) th.join();
-    chunk.clear();
   };
-  features::for_each_used_packet(fo, captures, [&](const Packet& p) {
-    chunk.push_back(p);
-    if (chunk.size() == kChunk) flush();
-  });
-  flush();
+  std::vector<Packet> first, second;
+  if (parts == 1) {
+    for (bool more = true; more;) {
+      more = produce(first);
+      consume(first);
+    }
+  } else {
+    produce_ahead(first, second, produce, consume);
+  }
   for (const auto& f : forks) pr.merge(f);
   auto profiles = pr.finish(gt);
   if (catalog) {

@@ -49,15 +49,36 @@ Selected select_packet(const FeatureOptions& opt, const Packet& p) {
   return Selected::kUsed;
 }
 
+UsedPackets::UsedPackets(FeatureOptions options, std::vector<std::string> paths)
+    : options_(std::move(options)), paths_(std::move(paths)) {}
+UsedPackets::~UsedPackets() = default;
+
+bool UsedPackets::next(std::vector<Packet>& out, size_t max) {
+  out.resize(max);
+  size_t n = 0;
+  while (n < max) {
+    if (!reader_) {
+      if (next_path_ == paths_.size()) break;
+      reader_ = ingest::CaptureReader::open(paths_[next_path_++]);
+      reader_->set_filter(options_.bpf_);
+    }
+    if (!reader_->next(out[n])) {
+      reader_.reset();
+      continue;
+    }
+    if (select_packet(options_, out[n]) == Selected::kUsed) ++n;
+  }
+  out.resize(n);
+  return reader_ || next_path_ < paths_.size();
+}
+
 void for_each_used_packet(const FeatureOptions& opt, const std::vector<std::string>& paths,
                           const std::function<void(const Packet&)>& fn) {
-  Packet p;
-  for (const auto& path : paths) {
-    auto reader = ingest::CaptureReader::open(path);
-    reader->set_filter(opt.bpf_);
-    while (reader->next(p)) {
-      if (select_packet(opt, p) == Selected::kUsed) fn(p);
-    }
+  UsedPackets used(opt, paths);
+  std::vector<Packet> chunk;
+  for (bool more = true; more;) {
+    more = used.next(chunk, 4096);
+    for (const Packet& p : chunk) fn(p);
   }
 }
 
