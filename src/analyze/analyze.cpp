@@ -53,7 +53,7 @@ std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions
     const size_t n = chunk.size();
     auto count = [&](size_t i) {
       profile::Profiler& into = i == 0 ? pr : forks[i - 1];
-      for (size_t j = n * i / parts; j < n * (i + 1) / parts; ++j) into.add(chunk[j]);
+      into.add(std::span<const Packet>(chunk).subspan(n * i / parts, n * (i + 1) / parts - n * i / parts));
     };
     std::vector<std::thread> pool;
     for (size_t i = 1; i < parts; ++i) pool.emplace_back(count, i);

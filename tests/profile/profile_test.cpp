@@ -250,6 +250,20 @@ TEST(Profile, ForksMergeToTheSameProfiles) {
     ASSERT_EQ(x.size(), y.size());
     for (size_t c = 0; c < x.size(); ++c) EXPECT_EQ(profile::to_json(x[c]), profile::to_json(y[c])) << cap;
     EXPECT_EQ(split.skipped(), 1u);
+    // Packets added as a span (lookups prefetched in groups of 16): the
+    // same as one by one, across group boundaries.
+    std::vector<Packet> many;
+    for (int r = 0; r < 7; ++r) many.insert(many.end(), all.begin(), all.end());
+    profile::Profiler each(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{}, po);
+    for (const auto& p : many) each.add(p);
+    profile::Profiler spans(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{}, po);
+    spans.add(std::span<const Packet>(many).first(5));
+    spans.add(std::span<const Packet>(many).subspan(5));
+    const auto e = each.finish(nullptr), f = spans.finish(nullptr);
+    ASSERT_EQ(e.size(), f.size());
+    for (size_t c = 0; c < e.size(); ++c) EXPECT_EQ(profile::to_json(e[c]), profile::to_json(f[c])) << cap;
+    EXPECT_EQ(spans.skipped(), 7u);
+    EXPECT_EQ(e[0].packets_, 7 * x[0].packets_);
   }
   profile::Profiler other(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
   profile::Profiler mine(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
