@@ -54,12 +54,17 @@ RowMatrix seed_plus_plus(const Data& D, int k, Rng& rng) {
     size_t best = 0;
     for (int t = 0; t < trials; ++t) {
       const size_t id = draw(potential);
-      for (size_t i = 0; i < m; ++i) candidate[i] = std::min(closest[i], squared_distance(D.row(i), D.row(id), D.d));
-      const double pot = potential_of(candidate);
-      if (pot < best_potential) best_potential = pot, best = id, best_closest = candidate;
+      // The candidate's distances and potential in one pass (the same sum,
+      // in the same order, as potential_of).
+      double pot = 0;
+      for (size_t i = 0; i < m; ++i) {
+        candidate[i] = std::min(closest[i], squared_distance(D.row(i), D.row(id), D.d));
+        pot += D.w[i] * candidate[i];
+      }
+      if (pot < best_potential) best_potential = pot, best = id, std::swap(best_closest, candidate);
     }
     centers.row(c) = D.P.row(static_cast<Eigen::Index>(best));
-    closest = best_closest;
+    std::swap(closest, best_closest);
     potential = best_potential;
   }
   return centers;
@@ -136,8 +141,11 @@ Run lloyd(const Data& D, RowMatrix centers, const KMeansParams& p, double tol, b
     RowMatrix sums = RowMatrix::Zero(k, D.d);
     std::vector<double> counts(static_cast<size_t>(k), 0.0);
     for (size_t i = 0; i < m; ++i) {
-      sums.row(labels[i]) += D.w[i] * D.P.row(static_cast<Eigen::Index>(i));
-      counts[static_cast<size_t>(labels[i])] += D.w[i];
+      double* sum = sums.data() + labels[i] * D.d;
+      const double* x = D.row(i);
+      const double w = D.w[i];
+      for (Eigen::Index t = 0; t < D.d; ++t) sum[t] += w * x[t];
+      counts[static_cast<size_t>(labels[i])] += w;
     }
     RowMatrix fresh(k, D.d);
     std::vector<size_t> far;  // rows by decreasing distance to their center, for empty clusters
