@@ -45,10 +45,6 @@ void parallel_for(size_t n, int threads, Fn&& fn, size_t grain = 256) {
   if (error) std::rethrow_exception(error);
 }
 
-}  // namespace darklens
-
-namespace darklens {
-
 /// Two-stage pipeline over alternating batches: while consume(batch) runs
 /// on the calling thread, produce(other batch) fills the next one on a
 /// second thread. produce returns false after the last batch (which is
