@@ -135,6 +135,30 @@ print("ok")"""], capture_output=True, text=True)
     expect("--validated-only without --prefix: exit 2", r.returncode == 2 and
            b"validated TCP needs the darknet prefix (--prefix)" in r.stderr, r.stderr)
 
+    # Several chunks read ahead on 2 threads (2^17 packets a chunk): the same
+    # table as on 1 thread, also when a gzip stream ends in the middle.
+    big = os.path.join(tmp, "big")
+    run(["synth", "--days", "1", "--sources", "15000", "--seed", "5", "-o", big, "-q"])
+    bigday = os.path.join(big, "darknet-2021-05-01.pcap")
+    with open(bigday, "rb") as f:
+        packed = gzip.compress(f.read(), 1)
+    cutgz = os.path.join(tmp, "big-cut.pcap.gz")
+    with open(cutgz, "wb") as f:
+        f.write(packed[: len(packed) * 2 // 3])
+    for what, src in [("whole", bigday), ("gzip cut short", cutgz)]:
+        tables = {}
+        for threads in ["1", "2"]:
+            dest = os.path.join(tmp, f"big-{threads}.csv")
+            r = run(["features", "--family", "agm,intensity,temporal,fingerprints", "--threads", threads, src,
+                     "-o", dest])
+            tables[threads] = (r.returncode, open(dest).read() if r.returncode == 0 else r.stderr, r.stdout)
+        rows = tables["1"][1].count("\n") - 1 if tables["1"][0] == 0 else 0
+        expect(f"features read ahead on 2 threads, {what}: exit 0, same table as 1 thread ({rows} sources)",
+               tables["1"][0] == 0 and tables["2"][0] == 0 and tables["1"][1] == tables["2"][1] and rows > 5000,
+               tables["2"][2])
+    expect("a gzip stream cut short is said in the summary",
+           b"truncated gzip stream (stopped after" in tables["2"][2], tables["2"][2])
+
     # darklens cluster
     r = run(["features", "--family", "agm,temporal", day, "-o", fcsv, "-q"])
     cdir = os.path.join(tmp, "clusters")
