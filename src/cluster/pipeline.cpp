@@ -217,36 +217,61 @@ void check_stage(const Stage& s) {
 
 constexpr size_t kSilhouetteSample = 5000;
 
-// Silhouette of a clustering without its noise rows, exact up to `sample`
-// rows, else on a seeded sample of that many rows (the k heuristics'
-// allowance for large n): silhouette_score_sampled's rows and value. With
-// per_cluster, also each cluster's mean over those rows. nullopt when fewer
-// than 2 clusters remain or every row is its own cluster.
+// The rows of Y listed, in that order.
+cluster::Matrix rows_of(const cluster::Matrix& Y, const std::vector<size_t>& rows) {
+  cluster::Matrix S(static_cast<Eigen::Index>(rows.size()), Y.cols());
+  for (size_t i = 0; i < rows.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
+  return S;
+}
+
+// Per-row silhouette values of labelings that all leave out the same rows
+// (noise): on the `kept` rows, exact up to kSilhouetteSample of them, else
+// on a seeded sample of that many (the k heuristics' allowance for large
+// n): silhouette_score_sampled's rows. Also the sampled rows' labels. A
+// labeling with fewer than 2 clusters in the sample, or every row its own,
+// gets no values.
+struct SampleSilhouettes {
+  std::vector<std::vector<int>> labels;
+  std::vector<std::vector<double>> values;
+};
+SampleSilhouettes sample_silhouettes(const cluster::Matrix& Y, const std::vector<size_t>& kept,
+                                     const std::vector<std::vector<int>>& labelings, uint64_t seed, int threads) {
+  std::vector<size_t> rows = kept;
+  if (kept.size() > kSilhouetteSample) {
+    rows.clear();
+    for (size_t i : seeded_sample(kept.size(), kSilhouetteSample, seed)) rows.push_back(kept[i]);
+  }
+  SampleSilhouettes out;
+  for (const auto& labels : labelings) {
+    std::vector<int> l(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) l[i] = labels[rows[i]];
+    out.labels.push_back(std::move(l));
+  }
+  out.values = evaluate::silhouette_samples(rows_of(Y, rows), out.labels, threads);
+  return out;
+}
+
+std::optional<double> mean_of(const std::vector<double>& v) {
+  if (v.empty()) return std::nullopt;
+  double total = 0;
+  for (double x : v) total += x;
+  return total / static_cast<double>(v.size());
+}
+
+// Silhouette of a clustering without its noise rows (sample_silhouettes):
+// silhouette_score_sampled's value. With per_cluster, also each cluster's
+// mean over those rows. nullopt when fewer than 2 clusters remain or every
+// row is its own cluster.
 std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int>& labels, uint64_t seed,
                                  int threads, nlohmann::json* per_cluster = nullptr) {
   std::vector<size_t> kept;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != cluster::kNoise) kept.push_back(i);
   }
-  std::vector<size_t> rows = kept;
-  if (kept.size() > kSilhouetteSample) {
-    rows.clear();
-    for (size_t i : seeded_sample(kept.size(), kSilhouetteSample, seed)) rows.push_back(kept[i]);
-  }
-  cluster::Matrix S(static_cast<Eigen::Index>(rows.size()), Y.cols());
-  std::vector<int> l(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
-    l[i] = labels[rows[i]];
-  }
-  std::vector<double> s;
-  try {
-    s = evaluate::silhouette_samples(S, l, threads);
-  } catch (const ParamError&) {
-    return std::nullopt;  // fewer than two clusters (in the sample), or every row its own
-  }
-  double total = 0;
-  for (double x : s) total += x;
+  const auto sample = sample_silhouettes(Y, kept, {labels}, seed, threads);
+  const auto& l = sample.labels[0];
+  const auto& s = sample.values[0];
+  if (s.empty()) return std::nullopt;
   if (per_cluster) {
     std::map<int, std::pair<double, size_t>> by;
     for (size_t i = 0; i < s.size(); ++i) by[l[i]].first += s[i], ++by[l[i]].second;
@@ -255,7 +280,7 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
       per_cluster->push_back({{"cluster", c}, {"value", v.first / static_cast<double>(v.second)}, {"rows", v.second}});
     }
   }
-  return total / static_cast<double>(s.size());
+  return mean_of(s);
 }
 
 std::string silhouette_rule(const KRange& r, size_t rows) {
@@ -264,40 +289,20 @@ std::string silhouette_rule(const KRange& r, size_t rows) {
                                    : std::string(" (exact silhouette)"));
 }
 
-// Sample silhouettes of several labelings without noise rows (the k
-// candidates), on the rows silhouette() takes, each distance computed
-// once: the values silhouette() gives for each. nullopt where a labeling
-// has fewer than 2 clusters in the sample, or every row its own.
+// The silhouettes of several labelings without noise (the k candidates),
+// on one sample: silhouette()'s values for each, each distance computed
+// once.
 std::vector<std::optional<double>> silhouettes(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
                                                uint64_t seed, int threads) {
-  const size_t n = static_cast<size_t>(Y.rows());
-  std::vector<size_t> rows;
-  if (n > kSilhouetteSample) {
-    rows = seeded_sample(n, kSilhouetteSample, seed);
-  } else {
-    for (size_t i = 0; i < n; ++i) rows.push_back(i);
-  }
-  cluster::Matrix S(static_cast<Eigen::Index>(rows.size()), Y.cols());
-  for (size_t i = 0; i < rows.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
-  std::vector<std::vector<int>> sampled;
   for (const auto& labels : labelings) {
-    std::vector<int> l(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      l[i] = labels[rows[i]];
-      if (l[i] == cluster::kNoise) throw std::logic_error("silhouettes: a labeling with noise");
+    if (std::find(labels.begin(), labels.end(), cluster::kNoise) != labels.end()) {
+      throw std::logic_error("silhouettes: a labeling with noise");
     }
-    sampled.push_back(std::move(l));
   }
+  std::vector<size_t> all(static_cast<size_t>(Y.rows()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   std::vector<std::optional<double>> out;
-  for (const auto& v : evaluate::silhouette_samples(S, sampled, threads)) {
-    if (v.empty()) {
-      out.push_back(std::nullopt);
-      continue;
-    }
-    double total = 0;
-    for (double x : v) total += x;
-    out.push_back(total / static_cast<double>(v.size()));
-  }
+  for (const auto& v : sample_silhouettes(Y, all, labelings, seed, threads).values) out.push_back(mean_of(v));
   return out;
 }
 
@@ -356,12 +361,8 @@ Clustering run_kmeans(const cluster::Matrix& Y, const Stage& s, int threads) {
     // rows the candidates are fitted on a seeded sample and only the chosen
     // k on every row.
     const bool sampled = st.search > 0 && static_cast<size_t>(Y.rows()) > st.search;
-    cluster::Matrix S;
-    if (sampled) {
-      const auto idx = seeded_sample(static_cast<size_t>(Y.rows()), st.search, st.p.seed_);
-      S.resize(static_cast<Eigen::Index>(idx.size()), Y.cols());
-      for (size_t i = 0; i < idx.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
-    }
+    const cluster::Matrix S =
+        sampled ? rows_of(Y, seeded_sample(static_cast<size_t>(Y.rows()), st.search, st.p.seed_)) : cluster::Matrix();
     const cluster::Matrix& search = sampled ? S : Y;
     std::vector<cluster::KMeansResult> fits;
     int best_k = 0;
