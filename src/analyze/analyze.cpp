@@ -61,14 +61,7 @@ std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions
     for (auto& th : pool) th.join();
   };
   std::vector<Packet> first, second;
-  if (parts == 1) {
-    for (bool more = true; more;) {
-      more = produce(first);
-      consume(first);
-    }
-  } else {
-    produce_ahead(first, second, produce, consume);
-  }
+  produce_ahead(parts > 1, first, second, produce, consume);
   for (const auto& f : forks) pr.merge(f);
   auto profiles = pr.finish(gt);
   if (catalog) {

@@ -50,10 +50,18 @@ void parallel_for(size_t n, int threads, Fn&& fn, size_t grain = 256) {
 /// second thread. produce returns false after the last batch (which is
 /// still consumed). Batches are produced and consumed strictly in order, so
 /// results are those of the plain loop `while (more) { more =
-/// produce(b); consume(b); }`. An exception from either stage is rethrown
-/// once both have stopped.
+/// produce(b); consume(b); }`, which is what runs (on `first` alone, on the
+/// calling thread) when `overlap` is false. An exception from either stage
+/// is rethrown once both have stopped.
 template <typename Batch, typename Produce, typename Consume>
-void produce_ahead(Batch& first, Batch& second, Produce&& produce, Consume&& consume) {
+void produce_ahead(bool overlap, Batch& first, Batch& second, Produce&& produce, Consume&& consume) {
+  if (!overlap) {
+    for (bool more = true; more;) {
+      more = produce(first);
+      consume(first);
+    }
+    return;
+  }
   Batch* cur = &first;
   Batch* next = &second;
   bool more = produce(*cur);

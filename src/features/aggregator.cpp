@@ -343,15 +343,8 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
     if (progress) progress(c.records);
   };
   Chunk first = make_chunk();
-  if (parts == 1) {
-    for (bool more = true; more;) {
-      more = produce(first);
-      consume(first);
-    }
-  } else {
-    Chunk second = make_chunk();
-    produce_ahead(first, second, produce, consume);
-  }
+  Chunk second = parts == 1 ? Chunk{} : make_chunk();  // one thread: no reading ahead, one chunk
+  produce_ahead(parts > 1, first, second, produce, consume);
   // Disjoint keys: kept as they are (no copy), read by table().
   for (auto& q : extra) m.shards.push_back(std::move(q));
   m.counters.files_.emplace_back(path, reader->counters());

@@ -24,11 +24,18 @@ TEST(ProduceAhead, ConsumesEveryBatchInOrder) {
     };
     std::vector<int> seen;
     auto consume = [&](const Batch& b) { seen.insert(seen.end(), b.values.begin(), b.values.end()); };
-    Batch x, y;
-    produce_ahead(x, y, produce, consume);
     std::vector<int> want;
     for (int i = 0; i < total; ++i) want.push_back(i);
-    EXPECT_EQ(seen, want) << total;
+    for (bool overlap : {true, false}) {
+      Batch x, y;
+      next = 0;
+      seen.clear();
+      produce_ahead(overlap, x, y, produce, consume);
+      EXPECT_EQ(seen, want) << total << (overlap ? " overlapped" : " in turn");
+      if (!overlap) {
+        EXPECT_TRUE(y.values.empty());  // in turn: one batch only
+      }
+    }
   }
 }
 
@@ -40,11 +47,11 @@ TEST(ProduceAhead, ErrorsOfEitherStageReachTheCaller) {
     return true;
   };
   int consumed = 0;
-  EXPECT_THROW(produce_ahead(x, y, produce, [&](const Batch&) { ++consumed; }), std::runtime_error);
+  EXPECT_THROW(produce_ahead(true, x, y, produce, [&](const Batch&) { ++consumed; }), std::runtime_error);
   EXPECT_EQ(consumed, 2);  // the batches before the bad one
   produced = 0;
   auto failing = [&](const Batch&) { throw std::logic_error("consumer"); };
-  EXPECT_THROW(produce_ahead(x, y, [&](Batch&) { return ++produced < 100; }, failing), std::logic_error);
+  EXPECT_THROW(produce_ahead(true, x, y, [&](Batch&) { return ++produced < 100; }, failing), std::logic_error);
   EXPECT_LE(produced, 2);  // it stopped reading
 }
 
