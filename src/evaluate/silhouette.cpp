@@ -55,19 +55,18 @@ Dense dense_labels(const std::vector<int>& labels) {
   return out;
 }
 
-void check_labels(const transform::Matrix& X, const std::vector<int>& labels) {
-  const Eigen::Index n = X.rows();
-  if (static_cast<Eigen::Index>(labels.size()) != n) {
-    throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " + std::to_string(n) + " rows");
-  }
-  const int k = dense_labels(labels).k;
-  if (k < 2 || k > n - 1) {
-    throw ParamError("silhouette: needs 2 to n-1 distinct labels, got " + std::to_string(k));
+// Throws ParamError unless there is one label per row.
+void check_length(const transform::Matrix& X, const std::vector<int>& labels) {
+  if (static_cast<Eigen::Index>(labels.size()) != X.rows()) {
+    throw ParamError("silhouette: " + std::to_string(labels.size()) + " labels for " + std::to_string(X.rows()) +
+                     " rows");
   }
 }
+// A silhouette needs 2 to n - 1 clusters.
+bool scorable(const Dense& d, Eigen::Index n) { return d.k >= 2 && d.k <= n - 1; }
 
 // Per-row silhouette values of several labelings of the same rows (each
-// already checked), sharing the distances: each distance is computed once
+// dense and scorable), sharing the distances: each distance is computed once
 // and added to the cluster sums of every labeling. Distances from one row
 // to a block of others are computed a dimension at a time over contiguous
 // columns (so the compiler vectorises them), each distance in the same
@@ -75,17 +74,15 @@ void check_labels(const transform::Matrix& X, const std::vector<int>& labels) {
 // order of their own (four interleaved partial sums), so the values do not
 // depend on the number of threads or of labelings, and differ from the
 // plain definition's only by rounding. Cosine: rows already unit length.
-std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const std::vector<std::vector<int>>& labelings,
-                                            int threads, Kernel kernel) {
+std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const std::vector<Dense>& dense, int threads,
+                                            Kernel kernel) {
   const Eigen::Index n = X.rows();
-  const size_t L = labelings.size();
-  std::vector<Dense> dense;
+  const size_t L = dense.size();
   size_t total_k = 0;
   std::vector<size_t> offset;  // labeling -> first of its cluster sums
-  for (const auto& l : labelings) {
-    dense.push_back(dense_labels(l));
+  for (const auto& d : dense) {
     offset.push_back(total_k);
-    total_k += static_cast<size_t>(dense.back().k);
+    total_k += static_cast<size_t>(d.k);
   }
   const Eigen::Index d = X.cols();
   // Rows with their labels as more columns: identical pairs group.
@@ -114,10 +111,6 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
   // j mod kLanes), added up at the end in a fixed order: consecutive
   // elements of one cluster then do not wait on each other.
   constexpr size_t kLanes = 4;
-  std::vector<std::vector<uint32_t>> lane_slot(L);
-  for (size_t q = 0; q < L; ++q) {
-    for (uint32_t x : slot[q]) lane_slot[q].push_back(x * static_cast<uint32_t>(kLanes));
-  }
   std::vector<std::vector<double>> s(L, std::vector<double>(static_cast<size_t>(m), 0.0));
   constexpr Eigen::Index kBlock = 512;
   parallel_for(
@@ -151,14 +144,15 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
                                    i < static_cast<size_t>(j0 + len);
             const uint32_t* w = u.weight_.data() + j0;
             for (size_t q = 0; q < L; ++q) {
-              const uint32_t* sl = lane_slot[q].data() + j0;
+              const uint32_t* sl = slot[q].data() + j0;
+              auto lane = [&](Eigen::Index j) -> double& { return lanes[sl[j] * kLanes + (j & (kLanes - 1))]; };
               if (!self_here) {
-                for (Eigen::Index j = 0; j < len; ++j) lanes[sl[j] + (j & (kLanes - 1))] += static_cast<double>(w[j]) * a[j];
+                for (Eigen::Index j = 0; j < len; ++j) lane(j) += static_cast<double>(w[j]) * a[j];
                 continue;
               }
               for (Eigen::Index j = 0; j < len; ++j) {
                 const double wj = static_cast<size_t>(j0 + j) == i ? w[j] - 1.0 : w[j];
-                if (wj > 0) lanes[sl[j] + (j & (kLanes - 1))] += wj * a[j];
+                if (wj > 0) lane(j) += wj * a[j];
               }
             }
           }
@@ -189,8 +183,12 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
 }
 
 std::vector<double> silhouette(const transform::Matrix& X, const std::vector<int>& labels, int threads, Kernel kernel) {
-  check_labels(X, labels);
-  return std::move(silhouette(X, std::vector<std::vector<int>>{labels}, threads, kernel).front());
+  check_length(X, labels);
+  Dense d = dense_labels(labels);
+  if (!scorable(d, X.rows())) {
+    throw ParamError("silhouette: needs 2 to n-1 distinct labels, got " + std::to_string(d.k));
+  }
+  return std::move(silhouette(X, std::vector<Dense>{std::move(d)}, threads, kernel).front());
 }
 
 double mean(const std::vector<double>& v) {
@@ -209,16 +207,13 @@ std::vector<double> silhouette_samples(const transform::Matrix& X, const std::ve
 
 std::vector<std::vector<double>> silhouette_samples(const transform::Matrix& X,
                                                     const std::vector<std::vector<int>>& labelings, int threads) {
-  std::vector<std::vector<int>> valid;
+  std::vector<Dense> valid;
   std::vector<size_t> where;
   for (size_t q = 0; q < labelings.size(); ++q) {
-    try {
-      check_labels(X, labelings[q]);
-    } catch (const ParamError&) {
-      if (labelings[q].size() != static_cast<size_t>(X.rows())) throw;
-      continue;  // too few or too many clusters: no values
-    }
-    valid.push_back(labelings[q]);
+    check_length(X, labelings[q]);
+    Dense d = dense_labels(labelings[q]);
+    if (!scorable(d, X.rows())) continue;  // too few or too many clusters: no values
+    valid.push_back(std::move(d));
     where.push_back(q);
   }
   std::vector<std::vector<double>> out(labelings.size());
