@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -97,7 +98,7 @@ class Profiler {
  private:
   struct Impl;
   explicit Profiler(std::unique_ptr<Impl> impl);
-  void add_hashed(const Packet& p, uint64_t hash);
+  void add_row(const Packet& p, std::optional<uint32_t> row);  // row: the packet's source's, if it has one
   std::unique_ptr<Impl> impl_;
 };
 

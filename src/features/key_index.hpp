@@ -35,36 +35,33 @@ class KeyIndex {
 
   /// Row of k, inserting it when new (`fresh` tells which).
   uint32_t find_or_insert(const SourceKey& k, uint64_t h, bool& fresh) {
-    const size_t mask = slots_.size() - 1;
-    const uint64_t tag = h >> 32;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint64_t s = slots_[i];
-      if (s == 0) {
-        keys_.push_back(k);
-        slots_[i] = (tag << 32) | keys_.size();
-        fresh = true;
-        if (keys_.size() * 2 > slots_.size()) grow();
-        return static_cast<uint32_t>(keys_.size() - 1);
-      }
-      if ((s >> 32) == tag && keys_[(s & 0xffffffff) - 1] == k) {
-        fresh = false;
-        return static_cast<uint32_t>((s & 0xffffffff) - 1);
-      }
-    }
+    uint64_t& s = slots_[probe(k, h)];
+    fresh = s == 0;
+    if (!fresh) return static_cast<uint32_t>((s & 0xffffffff) - 1);
+    keys_.push_back(k);
+    s = ((h >> 32) << 32) | keys_.size();
+    if (keys_.size() * 2 > slots_.size()) grow();
+    return static_cast<uint32_t>(keys_.size() - 1);
   }
 
   /// Row of k, if present.
   std::optional<uint32_t> find(const SourceKey& k, uint64_t h) const {
+    const uint64_t s = slots_[probe(k, h)];
+    if (s == 0) return std::nullopt;
+    return static_cast<uint32_t>((s & 0xffffffff) - 1);
+  }
+
+ private:
+  // The slot holding k, or the free slot where it would go.
+  size_t probe(const SourceKey& k, uint64_t h) const {
     const size_t mask = slots_.size() - 1;
     const uint64_t tag = h >> 32;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       const uint64_t s = slots_[i];
-      if (s == 0) return std::nullopt;
-      if ((s >> 32) == tag && keys_[(s & 0xffffffff) - 1] == k) return static_cast<uint32_t>((s & 0xffffffff) - 1);
+      if (s == 0 || ((s >> 32) == tag && keys_[(s & 0xffffffff) - 1] == k)) return i;
     }
   }
 
- private:
   void grow() {
     std::vector<uint64_t> old(slots_.size() * 2, 0);
     old.swap(slots_);

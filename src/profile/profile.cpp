@@ -133,32 +133,30 @@ void Profiler::merge(const Profiler& other) {
 
 uint64_t Profiler::skipped() const { return impl_->skipped; }
 
-void Profiler::add(const Packet& p) {
-  const features::SourceKey key{p.src_, impl_->index->window.start_of(p.ts_ns_)};
-  add_hashed(p, features::hash_of(key));
-}
+void Profiler::add(const Packet& p) { add(std::span<const Packet>(&p, 1)); }
 
 void Profiler::add(std::span<const Packet> packets) {
   // The index lookups of a group of packets are prefetched together: each
   // is a likely cache miss in a table of every source.
   constexpr size_t kGroup = 16;
   const RowIndex& x = *impl_->index;
+  std::array<features::SourceKey, kGroup> keys;
   std::array<uint64_t, kGroup> hashes;
   for (size_t base = 0; base < packets.size(); base += kGroup) {
     const size_t n = std::min(kGroup, packets.size() - base);
     for (size_t j = 0; j < n; ++j) {
       const Packet& p = packets[base + j];
-      hashes[j] = features::hash_of({p.src_, x.window.start_of(p.ts_ns_)});
+      keys[j] = {p.src_, x.window.start_of(p.ts_ns_)};
+      hashes[j] = features::hash_of(keys[j]);
       x.rows.prefetch(hashes[j]);
     }
-    for (size_t j = 0; j < n; ++j) add_hashed(packets[base + j], hashes[j]);
+    for (size_t j = 0; j < n; ++j) add_row(packets[base + j], x.rows.find(keys[j], hashes[j]));
   }
 }
 
-void Profiler::add_hashed(const Packet& p, uint64_t hash) {
+void Profiler::add_row(const Packet& p, std::optional<uint32_t> row) {
   Impl& m = *impl_;
   const RowIndex& x = *m.index;
-  const auto row = x.rows.find({p.src_, x.window.start_of(p.ts_ns_)}, hash);
   if (!row) {
     ++m.skipped;
     return;
