@@ -268,4 +268,10 @@ TEST(Profile, ForksMergeToTheSameProfiles) {
   profile::Profiler other(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
   profile::Profiler mine(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
   EXPECT_EQ(test::error_of<ParamError>([&] { mine.merge(other); }), "profile: merge() takes a fork of the same profiler");
+  // One row per (source, window): a source listed twice in one window is refused.
+  EXPECT_EQ(test::error_of<ParamError>([&] {
+              profile::Profiler twice({src[0], src[1], src[0]}, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
+            }),
+            "profile: source 1.1.1.1 has two rows in one window");
+  profile::Profiler two_days({src[0], src[0]}, {kDay, kDay + 24 * kHour}, {0, 1}, features::WindowSpec{});  // two windows: fine
 }
