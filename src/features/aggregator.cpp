@@ -322,8 +322,13 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
       }
     }
     sort_by_row(order, scratch[t]);
-    constexpr size_t kAhead = 8;
+    constexpr size_t kAhead = 8, kPacketAhead = 16;
     for (size_t j = 0; j < order.size(); ++j) {
+      if (j + kPacketAhead < order.size()) {
+        const char* next = reinterpret_cast<const char*>(&c.packets[order[j + kPacketAhead] & 0xffffffff]);
+        __builtin_prefetch(next);
+        __builtin_prefetch(next + sizeof(Packet) - 1);
+      }
       if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
         q.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
       }
