@@ -280,23 +280,38 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
     uint64_t records = 0;                          // read so far, for progress
   };
   // With several threads the next chunk is read while this one is applied
-  // (produce_ahead): two chunks of half the size, the same memory.
-  const size_t chunk_size = parts == 1 ? size_t{1} << 18 : size_t{1} << 17;
+  // (produce_ahead): two chunks of half the size, the same memory. Larger
+  // chunks group more of a source's packets together (fewer cold visits to
+  // its state) at ~140 bytes of chunk per packet. A chunk is reserved
+  // whole but grows in place as it is filled: small captures never touch
+  // (so never get) the memory they do not use.
+  const size_t chunk_size = parts == 1 ? size_t{1} << 19 : size_t{1} << 18;
   auto make_chunk = [&] {
     Chunk c;
-    c.packets.resize(chunk_size);
-    c.uses.resize(chunk_size);
-    c.keys.resize(chunk_size);
-    c.hashes.resize(chunk_size);
+    c.packets.reserve(chunk_size);
+    c.uses.reserve(chunk_size);
+    c.keys.reserve(chunk_size);
+    c.hashes.reserve(chunk_size);
     c.positions.resize(parts);
     return c;
+  };
+  auto grow = [&](Chunk& c) {
+    const size_t size = std::min(chunk_size, c.packets.size() + 4096);
+    c.packets.resize(size);
+    c.uses.resize(size);
+    c.keys.resize(size);
+    c.hashes.resize(size);
   };
   // Reads and selects the next chunk (selection counts into m.counters,
   // which applying never touches). False after the last.
   auto produce = [&](Chunk& c) {
     size_t n = 0;
     bool more = true;
-    while (n < chunk_size && (more = reader->next(c.packets[n]))) ++n;
+    while (n < chunk_size) {
+      if (n == c.packets.size()) grow(c);
+      if (!(more = reader->next(c.packets[n]))) break;
+      ++n;
+    }
     for (auto& p : c.positions) p.clear();
     for (size_t i = 0; i < n; ++i) {
       c.uses[i] = m.select(c.packets[i], c.keys[i]);
