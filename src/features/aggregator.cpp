@@ -184,17 +184,28 @@ struct Aggregator::Impl {
   }
 
   // Brings a row's state into cache ahead of update().
-  template <typename T>
-  static void prefetch_object(const T& obj) {
-    const char* p = reinterpret_cast<const char*>(&obj);
-    for (size_t off = 0; off < sizeof(T); off += 64) __builtin_prefetch(p + off, 1);
-  }
   void prefetch_state(uint32_t row) const {
-    if (want_agm) prefetch_object(all[row]);
-    if (want_tcp) prefetch_object(tcp[row]);
-    if (want_time) prefetch_object(time[row]);
-    if (want_fp) prefetch_object(fp[row]);
-    if (want_int) prefetch_object(intensity[row]);
+    if (want_agm) prefetch_object(all[row], true);
+    if (want_tcp) prefetch_object(tcp[row], true);
+    if (want_time) prefetch_object(time[row], true);
+    if (want_fp) prefetch_object(fp[row], true);
+    if (want_int) prefetch_object(intensity[row], true);
+  }
+
+  // Within a source's run of packets its maps are in cache, but its large
+  // maps' index slots for the values of its next packets are not.
+  void prefetch_values(uint32_t row, const Packet& p) const {
+    const uint32_t dst = address_value(p.dst_);
+    if (want_agm) {
+      const AgmCounts& a = all[row];
+      a.fields[kDstIp].prefetch(dst);
+      a.fields[kSrcPort].prefetch(p.sport_);
+    }
+    if (want_int) {
+      const Intensity& t = intensity[row];
+      t.live.prefetch({dst, p.sport_, p.dport_, p.proto_});
+      if (!want_agm) t.dst.prefetch(dst);
+    }
   }
 
   void fold_shards() {
@@ -344,8 +355,13 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
         __builtin_prefetch(next);
         __builtin_prefetch(next + sizeof(Packet) - 1);
       }
-      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
-        q.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
+      if (j + kAhead < order.size()) {
+        const uint32_t row = static_cast<uint32_t>(order[j + kAhead] >> 32);
+        if (row != (order[j + kAhead - 1] >> 32)) {
+          q.prefetch_state(row);
+        } else if (row == (order[j] >> 32)) {
+          q.prefetch_values(row, c.packets[order[j + kAhead] & 0xffffffff]);
+        }
       }
       const size_t i = order[j] & 0xffffffff;
       q.apply(c.uses[i], static_cast<uint32_t>(order[j] >> 32), c.packets[i]);

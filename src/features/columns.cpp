@@ -29,6 +29,24 @@ struct Builder {
 };
 double& Col::operator[](size_t row) const { return b->t.values_[index * b->rows + row]; }
 
+// Rows come in output order (window, source), their states lie in
+// first-seen order, so every row's state is a cache miss. Loading the state
+// of the row kFar ahead, then (once that has arrived) the small heap arrays
+// of its maps kNear ahead, hides them.
+constexpr size_t kFar = 16, kNear = 8;
+template <typename T, typename Maps>
+void ahead(const std::vector<RowRef>& rows, size_t r, const T* SourceView::*state, Maps&& maps) {
+  if (r + kFar < rows.size()) {
+    if (const T* s = rows[r + kFar].state.*state) prefetch_object(*s);
+  }
+  if (r + kNear < rows.size()) {
+    if (const T* s = rows[r + kNear].state.*state) maps(*s);
+  }
+}
+void agm_maps(const AgmCounts& a) {
+  for (const auto& m : a.fields) m.prefetch();
+}
+
 void agm(Builder& b, const std::vector<RowRef>& rows) {
   auto packets = b.column("agm_packets");
   Col c[kAgmFields][3];
@@ -39,6 +57,7 @@ void agm(Builder& b, const std::vector<RowRef>& rows) {
     c[f][2] = b.column(n + "_mode_packets");
   }
   for (size_t r = 0; r < rows.size(); ++r) {
+    ahead(rows, r, &SourceView::all, agm_maps);
     const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
     for (int f = 0; f < kAgmFields; ++f) {
@@ -75,6 +94,7 @@ void agm_num(Builder& b, const std::vector<RowRef>& rows, const std::vector<Wind
   auto size_mode_pk = b.column("num_size_mode_packets");
 
   for (size_t r = 0; r < rows.size(); ++r) {
+    ahead(rows, r, &SourceView::tcp, agm_maps);
     const AgmCounts& a = *rows[r].state.tcp;
     if (a.packets == 0) continue;  // no TCP: all zero
     packets[r] = static_cast<double>(a.packets);
@@ -113,6 +133,7 @@ void temporal(Builder& b, const std::vector<RowRef>& rows) {
   auto iat_cv = b.column("tmp_iat_cv");
   auto burst = b.column("tmp_burstiness");
   for (size_t r = 0; r < rows.size(); ++r) {
+    ahead(rows, r, &SourceView::time, [](const Temporal&) {});
     const Temporal& t = *rows[r].state.time;
     if (t.first_arrival == Temporal::kNone) continue;
     int on = 0;
@@ -149,6 +170,11 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
   auto validated = b.column("fp_validated");
   auto share = [](uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / n : 0.0; };
   for (size_t r = 0; r < rows.size(); ++r) {
+    ahead(rows, r, &SourceView::fp, [](const Fingerprints& f) {
+      f.syn_mss.prefetch();
+      f.syn_win.prefetch();
+      f.syn_layout.prefetch();
+    });
     const Fingerprints& f = *rows[r].state.fp;
     validated[r] = rows[r].state.validated;
     mirai[r] = share(f.mirai, f.syn);
@@ -173,7 +199,10 @@ AgmExtVocab agm_ext_vocab(const std::vector<RowRef>& rows, const FeatureOptions&
   const double need = opt.agm_ext_min_share_ * static_cast<double>(rows.size());
   for (int f = 0; f < kAgmFields; ++f) {
     std::map<uint32_t, uint64_t> modes;
-    for (const auto& r : rows) ++modes[r.state.all->fields[f].mode().value];
+    for (size_t r = 0; r < rows.size(); ++r) {
+      ahead(rows, r, &SourceView::all, [f](const AgmCounts& a) { a.fields[f].prefetch(); });
+      ++modes[rows[r].state.all->fields[f].mode().value];
+    }
     for (const auto& [v, n] : modes) {
       if (n > 0 && static_cast<double>(n) >= need) vocab[f].push_back(v);
     }
@@ -195,6 +224,7 @@ void agm_ext(Builder& b, const std::vector<RowRef>& rows, AgmExtVocab vocab) {
     }
   }
   for (size_t r = 0; r < rows.size(); ++r) {
+    ahead(rows, r, &SourceView::all, agm_maps);
     const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
     for (int f = 0; f < kAgmFields; ++f) {
@@ -222,6 +252,13 @@ void intensity(Builder& b, const std::vector<RowRef>& rows) {
   auto ports = b.column("int_dst_port_distinct");
   auto nets = b.column("int_dst24_distinct");
   for (size_t r = 0; r < rows.size(); ++r) {
+    ahead(rows, r, &SourceView::intensity, [](const Intensity& t) {
+      t.dst.prefetch();
+      t.dport.prefetch();
+      t.dst24.prefetch();
+    });
+    // With agm, the destinations are counted in its dst_ip map.
+    ahead(rows, r, &SourceView::all, [](const AgmCounts& a) { a.fields[kDstIp].prefetch(); });
     const Intensity& t = *rows[r].state.intensity;
     packets[r] = static_cast<double>(t.packets);
     bytes[r] = static_cast<double>(t.bytes);

@@ -61,6 +61,11 @@ class FlowTable {
 
   size_t size() const { return big_ ? big_->used : n_inline_; }
 
+  /// Starts loading the slot where k's flow is looked up.
+  void prefetch(const FlowKey& k) const {
+    if (big_) __builtin_prefetch(&big_->slots[Big::hash(k) & (big_->slots.size() - 1)], 1);
+  }
+
   /// Drops flows idle for more than `timeout` at time `now`.
   void purge(int64_t now, int64_t timeout) {
     if (!big_) {
@@ -71,10 +76,7 @@ class FlowTable {
       n_inline_ = kept;
       return;
     }
-    for (auto& s : big_->slots) {
-      if (s.used && now - s.ts > timeout) s.used = false, --big_->used;
-    }
-    big_->rehash(big_->slots.size());  // linear probing needs the holes closed
+    big_->purge(now, timeout);
   }
 
   template <typename F>
@@ -109,6 +111,44 @@ class FlowTable {
       }
     }
     const Slot& probe(const FlowKey& k) const { return const_cast<Big*>(this)->probe(k); }
+    // In place: one pass around the table from a free slot (so that no
+    // run of used slots wraps past where the pass starts), closing each
+    // hole by shifting back the later entries of its run that may move
+    // into it (linear probing's deletion; no tombstones, no reallocation).
+    void purge(int64_t now, int64_t timeout) {
+      const size_t mask = slots.size() - 1;
+      size_t start = 0;
+      while (slots[start].used) ++start;  // at most half full: one is free
+      for (size_t k = 1; k <= slots.size(); ++k) {
+        const size_t i = (start + k) & mask;
+        // The entry shifted into i is one the pass has not seen yet.
+        while (slots[i].used && now - slots[i].ts > timeout) erase(i);
+      }
+      // A burst of flows gone idle: shrink, so that later purges (each a
+      // pass over the slots) stay in proportion to the flows still live.
+      if (slots.size() > 64 && used * 8 < slots.size()) {
+        size_t size = 8;
+        while (size < used * 4) size *= 2;
+        rehash(size);
+      }
+    }
+    void erase(size_t hole) {
+      const size_t mask = slots.size() - 1;
+      --used;
+      for (size_t j = hole;;) {
+        slots[hole].used = false;
+        for (;;) {
+          j = (j + 1) & mask;
+          if (!slots[j].used) return;
+          // slots[j] may fill the hole unless its home lies cyclically in (hole, j].
+          const size_t home = hash(slots[j].key) & mask;
+          const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+          if (!stays) break;
+        }
+        slots[hole] = slots[j];
+        hole = j;
+      }
+    }
     void rehash(size_t size) {
       while (size < 8 || used * 2 > size) size *= 2;
       std::vector<Slot> old(size);

@@ -82,8 +82,14 @@ void write_npy(const FeatureTable& t, const std::string& path) {
     cols.commit();
     AtomicFile rows(base + ".rows.csv");
     rows.write("source,window_start\n");
+    std::string line, start;  // rows of one window share its text
     for (size_t r = 0; r < t.rows(); ++r) {
-      rows.write(t.source_[r].to_string() + "," + iso8601_utc(t.window_start_ns_[r]) + "\n");
+      if (r == 0 || t.window_start_ns_[r] != t.window_start_ns_[r - 1]) start = iso8601_utc(t.window_start_ns_[r]);
+      line = t.source_[r].to_string();
+      line += ',';
+      line += start;
+      line += '\n';
+      rows.write(line);
     }
     rows.commit();
   }
