@@ -159,27 +159,32 @@ struct Aggregator::Impl {
     return Use::kSource;
   }
 
-  void apply(Use use, uint32_t row, const Packet& p) {
+  static Facts facts(const Packet& p, Use use) {
+    return Facts::of(p, use == Use::kSynAck, static_cast<uint8_t>(use));
+  }
+
+  void apply(uint32_t row, const Facts& f) {
+    const Use use = static_cast<Use>(f.use);
     if (use == Use::kSource) {
-      update(row, p);
+      update(row, f);
     } else if (use == Use::kSynAck) {
-      handshakes[row].syn_ack({address_value(p.src_), p.sport_, p.dport_}, p.ts_ns_,
-                              opt.flow_timeout_ns_);
+      // The responder's address and port, the source's port.
+      handshakes[row].syn_ack({f.addr, f.sport, f.dport}, f.ts, opt.flow_timeout_ns_);
     }
   }
 
-  void update(uint32_t row, const Packet& p) {
+  void update(uint32_t row, const Facts& f) {
     const uint32_t cap = opt.exact_cap_;
     ++packets[row];
-    if (want_agm) all[row].add(p, cap);
-    if (want_tcp && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport)) tcp[row].add(p, cap);
-    if (want_time) time[row].add(p.ts_ns_);
-    if (want_fp) fp[row].add(p, cap);
+    if (want_agm) all[row].add(f, cap);
+    if (want_tcp && f.is_tcp_segment()) tcp[row].add(f, cap);
+    if (want_time) time[row].add(f.ts);
+    if (want_fp) fp[row].add(f, cap);
     // With agm, its dst_ip map counts the same destinations (same packets).
-    if (want_int) intensity[row].add(p, opt.flow_timeout_ns_, cap, /*count_dst=*/!want_agm);
-    if (!handshakes.empty() && p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
-        (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == tcp_flag::kAck) {
-      handshakes[row].ack({address_value(p.dst_), p.dport_, p.sport_}, p.ts_ns_, opt.flow_timeout_ns_);
+    if (want_int) intensity[row].add(f, opt.flow_timeout_ns_, cap, /*count_dst=*/!want_agm);
+    if (!handshakes.empty() && f.is_tcp_segment() &&
+        (f.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == tcp_flag::kAck) {
+      handshakes[row].ack({f.addr, f.dport, f.sport}, f.ts, opt.flow_timeout_ns_);
     }
   }
 
@@ -192,22 +197,6 @@ struct Aggregator::Impl {
     if (want_int) prefetch_object(intensity[row], true);
   }
 
-  // Within a source's run of packets its maps are in cache, but its large
-  // maps' index slots for the values of its next packets are not.
-  void prefetch_values(uint32_t row, const Packet& p) const {
-    const uint32_t dst = address_value(p.dst_);
-    if (want_agm) {
-      const AgmCounts& a = all[row];
-      a.fields[kDstIp].prefetch(dst);
-      a.fields[kSrcPort].prefetch(p.sport_);
-    }
-    if (want_int) {
-      const Intensity& t = intensity[row];
-      t.live.prefetch({dst, p.sport_, p.dport_, p.proto_});
-      if (!want_agm) t.dst.prefetch(dst);
-    }
-  }
-
   void fold_shards() {
     auto taken = std::move(shards);
     shards.clear();
@@ -218,7 +207,7 @@ struct Aggregator::Impl {
     if (!shards.empty()) fold_shards();
     Key k;
     const Use use = select(p, k);
-    if (use != Use::kSkip) apply(use, row_for(k, hash_of(k)), p);
+    if (use != Use::kSkip) apply(row_for(k, hash_of(k)), facts(p, use));
   }
 
   void merge(const Impl& o) {
@@ -281,10 +270,10 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   for (size_t t = 1; t < parts; ++t) extra.push_back(std::make_unique<Impl>(m.opt));
   auto part = [&](size_t t) -> Impl& { return t == 0 ? m : *extra[t - 1]; };
   constexpr size_t kBatch = 32;  // index lookups prefetched this far ahead
-  // One chunk of packets, selected, hashed and split by partition.
+  // One chunk of the packets used, as Facts with their keys, split by
+  // partition.
   struct Chunk {
-    std::vector<Packet> packets;
-    std::vector<Impl::Use> uses;
+    std::vector<Facts> facts;
     std::vector<Key> keys;
     std::vector<uint64_t> hashes;
     std::vector<std::vector<uint32_t>> positions;  // per partition, in arrival order
@@ -293,42 +282,40 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   // With several threads the next chunk is read while this one is applied
   // (produce_ahead): two chunks of half the size, the same memory. Larger
   // chunks group more of a source's packets together (fewer cold visits to
-  // its state) at ~140 bytes of chunk per packet. A chunk is reserved
+  // its state) at ~85 bytes of chunk per packet. A chunk is reserved
   // whole but grows in place as it is filled: small captures never touch
   // (so never get) the memory they do not use.
   const size_t chunk_size = parts == 1 ? size_t{1} << 19 : size_t{1} << 18;
   auto make_chunk = [&] {
     Chunk c;
-    c.packets.reserve(chunk_size);
-    c.uses.reserve(chunk_size);
+    c.facts.reserve(chunk_size);
     c.keys.reserve(chunk_size);
     c.hashes.reserve(chunk_size);
     c.positions.resize(parts);
     return c;
   };
   auto grow = [&](Chunk& c) {
-    const size_t size = std::min(chunk_size, c.packets.size() + 4096);
-    c.packets.resize(size);
-    c.uses.resize(size);
+    const size_t size = std::min(chunk_size, c.facts.size() + 4096);
+    c.facts.resize(size);
     c.keys.resize(size);
     c.hashes.resize(size);
   };
   // Reads and selects the next chunk (selection counts into m.counters,
   // which applying never touches). False after the last.
   auto produce = [&](Chunk& c) {
+    for (auto& p : c.positions) p.clear();
+    Packet p;
     size_t n = 0;
     bool more = true;
     while (n < chunk_size) {
-      if (n == c.packets.size()) grow(c);
-      if (!(more = reader->next(c.packets[n]))) break;
+      if (!(more = reader->next(p))) break;
+      if (n == c.facts.size()) grow(c);
+      const Impl::Use use = m.select(p, c.keys[n]);
+      if (use == Impl::Use::kSkip) continue;
+      c.facts[n] = Impl::facts(p, use);
+      c.hashes[n] = hash_of(c.keys[n]);
+      c.positions[((c.hashes[n] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(n));
       ++n;
-    }
-    for (auto& p : c.positions) p.clear();
-    for (size_t i = 0; i < n; ++i) {
-      c.uses[i] = m.select(c.packets[i], c.keys[i]);
-      if (c.uses[i] == Impl::Use::kSkip) continue;
-      c.hashes[i] = hash_of(c.keys[i]);
-      c.positions[((c.hashes[i] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(i));
     }
     c.records = reader->counters().records_;
     return more;
@@ -348,23 +335,13 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
       }
     }
     sort_by_row(order, scratch[t]);
-    constexpr size_t kAhead = 8, kPacketAhead = 16;
+    constexpr size_t kAhead = 8, kFactsAhead = 16;
     for (size_t j = 0; j < order.size(); ++j) {
-      if (j + kPacketAhead < order.size()) {
-        const char* next = reinterpret_cast<const char*>(&c.packets[order[j + kPacketAhead] & 0xffffffff]);
-        __builtin_prefetch(next);
-        __builtin_prefetch(next + sizeof(Packet) - 1);
+      if (j + kFactsAhead < order.size()) __builtin_prefetch(&c.facts[order[j + kFactsAhead] & 0xffffffff]);
+      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
+        q.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
       }
-      if (j + kAhead < order.size()) {
-        const uint32_t row = static_cast<uint32_t>(order[j + kAhead] >> 32);
-        if (row != (order[j + kAhead - 1] >> 32)) {
-          q.prefetch_state(row);
-        } else if (row == (order[j] >> 32)) {
-          q.prefetch_values(row, c.packets[order[j + kAhead] & 0xffffffff]);
-        }
-      }
-      const size_t i = order[j] & 0xffffffff;
-      q.apply(c.uses[i], static_cast<uint32_t>(order[j] >> 32), c.packets[i]);
+      q.apply(static_cast<uint32_t>(order[j] >> 32), c.facts[order[j] & 0xffffffff]);
     }
   };
   auto consume = [&](const Chunk& c) {

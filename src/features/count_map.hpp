@@ -31,7 +31,6 @@ class CountMap {
     uint32_t value = 0;
     uint64_t count = 0;
   };
-  using Entry = std::pair<uint32_t, uint64_t>;
 
   CountMap() = default;
   CountMap(const CountMap&) = delete;
@@ -89,13 +88,6 @@ class CountMap {
   void prefetch() const {
     if (heap_capacity_) __builtin_prefetch(store_.heap);
   }
-  /// Starts loading where add(v) will look in a large map's index (the
-  /// caller knows the values of the packets it will add next).
-  void prefetch(uint32_t v) const {
-    if (big_ && !big_->index.empty()) {
-      __builtin_prefetch(&big_->index[Big::slot_of(v, big_->index.size() - 1)]);
-    }
-  }
 
   /// Most frequent value, ties broken by the smallest value.
   Mode mode() const {
@@ -109,7 +101,9 @@ class CountMap {
   template <typename F>
   void for_each(F&& f) const {
     if (big_) {
-      for (const auto& [v, n] : big_->entries) f(v, n);
+      for (const auto& slot : big_->slots) {
+        if (slot.count != 0) f(slot.value, slot.count);
+      }
     } else {
       const Pair* p = pairs();
       for (uint8_t i = 0; i < size_; ++i) f(p[i].value, uint64_t{p[i].count});
@@ -158,105 +152,100 @@ class CountMap {
     std::array<uint8_t, kRegisters> reg_{};
   };
 
-  // The heap part: exact entries (indexed past kIndexFrom), then a
-  // Misra-Gries summary + HyperLogLog past the cap.
+  // The heap part: one open-addressing table of (value, count) pairs, so
+  // that a lookup is one cache miss (which a caller can prefetch); then a
+  // Misra-Gries summary + HyperLogLog past the cap. Iteration order is the
+  // table's; nothing computed from a map depends on it.
   struct Big {
-    static constexpr size_t kIndexFrom = 16;
+    struct Slot {
+      uint32_t value = 0;
+      uint64_t count = 0;  // 0: free
+    };
+    static constexpr size_t kMinSlots = 64;
     uint32_t cap = 4096;
-    std::vector<Entry> entries;
-    // Past kIndexFrom entries: open addressing over positions + 1 (0 = free),
-    // at most half full.
-    std::vector<uint32_t> index;
+    std::vector<Slot> slots = std::vector<Slot>(kMinSlots);  // at most 5/8 full
+    size_t used = 0;
     std::unique_ptr<Hll> hll;
 
     static size_t slot_of(uint32_t v, size_t mask) {
       return static_cast<size_t>((uint64_t{v} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
     }
-    Entry* find(uint32_t v) {
-      if (!index.empty()) {
-        const size_t mask = index.size() - 1;
-        for (size_t i = slot_of(v, mask);; i = (i + 1) & mask) {
-          if (index[i] == 0) return nullptr;
-          if (entries[index[i] - 1].first == v) return &entries[index[i] - 1];
-        }
-      }
-      for (auto& e : entries) {
-        if (e.first == v) return &e;
-      }
-      return nullptr;
-    }
-    void push(uint32_t v, uint64_t n) {
-      entries.emplace_back(v, n);
-      if (!index.empty() && entries.size() * 2 <= index.size()) {
-        const size_t mask = index.size() - 1;
-        size_t i = slot_of(v, mask);
-        while (index[i] != 0) i = (i + 1) & mask;
-        index[i] = static_cast<uint32_t>(entries.size());
-      } else if (entries.size() > kIndexFrom) {
-        reindex();
+    Slot& probe(uint32_t v) {
+      const size_t mask = slots.size() - 1;
+      for (size_t i = slot_of(v, mask);; i = (i + 1) & mask) {
+        if (slots[i].count == 0 || slots[i].value == v) return slots[i];
       }
     }
-    void reindex() {
-      size_t size = 64;
-      while (size < entries.size() * 4) size *= 2;
-      index.assign(size, 0);
-      const size_t mask = size - 1;
-      for (size_t k = 0; k < entries.size(); ++k) {
-        size_t i = slot_of(entries[k].first, mask);
-        while (index[i] != 0) i = (i + 1) & mask;
-        index[i] = static_cast<uint32_t>(k + 1);
+    // Adds n to v's count; false when v was not there (then inserted).
+    bool insert(uint32_t v, uint64_t n) {
+      Slot& s = probe(v);
+      if (s.count != 0) {
+        s.count += n;
+        return true;
+      }
+      s = {v, n};
+      if (++used * 8 > slots.size() * 5) rehash(slots.size() * 2);
+      return false;
+    }
+    void rehash(size_t size) {
+      std::vector<Slot> old(size);
+      old.swap(slots);
+      for (const Slot& s : old) {
+        if (s.count != 0) probe(s.value) = s;
       }
     }
     void saturate() {
       if (hll) return;
       hll = std::make_unique<Hll>();
-      for (const auto& e : entries) hll->add(e.first);
+      for (const Slot& s : slots) {
+        if (s.count != 0) hll->add(s.value);
+      }
     }
     void add(uint32_t v, uint64_t n) {
-      if (Entry* e = find(v)) {
-        e->second += n;
+      Slot& s = probe(v);
+      if (s.count != 0) {
+        s.count += n;
         return;
       }
-      if (entries.size() >= cap) saturate();
+      if (used >= cap) saturate();
       if (hll) hll->add(v);
-      push(v, n);
+      insert(v, n);
       shrink_to_cap();
     }
     void merge(const Big& o) {
-      if (o.hll || (hll == nullptr && entries.size() + o.entries.size() > cap)) saturate();
+      if (o.hll || (hll == nullptr && used + o.used > cap)) saturate();
       if (hll) {
         if (o.hll) {
           hll->merge(*o.hll);
         } else {
-          for (const auto& e : o.entries) hll->add(e.first);
+          for (const Slot& s : o.slots) {
+            if (s.count != 0) hll->add(s.value);
+          }
         }
       }
-      for (const auto& [v, n] : o.entries) {
-        if (Entry* e = find(v)) {
-          e->second += n;
-        } else {
-          push(v, n);
-        }
+      for (const Slot& s : o.slots) {
+        if (s.count != 0) insert(s.value, s.count);
       }
       shrink_to_cap();
     }
-    uint64_t distinct() const { return hll ? hll->estimate() : entries.size(); }
+    uint64_t distinct() const { return hll ? hll->estimate() : used; }
     // At most `cap` counters: subtract the (cap+1)-th largest count from all
     // and drop what reaches zero (Misra-Gries; Agarwal et al. for merges).
     void shrink_to_cap() {
-      if (entries.size() <= cap) return;
+      if (used <= cap) return;
       std::vector<uint64_t> counts;
-      counts.reserve(entries.size());
-      for (const auto& e : entries) counts.push_back(e.second);
+      counts.reserve(used);
+      for (const Slot& s : slots) {
+        if (s.count != 0) counts.push_back(s.count);
+      }
       std::nth_element(counts.begin(), counts.begin() + cap, counts.end(), std::greater<>());
       const uint64_t cut = counts[cap];
-      std::vector<Entry> kept;
-      for (const auto& [v, n] : entries) {
-        if (n > cut) kept.emplace_back(v, n - cut);
+      std::vector<Slot> old(slots.size());
+      old.swap(slots);
+      used = 0;
+      for (const Slot& s : old) {
+        if (s.count > cut) insert(s.value, s.count - cut);
       }
-      entries = std::move(kept);
-      index.clear();
-      if (entries.size() > kIndexFrom) reindex();
     }
   };
 
@@ -281,7 +270,7 @@ class CountMap {
     big_ = std::make_unique<Big>();
     big_->cap = cap;
     const Pair* p = pairs();
-    for (uint8_t i = 0; i < size_; ++i) big_->push(p[i].value, p[i].count);
+    for (uint8_t i = 0; i < size_; ++i) big_->insert(p[i].value, p[i].count);
     release_pairs();
   }
 

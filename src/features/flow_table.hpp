@@ -61,10 +61,6 @@ class FlowTable {
 
   size_t size() const { return big_ ? big_->used : n_inline_; }
 
-  /// Starts loading the slot where k's flow is looked up.
-  void prefetch(const FlowKey& k) const {
-    if (big_) __builtin_prefetch(&big_->slots[Big::hash(k) & (big_->slots.size() - 1)], 1);
-  }
 
   /// Drops flows idle for more than `timeout` at time `now`.
   void purge(int64_t now, int64_t timeout) {

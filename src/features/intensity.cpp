@@ -28,13 +28,13 @@ ServiceGroup service_of(uint16_t port) {
   }
 }
 
-Intensity::Groups Intensity::groups_of(const Packet& p) {
+Intensity::Groups Intensity::groups_of(const Facts& p) {
   Groups g;
-  const bool l4 = p.has(Packet::kHasTransport);
-  if (p.proto_ == ip_proto::kTcp) {
+  const bool l4 = p.has(Facts::kTransport);
+  if (p.proto == ip_proto::kTcp) {
     g.proto = kPrTcp;
     if (l4) {
-      switch (p.tcp_flags_ & 0x3f) {
+      switch (p.tcp_flags & 0x3f) {
         case 0x02: g.flag = kFlSyn; break;
         case 0x12: g.flag = kFlSynAck; break;
         case 0x10: g.flag = kFlAck; break;
@@ -45,15 +45,15 @@ Intensity::Groups Intensity::groups_of(const Packet& p) {
         default: g.flag = kFlOtherTcp; break;
       }
     }
-  } else if (p.proto_ == ip_proto::kUdp) {
+  } else if (p.proto == ip_proto::kUdp) {
     g.proto = kPrUdp;
-  } else if (p.proto_ == ip_proto::kIcmp || p.proto_ == ip_proto::kIcmpV6) {
+  } else if (p.proto == ip_proto::kIcmp || p.proto == ip_proto::kIcmpV6) {
     g.proto = kPrIcmp;
   } else {
     g.proto = kPrOther;
   }
-  if (l4 && (p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp)) {
-    g.service = service_of(p.dport_);
+  if (l4 && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) {
+    g.service = service_of(p.dport);
   }
   return g;
 }
@@ -74,32 +74,31 @@ void Intensity::purge(int64_t now, int64_t timeout) {
   purge_at = std::max<size_t>(16, 2 * live.size());
 }
 
-void Intensity::add(const Packet& p, int64_t timeout, uint32_t cap, bool count_dst) {
+void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_dst) {
   const Groups g = groups_of(p);
-  if (packets == 0) first = last = p.ts_ns_;
+  if (packets == 0) first = last = p.ts;
   ++packets;
-  bytes += p.ip_len_;
+  bytes += p.ip_len;
   proto_packets[g.proto]++;
   if (g.flag != kNoGroup) flag_packets[g.flag]++;
   if (g.service != kNoGroup) service_packets[g.service]++;
-  const uint32_t dst_value = address_value(p.dst_);
-  if (count_dst) dst.add(dst_value, cap);
-  if (p.has(Packet::kHasTransport) && (p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp)) {
-    dport.add(p.dport_, cap);
+  if (count_dst) dst.add(p.addr, cap);
+  if (p.has(Facts::kTransport) && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) {
+    dport.add(p.dport, cap);
   }
-  dst24.add(p.dst_.is_v4() ? dst_value >> 8 : dst_value, cap);
+  dst24.add(p.has(Facts::kV4) ? p.addr >> 8 : p.addr, cap);
 
-  const FlowKey key{dst_value, p.sport_, p.dport_, p.proto_};
+  const FlowKey key{p.addr, p.sport, p.dport, p.proto};
   bool fresh = false;
-  int64_t& seen = live.find_or_insert(key, p.ts_ns_, fresh);
-  if (!fresh && p.ts_ns_ - seen <= timeout) {
-    seen = std::max(seen, p.ts_ns_);  // the flow goes on
+  int64_t& seen = live.find_or_insert(key, p.ts, fresh);
+  if (!fresh && p.ts - seen <= timeout) {
+    seen = std::max(seen, p.ts);  // the flow goes on
   } else {
-    seen = p.ts_ns_;
+    seen = p.ts;
     count_flow(g, +1);
-    if (p.ts_ns_ - first <= timeout) head.push_back({key, p.ts_ns_, g});
+    if (p.ts - first <= timeout) head.push_back({key, p.ts, g});
   }
-  last = std::max(last, p.ts_ns_);
+  last = std::max(last, p.ts);
   // Bounded memory: drop flows that can no longer continue, now and then.
   // Purging whenever the table doubled keeps it near rate x timeout
   // entries at an amortised constant cost per packet.

@@ -16,6 +16,7 @@
 
 #include "count_map.hpp"
 #include "flow_table.hpp"
+#include "packet_facts.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {
@@ -54,10 +55,10 @@ struct Intensity {
   size_t purge_at = 16;  // purge the live table when it grows past this
   std::vector<Head> head;
 
-  static Groups groups_of(const Packet& p);
+  static Groups groups_of(const Facts& p);
   /// `count_dst` false: the caller keeps the same destination counts
   /// elsewhere (agm's dst_ip map) and the columns read them from there.
-  void add(const Packet& p, int64_t timeout, uint32_t cap, bool count_dst = true);
+  void add(const Facts& p, int64_t timeout, uint32_t cap, bool count_dst = true);
   void merge(const Intensity& later, int64_t timeout, uint32_t cap);
 
  private:

@@ -10,6 +10,7 @@
 #include "count_map.hpp"
 #include "handshakes.hpp"
 #include "intensity.hpp"
+#include "packet_facts.hpp"
 #include "darklens/features.hpp"
 #include "darklens/types.hpp"
 
@@ -34,26 +35,19 @@ void prefetch_object(const T& obj, bool for_write = false) {
 /// The seven AGM fields, in column order.
 enum AgmField { kDstIp, kSrcPort, kDstPort, kProto, kTtl, kTcpFlags, kSize, kAgmFields };
 
-/// A 32-bit value for an address (IPv6: folded, only used for counting).
-inline uint32_t address_value(const IpAddr& a) {
-  if (a.is_v4()) return a.v4_value();
-  const uint64_t x = a.hi_ ^ (a.lo_ * 0x9e3779b97f4a7c15ULL);
-  return static_cast<uint32_t>(x ^ (x >> 32));
-}
-
 struct AgmCounts {
   uint64_t packets = 0;
   std::array<CountMap, kAgmFields> fields;
 
-  void add(const Packet& p, uint32_t cap) {
+  void add(const Facts& p, uint32_t cap) {
     ++packets;
-    fields[kDstIp].add(address_value(p.dst_), cap);
-    fields[kSrcPort].add(p.sport_, cap);
-    fields[kDstPort].add(p.dport_, cap);
-    fields[kProto].add(p.proto_, cap);
-    fields[kTtl].add(p.ttl_, cap);
-    fields[kTcpFlags].add(p.proto_ == ip_proto::kTcp ? p.tcp_flags_ : 0, cap);
-    fields[kSize].add(p.ip_len_, cap);
+    fields[kDstIp].add(p.addr, cap);
+    fields[kSrcPort].add(p.sport, cap);
+    fields[kDstPort].add(p.dport, cap);
+    fields[kProto].add(p.proto, cap);
+    fields[kTtl].add(p.ttl, cap);
+    fields[kTcpFlags].add(p.proto == ip_proto::kTcp ? p.tcp_flags : 0, cap);
+    fields[kSize].add(p.ip_len, cap);
   }
   void merge(const AgmCounts& o, uint32_t cap) {
     packets += o.packets;
@@ -118,27 +112,21 @@ struct Fingerprints {
   uint64_t mirai = 0, zmap = 0, masscan = 0, no_options = 0, ttl_ge_200 = 0, win_1024 = 0;
   CountMap syn_mss, syn_win, syn_layout;
 
-  static uint32_t layout_code(const TcpOptionLayout& l) {
-    uint32_t code = 0;
-    for (int i = 0; i < 4; ++i) code = (code << 8) | (i < l.count_ ? l.kinds_[i] : 0);
-    return code;
-  }
-  void add(const Packet& p, uint32_t cap) {
+  void add(const Facts& p, uint32_t cap) {
     ++packets;
-    const FingerprintMarks m = fingerprint_marks(p);
-    zmap += m.zmap;
-    ttl_ge_200 += p.ttl_ >= 200;
-    if (!m.tcp) return;
+    zmap += p.has(Facts::kZmap);
+    ttl_ge_200 += p.ttl >= 200;
+    if (!p.has(Facts::kTcp)) return;
     ++tcp;
-    win_1024 += p.tcp_win_ == 1024;
-    masscan += m.masscan;
-    if (!m.syn) return;
+    win_1024 += p.tcp_win == 1024;
+    masscan += p.has(Facts::kMasscan);
+    if (!p.has(Facts::kSyn)) return;
     ++syn;
-    mirai += m.mirai;
-    no_options += p.tcp_opts_.count_ == 0 && !p.has(Packet::kHasMss);
-    syn_mss.add(p.has(Packet::kHasMss) ? p.tcp_mss_ : 0, cap);
-    syn_win.add(p.tcp_win_, cap);
-    syn_layout.add(layout_code(p.tcp_opts_), cap);
+    mirai += p.has(Facts::kMirai);
+    no_options += p.has(Facts::kNoOptions);
+    syn_mss.add(p.tcp_mss, cap);
+    syn_win.add(p.tcp_win, cap);
+    syn_layout.add(p.layout, cap);
   }
   void merge(const Fingerprints& o, uint32_t cap) {
     packets += o.packets, tcp += o.tcp, syn += o.syn;

@@ -45,7 +45,7 @@ TEST(FlowTable, MatchesAMapThroughInsertsAndPurges) {
         expect_equal(t, oracle, step);
         continue;
       }
-      const FlowKey k{rng() % keys, static_cast<uint16_t>(rng() % 3), 23, 6};
+      const FlowKey k{static_cast<uint32_t>(rng() % keys), static_cast<uint16_t>(rng() % 3), 23, 6};
       bool fresh = false;
       int64_t& ts = t.find_or_insert(k, now, fresh);
       auto [it, inserted] = oracle.emplace(tuple_of(k), now);
