@@ -1,16 +1,19 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <stdexcept>
 #include <string>
 
+#include "../core/parallel.hpp"
 #include "columns.hpp"
 
 namespace darklens::features {
 namespace {
 
-// Appends one family's columns straight into the column-major table. A
-// Col is an index, not a pointer: declaring more columns may move storage.
+// Each family is written in two passes over the same code: one declares
+// its columns (names, in order; no rows), then, with the column-major
+// buffer allocated once, others fill disjoint ranges of rows, on as many
+// threads (each cell depends on its row only: the same table on any
+// number). A family asks for its columns in the same order in every pass.
 struct Builder;
 struct Col {
   Builder* b;
@@ -20,14 +23,20 @@ struct Col {
 struct Builder {
   FeatureTable& t;
   size_t rows;
-  Builder(FeatureTable& table, size_t n) : t(table), rows(n) {}
+  bool declaring;
+  size_t next = 0;  // the index of the next column asked for
+  Builder(FeatureTable& table, size_t n, bool declare) : t(table), rows(n), declaring(declare) {}
   Col column(std::string name) {
-    t.columns_.push_back(std::move(name));
-    t.values_.resize(t.columns_.size() * rows, 0.0);
-    return {this, t.columns_.size() - 1};
+    if (declaring) t.columns_.push_back(std::move(name));
+    return {this, next++};
   }
 };
 double& Col::operator[](size_t row) const { return b->t.values_[index * b->rows + row]; }
+
+// The rows one pass fills.
+struct Range {
+  size_t begin, end;
+};
 
 // Rows come in output order (window, source), their states lie in
 // first-seen order, so every row's state is a cache miss. Loading the state
@@ -47,7 +56,7 @@ void agm_maps(const AgmCounts& a) {
   for (const auto& m : a.fields) m.prefetch();
 }
 
-void agm(Builder& b, const std::vector<RowRef>& rows) {
+void agm(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto packets = b.column("agm_packets");
   Col c[kAgmFields][3];
   for (int f = 0; f < kAgmFields; ++f) {
@@ -56,7 +65,7 @@ void agm(Builder& b, const std::vector<RowRef>& rows) {
     c[f][1] = b.column(n + "_mode");
     c[f][2] = b.column(n + "_mode_packets");
   }
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (size_t r = range.begin; r < range.end; ++r) {
     ahead(rows, r, &SourceView::all, agm_maps);
     const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
@@ -70,7 +79,7 @@ void agm(Builder& b, const std::vector<RowRef>& rows) {
 }
 
 // The 29 columns of the numerical AGM (docs/features.md), over TCP packets.
-void agm_num(Builder& b, const std::vector<RowRef>& rows, const std::vector<WindowTraffic>& windows) {
+void agm_num(Builder& b, const std::vector<RowRef>& rows, Range range, const std::vector<WindowTraffic>& windows) {
   auto packets = b.column("num_packets");
   auto dst_distinct = b.column("num_dst_ip_distinct");
   auto dst_mode_pk = b.column("num_dst_ip_mode_packets");
@@ -93,7 +102,7 @@ void agm_num(Builder& b, const std::vector<RowRef>& rows, const std::vector<Wind
   auto size_mode = b.column("num_size_mode");
   auto size_mode_pk = b.column("num_size_mode_packets");
 
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (size_t r = range.begin; r < range.end; ++r) {
     ahead(rows, r, &SourceView::tcp, agm_maps);
     const AgmCounts& a = *rows[r].state.tcp;
     if (a.packets == 0) continue;  // no TCP: all zero
@@ -119,7 +128,7 @@ void agm_num(Builder& b, const std::vector<RowRef>& rows, const std::vector<Wind
   }
 }
 
-void temporal(Builder& b, const std::vector<RowRef>& rows) {
+void temporal(Builder& b, const std::vector<RowRef>& rows, Range range) {
   std::vector<Col> hours;
   for (int h = 0; h < 24; ++h) {
     char name[16];
@@ -132,7 +141,7 @@ void temporal(Builder& b, const std::vector<RowRef>& rows) {
   auto iat_mean = b.column("tmp_iat_mean_s");
   auto iat_cv = b.column("tmp_iat_cv");
   auto burst = b.column("tmp_burstiness");
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (size_t r = range.begin; r < range.end; ++r) {
     ahead(rows, r, &SourceView::time, [](const Temporal&) {});
     const Temporal& t = *rows[r].state.time;
     if (t.first_arrival == Temporal::kNone) continue;
@@ -157,7 +166,7 @@ void temporal(Builder& b, const std::vector<RowRef>& rows) {
   }
 }
 
-void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
+void fingerprints(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto mirai = b.column("fp_mirai");
   auto zmap = b.column("fp_zmap");
   auto masscan = b.column("fp_masscan");
@@ -169,7 +178,7 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows) {
   auto layout = b.column("fp_syn_options_mode");
   auto validated = b.column("fp_validated");
   auto share = [](uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / n : 0.0; };
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (size_t r = range.begin; r < range.end; ++r) {
     ahead(rows, r, &SourceView::fp, [](const Fingerprints& f) {
       f.syn_mss.prefetch();
       f.syn_win.prefetch();
@@ -210,7 +219,7 @@ AgmExtVocab agm_ext_vocab(const std::vector<RowRef>& rows, const FeatureOptions&
   return vocab;
 }
 
-void agm_ext(Builder& b, const std::vector<RowRef>& rows, AgmExtVocab vocab) {
+void agm_ext(Builder& b, const std::vector<RowRef>& rows, Range range, const AgmExtVocab& vocab) {
   auto packets = b.column("ext_packets");
   std::vector<Col> distinct, mode_pk;
   for (int f = 0; f < kAgmFields; ++f) {
@@ -223,7 +232,7 @@ void agm_ext(Builder& b, const std::vector<RowRef>& rows, AgmExtVocab vocab) {
       dummies[f].push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_is_" + std::to_string(v)));
     }
   }
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (size_t r = range.begin; r < range.end; ++r) {
     ahead(rows, r, &SourceView::all, agm_maps);
     const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
@@ -234,10 +243,10 @@ void agm_ext(Builder& b, const std::vector<RowRef>& rows, AgmExtVocab vocab) {
       for (size_t k = 0; k < vocab[f].size(); ++k) dummies[f][k][r] = m.value == vocab[f][k];
     }
   }
-  b.t.agm_ext_vocab_ = std::move(vocab);
+  if (b.declaring) b.t.agm_ext_vocab_ = vocab;
 }
 
-void intensity(Builder& b, const std::vector<RowRef>& rows) {
+void intensity(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto packets = b.column("int_packets");
   auto bytes = b.column("int_bytes");
   auto flows = b.column("int_flows");
@@ -251,7 +260,7 @@ void intensity(Builder& b, const std::vector<RowRef>& rows) {
   auto dsts = b.column("int_dst_distinct");
   auto ports = b.column("int_dst_port_distinct");
   auto nets = b.column("int_dst24_distinct");
-  for (size_t r = 0; r < rows.size(); ++r) {
+  for (size_t r = range.begin; r < range.end; ++r) {
     ahead(rows, r, &SourceView::intensity, [](const Intensity& t) {
       t.dst.prefetch();
       t.dport.prefetch();
@@ -312,44 +321,33 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
     t.source_.push_back(r.source);
     t.window_start_ns_.push_back(r.window);
   }
-  // Columns per family, so that the column-major buffer is allocated once.
   AgmExtVocab vocab;
-  size_t columns = 0;
   for (Family f : opt.families_) {
-    switch (f) {
-      case Family::kAgm: columns += 22; break;
-      case Family::kAgmExt:
-        vocab = agm_ext_vocab(rows, opt);
-        columns += 15;
-        for (const auto& v : vocab) columns += v.size();
-        break;
-      case Family::kAgmNum: columns += 29; break;
-      case Family::kTemporal: columns += 30; break;
-      case Family::kFingerprints: columns += 10; break;
-      case Family::kIntensity:
-        columns += 6 + 2 * (size_t{kFlagGroups} + size_t{kProtoGroups} + size_t{kServiceGroups});
-        break;
-    }
+    if (f == Family::kAgmExt) vocab = agm_ext_vocab(rows, opt);
   }
-  t.values_.reserve(columns * rows.size());
-  Builder b(t, rows.size());
-  for (Family f : opt.families_) {
-    switch (f) {
-      case Family::kAgm: agm(b, rows); break;
-      case Family::kAgmExt: agm_ext(b, rows, vocab); break;
-      case Family::kAgmNum: agm_num(b, rows, windows); break;
-      case Family::kTemporal: temporal(b, rows); break;
-      case Family::kFingerprints: fingerprints(b, rows); break;
-      case Family::kIntensity: intensity(b, rows); break;
+  auto families = [&](Builder& b, Range range) {
+    for (Family f : opt.families_) {
+      switch (f) {
+        case Family::kAgm: agm(b, rows, range); break;
+        case Family::kAgmExt: agm_ext(b, rows, range, vocab); break;
+        case Family::kAgmNum: agm_num(b, rows, range, windows); break;
+        case Family::kTemporal: temporal(b, rows, range); break;
+        case Family::kFingerprints: fingerprints(b, rows, range); break;
+        case Family::kIntensity: intensity(b, rows, range); break;
+      }
     }
-  }
+  };
+  Builder names(t, rows.size(), /*declare=*/true);
+  families(names, {0, 0});
+  t.values_.assign(t.columns_.size() * rows.size(), 0.0);
+  parallel_for(
+      rows.size(), opt.threads_,
+      [&](size_t begin, size_t end) {
+        Builder cells(t, rows.size(), /*declare=*/false);
+        families(cells, {begin, end});
+      },
+      4096);
   for (const auto& w : windows) t.top_ports_.emplace_back(w.window, w.top_ports);
-  // The counts above must match the families' columns (checked here so a
-  // new column cannot silently bring the reallocations back).
-  if (t.columns_.size() != columns) {
-    throw std::logic_error("build_table: expected " + std::to_string(columns) + " columns, built " +
-                           std::to_string(t.columns_.size()));
-  }
   return t;
 }
 
