@@ -47,28 +47,16 @@ class CountMap {
 
   /// Adds n packets with value v; `cap` bounds the exact values kept.
   void add(uint32_t v, uint32_t cap, uint64_t n = 1) {
-    if (!big_) {
-      Pair* p = pairs();
-      for (uint8_t i = 0; i < size_; ++i) {
-        if (p[i].value == v) {
-          if (n <= kPairMax - p[i].count) {
-            p[i].count += static_cast<uint32_t>(n);
-            return;
-          }
-          spill(cap);  // the count outgrows 32 bits
-          big_->add(v, n);
-          return;
-        }
-      }
-      // At most 16 pairs, and never more values than the cap kept exactly.
-      if (n <= kPairMax && size_ < std::max<uint32_t>(kInline, std::min<uint32_t>(kSmallMax, cap))) {
-        if (size_ == capacity()) grow();
-        pairs()[size_++] = {v, static_cast<uint32_t>(n)};
+    // Inline: the value of the previous add again (a source's packets
+    // mostly repeat their protocol, TTL, flags, size, ports, options).
+    if (!big_ && last_ < size_) {
+      Pair& p = pairs()[last_];
+      if (p.value == v && n <= kPairMax - p.count) {
+        p.count += static_cast<uint32_t>(n);
         return;
       }
-      spill(cap);
     }
-    big_->add(v, n);
+    add_any(v, cap, n);
   }
 
   void merge(const CountMap& o, uint32_t cap) {
@@ -176,16 +164,19 @@ class CountMap {
         if (slots[i].count == 0 || slots[i].value == v) return slots[i];
       }
     }
-    // Adds n to v's count; false when v was not there (then inserted).
-    bool insert(uint32_t v, uint64_t n) {
+    // Adds n to v's count, inserting v if new.
+    void insert(uint32_t v, uint64_t n) {
       Slot& s = probe(v);
       if (s.count != 0) {
         s.count += n;
-        return true;
+      } else {
+        fill(s, v, n);
       }
+    }
+    // A free slot (from probe(v)) gets v.
+    void fill(Slot& s, uint32_t v, uint64_t n) {
       s = {v, n};
       if (++used * 8 > slots.size() * 5) rehash(slots.size() * 2);
-      return false;
     }
     void rehash(size_t size) {
       std::vector<Slot> old(size);
@@ -207,9 +198,9 @@ class CountMap {
         s.count += n;
         return;
       }
-      if (used >= cap) saturate();
+      if (used >= cap) saturate();  // neither moves the slots
       if (hll) hll->add(v);
-      insert(v, n);
+      fill(s, v, n);
       shrink_to_cap();
     }
     void merge(const Big& o) {
@@ -249,6 +240,35 @@ class CountMap {
     }
   };
 
+  // Any add: a search of the small form (then remembered as the last
+  // value), or the general part.
+  __attribute__((noinline)) void add_any(uint32_t v, uint32_t cap, uint64_t n) {
+    if (!big_) {
+      Pair* p = pairs();
+      for (uint8_t i = 0; i < size_; ++i) {
+        if (p[i].value == v) {
+          if (n <= kPairMax - p[i].count) {
+            p[i].count += static_cast<uint32_t>(n);
+            last_ = i;
+            return;
+          }
+          spill(cap);  // the count outgrows 32 bits
+          big_->add(v, n);
+          return;
+        }
+      }
+      // At most 16 pairs, and never more values than the cap kept exactly.
+      if (n <= kPairMax && size_ < std::max<uint32_t>(kInline, std::min<uint32_t>(kSmallMax, cap))) {
+        if (size_ == capacity()) grow();
+        last_ = size_;
+        pairs()[size_++] = {v, static_cast<uint32_t>(n)};
+        return;
+      }
+      spill(cap);
+    }
+    big_->add(v, n);
+  }
+
   // Pairs inline (capacity_ 0: room for kInline) or in a heap array of
   // capacity_ (4, 8 or 16) pairs.
   uint8_t capacity() const { return heap_capacity_ ? heap_capacity_ : kInline; }
@@ -287,6 +307,7 @@ class CountMap {
     store_ = o.store_;
     size_ = o.size_;
     heap_capacity_ = o.heap_capacity_;
+    last_ = o.last_;
     big_ = std::move(o.big_);
     o.heap_capacity_ = 0;
     o.size_ = 0;
@@ -298,7 +319,10 @@ class CountMap {
   } store_{};
   uint8_t size_ = 0;           // pairs in use (0 once in the general part)
   uint8_t heap_capacity_ = 0;  // 0: pairs inline
+  uint8_t last_ = 0;           // the pair of the last add (when < size_)
   std::unique_ptr<Big> big_;
 };
+
+static_assert(sizeof(CountMap) == 32, "one per field per source: keep it small");
 
 }  // namespace darklens::features

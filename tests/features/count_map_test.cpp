@@ -3,8 +3,10 @@
 // of forms, and moves.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
+#include <vector>
 
 #include "../../src/features/count_map.hpp"
 
@@ -94,6 +96,55 @@ TEST(CountMap, MovesKeepTheValues) {
     moved.for_each([&](uint32_t v, uint64_t n) { o[v] = n; });
     assigned = std::move(moved);
     expect_equal(assigned, o, "move-assigned");
+  }
+}
+
+// Misra-Gries as docs/features.md states it, on a std::map: a new value
+// past the cap is counted, then the (cap+1)-th largest count is taken from
+// every value and those at zero are dropped.
+struct MisraGries {
+  std::map<uint32_t, uint64_t> counts;
+  size_t cap;
+  void add(uint32_t v, uint64_t n) {
+    if (auto it = counts.find(v); it != counts.end()) {
+      it->second += n;
+      return;
+    }
+    counts[v] = n;
+    if (counts.size() <= cap) return;
+    std::vector<uint64_t> sorted;
+    for (const auto& [value, c] : counts) sorted.push_back(c);
+    std::sort(sorted.begin(), sorted.end(), std::greater<>());
+    const uint64_t cut = sorted[cap];
+    std::map<uint32_t, uint64_t> kept;
+    for (const auto& [value, c] : counts) {
+      if (c > cut) kept[value] = c - cut;
+    }
+    counts = std::move(kept);
+  }
+};
+
+TEST(CountMap, PastTheCapIsMisraGries) {
+  for (uint32_t cap : {2u, 5u, 16u, 17u, 40u}) {
+    for (uint32_t seed = 1; seed <= 5; ++seed) {
+      std::mt19937 rng(seed * 100 + cap);
+      CountMap m;
+      MisraGries ref{{}, cap};
+      for (int i = 0; i < 3000; ++i) {
+        // Skewed: one value in half the adds (past the n/(cap+1) that
+        // Misra-Gries keeps, for every cap here), the rest rare.
+        const uint32_t v = rng() % 2 == 0 ? 7 : rng() % 500;
+        const uint64_t n = 1 + rng() % 3;
+        m.add(v, cap, n);
+        ref.add(v, n);
+        if (i % 97 == 0 || i == 2999) {
+          Oracle seen;
+          m.for_each([&](uint32_t value, uint64_t c) { seen[value] = c; });
+          ASSERT_EQ(seen, ref.counts) << "cap " << cap << " seed " << seed << " after " << i + 1 << " adds";
+        }
+      }
+      EXPECT_EQ(m.mode().value, 7u) << "cap " << cap;
+    }
   }
 }
 
