@@ -30,7 +30,7 @@ class FlowTable {
       }
       fresh = true;
       if (n_inline_ < 2) {
-        inline_[n_inline_] = {k, ts, true};
+        inline_[n_inline_] = {k, true, ts};
         return inline_[n_inline_++].ts;
       }
       spill();
@@ -38,7 +38,7 @@ class FlowTable {
     Slot& s = big_->probe(k);
     fresh = !s.used;
     if (fresh) {
-      s = {k, ts, true};
+      s = {k, true, ts};
       if (++big_->used * 2 > big_->slots.size()) {
         big_->rehash(big_->slots.size() * 2);
         return big_->probe(k).ts;
@@ -87,11 +87,12 @@ class FlowTable {
   }
 
  private:
-  struct Slot {
+  struct Slot {  // 24 bytes: the flag fills the key's padding
     FlowKey key{};
-    int64_t ts = 0;
     bool used = false;
+    int64_t ts = 0;
   };
+  static_assert(sizeof(Slot) == 24);
   struct Big {
     std::vector<Slot> slots;
     size_t used = 0;
