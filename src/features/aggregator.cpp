@@ -190,11 +190,11 @@ struct Aggregator::Impl {
 
   // Brings a row's state into cache ahead of update().
   void prefetch_state(uint32_t row) const {
-    if (want_agm) prefetch_object(all[row], true);
-    if (want_tcp) prefetch_object(tcp[row], true);
-    if (want_time) prefetch_object(time[row], true);
-    if (want_fp) prefetch_object(fp[row], true);
-    if (want_int) prefetch_object(intensity[row], true);
+    if (want_agm) prefetch_object(all[row]);
+    if (want_tcp) prefetch_object(tcp[row]);
+    if (want_time) prefetch_object(time[row]);
+    if (want_fp) prefetch_object(fp[row]);
+    if (want_int) prefetch_object(intensity[row]);
   }
 
   void fold_shards() {
@@ -429,9 +429,6 @@ FeatureTable Aggregator::table() const {
     }
   }
   impl_->counters.validated_rows_ = validated;
-  std::sort(refs.begin(), refs.end(), [](const RowRef& x, const RowRef& y) {
-    return x.window != y.window ? x.window < y.window : x.source < y.source;
-  });
   std::vector<WindowTraffic> windows;
   if (main.want_tcp) {
     // agm-num's dummies use each window's top TCP destination ports, over
@@ -439,7 +436,7 @@ FeatureTable Aggregator::table() const {
     // sums, so the order of the rows does not matter.
     windows = top_tcp_ports(all, 10);
   }
-  return build_table(main.opt, refs, windows);
+  return build_table(main.opt, refs, windows);  // sorts the rows
 }
 
 size_t FeatureTable::column(std::string_view name) const {

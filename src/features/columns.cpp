@@ -38,24 +38,6 @@ struct Range {
   size_t begin, end;
 };
 
-// Rows come in output order (window, source), their states lie in
-// first-seen order, so every row's state is a cache miss. Loading the state
-// of the row kFar ahead, then (once that has arrived) the small heap arrays
-// of its maps kNear ahead, hides them.
-constexpr size_t kFar = 16, kNear = 8;
-template <typename T, typename Maps>
-void ahead(const std::vector<RowRef>& rows, size_t r, const T* SourceView::*state, Maps&& maps) {
-  if (r + kFar < rows.size()) {
-    if (const T* s = rows[r + kFar].state.*state) prefetch_object(*s);
-  }
-  if (r + kNear < rows.size()) {
-    if (const T* s = rows[r + kNear].state.*state) maps(*s);
-  }
-}
-void agm_maps(const AgmCounts& a) {
-  for (const auto& m : a.fields) m.prefetch();
-}
-
 void agm(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto packets = b.column("agm_packets");
   Col c[kAgmFields][3];
@@ -66,7 +48,6 @@ void agm(Builder& b, const std::vector<RowRef>& rows, Range range) {
     c[f][2] = b.column(n + "_mode_packets");
   }
   for (size_t r = range.begin; r < range.end; ++r) {
-    ahead(rows, r, &SourceView::all, agm_maps);
     const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
     for (int f = 0; f < kAgmFields; ++f) {
@@ -103,7 +84,6 @@ void agm_num(Builder& b, const std::vector<RowRef>& rows, Range range, const std
   auto size_mode_pk = b.column("num_size_mode_packets");
 
   for (size_t r = range.begin; r < range.end; ++r) {
-    ahead(rows, r, &SourceView::tcp, agm_maps);
     const AgmCounts& a = *rows[r].state.tcp;
     if (a.packets == 0) continue;  // no TCP: all zero
     packets[r] = static_cast<double>(a.packets);
@@ -142,7 +122,6 @@ void temporal(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto iat_cv = b.column("tmp_iat_cv");
   auto burst = b.column("tmp_burstiness");
   for (size_t r = range.begin; r < range.end; ++r) {
-    ahead(rows, r, &SourceView::time, [](const Temporal&) {});
     const Temporal& t = *rows[r].state.time;
     if (t.first_arrival == Temporal::kNone) continue;
     int on = 0;
@@ -179,11 +158,6 @@ void fingerprints(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto validated = b.column("fp_validated");
   auto share = [](uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / n : 0.0; };
   for (size_t r = range.begin; r < range.end; ++r) {
-    ahead(rows, r, &SourceView::fp, [](const Fingerprints& f) {
-      f.syn_mss.prefetch();
-      f.syn_win.prefetch();
-      f.syn_layout.prefetch();
-    });
     const Fingerprints& f = *rows[r].state.fp;
     validated[r] = rows[r].state.validated;
     mirai[r] = share(f.mirai, f.syn);
@@ -208,10 +182,7 @@ AgmExtVocab agm_ext_vocab(const std::vector<RowRef>& rows, const FeatureOptions&
   const double need = opt.agm_ext_min_share_ * static_cast<double>(rows.size());
   for (int f = 0; f < kAgmFields; ++f) {
     std::map<uint32_t, uint64_t> modes;
-    for (size_t r = 0; r < rows.size(); ++r) {
-      ahead(rows, r, &SourceView::all, [f](const AgmCounts& a) { a.fields[f].prefetch(); });
-      ++modes[rows[r].state.all->fields[f].mode().value];
-    }
+    for (const auto& r : rows) ++modes[r.state.all->fields[f].mode().value];
     for (const auto& [v, n] : modes) {
       if (n > 0 && static_cast<double>(n) >= need) vocab[f].push_back(v);
     }
@@ -233,7 +204,6 @@ void agm_ext(Builder& b, const std::vector<RowRef>& rows, Range range, const Agm
     }
   }
   for (size_t r = range.begin; r < range.end; ++r) {
-    ahead(rows, r, &SourceView::all, agm_maps);
     const AgmCounts& a = *rows[r].state.all;
     packets[r] = static_cast<double>(a.packets);
     for (int f = 0; f < kAgmFields; ++f) {
@@ -261,13 +231,6 @@ void intensity(Builder& b, const std::vector<RowRef>& rows, Range range) {
   auto ports = b.column("int_dst_port_distinct");
   auto nets = b.column("int_dst24_distinct");
   for (size_t r = range.begin; r < range.end; ++r) {
-    ahead(rows, r, &SourceView::intensity, [](const Intensity& t) {
-      t.dst.prefetch();
-      t.dport.prefetch();
-      t.dst24.prefetch();
-    });
-    // With agm, the destinations are counted in its dst_ip map.
-    ahead(rows, r, &SourceView::all, [](const AgmCounts& a) { a.fields[kDstIp].prefetch(); });
     const Intensity& t = *rows[r].state.intensity;
     packets[r] = static_cast<double>(t.packets);
     bytes[r] = static_cast<double>(t.bytes);
@@ -314,12 +277,37 @@ std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t
 const char* const kAgmFieldNames[7] = {"dst_ip", "src_port", "dst_port", "proto",
                                        "ttl",    "tcp_flags", "size"};
 
+namespace {
+
+// Row positions in output order: by window, then source.
+std::vector<uint32_t> output_order(const std::vector<RowRef>& rows) {
+  struct Key {
+    int64_t window;
+    IpAddr source;
+    uint32_t row;
+  };
+  std::vector<Key> keys;
+  keys.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) keys.push_back({rows[i].window, rows[i].source, static_cast<uint32_t>(i)});
+  std::sort(keys.begin(), keys.end(), [](const Key& x, const Key& y) {
+    return x.window != y.window ? x.window < y.window : x.source < y.source;
+  });
+  std::vector<uint32_t> order(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].row;
+  return order;
+}
+
+}  // namespace
+
 FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& rows,
                          const std::vector<WindowTraffic>& windows) {
   FeatureTable t;
-  for (const auto& r : rows) {
-    t.source_.push_back(r.source);
-    t.window_start_ns_.push_back(r.window);
+  const std::vector<uint32_t> order = output_order(rows);
+  t.source_.reserve(rows.size());
+  t.window_start_ns_.reserve(rows.size());
+  for (uint32_t r : order) {
+    t.source_.push_back(rows[r].source);
+    t.window_start_ns_.push_back(rows[r].window);
   }
   AgmExtVocab vocab;
   for (Family f : opt.families_) {
@@ -340,6 +328,7 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
   Builder names(t, rows.size(), /*declare=*/true);
   families(names, {0, 0});
   t.values_.assign(t.columns_.size() * rows.size(), 0.0);
+  // Filled in the order the rows were given...
   parallel_for(
       rows.size(), opt.threads_,
       [&](size_t begin, size_t end) {
@@ -347,6 +336,18 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
         families(cells, {begin, end});
       },
       4096);
+  // ...then each column put in output order (a gather within one column).
+  parallel_for(
+      t.columns_.size(), opt.threads_,
+      [&](size_t begin, size_t end) {
+        std::vector<double> given(rows.size());
+        for (size_t c = begin; c < end; ++c) {
+          double* column = t.values_.data() + c * rows.size();
+          std::copy(column, column + rows.size(), given.begin());
+          for (size_t i = 0; i < order.size(); ++i) column[i] = given[order[i]];
+        }
+      },
+      8);
   for (const auto& w : windows) t.top_ports_.emplace_back(w.window, w.top_ports);
   return t;
 }

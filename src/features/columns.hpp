@@ -23,6 +23,9 @@ struct WindowTraffic {
 };
 std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t k);
 
+/// The table of `rows` (best given in the order of their states in memory,
+/// which the builder then reads nearly in sequence), its rows sorted by
+/// window, then source.
 FeatureTable build_table(const FeatureOptions& options, const std::vector<RowRef>& rows,
                          const std::vector<WindowTraffic>& windows);
 

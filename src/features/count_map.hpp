@@ -71,12 +71,6 @@ class CountMap {
 
   uint64_t distinct() const { return big_ ? big_->distinct() : size_; }
 
-  /// Starts loading the heap array of a small map (readers about to visit
-  /// many maps in a row hide their cache misses with it).
-  void prefetch() const {
-    if (heap_capacity_) __builtin_prefetch(store_.heap);
-  }
-
   /// Most frequent value, ties broken by the smallest value.
   Mode mode() const {
     Mode m;
