@@ -31,6 +31,7 @@ class CountMap {
     uint32_t value = 0;
     uint64_t count = 0;
   };
+  using Entry = std::pair<uint32_t, uint64_t>;
 
   CountMap() = default;
   CountMap(const CountMap&) = delete;
@@ -84,7 +85,7 @@ class CountMap {
   void for_each(F&& f) const {
     if (big_) {
       for (const auto& slot : big_->slots) {
-        if (slot.count != 0) f(slot.value, slot.count);
+        if (slot.count != 0) f(slot.value, big_->count(slot));
       }
     } else {
       const Pair* p = pairs();
@@ -139,37 +140,72 @@ class CountMap {
   // Misra-Gries summary + HyperLogLog past the cap. Iteration order is the
   // table's; nothing computed from a map depends on it.
   struct Big {
+    // 8 bytes: a count that reaches 2^32 - 1 moves to `wide` (the slot
+    // then holds kWide), so 32 bits serve every count there is in practice.
     struct Slot {
       uint32_t value = 0;
-      uint64_t count = 0;  // 0: free
+      uint32_t count = 0;  // 0: free
     };
+    using Wide = std::vector<Entry>;
+    static constexpr uint32_t kWide = std::numeric_limits<uint32_t>::max();
     static constexpr size_t kMinSlots = 64;
     uint32_t cap = 4096;
     std::vector<Slot> slots = std::vector<Slot>(kMinSlots);  // at most 5/8 full
     size_t used = 0;
+    Wide wide;  // counts of the kWide slots
     std::unique_ptr<Hll> hll;
 
     static size_t slot_of(uint32_t v, size_t mask) {
       return static_cast<size_t>((uint64_t{v} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
     }
+    static uint64_t& wide_count(Wide& w, uint32_t v) {
+      for (auto& e : w) {
+        if (e.first == v) return e.second;
+      }
+      return w.emplace_back(v, 0).second;
+    }
+    static uint64_t count_in(const Slot& s, const Wide& w) {
+      if (s.count != kWide) return s.count;
+      for (const auto& e : w) {
+        if (e.first == s.value) return e.second;
+      }
+      return 0;  // unreachable: every kWide slot has its entry
+    }
+    uint64_t count(const Slot& s) const { return count_in(s, wide); }
     Slot& probe(uint32_t v) {
       const size_t mask = slots.size() - 1;
       for (size_t i = slot_of(v, mask);; i = (i + 1) & mask) {
         if (slots[i].count == 0 || slots[i].value == v) return slots[i];
       }
     }
+    // Adds n to the count of a used slot.
+    void add_to(Slot& s, uint64_t n) {
+      if (s.count != kWide && n < kWide - s.count) {
+        s.count += static_cast<uint32_t>(n);
+        return;
+      }
+      const uint64_t total = count(s) + n;
+      wide_count(wide, s.value) = total;
+      s.count = kWide;
+    }
     // Adds n to v's count, inserting v if new.
     void insert(uint32_t v, uint64_t n) {
       Slot& s = probe(v);
       if (s.count != 0) {
-        s.count += n;
+        add_to(s, n);
       } else {
         fill(s, v, n);
       }
     }
     // A free slot (from probe(v)) gets v.
     void fill(Slot& s, uint32_t v, uint64_t n) {
-      s = {v, n};
+      s.value = v;
+      if (n < kWide) {
+        s.count = static_cast<uint32_t>(n);
+      } else {
+        s.count = kWide;
+        wide_count(wide, v) = n;
+      }
       if (++used * 8 > slots.size() * 5) rehash(slots.size() * 2);
     }
     void rehash(size_t size) {
@@ -189,7 +225,7 @@ class CountMap {
     void add(uint32_t v, uint64_t n) {
       Slot& s = probe(v);
       if (s.count != 0) {
-        s.count += n;
+        add_to(s, n);
         return;
       }
       if (used >= cap) saturate();  // neither moves the slots
@@ -209,7 +245,7 @@ class CountMap {
         }
       }
       for (const Slot& s : o.slots) {
-        if (s.count != 0) insert(s.value, s.count);
+        if (s.count != 0) insert(s.value, o.count(s));
       }
       shrink_to_cap();
     }
@@ -221,15 +257,19 @@ class CountMap {
       std::vector<uint64_t> counts;
       counts.reserve(used);
       for (const Slot& s : slots) {
-        if (s.count != 0) counts.push_back(s.count);
+        if (s.count != 0) counts.push_back(count(s));
       }
       std::nth_element(counts.begin(), counts.begin() + cap, counts.end(), std::greater<>());
       const uint64_t cut = counts[cap];
       std::vector<Slot> old(slots.size());
       old.swap(slots);
+      Wide old_wide;
+      old_wide.swap(wide);
       used = 0;
       for (const Slot& s : old) {
-        if (s.count > cut) insert(s.value, s.count - cut);
+        if (s.count == 0) continue;
+        const uint64_t c = count_in(s, old_wide);
+        if (c > cut) insert(s.value, c - cut);
       }
     }
   };

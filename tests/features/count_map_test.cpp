@@ -133,8 +133,12 @@ TEST(CountMap, PastTheCapIsMisraGries) {
       for (int i = 0; i < 3000; ++i) {
         // Skewed: one value in half the adds (past the n/(cap+1) that
         // Misra-Gries keeps, for every cap here), the rest rare.
-        const uint32_t v = rng() % 2 == 0 ? 7 : rng() % 500;
-        const uint64_t n = 1 + rng() % 3;
+        uint32_t v = rng() % 2 == 0 ? 7 : rng() % 500;
+        uint64_t n = 1 + rng() % 3;
+        if (i % 700 == 350) {  // now and then a count past 32 bits, kept beside the slots
+          v = i % 1400 == 350 ? 7 : v;
+          n = (uint64_t{1} << 32) + rng() % 5;
+        }
         m.add(v, cap, n);
         ref.add(v, n);
         if (i % 97 == 0 || i == 2999) {
