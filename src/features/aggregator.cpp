@@ -305,9 +305,9 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   auto produce = [&](Chunk& c) {
     for (auto& p : c.positions) p.clear();
     Packet p;
-    size_t n = 0;
+    size_t n = 0;  // used, of chunk_size read (progress comes once a chunk)
     bool more = true;
-    while (n < chunk_size) {
+    for (size_t read = 0; read < chunk_size; ++read) {
       if (!(more = reader->next(p))) break;
       if (n == c.facts.size()) grow(c);
       const Impl::Use use = m.select(p, c.keys[n]);
