@@ -189,6 +189,11 @@ struct Aggregator::Impl {
   }
 
   // Brings a row's state into cache ahead of update().
+  template <typename T>
+  static void prefetch_object(const T& obj) {
+    const char* p = reinterpret_cast<const char*>(&obj);
+    for (size_t off = 0; off < sizeof(T); off += 64) __builtin_prefetch(p + off, 1);
+  }
   void prefetch_state(uint32_t row) const {
     if (want_agm) prefetch_object(all[row]);
     if (want_tcp) prefetch_object(tcp[row]);

@@ -136,9 +136,9 @@ class CountMap {
   };
 
   // The heap part: one open-addressing table of (value, count) pairs, so
-  // that a lookup is one cache miss (which a caller can prefetch); then a
-  // Misra-Gries summary + HyperLogLog past the cap. Iteration order is the
-  // table's; nothing computed from a map depends on it.
+  // that a lookup is one cache miss; then a Misra-Gries summary +
+  // HyperLogLog past the cap. Iteration order is the table's; nothing
+  // computed from a map depends on it.
   struct Big {
     // 8 bytes: a count that reaches 2^32 - 1 moves to `wide` (the slot
     // then holds kWide), so 32 bits serve every count there is in practice.
@@ -158,18 +158,21 @@ class CountMap {
     static size_t slot_of(uint32_t v, size_t mask) {
       return static_cast<size_t>((uint64_t{v} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
     }
-    static uint64_t& wide_count(Wide& w, uint32_t v) {
+    template <typename W>  // Wide or const Wide
+    static auto* find_wide(W& w, uint32_t v) {
+      decltype(&w.front()) found = nullptr;
       for (auto& e : w) {
-        if (e.first == v) return e.second;
+        if (e.first == v) {
+          found = &e;
+          break;
+        }
       }
-      return w.emplace_back(v, 0).second;
+      return found;
     }
     static uint64_t count_in(const Slot& s, const Wide& w) {
       if (s.count != kWide) return s.count;
-      for (const auto& e : w) {
-        if (e.first == s.value) return e.second;
-      }
-      return 0;  // unreachable: every kWide slot has its entry
+      const auto* e = find_wide(w, s.value);
+      return e ? e->second : 0;  // every kWide slot has its entry
     }
     uint64_t count(const Slot& s) const { return count_in(s, wide); }
     Slot& probe(uint32_t v) {
@@ -184,9 +187,12 @@ class CountMap {
         s.count += static_cast<uint32_t>(n);
         return;
       }
-      const uint64_t total = count(s) + n;
-      wide_count(wide, s.value) = total;
-      s.count = kWide;
+      if (s.count == kWide) {
+        find_wide(wide, s.value)->second += n;
+      } else {
+        wide.emplace_back(s.value, uint64_t{s.count} + n);
+        s.count = kWide;
+      }
     }
     // Adds n to v's count, inserting v if new.
     void insert(uint32_t v, uint64_t n) {
@@ -204,7 +210,7 @@ class CountMap {
         s.count = static_cast<uint32_t>(n);
       } else {
         s.count = kWide;
-        wide_count(wide, v) = n;
+        wide.emplace_back(v, n);
       }
       if (++used * 8 > slots.size() * 5) rehash(slots.size() * 2);
     }

@@ -61,7 +61,6 @@ class FlowTable {
 
   size_t size() const { return big_ ? big_->used : n_inline_; }
 
-
   /// Drops flows idle for more than `timeout` at time `now`.
   void purge(int64_t now, int64_t timeout) {
     if (!big_) {

@@ -19,13 +19,6 @@ namespace darklens::features {
 // Exact sums of squared nanosecond gaps need more than 64 bits (GCC/Clang).
 __extension__ typedef unsigned __int128 Uint128;
 
-/// Brings an object into cache ahead of its update.
-template <typename T>
-void prefetch_object(const T& obj) {
-  const char* p = reinterpret_cast<const char*>(&obj);
-  for (size_t off = 0; off < sizeof(T); off += 64) __builtin_prefetch(p + off, 1);
-}
-
 /// The seven AGM fields, in column order.
 enum AgmField { kDstIp, kSrcPort, kDstPort, kProto, kTtl, kTcpFlags, kSize, kAgmFields };
 

@@ -33,6 +33,15 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// "source,window_start" of row r into `line` (replacing it). Rows come
+// sorted by window, so `start` keeps the text of the current window.
+void row_key(const FeatureTable& t, size_t r, std::string& start, std::string& line) {
+  if (r == 0 || t.window_start_ns_[r] != t.window_start_ns_[r - 1]) start = iso8601_utc(t.window_start_ns_[r]);
+  line = t.source_[r].to_string();
+  line += ',';
+  line += start;
+}
+
 void write_csv(const FeatureTable& t, const std::string& path) {
   AtomicFile f(path);
   std::string line = "source,window_start";
@@ -40,12 +49,9 @@ void write_csv(const FeatureTable& t, const std::string& path) {
   line += "\n";
   f.write(line);
   const size_t nc = t.columns_.size();
-  std::string start;  // rows of one window share its text
+  std::string start;
   for (size_t r = 0; r < t.rows(); ++r) {
-    if (r == 0 || t.window_start_ns_[r] != t.window_start_ns_[r - 1]) start = iso8601_utc(t.window_start_ns_[r]);
-    line = t.source_[r].to_string();
-    line += ',';
-    line += start;
+    row_key(t, r, start, line);
     for (size_t c = 0; c < nc; ++c) {
       line += ',';
       append_number(line, t.at(r, c));
@@ -82,12 +88,9 @@ void write_npy(const FeatureTable& t, const std::string& path) {
     cols.commit();
     AtomicFile rows(base + ".rows.csv");
     rows.write("source,window_start\n");
-    std::string line, start;  // rows of one window share its text
+    std::string line, start;
     for (size_t r = 0; r < t.rows(); ++r) {
-      if (r == 0 || t.window_start_ns_[r] != t.window_start_ns_[r - 1]) start = iso8601_utc(t.window_start_ns_[r]);
-      line = t.source_[r].to_string();
-      line += ',';
-      line += start;
+      row_key(t, r, start, line);
       line += '\n';
       rows.write(line);
     }
