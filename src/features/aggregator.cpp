@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <thread>
+#include <type_traits>
 
 #include "../core/parallel.hpp"
 #include "chunked_vector.hpp"
@@ -116,6 +117,9 @@ struct Aggregator::Impl {
 
   uint32_t row_for(const Key& k, uint64_t h) {
     bool fresh = false;
+    return row_for(k, h, fresh);
+  }
+  uint32_t row_for(const Key& k, uint64_t h, bool& fresh) {
     const uint32_t row = index.find_or_insert(k, h, fresh);
     if (fresh) {
       packets.push_back(0);
@@ -208,6 +212,18 @@ struct Aggregator::Impl {
     for (const auto& q : taken) merge(*q);
   }
 
+  // Row `row`, new here, takes o's state of row i as it is: what merging
+  // it into an empty state gives, without re-adding every value.
+  void adopt(uint32_t row, Impl& o, uint32_t i) {
+    packets[row] = o.packets[i];
+    if (want_agm) all[row] = std::move(o.all[i]);
+    if (want_tcp) tcp[row] = std::move(o.tcp[i]);
+    if (want_time) time[row] = o.time[i];
+    if (want_fp) fp[row] = std::move(o.fp[i]);
+    if (want_int) intensity[row].adopt(std::move(o.intensity[i]), opt.flow_timeout_ns_);
+    if (!handshakes.empty()) handshakes[row].merge(o.handshakes[i], opt.flow_timeout_ns_);
+  }
+
   void add(const Packet& p) {
     if (!shards.empty()) fold_shards();
     Key k;
@@ -215,13 +231,23 @@ struct Aggregator::Impl {
     if (use != Use::kSkip) apply(row_for(k, hash_of(k)), facts(p, use));
   }
 
-  void merge(const Impl& o) {
+  // Folds o in. From an O = Impl that is given up, the states of keys new
+  // here are moved over (adopt) instead of merged into empty ones.
+  template <typename O>  // Impl or const Impl
+  void merge(O& o) {
     if (!shards.empty()) fold_shards();
-    for (const auto& q : o.shards) merge(*q);
+    for (const auto& q : o.shards) merge(static_cast<O&>(*q));  // as const as o
     const uint32_t cap = opt.exact_cap_;
-    for (size_t i = 0; i < o.index.size(); ++i) {
+    for (uint32_t i = 0; i < o.index.size(); ++i) {
       const Key& k = o.index.key(i);
-      const uint32_t row = row_for(k, hash_of(k));
+      bool fresh = false;
+      const uint32_t row = row_for(k, hash_of(k), fresh);
+      if constexpr (!std::is_const_v<O>) {
+        if (fresh) {
+          adopt(row, o, i);
+          continue;
+        }
+      }
       packets[row] += o.packets[i];
       if (want_agm) all[row].merge(o.all[i], cap);
       if (want_tcp) tcp[row].merge(o.tcp[i], cap);
@@ -406,7 +432,7 @@ void Aggregator::add_files(const std::vector<std::string>& paths,
         std::swap(impl_, part.impl_);
         impl_->opt.threads_ = static_cast<int>(threads);
       } else {
-        merge(part);
+        impl_->merge(*part.impl_);  // given up: its new keys' states move over
       }
     }
   }

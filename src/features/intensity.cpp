@@ -141,4 +141,13 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
   purge(last, timeout);
 }
 
+void Intensity::adopt(Intensity&& o, int64_t timeout) {
+  if (o.packets == 0) return;  // as merge(): nothing to take
+  // merge() into an empty state keeps the heads within one timeout of o's
+  // first packet and ends with a purge at o's last: the same here.
+  *this = std::move(o);
+  std::erase_if(head, [&](const Head& h) { return h.start - first > timeout; });
+  purge(last, timeout);
+}
+
 }  // namespace darklens::features

@@ -60,6 +60,8 @@ struct Intensity {
   /// elsewhere (agm's dst_ip map) and the columns read them from there.
   void add(const Facts& p, int64_t timeout, uint32_t cap, bool count_dst = true);
   void merge(const Intensity& later, int64_t timeout, uint32_t cap);
+  /// merge() into this empty state (no packets yet), taking o's parts.
+  void adopt(Intensity&& o, int64_t timeout);
 
  private:
   void count_flow(const Groups& g, int sign);

@@ -72,6 +72,32 @@ features::FeatureTable merged_in_parts(const std::vector<Packet>& packets,
   return merged.table();
 }
 
+// A classic pcap cut at `parts - 1` random record boundaries into
+// consecutive files (each with the original file header).
+std::vector<std::string> split_pcap(const std::string& path, size_t parts, std::mt19937_64& rng,
+                                    const test::TempDir& dir) {
+  const auto bytes = test::read_bytes(path);
+  std::vector<size_t> starts;  // offset of every record
+  for (size_t at = 24; at + 16 <= bytes.size();) {
+    starts.push_back(at);
+    uint32_t incl;
+    std::memcpy(&incl, bytes.data() + at + 8, 4);  // written on this (little-endian) machine
+    at += 16 + incl;
+  }
+  std::vector<size_t> cuts = {0, starts.size()};
+  for (size_t i = 1; i < parts; ++i) cuts.push_back(rng() % starts.size());
+  std::sort(cuts.begin(), cuts.end());
+  std::vector<std::string> files;
+  for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+    std::vector<uint8_t> part(bytes.begin(), bytes.begin() + 24);
+    const size_t from = starts[cuts[k]];
+    const size_t to = cuts[k + 1] == starts.size() ? bytes.size() : starts[cuts[k + 1]];
+    part.insert(part.end(), bytes.begin() + static_cast<ptrdiff_t>(from), bytes.begin() + static_cast<ptrdiff_t>(to));
+    files.push_back(dir.write("part" + std::to_string(k) + ".pcap", part));
+  }
+  return files;
+}
+
 }  // namespace
 
 TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
@@ -147,6 +173,41 @@ TEST(FeatureMerge, SameTableOnAnyThreadCount) {
   two.add_files(files);
   expect_same(one.table(), two.table());
   EXPECT_EQ(two.counters().files_.size(), 2u);
+}
+
+TEST(FeatureMerge, FilesCutAtRandomGiveTheWholeOnAnyThreadCount) {
+  // On several threads each file has its own aggregator, merged in order:
+  // a source first seen in a later file takes that file's state as it is,
+  // one seen before is merged. Both must give the table of the whole.
+  test::TempDir dir;
+  synth::SynthParams sp;
+  sp.sources_ = 800;
+  sp.seed_ = 11;
+  sp.responder_ = true;
+  const auto out = synth::generate(sp, dir.path().string());
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  o.families_.push_back(features::Family::kAgmExt);
+  o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
+  o.window_ = features::parse_window("1h");
+  o.flow_timeout_ns_ = 5'000'000'000;
+  features::Aggregator whole(o);
+  whole.add_file(out.days_[0].path_);
+  const auto expected = whole.table();
+  std::mt19937_64 rng(3);
+  for (int trial = 0; trial < 3; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    test::TempDir parts_dir;
+    const auto files = split_pcap(out.days_[0].path_, 3 + 2 * trial, rng, parts_dir);
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE("threads " + std::to_string(threads));
+      o.threads_ = threads;
+      features::Aggregator many(o);
+      many.add_files(files);
+      expect_same(many.table(), expected);
+      EXPECT_EQ(many.counters().used_, whole.counters().used_);
+    }
+  }
 }
 
 TEST(FeatureMerge, OneFileSplitAcrossThreadsGivesTheSameTable) {
