@@ -151,6 +151,7 @@ Command add_analyze(CLI::App& app) {
                           << (p.activities_.empty() ? std::string("UNEXPLAINED") : p.activities_[0].activity) << "\n";
               }
             }
+            keep_until_exit(std::move(a));
             return 0;
           }};
 }

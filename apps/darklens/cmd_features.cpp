@@ -188,6 +188,8 @@ Command add_features(CLI::App& app) {
                 if (!rc.stop_message_.empty()) std::cout << "warning: " << rc.stop_message_ << "\n";
               }
             }
+            keep_until_exit(std::move(agg));
+            keep_until_exit(std::move(table));
             return 0;
           }};
 }

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,5 +45,16 @@ std::vector<int> label_rows(const pipeline::MatrixFile& m, ground_truth::GroundT
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();
+
+/// Takes `obj` and never destroys it: a command's large results (per-source
+/// state, tables) are handed back to the system at exit all at once, where
+/// freeing millions of small objects one by one costs a noticeable part of
+/// a run (docs/performance.md). Call it once the outputs are committed. The
+/// library itself frees everything it owns.
+template <typename T>
+void keep_until_exit(T&& obj) {
+  static auto* kept = new std::vector<std::shared_ptr<void>>;  // reachable, never freed
+  kept->push_back(std::make_shared<std::decay_t<T>>(std::forward<T>(obj)));
+}
 
 }  // namespace darklens::cli
