@@ -1,5 +1,7 @@
 // darklens features: per-source feature table from captures.
 #include <cerrno>
+#include <chrono>
+#include <iomanip>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -114,7 +116,7 @@ Command add_features(CLI::App& app) {
     uint32_t exact_cap = 4096;
     double flow_timeout = 60;
     int threads = 1;
-    bool quiet = false, validated_only = false;
+    bool quiet = false, validated_only = false, timings = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -147,6 +149,9 @@ Command add_features(CLI::App& app) {
       ->default_val(4096)->check(CLI::Range(16u, 1u << 24));
   sub->add_option("--threads", o->threads, "Worker threads (0 = one per core): several files are read in parallel, one file's sources are split across them; same output for any value")
       ->default_val(1)->check(CLI::Range(0, 256));
+  sub->add_flag("--timings", o->timings,
+                "Print on stderr how long each step took: reading and aggregating (with packets/s), "
+                "building the table, writing it");
   sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   return {sub, [o]() {
             features::FeatureOptions opt;
@@ -165,15 +170,28 @@ Command add_features(CLI::App& app) {
             features::check_table_path(o->out);  // fail before reading anything
             features::Aggregator agg(opt);
             const bool tty = stderr_is_tty() && !o->quiet;
+            const auto t0 = std::chrono::steady_clock::now();
             agg.add_files(o->files, [&](uint64_t n) {
               if (tty) std::cerr << "\r" << n << " packets" << std::flush;
             });
             if (tty) std::cerr << "\r\033[K" << std::flush;
+            const auto t1 = std::chrono::steady_clock::now();
             auto table = agg.table();
+            const auto t2 = std::chrono::steady_clock::now();
             features::write_table(table, o->out);
             AtomicFile meta(o->out + ".meta.json");
             meta.write(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes).dump(2) + "\n");
             meta.commit();
+            if (o->timings) {
+              const auto t3 = std::chrono::steady_clock::now();
+              auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+              const uint64_t packets = agg.counters().packets_;
+              std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1)
+                        << " s (" << std::setprecision(2) << packets / std::max(s(t0, t1), 1e-9) / 1e6
+                        << " M packets/s), table " << std::setprecision(3) << s(t1, t2) << " s, write "
+                        << s(t2, t3) << " s, total " << s(t0, t3) << " s (" << std::setprecision(2)
+                        << packets / std::max(s(t0, t3), 1e-9) / 1e6 << " M packets/s)\n";
+            }
             if (!o->quiet) {
               const auto& c = agg.counters();
               std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size()

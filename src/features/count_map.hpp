@@ -74,6 +74,7 @@ class CountMap {
 
   /// Most frequent value, ties broken by the smallest value.
   Mode mode() const {
+    if (big_) return big_->mode;
     Mode m;
     for_each([&](uint32_t v, uint64_t n) {
       if (n > m.count || (n == m.count && v < m.value)) m = {v, n};
@@ -154,6 +155,14 @@ class CountMap {
     size_t used = 0;
     Wide wide;  // counts of the kWide slots
     std::unique_ptr<Hll> hll;
+    // Kept as counts grow (only shrink_to_cap lowers them, and it refills
+    // an empty table), so that reading it is not a pass over the slots.
+    Mode mode;
+
+    // v's count went up to c.
+    void note(uint32_t v, uint64_t c) {
+      if (c > mode.count || (c == mode.count && v < mode.value)) mode = {v, c};
+    }
 
     static size_t slot_of(uint32_t v, size_t mask) {
       return static_cast<size_t>((uint64_t{v} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
@@ -185,13 +194,17 @@ class CountMap {
     void add_to(Slot& s, uint64_t n) {
       if (s.count != kWide && n < kWide - s.count) {
         s.count += static_cast<uint32_t>(n);
+        note(s.value, s.count);
         return;
       }
       if (s.count == kWide) {
-        find_wide(wide, s.value)->second += n;
+        auto* e = find_wide(wide, s.value);
+        e->second += n;
+        note(s.value, e->second);
       } else {
         wide.emplace_back(s.value, uint64_t{s.count} + n);
         s.count = kWide;
+        note(s.value, wide.back().second);
       }
     }
     // Adds n to v's count, inserting v if new.
@@ -212,6 +225,7 @@ class CountMap {
         s.count = kWide;
         wide.emplace_back(v, n);
       }
+      note(v, n);
       if (++used * 8 > slots.size() * 5) rehash(slots.size() * 2);
     }
     void rehash(size_t size) {
@@ -272,6 +286,7 @@ class CountMap {
       Wide old_wide;
       old_wide.swap(wide);
       used = 0;
+      mode = {};
       for (const Slot& s : old) {
         if (s.count == 0) continue;
         const uint64_t c = count_in(s, old_wide);

@@ -5,6 +5,7 @@ and that synth writes whole files only."""
 import gzip
 import csv
 import json
+import re
 import os
 import subprocess
 import sys
@@ -113,6 +114,13 @@ assert all(float(rows[i][c]) == m[i, j] for i in range(len(rows)) for j, c in en
 print("ok")"""], capture_output=True, text=True)
     expect(".npy loads in numpy and equals the CSV", r.returncode == 0 and check.stdout.strip() == "ok",
            check.stderr)
+    timed = os.path.join(tmp, "timed.csv")
+    r = run(["features", "--family", "agm,temporal", "--prefix", "198.51.100.0/25", "--timings", "-q", day, "-o", timed])
+    expect("features --timings: the steps and packets/s on stderr, nothing on stdout, same table",
+           r.returncode == 0 and r.stdout == b"" and re.search(
+               rb"^timings: read and aggregate [0-9.]+ s \([0-9.]+ M packets/s\), table [0-9.]+ s, "
+               rb"write [0-9.]+ s, total [0-9.]+ s \([0-9.]+ M packets/s\)$", r.stderr.strip()) is not None
+           and open(timed, "rb").read() == open(fcsv, "rb").read(), r.stderr)
     r = run(["features", "--window", "5x", day, "-o", fcsv])
     expect("bad window: exit 2 and message", r.returncode == 2 and b"window '5x': expected" in r.stderr, r.stderr)
     r = run(["features", day, "-o", os.path.join(tmp, "f.parquet")])

@@ -15,15 +15,20 @@ namespace {
 
 using Oracle = std::map<uint32_t, uint64_t>;
 
+CountMap::Mode mode_of(const Oracle& o) {
+  CountMap::Mode want;
+  for (const auto& [v, n] : o) {
+    if (n > want.count) want = {v, n};  // ascending values: the first of the largest
+  }
+  return want;
+}
+
 void expect_equal(const CountMap& m, const Oracle& o, const char* what) {
   Oracle seen;
   m.for_each([&](uint32_t v, uint64_t n) { EXPECT_TRUE(seen.emplace(v, n).second) << what << " value " << v; });
   EXPECT_EQ(seen, o) << what;
   EXPECT_EQ(m.distinct(), o.size()) << what;
-  CountMap::Mode want;
-  for (const auto& [v, n] : o) {
-    if (n > want.count) want = {v, n};  // ascending values: the first of the largest
-  }
+  const CountMap::Mode want = mode_of(o);
   EXPECT_EQ(m.mode().value, want.value) << what;
   EXPECT_EQ(m.mode().count, want.count) << what;
 }
@@ -61,6 +66,20 @@ TEST(CountMap, EveryFormAgreesWithAMap) {
   m.add(43, 4096);
   ++o[43];
   expect_equal(m, o, "wide by sums");
+
+  // Ties at every step, larger values first (the general form keeps its
+  // mode as counts grow: the smallest of the most frequent must win).
+  for (uint32_t values : {3u, 40u, 300u}) {
+    CountMap t;
+    Oracle ot;
+    for (int round = 0; round < 3; ++round) {
+      for (uint32_t v = values; v-- > 0;) {
+        t.add(v * 13, 4096);
+        ++ot[v * 13];
+        if (v % 7 == 0) expect_equal(t, ot, "ties");
+      }
+    }
+  }
 }
 
 TEST(CountMap, MergesOfEveryPairOfForms) {
@@ -145,6 +164,8 @@ TEST(CountMap, PastTheCapIsMisraGries) {
           Oracle seen;
           m.for_each([&](uint32_t value, uint64_t c) { seen[value] = c; });
           ASSERT_EQ(seen, ref.counts) << "cap " << cap << " seed " << seed << " after " << i + 1 << " adds";
+          ASSERT_EQ(m.mode().value, mode_of(ref.counts).value) << "cap " << cap << " after " << i + 1;
+          ASSERT_EQ(m.mode().count, mode_of(ref.counts).count) << "cap " << cap << " after " << i + 1;
         }
       }
       EXPECT_EQ(m.mode().value, 7u) << "cap " << cap;
