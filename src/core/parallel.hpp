@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <mutex>
@@ -87,6 +88,62 @@ void produce_ahead(bool overlap, Batch& first, Batch& second, Produce&& produce,
     if (ahead.joinable()) ahead.join();
     if (produce_error) std::rethrow_exception(produce_error);
     if (!more) return;
+    more = next_more;
+    std::swap(cur, next);
+  }
+}
+
+/// produce_ahead with the consuming split into `tasks` independent pieces,
+/// apply(batch, task), shared by `threads` threads: while one of them
+/// produces the next batch the others take the current batch's tasks, and
+/// it joins them when done, so no core idles while the producer works.
+/// Every task of a batch ends before any task of the next one starts;
+/// within a batch tasks run in any order on any thread, so each must touch
+/// only its own state. done(batch) follows each batch on the calling
+/// thread. One thread: the plain loop on `first` alone. The first
+/// exception is rethrown once every thread has stopped.
+template <typename Batch, typename Produce, typename Apply, typename Done>
+void produce_and_share(int threads, size_t tasks, Batch& first, Batch& second, Produce&& produce,
+                       Apply&& apply, Done&& done) {
+  if (threads <= 1) {
+    for (bool more = true; more;) {
+      more = produce(first);
+      for (size_t t = 0; t < tasks; ++t) apply(first, t);
+      done(first);
+    }
+    return;
+  }
+  Batch* cur = &first;
+  Batch* next = &second;
+  bool more = produce(*cur);
+  for (;;) {
+    const bool ahead = more;
+    bool next_more = false;
+    std::atomic<size_t> taken{0};
+    std::exception_ptr error;
+    std::mutex m;
+    auto guarded = [&](auto&& f) {
+      try {
+        f();
+      } catch (...) {
+        std::lock_guard lock(m);
+        if (!error) error = std::current_exception();
+        taken = tasks;  // nobody takes more
+      }
+    };
+    auto take = [&] {
+      for (size_t t; (t = taken.fetch_add(1)) < tasks;) apply(*cur, t);
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < threads; ++w) pool.emplace_back([&] { guarded(take); });
+    guarded([&] {
+      if (ahead) next_more = produce(*next);
+    });
+    guarded(take);
+    for (auto& th : pool) th.join();
+    if (error) std::rethrow_exception(error);
+    done(*cur);
+    if (!ahead) return;
     more = next_more;
     std::swap(cur, next);
   }

@@ -1,7 +1,10 @@
-// produce_ahead: batches consumed in the order produced, the last one too,
-// and an exception from either stage reaches the caller.
+// produce_ahead and produce_and_share: batches consumed in the order
+// produced, the last one too; every task of a batch done before the next
+// batch's; an exception from either stage reaches the caller.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -52,6 +55,74 @@ TEST(ProduceAhead, ErrorsOfEitherStageReachTheCaller) {
   produced = 0;
   auto failing = [&](const Batch&) { throw std::logic_error("consumer"); };
   EXPECT_THROW(produce_ahead(true, x, y, [&](Batch&) { return ++produced < 100; }, failing), std::logic_error);
+  EXPECT_LE(produced, 2);  // it stopped reading
+}
+
+TEST(ProduceAndShare, EveryTaskOfEveryBatchOnceAndBatchesInOrder) {
+  constexpr size_t kTasks = 5;
+  for (int threads : {1, 2, 3, 8}) {
+    for (int total : {0, 1, 7, 8, 9, 100}) {
+      int next = 0;
+      auto produce = [&](Batch& b) {
+        b.values.clear();
+        for (int i = 0; i < 4 && next < total; ++i) b.values.push_back(next++);
+        return next < total;
+      };
+      // Task t of a batch takes the values v with v % kTasks == t; each
+      // task appends to its own list, so the lists must come out sorted
+      // (batches in order) and complete.
+      std::vector<std::vector<int>> seen(kTasks);
+      std::atomic<int> running{0};
+      std::vector<int> done_batches;
+      auto apply = [&](const Batch& b, size_t t) {
+        ++running;
+        for (int v : b.values) {
+          if (static_cast<size_t>(v) % kTasks == t) seen[t].push_back(v);
+        }
+        --running;
+      };
+      auto done = [&](const Batch& b) {
+        EXPECT_EQ(running.load(), 0);  // no task of this batch still running
+        done_batches.push_back(b.values.empty() ? -1 : b.values.front());
+      };
+      Batch x, y;
+      produce_and_share(threads, kTasks, x, y, produce, apply, done);
+      for (size_t t = 0; t < kTasks; ++t) {
+        std::vector<int> want;
+        for (int v = 0; v < total; ++v) {
+          if (static_cast<size_t>(v) % kTasks == t) want.push_back(v);
+        }
+        EXPECT_EQ(seen[t], want) << "threads " << threads << " total " << total << " task " << t;
+      }
+      EXPECT_EQ(done_batches.size(), total == 0 ? 1u : static_cast<size_t>((total + 3) / 4));
+      if (threads == 1) {
+        EXPECT_TRUE(y.values.empty());  // one thread: one batch only
+      }
+    }
+  }
+}
+
+TEST(ProduceAndShare, ErrorsOfEitherStageReachTheCaller) {
+  Batch x, y;
+  int produced = 0;
+  auto produce = [&](Batch&) {
+    if (++produced == 3) throw std::runtime_error("bad capture");
+    return true;
+  };
+  int batches = 0;
+  EXPECT_THROW(produce_and_share(2, 3, x, y, produce, [](const Batch&, size_t) {}, [&](const Batch&) { ++batches; }),
+               std::runtime_error);
+  EXPECT_EQ(batches, 1);  // the batch before the one being read when it failed
+  produced = 0;
+  std::mutex m;
+  int applied = 0;
+  auto failing = [&](const Batch&, size_t t) {
+    std::lock_guard lock(m);
+    ++applied;
+    if (t == 1) throw std::logic_error("consumer");
+  };
+  EXPECT_THROW(produce_and_share(2, 4, x, y, [&](Batch&) { return ++produced < 100; }, failing, [](const Batch&) {}),
+               std::logic_error);
   EXPECT_LE(produced, 2);  // it stopped reading
 }
 
