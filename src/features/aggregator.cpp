@@ -2,6 +2,7 @@
 // files and threads in a fixed order.
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <thread>
 #include <type_traits>
 
@@ -133,6 +134,18 @@ struct Aggregator::Impl {
     return row;
   }
 
+  // The window of the last packet, [window_lo, window_hi): consecutive
+  // packets mostly share it, and start_of divides.
+  int64_t window_lo = 1, window_hi = 0;
+  int64_t window_of(int64_t ts) {
+    if (ts >= window_lo && ts < window_hi) return window_lo;
+    window_lo = opt.window_.start_of(ts);
+    if (__builtin_add_overflow(window_lo, opt.window_.length_ns_, &window_hi)) {
+      window_hi = std::numeric_limits<int64_t>::max();
+    }
+    return window_lo;
+  }
+
   /// What a packet is used for, and the key of the row it updates.
   enum class Use : uint8_t { kSkip, kSource, kSynAck };
   Use select(const Packet& p, Key& k) {
@@ -145,7 +158,7 @@ struct Aggregator::Impl {
         if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
             (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) ==
                 (tcp_flag::kSyn | tcp_flag::kAck)) {
-          k = {p.dst_, opt.window_.start_of(p.ts_ns_)};
+          k = {p.dst_, window_of(p.ts_ns_)};
           return Use::kSynAck;
         }
         return Use::kSkip;
@@ -159,7 +172,7 @@ struct Aggregator::Impl {
         break;
     }
     ++counters.used_;
-    k = {p.src_, opt.window_.start_of(p.ts_ns_)};
+    k = {p.src_, window_of(p.ts_ns_)};
     return Use::kSource;
   }
 
