@@ -202,8 +202,9 @@ Command add_features(CLI::App& app) {
                           << " validated sources";
               }
               std::cout << ")\n";
+              // Beside the summary, on stderr: a damaged capture is not a result.
               for (const auto& [path, rc] : c.files_) {
-                if (!rc.stop_message_.empty()) std::cout << "warning: " << rc.stop_message_ << "\n";
+                if (!rc.stop_message_.empty()) std::cerr << "warning: " << rc.stop_message_ << "\n";
               }
             }
             keep_until_exit(std::move(agg));
