@@ -72,6 +72,15 @@ features::FeatureTable merged_in_parts(const std::vector<Packet>& packets,
   return merged.table();
 }
 
+// One synthetic day of 800 sources whose darknet answers SYNs.
+synth::SynthOutput responder_day(const test::TempDir& dir, uint64_t seed) {
+  synth::SynthParams sp;
+  sp.sources_ = 800;
+  sp.seed_ = seed;
+  sp.responder_ = true;
+  return synth::generate(sp, dir.path().string());
+}
+
 // A classic pcap cut at `parts - 1` random record boundaries into
 // consecutive files (each with the original file header).
 std::vector<std::string> split_pcap(const std::string& path, size_t parts, std::mt19937_64& rng,
@@ -119,11 +128,7 @@ TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
 
 TEST(FeatureMerge, ValidatedTcpAcrossRandomSplits) {
   test::TempDir dir;
-  synth::SynthParams sp;
-  sp.sources_ = 800;
-  sp.seed_ = 9;
-  sp.responder_ = true;
-  auto out = synth::generate(sp, dir.path().string());
+  const auto out = responder_day(dir, 9);
   std::vector<Packet> packets;
   auto r = ingest::CaptureReader::open(out.days_[0].path_);
   Packet pk;
@@ -180,11 +185,7 @@ TEST(FeatureMerge, FilesCutAtRandomGiveTheWholeOnAnyThreadCount) {
   // a source first seen in a later file takes that file's state as it is,
   // one seen before is merged. Both must give the table of the whole.
   test::TempDir dir;
-  synth::SynthParams sp;
-  sp.sources_ = 800;
-  sp.seed_ = 11;
-  sp.responder_ = true;
-  const auto out = synth::generate(sp, dir.path().string());
+  const auto out = responder_day(dir, 11);
   features::FeatureOptions o;
   o.families_ = kAll;
   o.families_.push_back(features::Family::kAgmExt);
