@@ -39,24 +39,29 @@ std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions
                                                   const ground_truth::GroundTruth* gt,
                                                   const profile::Catalog* catalog) {
   profile::Profiler pr(t.source_, t.window_start_ns_, labels, fo.window_);
-  // Packets are read in chunks; each chunk is split into contiguous parts
-  // (four per thread), each counted by its own fork and taken by whichever
-  // thread is free, while the next chunk is read (produce_and_share).
-  // Counts are sums: the profiles are the same on any number of threads.
-  const int threads = std::max(1, fo.threads_);
-  const size_t parts = threads == 1 ? 1 : size_t{4} * static_cast<size_t>(threads);
+  // Packets are read in chunks; each chunk is split into one contiguous
+  // part per thread, counted by that thread's fork, while the next chunk is
+  // read. Counts are sums: the profiles are the same on any number of
+  // threads.
+  const size_t parts = static_cast<size_t>(std::max(1, fo.threads_));
   std::vector<profile::Profiler> forks;
   for (size_t i = 1; i < parts; ++i) forks.push_back(pr.fork());
   constexpr size_t kChunk = 1 << 16;
   features::UsedPackets used(fo, captures);
   auto produce = [&](std::vector<Packet>& chunk) { return used.next(chunk, kChunk); };
-  auto count = [&](const std::vector<Packet>& chunk, size_t i) {
+  auto consume = [&](const std::vector<Packet>& chunk) {
     const size_t n = chunk.size();
-    profile::Profiler& into = i == 0 ? pr : forks[i - 1];
-    into.add(std::span<const Packet>(chunk).subspan(n * i / parts, n * (i + 1) / parts - n * i / parts));
+    auto count = [&](size_t i) {
+      profile::Profiler& into = i == 0 ? pr : forks[i - 1];
+      into.add(std::span<const Packet>(chunk).subspan(n * i / parts, n * (i + 1) / parts - n * i / parts));
+    };
+    std::vector<std::thread> pool;
+    for (size_t i = 1; i < parts; ++i) pool.emplace_back(count, i);
+    count(0);
+    for (auto& th : pool) th.join();
   };
   std::vector<Packet> first, second;
-  produce_and_share(threads, parts, first, second, produce, count, [](const std::vector<Packet>&) {});
+  produce_ahead(parts > 1, first, second, produce, consume);
   for (const auto& f : forks) pr.merge(f);
   auto profiles = pr.finish(gt);
   if (catalog) {

@@ -46,13 +46,58 @@ void parallel_for(size_t n, int threads, Fn&& fn, size_t grain = 256) {
   if (error) std::rethrow_exception(error);
 }
 
-/// A two-stage pipeline over two alternating batches, the consuming split
-/// into `tasks` independent pieces, apply(batch, task), shared by `threads`
-/// threads: while one of them produces the next batch (produce returns
-/// false after the last one, which is still applied) the others take the
-/// current batch's tasks, and it joins them when done, so no core idles
-/// while the producer works. Batches are applied strictly in order: every
-/// task of a batch ends before any task of the next one starts;
+/// Two-stage pipeline over alternating batches: while consume(batch) runs
+/// on the calling thread, produce(other batch) fills the next one on a
+/// second thread. produce returns false after the last batch (which is
+/// still consumed). Batches are produced and consumed strictly in order, so
+/// results are those of the plain loop `while (more) { more =
+/// produce(b); consume(b); }`, which is what runs (on `first` alone, on the
+/// calling thread) when `overlap` is false. An exception from either stage
+/// is rethrown once both have stopped.
+template <typename Batch, typename Produce, typename Consume>
+void produce_ahead(bool overlap, Batch& first, Batch& second, Produce&& produce, Consume&& consume) {
+  if (!overlap) {
+    for (bool more = true; more;) {
+      more = produce(first);
+      consume(first);
+    }
+    return;
+  }
+  Batch* cur = &first;
+  Batch* next = &second;
+  bool more = produce(*cur);
+  for (;;) {
+    bool next_more = false;
+    std::exception_ptr produce_error;
+    std::thread ahead;
+    if (more) {
+      ahead = std::thread([&] {
+        try {
+          next_more = produce(*next);
+        } catch (...) {
+          produce_error = std::current_exception();
+        }
+      });
+    }
+    try {
+      consume(*cur);
+    } catch (...) {
+      if (ahead.joinable()) ahead.join();
+      throw;
+    }
+    if (ahead.joinable()) ahead.join();
+    if (produce_error) std::rethrow_exception(produce_error);
+    if (!more) return;
+    more = next_more;
+    std::swap(cur, next);
+  }
+}
+
+/// produce_ahead with the consuming split into `tasks` independent pieces,
+/// apply(batch, task), shared by `threads` threads: while one of them
+/// produces the next batch the others take the current batch's tasks, and
+/// it joins them when done, so no core idles while the producer works.
+/// Every task of a batch ends before any task of the next one starts;
 /// within a batch tasks run in any order on any thread, so each must touch
 /// only its own state. done(batch) follows each batch on the calling
 /// thread. One thread: the plain loop on `first` alone. The first
