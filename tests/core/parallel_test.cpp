@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -17,14 +16,27 @@ struct Batch {
   std::vector<int> values;
 };
 
+// A producer of the values 0 .. total - 1, four a batch, from `next` on.
+auto counting_to(int total, int& next) {
+  return [total, &next](Batch& b) {
+    b.values.clear();
+    for (int i = 0; i < 4 && next < total; ++i) b.values.push_back(next++);
+    return next < total;
+  };
+}
+
+// A producer whose third batch fails, as a damaged capture would.
+auto fails_on_third(int& produced) {
+  return [&produced](Batch&) {
+    if (++produced == 3) throw std::runtime_error("bad capture");
+    return true;
+  };
+}
+
 TEST(ProduceAhead, ConsumesEveryBatchInOrder) {
   for (int total : {0, 1, 7, 8, 9, 100}) {
     int next = 0;
-    auto produce = [&](Batch& b) {
-      b.values.clear();
-      for (int i = 0; i < 4 && next < total; ++i) b.values.push_back(next++);
-      return next < total;
-    };
+    auto produce = counting_to(total, next);
     std::vector<int> seen;
     auto consume = [&](const Batch& b) { seen.insert(seen.end(), b.values.begin(), b.values.end()); };
     std::vector<int> want;
@@ -45,10 +57,7 @@ TEST(ProduceAhead, ConsumesEveryBatchInOrder) {
 TEST(ProduceAhead, ErrorsOfEitherStageReachTheCaller) {
   Batch x, y;
   int produced = 0;
-  auto produce = [&](Batch&) {
-    if (++produced == 3) throw std::runtime_error("bad capture");
-    return true;
-  };
+  auto produce = fails_on_third(produced);
   int consumed = 0;
   EXPECT_THROW(produce_ahead(true, x, y, produce, [&](const Batch&) { ++consumed; }), std::runtime_error);
   EXPECT_EQ(consumed, 2);  // the batches before the bad one
@@ -63,11 +72,7 @@ TEST(ProduceAndShare, EveryTaskOfEveryBatchOnceAndBatchesInOrder) {
   for (int threads : {1, 2, 3, 8}) {
     for (int total : {0, 1, 7, 8, 9, 100}) {
       int next = 0;
-      auto produce = [&](Batch& b) {
-        b.values.clear();
-        for (int i = 0; i < 4 && next < total; ++i) b.values.push_back(next++);
-        return next < total;
-      };
+      auto produce = counting_to(total, next);
       // Task t of a batch takes the values v with v % kTasks == t; each
       // task appends to its own list, so the lists must come out sorted
       // (batches in order) and complete.
@@ -105,20 +110,13 @@ TEST(ProduceAndShare, EveryTaskOfEveryBatchOnceAndBatchesInOrder) {
 TEST(ProduceAndShare, ErrorsOfEitherStageReachTheCaller) {
   Batch x, y;
   int produced = 0;
-  auto produce = [&](Batch&) {
-    if (++produced == 3) throw std::runtime_error("bad capture");
-    return true;
-  };
+  auto produce = fails_on_third(produced);
   int batches = 0;
   EXPECT_THROW(produce_and_share(2, 3, x, y, produce, [](const Batch&, size_t) {}, [&](const Batch&) { ++batches; }),
                std::runtime_error);
   EXPECT_EQ(batches, 1);  // the batch before the one being read when it failed
   produced = 0;
-  std::mutex m;
-  int applied = 0;
-  auto failing = [&](const Batch&, size_t t) {
-    std::lock_guard lock(m);
-    ++applied;
+  auto failing = [](const Batch&, size_t t) {
     if (t == 1) throw std::logic_error("consumer");
   };
   EXPECT_THROW(produce_and_share(2, 4, x, y, [&](Batch&) { return ++produced < 100; }, failing, [](const Batch&) {}),
