@@ -30,6 +30,11 @@ class CountMap {
   struct Mode {
     uint32_t value = 0;
     uint64_t count = 0;
+    /// v, counted c times, becomes the mode when it beats it: more
+    /// packets, or as many and a smaller value.
+    void offer(uint32_t v, uint64_t c) {
+      if (c > count || (c == count && v < value)) *this = {v, c};
+    }
   };
   using Entry = std::pair<uint32_t, uint64_t>;
 
@@ -76,9 +81,7 @@ class CountMap {
   Mode mode() const {
     if (big_) return big_->mode;
     Mode m;
-    for_each([&](uint32_t v, uint64_t n) {
-      if (n > m.count || (n == m.count && v < m.value)) m = {v, n};
-    });
+    for_each([&](uint32_t v, uint64_t n) { m.offer(v, n); });
     return m;
   }
 
@@ -155,14 +158,10 @@ class CountMap {
     size_t used = 0;
     Wide wide;  // counts of the kWide slots
     std::unique_ptr<Hll> hll;
-    // Kept as counts grow (only shrink_to_cap lowers them, and it refills
-    // an empty table), so that reading it is not a pass over the slots.
+    // Offered every count as it grows (only shrink_to_cap lowers counts,
+    // and it refills an empty table), so that reading it is not a pass
+    // over the slots.
     Mode mode;
-
-    // v's count went up to c.
-    void note(uint32_t v, uint64_t c) {
-      if (c > mode.count || (c == mode.count && v < mode.value)) mode = {v, c};
-    }
 
     static size_t slot_of(uint32_t v, size_t mask) {
       return static_cast<size_t>((uint64_t{v} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
@@ -194,17 +193,17 @@ class CountMap {
     void add_to(Slot& s, uint64_t n) {
       if (s.count != kWide && n < kWide - s.count) {
         s.count += static_cast<uint32_t>(n);
-        note(s.value, s.count);
+        mode.offer(s.value, s.count);
         return;
       }
       if (s.count == kWide) {
         auto* e = find_wide(wide, s.value);
         e->second += n;
-        note(s.value, e->second);
+        mode.offer(s.value, e->second);
       } else {
         wide.emplace_back(s.value, uint64_t{s.count} + n);
         s.count = kWide;
-        note(s.value, wide.back().second);
+        mode.offer(s.value, wide.back().second);
       }
     }
     // Adds n to v's count, inserting v if new.
@@ -225,7 +224,7 @@ class CountMap {
         s.count = kWide;
         wide.emplace_back(v, n);
       }
-      note(v, n);
+      mode.offer(v, n);
       if (++used * 8 > slots.size() * 5) rehash(slots.size() * 2);
     }
     void rehash(size_t size) {
