@@ -185,12 +185,12 @@ Command add_features(CLI::App& app) {
             if (o->timings) {
               const auto t3 = std::chrono::steady_clock::now();
               auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-              const uint64_t packets = agg.counters().packets_;
+              const auto packets = static_cast<double>(agg.counters().packets_);
+              auto rate = [&](double seconds) { return packets / std::max(seconds, 1e-9) / 1e6; };
               std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1)
-                        << " s (" << std::setprecision(2) << packets / std::max(s(t0, t1), 1e-9) / 1e6
-                        << " M packets/s), table " << std::setprecision(3) << s(t1, t2) << " s, write "
-                        << s(t2, t3) << " s, total " << s(t0, t3) << " s (" << std::setprecision(2)
-                        << packets / std::max(s(t0, t3), 1e-9) / 1e6 << " M packets/s)\n";
+                        << " s (" << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table "
+                        << std::setprecision(3) << s(t1, t2) << " s, write " << s(t2, t3) << " s, total "
+                        << s(t0, t3) << " s (" << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
             }
             if (!o->quiet) {
               const auto& c = agg.counters();
