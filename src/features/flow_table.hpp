@@ -1,8 +1,18 @@
-// Live flows of one source: flow tuple -> time of its last packet. The
-// first two flows live inline (most darknet sources have one or two); more
-// move to a flat open-addressing table, rebuilt when it grows or purges.
+// Live flows of one source: flow tuple -> time of its last packet, kept
+// while it may still continue. Callers give the latest packet time so far
+// (`now`) and a horizon: a flow last seen more than `horizon` before `now`
+// can no longer continue and may be forgotten at any time.
+//
+// The first two flows live inline (most darknet sources have one or two at
+// a time; an inline flow past the horizon gives its place to a new one).
+// More move to two open-addressing tables, generations: new and refreshed
+// flows go to the current one; once `now` passes the current generation's
+// end (one horizon after it began), the older table is dropped whole (every
+// flow in it is past the horizon) and the current one becomes the older.
+// No deletion, no purge pass: a table is cleared or reused in one sweep.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -19,8 +29,8 @@ struct FlowKey {
 class FlowTable {
  public:
   /// The last-packet time of k's flow, inserted with `ts` when absent
-  /// (`fresh` is then true).
-  int64_t& find_or_insert(const FlowKey& k, int64_t ts, bool& fresh) {
+  /// (`fresh` is then true). `now`: the latest packet time so far.
+  int64_t& find_or_insert(const FlowKey& k, int64_t ts, int64_t now, int64_t horizon, bool& fresh) {
     if (!big_) {
       for (uint8_t i = 0; i < n_inline_; ++i) {
         if (inline_[i].key == k) {
@@ -29,25 +39,34 @@ class FlowTable {
         }
       }
       fresh = true;
-      if (n_inline_ < 2) {
+      if (n_inline_ == kInline) forget_inline(now, horizon);
+      if (n_inline_ < kInline) {
         inline_[n_inline_] = {k, true, ts};
         return inline_[n_inline_++].ts;
       }
-      spill();
+      spill(now, horizon);
+    } else if (now >= big_->current_end) {
+      big_->next_generation(now, horizon);
     }
-    Slot& s = big_->probe(k);
-    fresh = !s.used;
-    if (fresh) {
-      s = {k, true, ts};
-      if (++big_->used * 2 > big_->slots.size()) {
-        big_->rehash(big_->slots.size() * 2);
-        return big_->probe(k).ts;
-      }
+    Big& b = *big_;
+    Slot& s = b.current.probe(k);
+    if (s.used) {
+      fresh = false;
+      return s.ts;
+    }
+    // Absent from this generation: maybe in the older one (then moved over).
+    const Slot* older = b.older.used ? &b.older.probe(k) : nullptr;
+    fresh = older == nullptr || !older->used;
+    s = {k, true, fresh ? ts : older->ts};
+    if (++b.current.used * 2 > b.current.slots.size()) {
+      b.current.rehash(b.current.slots.size() * 2);
+      return b.current.probe(k).ts;
     }
     return s.ts;
   }
 
-  /// k's last-packet time, or nullptr.
+  /// k's last-packet time, or nullptr (also possible for a flow past the
+  /// horizon).
   const int64_t* find(const FlowKey& k) const {
     if (!big_) {
       for (uint8_t i = 0; i < n_inline_; ++i) {
@@ -55,33 +74,22 @@ class FlowTable {
       }
       return nullptr;
     }
-    const Slot& s = big_->probe(k);
-    return s.used ? &s.ts : nullptr;
+    return big_->find(k);
   }
 
-  size_t size() const { return big_ ? big_->used : n_inline_; }
-
-  /// Drops flows idle for more than `timeout` at time `now`.
-  void purge(int64_t now, int64_t timeout) {
-    if (!big_) {
-      uint8_t kept = 0;
-      for (uint8_t i = 0; i < n_inline_; ++i) {
-        if (now - inline_[i].ts <= timeout) inline_[kept++] = inline_[i];
-      }
-      n_inline_ = kept;
-      return;
-    }
-    big_->purge(now, timeout);
-  }
-
+  /// Each flow held once, with its last-packet time.
   template <typename F>
   void for_each(F&& f) const {
     if (!big_) {
       for (uint8_t i = 0; i < n_inline_; ++i) f(inline_[i].key, inline_[i].ts);
       return;
     }
-    for (const auto& s : big_->slots) {
+    for (const Slot& s : big_->current.slots) {
       if (s.used) f(s.key, s.ts);
+    }
+    if (big_->older.used == 0) return;
+    for (const Slot& s : big_->older.slots) {
+      if (s.used && !big_->current.holds(s.key)) f(s.key, s.ts);
     }
   }
 
@@ -92,78 +100,92 @@ class FlowTable {
     int64_t ts = 0;
   };
   static_assert(sizeof(Slot) == 24);
-  struct Big {
-    std::vector<Slot> slots;
+  static constexpr uint8_t kInline = 2;
+
+  struct Table {
+    std::vector<Slot> slots;  // a power of two (or none), at most half full
     size_t used = 0;
+
     static size_t hash(const FlowKey& k) {
       uint64_t x = (uint64_t{k.dst} << 32) ^ (uint64_t{k.sport} << 16) ^ k.dport ^ (uint64_t{k.proto} << 56);
       x *= 0x9e3779b97f4a7c15ULL;
       return static_cast<size_t>(x ^ (x >> 31));
     }
+    // k's slot, or the free slot where it would go (needs slots).
     Slot& probe(const FlowKey& k) {
       const size_t mask = slots.size() - 1;
       for (size_t i = hash(k) & mask;; i = (i + 1) & mask) {
         if (!slots[i].used || slots[i].key == k) return slots[i];
       }
     }
-    const Slot& probe(const FlowKey& k) const { return const_cast<Big*>(this)->probe(k); }
-    // In place: one pass around the table from a free slot (so that no
-    // run of used slots wraps past where the pass starts), closing each
-    // hole by shifting back the later entries of its run that may move
-    // into it (linear probing's deletion; no tombstones, no reallocation).
-    void purge(int64_t now, int64_t timeout) {
-      const size_t mask = slots.size() - 1;
-      size_t start = 0;
-      while (slots[start].used) ++start;  // at most half full: one is free
-      for (size_t k = 1; k <= slots.size(); ++k) {
-        const size_t i = (start + k) & mask;
-        // The entry shifted into i is one the pass has not seen yet.
-        while (slots[i].used && now - slots[i].ts > timeout) erase(i);
-      }
-      // A burst of flows gone idle: shrink, so that later purges (each a
-      // pass over the slots) stay in proportion to the flows still live.
-      if (slots.size() > 64 && used * 8 < slots.size()) {
-        size_t size = 8;
-        while (size < used * 4) size *= 2;
-        rehash(size);
-      }
-    }
-    void erase(size_t hole) {
-      const size_t mask = slots.size() - 1;
-      --used;
-      for (size_t j = hole;;) {
-        slots[hole].used = false;
-        for (;;) {
-          j = (j + 1) & mask;
-          if (!slots[j].used) return;
-          // slots[j] may fill the hole unless its home lies cyclically in (hole, j].
-          const size_t home = hash(slots[j].key) & mask;
-          const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-          if (!stays) break;
-        }
-        slots[hole] = slots[j];
-        hole = j;
-      }
-    }
+    const Slot& probe(const FlowKey& k) const { return const_cast<Table*>(this)->probe(k); }
+    bool holds(const FlowKey& k) const { return used != 0 && probe(k).used; }
     void rehash(size_t size) {
-      while (size < 8 || used * 2 > size) size *= 2;
       std::vector<Slot> old(size);
       old.swap(slots);
       for (const auto& s : old) {
         if (s.used) probe(s.key) = s;
       }
     }
+    // Empty with `size` slots, reusing the memory held when it is not far
+    // too large.
+    void reset(size_t size) {
+      if (slots.size() < size || slots.size() > 4 * size) {
+        std::vector<Slot>(size).swap(slots);
+      } else {
+        std::fill(slots.begin(), slots.end(), Slot{});
+      }
+      used = 0;
+    }
   };
 
-  void spill() {
+  struct Big {
+    Table current, older;
+    int64_t current_end = 0;  // `now` from which the current generation is done
+
+    // Slots for a generation expected to take about as many flows as `n`.
+    static size_t slots_for(size_t n) {
+      size_t size = 8;
+      while (size < 2 * n + 1) size *= 2;
+      return size;
+    }
+    // Flows in `older` were last seen before the current generation began,
+    // so more than one horizon before `now`: dropped. When the current
+    // generation itself ended a horizon ago, its flows are past too.
+    void next_generation(int64_t now, int64_t horizon) {
+      const bool all_past = now - current_end >= horizon;
+      std::swap(current, older);
+      current.reset(slots_for(older.used));
+      if (all_past) older = Table{};
+      current_end = now + horizon;
+    }
+    const int64_t* find(const FlowKey& k) const {
+      const Slot& s = current.probe(k);
+      if (s.used) return &s.ts;
+      if (older.used == 0) return nullptr;
+      const Slot& o = older.probe(k);
+      return o.used ? &o.ts : nullptr;
+    }
+  };
+
+  void forget_inline(int64_t now, int64_t horizon) {
+    uint8_t kept = 0;
+    for (uint8_t i = 0; i < n_inline_; ++i) {
+      if (now - inline_[i].ts <= horizon) inline_[kept++] = inline_[i];
+    }
+    n_inline_ = kept;
+  }
+
+  void spill(int64_t now, int64_t horizon) {
     big_ = std::make_unique<Big>();
-    big_->slots.resize(8);
-    for (uint8_t i = 0; i < n_inline_; ++i) big_->probe(inline_[i].key) = inline_[i];
-    big_->used = n_inline_;
+    big_->current.slots.resize(8);
+    for (uint8_t i = 0; i < n_inline_; ++i) big_->current.probe(inline_[i].key) = inline_[i];
+    big_->current.used = n_inline_;
+    big_->current_end = now + horizon;
     n_inline_ = 0;
   }
 
-  Slot inline_[2];
+  Slot inline_[kInline];
   uint8_t n_inline_ = 0;
   std::unique_ptr<Big> big_;
 };

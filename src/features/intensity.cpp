@@ -66,13 +66,11 @@ void Intensity::count_flow(const Groups& g, int sign) {
   if (g.service != kNoGroup) service_flows[g.service] += d;
 }
 
-// Drops flows that no later packet can continue. The slack keeps flows a
-// second longer, so packets up to 1 s out of order still find theirs.
-void Intensity::purge(int64_t now, int64_t timeout) {
-  constexpr int64_t kSlack = 1'000'000'000;
-  live.purge(now, timeout + kSlack);
-  purge_at = std::max<size_t>(16, 2 * live.size());
-}
+namespace {
+// Flows are kept a second past the timeout, so that packets up to 1 s out
+// of order still find theirs.
+int64_t horizon_of(int64_t timeout) { return timeout + 1'000'000'000; }
+}  // namespace
 
 void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_dst) {
   const Groups g = groups_of(p);
@@ -88,9 +86,12 @@ void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_ds
   }
   dst24.add(p.has(Facts::kV4) ? p.addr >> 8 : p.addr, cap);
 
+  last = std::max(last, p.ts);
+  // The table forgets flows that can no longer continue as time goes on:
+  // it stays near rate x timeout entries, not the packet count.
   const FlowKey key{p.addr, p.sport, p.dport, p.proto};
   bool fresh = false;
-  int64_t& seen = live.find_or_insert(key, p.ts, fresh);
+  int64_t& seen = live.find_or_insert(key, p.ts, last, horizon_of(timeout), fresh);
   if (!fresh && p.ts - seen <= timeout) {
     seen = std::max(seen, p.ts);  // the flow goes on
   } else {
@@ -98,11 +99,6 @@ void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_ds
     count_flow(g, +1);
     if (p.ts - first <= timeout) head.push_back({key, p.ts, g});
   }
-  last = std::max(last, p.ts);
-  // Bounded memory: drop flows that can no longer continue, now and then.
-  // Purging whenever the table doubled keeps it near rate x timeout
-  // entries at an amortised constant cost per packet.
-  if (live.size() > purge_at) purge(last, timeout);
 }
 
 void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
@@ -131,23 +127,21 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
   dport.merge(o.dport, cap);
   dst24.merge(o.dst24, cap);
   head.insert(head.end(), kept.begin(), kept.end());
-  o.live.for_each([&](const FlowKey& key, int64_t t) {
-    bool fresh = false;
-    int64_t& seen = live.find_or_insert(key, t, fresh);
-    seen = std::max(seen, t);
-  });
   first = std::min(first, o.first);
   last = std::max(last, o.last);
-  purge(last, timeout);
+  o.live.for_each([&](const FlowKey& key, int64_t t) {
+    bool fresh = false;
+    int64_t& seen = live.find_or_insert(key, t, last, horizon_of(timeout), fresh);
+    seen = std::max(seen, t);
+  });
 }
 
 void Intensity::adopt(Intensity&& o, int64_t timeout) {
   if (o.packets == 0) return;  // as merge(): nothing to take
   // merge() into an empty state keeps the heads within one timeout of o's
-  // first packet and ends with a purge at o's last: the same here.
+  // first packet: the same here.
   *this = std::move(o);
   std::erase_if(head, [&](const Head& h) { return h.start - first > timeout; });
-  purge(last, timeout);
 }
 
 }  // namespace darklens::features

@@ -52,7 +52,6 @@ struct Intensity {
   CountMap dst, dport, dst24;  // for the distinct counts
   int64_t first = 0, last = 0;
   FlowTable live;  // last packet time of the flows that may still continue
-  size_t purge_at = 16;  // purge the live table when it grows past this
   std::vector<Head> head;
 
   static Groups groups_of(const Facts& p);
@@ -65,7 +64,6 @@ struct Intensity {
 
  private:
   void count_flow(const Groups& g, int sign);
-  void purge(int64_t now, int64_t timeout);
 };
 
 }  // namespace darklens::features
