@@ -32,6 +32,9 @@ class AtomicFile {
   std::string path_, tmp_;
   FILE* f_ = nullptr;
   bool committed_ = false;
+  // Bytes given to write(), and how many of them the disk was asked to
+  // start writing (so that commit()'s fsync has only the tail to wait for).
+  size_t written_ = 0, started_ = 0;
 };
 
 }  // namespace darklens
