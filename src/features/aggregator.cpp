@@ -190,15 +190,21 @@ struct Aggregator::Impl {
     }
   }
 
+  // The agm destination-port map intensity may share (nullptr without agm).
+  template <typename O>
+  static auto* agm_dports(O& o, uint32_t row) {
+    return o.want_agm ? &o.all[row].fields[kDstPort] : nullptr;
+  }
+
   void update(uint32_t row, const Facts& f) {
     const uint32_t cap = opt.exact_cap_;
     ++packets[row];
+    // Before agm: intensity may copy agm's ports as they were before f.
+    if (want_int) intensity[row].add(f, opt.flow_timeout_ns_, cap, agm_dports(*this, row));
     if (want_agm) all[row].add(f, cap);
     if (want_tcp && f.is_tcp_segment()) tcp[row].add(f, cap);
     if (want_time) time[row].add(f.ts);
     if (want_fp) fp[row].add(f, cap);
-    // With agm, its dst_ip map counts the same destinations (same packets).
-    if (want_int) intensity[row].add(f, opt.flow_timeout_ns_, cap, /*count_dst=*/!want_agm);
     if (!handshakes.empty() && f.is_tcp_segment() &&
         (f.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == tcp_flag::kAck) {
       handshakes[row].ack({f.addr, f.dport, f.sport}, f.ts, opt.flow_timeout_ns_);
@@ -262,11 +268,15 @@ struct Aggregator::Impl {
         }
       }
       packets[row] += o.packets[i];
+      // Before agm's: intensity may take agm's ports as they were.
+      if (want_int) {
+        intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap, agm_dports(*this, row),
+                             agm_dports(o, i));
+      }
       if (want_agm) all[row].merge(o.all[i], cap);
       if (want_tcp) tcp[row].merge(o.tcp[i], cap);
       if (want_time) time[row].merge(o.time[i]);
       if (want_fp) fp[row].merge(o.fp[i], cap);
-      if (want_int) intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap);
       if (!handshakes.empty()) handshakes[row].merge(o.handshakes[i], opt.flow_timeout_ns_);
     }
     counters.responder_ += o.counters.responder_;

@@ -247,9 +247,9 @@ void intensity(Builder& b, const std::vector<RowRef>& rows, Range range) {
       sp[i][r] = static_cast<double>(t.service_packets[i]);
       sf[i][r] = static_cast<double>(t.service_flows[i]);
     }
-    const CountMap& d = rows[r].state.all ? rows[r].state.all->fields[kDstIp] : t.dst;
-    dsts[r] = static_cast<double>(d.distinct());
-    ports[r] = static_cast<double>(t.dport.distinct());
+    const AgmCounts* agm = rows[r].state.all;
+    dsts[r] = static_cast<double>((agm ? agm->fields[kDstIp] : t.dst).distinct());
+    ports[r] = static_cast<double>(t.dports(agm ? &agm->fields[kDstPort] : nullptr).distinct());
     nets[r] = static_cast<double>(t.dst24.distinct());
   }
 }

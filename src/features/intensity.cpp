@@ -72,7 +72,7 @@ namespace {
 int64_t horizon_of(int64_t timeout) { return timeout + 1'000'000'000; }
 }  // namespace
 
-void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_dst) {
+void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, const CountMap* agm_dports) {
   const Groups g = groups_of(p);
   if (packets == 0) first = last = p.ts;
   ++packets;
@@ -80,10 +80,14 @@ void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_ds
   proto_packets[g.proto]++;
   if (g.flag != kNoGroup) flag_packets[g.flag]++;
   if (g.service != kNoGroup) service_packets[g.service]++;
-  if (count_dst) dst.add(p.addr, cap);
-  if (p.has(Facts::kTransport) && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) {
-    dport.add(p.dport, cap);
+  if (agm_dports == nullptr) dst.add(p.addr, cap);
+  const bool ported = p.has(Facts::kTransport) && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp);
+  if (dport_in_agm && (agm_dports == nullptr || !ported)) {
+    // From now on agm's map also holds ports this one does not count.
+    if (agm_dports != nullptr) dport.merge(*agm_dports, cap);
+    dport_in_agm = false;
   }
+  if (ported && !dport_in_agm) dport.add(p.dport, cap);
   dst24.add(p.has(Facts::kV4) ? p.addr >> 8 : p.addr, cap);
 
   last = std::max(last, p.ts);
@@ -101,8 +105,18 @@ void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, bool count_ds
   }
 }
 
-void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
+void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap, const CountMap* agm_dports,
+                      const CountMap* later_agm_dports) {
   if (o.packets == 0) return;
+  // Ports: unless both parts keep them in agm's maps (merged there), this
+  // part takes its own counts and adds the later part's, wherever they are.
+  if (!(dport_in_agm && o.dport_in_agm && agm_dports != nullptr)) {
+    if (dport_in_agm) {
+      if (agm_dports != nullptr) dport.merge(*agm_dports, cap);
+      dport_in_agm = false;
+    }
+    dport.merge(o.dports(later_agm_dports), cap);
+  }
   if (packets == 0) first = last = o.first;  // then everything below applies as is
   // A flow the later part started near its beginning may be the
   // continuation of one still live at the end of this part.
@@ -124,7 +138,6 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap) {
   packets += o.packets;
   bytes += o.bytes;
   dst.merge(o.dst, cap);
-  dport.merge(o.dport, cap);
   dst24.merge(o.dst24, cap);
   head.insert(head.end(), kept.begin(), kept.end());
   first = std::min(first, o.first);

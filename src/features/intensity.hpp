@@ -50,15 +50,29 @@ struct Intensity {
   std::array<uint64_t, kProtoGroups> proto_packets{}, proto_flows{};
   std::array<uint64_t, kServiceGroups> service_packets{}, service_flows{};
   CountMap dst, dport, dst24;  // for the distinct counts
+  // With agm, the source's agm destination-port map holds exactly the
+  // ports counted here (every packet's, the same values in the same order)
+  // as long as every packet was TCP or UDP with its header: `dport` stays
+  // empty until the first other packet, which copies agm's map over.
+  bool dport_in_agm = true;
   int64_t first = 0, last = 0;
   FlowTable live;  // last packet time of the flows that may still continue
   std::vector<Head> head;
 
   static Groups groups_of(const Facts& p);
-  /// `count_dst` false: the caller keeps the same destination counts
-  /// elsewhere (agm's dst_ip map) and the columns read them from there.
-  void add(const Facts& p, int64_t timeout, uint32_t cap, bool count_dst = true);
-  void merge(const Intensity& later, int64_t timeout, uint32_t cap);
+  /// `agm_dports`: the source's agm destination-port map, before p is
+  /// added to it, or nullptr without agm. With agm, the destinations are
+  /// counted in agm's dst_ip map only, and the ports there while
+  /// dport_in_agm (the columns read them from there).
+  void add(const Facts& p, int64_t timeout, uint32_t cap, const CountMap* agm_dports);
+  /// Before the agm maps are merged: `agm_dports` and `later_agm_dports`
+  /// are this source's and the later part's (nullptr without agm).
+  void merge(const Intensity& later, int64_t timeout, uint32_t cap, const CountMap* agm_dports,
+             const CountMap* later_agm_dports);
+  /// The map that counts the destination ports (`agm_dports` as for add).
+  const CountMap& dports(const CountMap* agm_dports) const {
+    return dport_in_agm && agm_dports ? *agm_dports : dport;
+  }
   /// merge() into this empty state (no packets yet), taking o's parts.
   void adopt(Intensity&& o, int64_t timeout);
 

@@ -6,10 +6,13 @@
 
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 
 #include "darklens/error.hpp"
 #include "darklens/features.hpp"
+#include "darklens/pcap_writer.hpp"
 #include "darklens/synth.hpp"
 #include "support/temp_dir.hpp"
 
@@ -163,6 +166,129 @@ TEST(FeatureMerge, IntensityColumnsDoNotDependOnOtherFamilies) {
   for (size_t c = 0; c < ta.columns_.size(); ++c) {
     const size_t cb = tb.column(ta.columns_[c]);
     for (size_t r = 0; r < ta.rows(); ++r) ASSERT_EQ(ta.at(r, c), tb.at(r, cb)) << ta.columns_[c];
+  }
+}
+
+// Sources that mix TCP/UDP with ICMP and GRE, the first other packet
+// anywhere in their traffic (or never). With agm, intensity's destination
+// ports live in agm's map until such a packet; those packets' own port
+// values (0 in a pcap, anything in a DarkVec log) must never count.
+struct MixedDay {
+  test::TempDir dir;
+  std::string path;
+  std::vector<Packet> packets;
+  MixedDay() {
+    std::mt19937_64 rng(21);
+    struct Send { uint32_t src; int kind; uint16_t dport; };  // kind 0 TCP, 1 UDP, 2 ICMP, 3 GRE
+    std::vector<Send> sends;
+    for (uint32_t s = 0; s < 60; ++s) {
+      const uint32_t src = 0x0a000001 + s * 7;
+      const size_t n = 1 + rng() % 200;
+      const uint16_t ports = static_cast<uint16_t>(1 + rng() % 40);  // past a small cap for some
+      const size_t other_at = s % 4 == 0 ? n : rng() % n;  // index of the first other packet
+      for (size_t i = 0; i < n; ++i) {
+        const int kind = i < other_at ? static_cast<int>(rng() % 2)
+                         : i == other_at ? 2 + static_cast<int>(rng() % 2)
+                                         : static_cast<int>(rng() % 4);
+        sends.push_back({src, kind, static_cast<uint16_t>(1 + rng() % ports)});
+      }
+    }
+    // Sources interleaved, each keeping its own order.
+    std::stable_sort(sends.begin(), sends.end(), [](const Send& a, const Send& b) { return a.src < b.src; });
+    std::vector<size_t> order(sends.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    std::map<uint32_t, std::vector<size_t>> by_source;
+    for (size_t i : order) by_source[sends[i].src].push_back(i);
+    for (auto& [src, idx] : by_source) std::sort(idx.begin(), idx.end());
+    std::map<uint32_t, size_t> next;
+    path = dir.file("mixed.pcap");
+    PcapWriter w(path, 1);
+    int64_t ts = 1'620'000'000'000'000'000;
+    for (size_t i : order) {
+      const Send& e = sends[by_source[sends[i].src][next[sends[i].src]++]];
+      FrameSpec f;
+      f.src = e.src;
+      f.dst = 0xc6336400 + e.dport % 200;
+      f.proto = e.kind == 0 ? 6 : e.kind == 1 ? 17 : e.kind == 2 ? 1 : 47;
+      f.sport = 40000;
+      f.dport = e.dport;
+      w.write(ts += 1'000'000'000, build_frame(f));
+    }
+    w.commit();
+    auto r = ingest::CaptureReader::open(path);
+    Packet pk;
+    while (r->next(pk)) {
+      if (pk.proto_ == 1) pk.dport_ = static_cast<uint16_t>(1 + rng() % 500);  // as a log may give
+      packets.push_back(pk);
+    }
+  }
+};
+
+TEST(FeatureMerge, IntensityPortsOfSourcesMixingProtocols) {
+  const MixedDay d;
+  // The oracle: distinct destination ports of each source's TCP/UDP packets.
+  std::map<uint32_t, std::set<uint16_t>> ports;
+  for (const Packet& p : d.packets) {
+    auto& set = ports[p.src_.v4_value()];
+    if (p.proto_ == 6 || p.proto_ == 17) set.insert(p.dport_);
+  }
+  for (uint32_t cap : {4096u, 8u}) {
+    SCOPED_TRACE("cap " + std::to_string(cap));
+    features::FeatureOptions alone, with_agm;
+    alone.families_ = {features::Family::kIntensity};
+    with_agm.families_ = {features::Family::kAgm, features::Family::kIntensity};
+    alone.exact_cap_ = with_agm.exact_cap_ = cap;
+    features::Aggregator a(alone), b(with_agm);
+    for (const auto& p : d.packets) a.add(p), b.add(p);
+    const auto ta = a.table(), tb = b.table();
+    ASSERT_EQ(ta.rows(), 60u);
+    ASSERT_EQ(ta.source_, tb.source_);
+    const size_t col = ta.column("int_dst_port_distinct");
+    for (size_t r = 0; r < ta.rows(); ++r) {
+      EXPECT_EQ(ta.at(r, col), tb.at(r, tb.column("int_dst_port_distinct"))) << "row " << r;
+      const auto n = ports[ta.source_[r].v4_value()].size();
+      if (n <= cap) {
+        EXPECT_EQ(ta.at(r, col), static_cast<double>(n)) << "row " << r;
+      }
+    }
+    for (size_t c = 0; c < ta.columns_.size(); ++c) {
+      for (size_t r = 0; r < ta.rows(); ++r) ASSERT_EQ(ta.at(r, c), tb.at(r, tb.column(ta.columns_[c])));
+    }
+    // Merged in parts, and files read on several threads (later files'
+    // new sources adopted as they are): the whole's table. (Past the cap,
+    // agm's modes are bounded summaries that merging may change: then the
+    // intensity columns only, whose distinct counts stay exact.)
+    auto same = [&](const features::FeatureTable& got, const features::FeatureTable& want) {
+      if (cap > 200) return expect_same(got, want);
+      ASSERT_EQ(got.source_, want.source_);
+      for (size_t c = 0; c < want.columns_.size(); ++c) {
+        if (want.columns_[c].rfind("int_", 0) != 0) continue;
+        for (size_t r = 0; r < want.rows(); ++r) {
+          ASSERT_EQ(got.at(r, c), want.at(r, c)) << want.columns_[c] << " row " << r;
+        }
+      }
+    };
+    std::mt19937_64 rng(cap);
+    for (int trial = 0; trial < 4; ++trial) {
+      SCOPED_TRACE("trial " + std::to_string(trial));
+      same(merged_in_parts(d.packets, with_agm, rng, 2 + 2 * trial), tb);
+    }
+    features::Aggregator file_whole(with_agm);
+    file_whole.add_file(d.path);
+    const auto expected = file_whole.table();
+    for (int trial = 0; trial < 3; ++trial) {
+      test::TempDir parts_dir;
+      const auto files = split_pcap(d.path, 3 + 2 * trial, rng, parts_dir);
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        features::FeatureOptions o = with_agm;
+        o.threads_ = threads;
+        features::Aggregator many(o);
+        many.add_files(files);
+        same(many.table(), expected);
+      }
+    }
   }
 }
 
