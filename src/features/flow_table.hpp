@@ -8,12 +8,15 @@
 // More move to two open-addressing tables, generations: new and refreshed
 // flows go to the current one; once `now` passes the current generation's
 // end (one horizon after it began), the older table is dropped whole (every
-// flow in it is past the horizon) and the current one becomes the older.
-// No deletion, no purge pass: a table is cleared or reused in one sweep.
+// flow in it is past the horizon) and the current one becomes the older;
+// a horizon later still, both go and the flows are inline again. No
+// deletion, no purge pass: a table is cleared or reused in one sweep.
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -23,46 +26,41 @@ struct FlowKey {
   uint32_t dst;
   uint16_t sport, dport;
   uint8_t proto;
-  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+  /// dst, sport and dport as one word (one comparison, one hash input).
+  uint64_t word() const {
+    uint64_t w;
+    std::memcpy(&w, this, sizeof w);
+    return w;
+  }
+  friend bool operator==(const FlowKey& a, const FlowKey& b) { return a.word() == b.word() && a.proto == b.proto; }
 };
+static_assert(offsetof(FlowKey, proto) == 8, "dst, sport, dport fill the first word");
 
 class FlowTable {
  public:
   /// The last-packet time of k's flow, inserted with `ts` when absent
   /// (`fresh` is then true). `now`: the latest packet time so far.
   int64_t& find_or_insert(const FlowKey& k, int64_t ts, int64_t now, int64_t horizon, bool& fresh) {
-    if (!big_) {
-      for (uint8_t i = 0; i < n_inline_; ++i) {
-        if (inline_[i].key == k) {
-          fresh = false;
-          return inline_[i].ts;
-        }
-      }
-      fresh = true;
-      if (n_inline_ == kInline) forget_inline(now, horizon);
-      if (n_inline_ < kInline) {
-        inline_[n_inline_] = {k, true, ts};
-        return inline_[n_inline_++].ts;
-      }
-      spill(now, horizon);
-    } else if (now >= big_->current_end) {
-      big_->next_generation(now, horizon);
+    if (big_) {
+      if (now - big_->current_end < horizon) return big_->find_or_insert(k, ts, now, horizon, fresh);
+      big_.reset();  // every flow held is past the horizon: back to the inline form
     }
-    Big& b = *big_;
-    Slot& s = b.current.probe(k);
-    if (s.used) {
-      fresh = false;
+    for (uint8_t i = 0; i < n_inline_; ++i) {
+      if (inline_[i].key == k) {
+        fresh = false;
+        return inline_[i].ts;
+      }
+    }
+    fresh = true;
+    if (n_inline_ == kInline) forget_inline(now, horizon);
+    if (n_inline_ < kInline) {
+      Slot& s = inline_[n_inline_++];
+      s.key = k;
+      s.used = true;
+      s.ts = ts;
       return s.ts;
     }
-    // Absent from this generation: maybe in the older one (then moved over).
-    const Slot* older = b.older.used ? &b.older.probe(k) : nullptr;
-    fresh = older == nullptr || !older->used;
-    s = {k, true, fresh ? ts : older->ts};
-    if (++b.current.used * 2 > b.current.slots.size()) {
-      b.current.rehash(b.current.slots.size() * 2);
-      return b.current.probe(k).ts;
-    }
-    return s.ts;
+    return spill(now, horizon).find_or_insert(k, ts, now, horizon, fresh);
   }
 
   /// k's last-packet time, or nullptr (also possible for a flow past the
@@ -107,9 +105,8 @@ class FlowTable {
     size_t used = 0;
 
     static size_t hash(const FlowKey& k) {
-      uint64_t x = (uint64_t{k.dst} << 32) ^ (uint64_t{k.sport} << 16) ^ k.dport ^ (uint64_t{k.proto} << 56);
-      x *= 0x9e3779b97f4a7c15ULL;
-      return static_cast<size_t>(x ^ (x >> 31));
+      const uint64_t x = (k.word() ^ k.proto) * 0x9e3779b97f4a7c15ULL;
+      return static_cast<size_t>(x ^ (x >> 32));  // low bits from every input bit
     }
     // k's slot, or the free slot where it would go (needs slots).
     Slot& probe(const FlowKey& k) {
@@ -150,14 +147,30 @@ class FlowTable {
       return size;
     }
     // Flows in `older` were last seen before the current generation began,
-    // so more than one horizon before `now`: dropped. When the current
-    // generation itself ended a horizon ago, its flows are past too.
+    // so more than one horizon before `now`: dropped. (When the current
+    // generation itself ended a horizon ago, the caller dropped both.)
     void next_generation(int64_t now, int64_t horizon) {
-      const bool all_past = now - current_end >= horizon;
       std::swap(current, older);
       current.reset(slots_for(older.used));
-      if (all_past) older = Table{};
       current_end = now + horizon;
+    }
+    __attribute__((noinline)) int64_t& find_or_insert(const FlowKey& k, int64_t ts, int64_t now,
+                                                      int64_t horizon, bool& fresh) {
+      if (now >= current_end) next_generation(now, horizon);
+      Slot& s = current.probe(k);
+      if (s.used) {
+        fresh = false;
+        return s.ts;
+      }
+      // Absent from this generation: maybe in the older one (then moved over).
+      const Slot* old = older.used ? &older.probe(k) : nullptr;
+      fresh = old == nullptr || !old->used;
+      s = {k, true, fresh ? ts : old->ts};
+      if (++current.used * 2 > current.slots.size()) {
+        current.rehash(current.slots.size() * 2);
+        return current.probe(k).ts;
+      }
+      return s.ts;
     }
     const int64_t* find(const FlowKey& k) const {
       const Slot& s = current.probe(k);
@@ -176,13 +189,14 @@ class FlowTable {
     n_inline_ = kept;
   }
 
-  void spill(int64_t now, int64_t horizon) {
+  Big& spill(int64_t now, int64_t horizon) {
     big_ = std::make_unique<Big>();
     big_->current.slots.resize(8);
     for (uint8_t i = 0; i < n_inline_; ++i) big_->current.probe(inline_[i].key) = inline_[i];
     big_->current.used = n_inline_;
     big_->current_end = now + horizon;
     n_inline_ = 0;
+    return *big_;
   }
 
   Slot inline_[kInline];
