@@ -176,7 +176,7 @@ struct Aggregator::Impl {
     return Use::kSource;
   }
 
-  static Facts facts(const Packet& p, Use use) {
+  [[gnu::always_inline]] static Facts facts(const Packet& p, Use use) {
     return Facts::of(p, use == Use::kSynAck, static_cast<uint8_t>(use));
   }
 

@@ -1,5 +1,7 @@
 #include "intensity.hpp"
 
+#include <array>
+
 #include "source_state.hpp"
 
 namespace darklens::features {
@@ -11,7 +13,9 @@ const char* const kServiceGroupNames[kServiceGroups] = {
     "telnet", "ssh", "http", "https", "smb", "sql", "rdp",
     "dns", "ntp", "sip", "other_system", "other_user", "ephemeral"};
 
-ServiceGroup service_of(uint16_t port) {
+namespace {
+
+constexpr ServiceGroup service_by_switch(uint16_t port) {
   switch (port) {
     case 23: case 2323: return kSvTelnet;
     case 22: case 2222: return kSvSsh;
@@ -28,23 +32,40 @@ ServiceGroup service_of(uint16_t port) {
   }
 }
 
+constexpr FlagGroup flag_group_by_switch(uint8_t flags) {
+  switch (flags & 0x3f) {
+    case 0x02: return kFlSyn;
+    case 0x12: return kFlSynAck;
+    case 0x10: return kFlAck;
+    case 0x18: return kFlPshAck;
+    case 0x04: return kFlRst;
+    case 0x14: return kFlRstAck;
+    case 0x11: return kFlFinAck;
+    default: return kFlOtherTcp;
+  }
+}
+
+// The same maps as tables, computed at compile time: one load per packet
+// instead of a chain of unpredictable branches on a scanner's random ports.
+template <size_t N, typename F>
+constexpr std::array<uint8_t, N> table_of(F f) {
+  std::array<uint8_t, N> t{};
+  for (size_t i = 0; i < N; ++i) t[i] = static_cast<uint8_t>(f(i));
+  return t;
+}
+constexpr auto kServiceByPort = table_of<65536>([](size_t port) { return service_by_switch(static_cast<uint16_t>(port)); });
+constexpr auto kFlagGroupByFlags = table_of<256>([](size_t flags) { return flag_group_by_switch(static_cast<uint8_t>(flags)); });
+
+}  // namespace
+
+ServiceGroup service_of(uint16_t port) { return static_cast<ServiceGroup>(kServiceByPort[port]); }
+
 Intensity::Groups Intensity::groups_of(const Facts& p) {
   Groups g;
   const bool l4 = p.has(Facts::kTransport);
   if (p.proto == ip_proto::kTcp) {
     g.proto = kPrTcp;
-    if (l4) {
-      switch (p.tcp_flags & 0x3f) {
-        case 0x02: g.flag = kFlSyn; break;
-        case 0x12: g.flag = kFlSynAck; break;
-        case 0x10: g.flag = kFlAck; break;
-        case 0x18: g.flag = kFlPshAck; break;
-        case 0x04: g.flag = kFlRst; break;
-        case 0x14: g.flag = kFlRstAck; break;
-        case 0x11: g.flag = kFlFinAck; break;
-        default: g.flag = kFlOtherTcp; break;
-      }
-    }
+    if (l4) g.flag = kFlagGroupByFlags[p.tcp_flags];
   } else if (p.proto == ip_proto::kUdp) {
     g.proto = kPrUdp;
   } else if (p.proto == ip_proto::kIcmp || p.proto == ip_proto::kIcmpV6) {
@@ -52,9 +73,7 @@ Intensity::Groups Intensity::groups_of(const Facts& p) {
   } else {
     g.proto = kPrOther;
   }
-  if (l4 && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) {
-    g.service = service_of(p.dport);
-  }
+  if (l4 && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) g.service = kServiceByPort[p.dport];
   return g;
 }
 

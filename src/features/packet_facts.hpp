@@ -49,7 +49,7 @@ struct Facts {
   bool is_tcp_segment() const { return proto == ip_proto::kTcp && has(kTransport); }
 
   /// `responder`: the packet comes from the darknet (a SYN-ACK it sends).
-  static Facts of(const Packet& p, bool responder, uint8_t use) {
+  [[gnu::always_inline]] static Facts of(const Packet& p, bool responder, uint8_t use) {
     Facts f;
     const IpAddr& darknet_side = responder ? p.src_ : p.dst_;
     f.ts = p.ts_ns_;

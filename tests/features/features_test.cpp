@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "../../src/features/intensity.hpp"
@@ -290,6 +291,44 @@ TEST(Features, ValidatedTcpByHand) {
   } catch (const ParamError& e) {
     EXPECT_EQ(std::string(e.what()),
               "validated TCP needs the darknet prefix (--prefix): the responder's SYN-ACKs come from it");
+  }
+}
+
+// Every port and every flag byte against the rules of docs/features.md,
+// written out again here (the code keeps them as compile-time tables).
+TEST(Features, ServiceAndFlagGroupsOfEveryValue) {
+  const std::map<uint16_t, features::ServiceGroup> listed = {
+      {23, features::kSvTelnet}, {2323, features::kSvTelnet}, {22, features::kSvSsh}, {2222, features::kSvSsh},
+      {80, features::kSvHttp}, {81, features::kSvHttp}, {8000, features::kSvHttp}, {8008, features::kSvHttp},
+      {8080, features::kSvHttp}, {8081, features::kSvHttp}, {8888, features::kSvHttp},
+      {443, features::kSvHttps}, {8443, features::kSvHttps}, {139, features::kSvSmb}, {445, features::kSvSmb},
+      {1433, features::kSvSql}, {1434, features::kSvSql}, {1521, features::kSvSql}, {3306, features::kSvSql},
+      {5432, features::kSvSql}, {3389, features::kSvRdp}, {53, features::kSvDns}, {123, features::kSvNtp},
+      {5060, features::kSvSip}, {5061, features::kSvSip}};
+  for (uint32_t port = 0; port < 65536; ++port) {
+    const auto it = listed.find(static_cast<uint16_t>(port));
+    const auto want = it != listed.end() ? it->second
+                      : port < 1024      ? features::kSvOtherSystem
+                      : port < 49152     ? features::kSvOtherUser
+                                         : features::kSvEphemeral;
+    ASSERT_EQ(features::service_of(static_cast<uint16_t>(port)), want) << "port " << port;
+  }
+  const std::map<int, features::FlagGroup> combos = {
+      {0x02, features::kFlSyn}, {0x12, features::kFlSynAck}, {0x10, features::kFlAck}, {0x18, features::kFlPshAck},
+      {0x04, features::kFlRst}, {0x14, features::kFlRstAck}, {0x11, features::kFlFinAck}};
+  for (int flags = 0; flags < 256; ++flags) {
+    features::Facts f;
+    f.proto = ip_proto::kTcp;
+    f.bits = features::Facts::kTransport;
+    f.tcp_flags = static_cast<uint8_t>(flags);
+    f.dport = 22;
+    const auto it = combos.find(flags & 0x3f);  // ECN bits ignored
+    const auto g = features::Intensity::groups_of(f);
+    EXPECT_EQ(g.flag, it != combos.end() ? it->second : features::kFlOtherTcp) << "flags " << flags;
+    EXPECT_EQ(g.service, features::kSvSsh);
+    f.bits = 0;  // no TCP header: no flag group, no service
+    EXPECT_EQ(features::Intensity::groups_of(f).flag, features::Intensity::kNoGroup);
+    EXPECT_EQ(features::Intensity::groups_of(f).service, features::Intensity::kNoGroup);
   }
 }
 
