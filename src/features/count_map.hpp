@@ -10,7 +10,8 @@
 // Most sources send a handful of packets: the first two values live inline
 // (no allocation), up to 16 in one small heap array of 32-bit (value,
 // count) pairs, and only more (or a count past 2^32 - 1) move to the
-// general heap part. Per-source state is most of darklens's memory, and
+// general heap part. The pair of the last add is kept apart, in a fixed
+// place: a packet repeating it (the common case) is one comparison. Per-source state is most of darklens's memory, and
 // fresh memory is what costs most on the machines it runs on.
 #pragma once
 
@@ -55,12 +56,9 @@ class CountMap {
   void add(uint32_t v, uint32_t cap, uint64_t n = 1) {
     // Inline: the value of the previous add again (a source's packets
     // mostly repeat their protocol, TTL, flags, size, ports, options).
-    if (!big_ && last_ < size_) {
-      Pair& p = pairs()[last_];
-      if (p.value == v && n <= kPairMax - p.count) {
-        p.count += static_cast<uint32_t>(n);
-        return;
-      }
+    if (hot_.count != 0 && hot_.value == v && n <= kPairMax - hot_.count) {
+      hot_.count += static_cast<uint32_t>(n);
+      return;
     }
     add_any(v, cap, n);
   }
@@ -71,8 +69,7 @@ class CountMap {
       big_->merge(*o.big_);
       return;
     }
-    const Pair* p = o.pairs();
-    for (uint8_t i = 0; i < o.size_; ++i) add(p[i].value, cap, p[i].count);
+    o.for_each([&](uint32_t v, uint64_t n) { add(v, cap, n); });
   }
 
   uint64_t distinct() const { return big_ ? big_->distinct() : size_; }
@@ -91,9 +88,10 @@ class CountMap {
       for (const auto& slot : big_->slots) {
         if (slot.count != 0) f(slot.value, big_->count(slot));
       }
-    } else {
-      const Pair* p = pairs();
-      for (uint8_t i = 0; i < size_; ++i) f(p[i].value, uint64_t{p[i].count});
+    } else if (size_ != 0) {
+      f(hot_.value, uint64_t{hot_.count});
+      const Pair* p = others();
+      for (uint8_t i = 0; i + 1 < size_; ++i) f(p[i].value, uint64_t{p[i].count});
     }
   }
 
@@ -294,16 +292,23 @@ class CountMap {
     }
   };
 
-  // Any add: a search of the small form (then remembered as the last
-  // value), or the general part.
+  // Any add but a repeat of the hot pair: a search of the other pairs (the
+  // one found trades places with the hot pair), a new pair, or the general
+  // part.
   __attribute__((noinline)) void add_any(uint32_t v, uint32_t cap, uint64_t n) {
     if (!big_) {
-      Pair* p = pairs();
-      for (uint8_t i = 0; i < size_; ++i) {
-        if (p[i].value == v) {
-          if (n <= kPairMax - p[i].count) {
-            p[i].count += static_cast<uint32_t>(n);
-            last_ = i;
+      if (size_ != 0) {
+        Pair* p = others();
+        Pair* found = hot_.value == v ? &hot_ : nullptr;
+        for (uint8_t i = 0; found == nullptr && i + 1 < size_; ++i) {
+          if (p[i].value == v) {
+            std::swap(hot_, p[i]);
+            found = &hot_;
+          }
+        }
+        if (found != nullptr) {
+          if (n <= kPairMax - hot_.count) {
+            hot_.count += static_cast<uint32_t>(n);
             return;
           }
           spill(cap);  // the count outgrows 32 bits
@@ -313,9 +318,12 @@ class CountMap {
       }
       // At most 16 pairs, and never more values than the cap kept exactly.
       if (n <= kPairMax && size_ < std::max<uint32_t>(kInline, std::min<uint32_t>(kSmallMax, cap))) {
-        if (size_ == capacity()) grow();
-        last_ = size_;
-        pairs()[size_++] = {v, static_cast<uint32_t>(n)};
+        if (size_ != 0) {
+          if (size_ - 1 == others_capacity()) grow();
+          others()[size_ - 1] = hot_;
+        }
+        hot_ = {v, static_cast<uint32_t>(n)};
+        ++size_;
         return;
       }
       spill(cap);
@@ -323,57 +331,59 @@ class CountMap {
     big_->add(v, n);
   }
 
-  // Pairs inline (capacity_ 0: room for kInline) or in a heap array of
-  // capacity_ (4, 8 or 16) pairs.
-  uint8_t capacity() const { return heap_capacity_ ? heap_capacity_ : kInline; }
-  Pair* pairs() { return heap_capacity_ ? store_.heap : store_.local; }
-  const Pair* pairs() const { return heap_capacity_ ? store_.heap : store_.local; }
+  // The pairs other than the hot one: one inline (heap_capacity_ 0), or a
+  // heap array of heap_capacity_ (4, 8 or 16) pairs.
+  uint8_t others_capacity() const { return heap_capacity_ ? heap_capacity_ : uint8_t{1}; }
+  Pair* others() { return heap_capacity_ ? rest_.heap : &rest_.local; }
+  const Pair* others() const { return heap_capacity_ ? rest_.heap : &rest_.local; }
 
   void grow() {
     const uint8_t next = heap_capacity_ ? static_cast<uint8_t>(2 * heap_capacity_) : uint8_t{4};
     Pair* bigger = new Pair[next];
-    std::copy(pairs(), pairs() + size_, bigger);
-    if (heap_capacity_) delete[] store_.heap;
-    store_.heap = bigger;
+    std::copy(others(), others() + (size_ - 1), bigger);
+    if (heap_capacity_) delete[] rest_.heap;
+    rest_.heap = bigger;
     heap_capacity_ = next;
   }
 
   // Pairs -> the general heap part.
   void spill(uint32_t cap) {
     if (big_) return;
-    big_ = std::make_unique<Big>();
-    big_->cap = cap;
-    const Pair* p = pairs();
-    for (uint8_t i = 0; i < size_; ++i) big_->insert(p[i].value, p[i].count);
+    auto big = std::make_unique<Big>();
+    big->cap = cap;
+    for_each([&](uint32_t v, uint64_t n) { big->insert(v, n); });  // the pairs, while big_ is null
     release_pairs();
+    big_ = std::move(big);
   }
 
   void release_pairs() {
-    if (heap_capacity_) delete[] store_.heap;
+    if (heap_capacity_) delete[] rest_.heap;
     heap_capacity_ = 0;
     size_ = 0;
+    hot_ = {};
   }
   void release() {
     release_pairs();
     big_.reset();
   }
   void take(CountMap& o) {
-    store_ = o.store_;
+    hot_ = o.hot_;
+    rest_ = o.rest_;
     size_ = o.size_;
     heap_capacity_ = o.heap_capacity_;
-    last_ = o.last_;
     big_ = std::move(o.big_);
     o.heap_capacity_ = 0;
     o.size_ = 0;
+    o.hot_ = {};
   }
 
-  union Store {
-    Pair local[kInline];
+  Pair hot_{0, 0};  // the pair of the last add; count 0: none (empty, or the general part)
+  union Rest {
+    Pair local;
     Pair* heap;
-  } store_{};
-  uint8_t size_ = 0;           // pairs in use (0 once in the general part)
-  uint8_t heap_capacity_ = 0;  // 0: pairs inline
-  uint8_t last_ = 0;           // the pair of the last add (when < size_)
+  } rest_{};
+  uint8_t size_ = 0;           // pairs in the small form, hot_ included (0 once in the general part)
+  uint8_t heap_capacity_ = 0;  // 0: the other pair inline
   std::unique_ptr<Big> big_;
 };
 

@@ -115,6 +115,11 @@ TEST(CountMap, MovesKeepTheValues) {
     moved.for_each([&](uint32_t v, uint64_t n) { o[v] = n; });
     assigned = std::move(moved);
     expect_equal(assigned, o, "move-assigned");
+    // What was moved from is empty and can be filled again.
+    Oracle again;
+    expect_equal(m, again, "moved from");
+    for (const auto& [v, n] : o) m.add(v, 4096), ++again[v];  // its old values too
+    expect_equal(m, again, "moved from, refilled");
   }
 }
 
