@@ -2,6 +2,7 @@
 // files and threads in a fixed order.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <limits>
 #include <thread>
 #include <type_traits>
@@ -20,16 +21,23 @@ namespace {
 using Key = SourceKey;
 
 // Sorts row << 32 | position entries by row, keeping positions in order
-// (LSD radix sort on the row, 16 bits a pass: stable, linear).
+// (LSD radix sort on the row: stable, linear). One pass while the rows fit
+// 17 bits (a count table of 512 KiB), else passes of equal width.
 void sort_by_row(std::vector<uint64_t>& v, std::vector<uint64_t>& tmp) {
   tmp.resize(v.size());
   uint64_t max_row = 0;
   for (uint64_t x : v) max_row = std::max(max_row, x >> 32);
-  for (int shift = 32; shift < 64 && (max_row >> (shift - 32)) != 0; shift += 16) {
-    std::vector<uint32_t> count(65537, 0);
-    for (uint64_t x : v) ++count[((x >> shift) & 0xffff) + 1];
+  const int bits = std::bit_width(max_row);
+  const int passes = (bits + 16) / 17;  // 0 when every row is 0
+  if (passes == 0) return;
+  const int width = (bits + passes - 1) / passes;
+  const uint64_t mask = (uint64_t{1} << width) - 1;
+  std::vector<uint32_t> count((size_t{1} << width) + 1);
+  for (int shift = 32; shift < 32 + passes * width; shift += width) {
+    std::fill(count.begin(), count.end(), 0);
+    for (uint64_t x : v) ++count[((x >> shift) & mask) + 1];
     for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
-    for (uint64_t x : v) tmp[count[(x >> shift) & 0xffff]++] = x;
+    for (uint64_t x : v) tmp[count[(x >> shift) & mask]++] = x;
     v.swap(tmp);
   }
 }
@@ -333,7 +341,8 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
     std::vector<Facts> facts;
     std::vector<Key> keys;
     std::vector<uint64_t> hashes;
-    std::vector<std::vector<uint32_t>> positions;  // per partition, in arrival order
+    std::vector<std::vector<uint32_t>> positions;  // per partition, in arrival order (several)
+    size_t used = 0;                               // records in the chunk
     uint64_t records = 0;                          // read so far, for progress
   };
   // With several threads the next chunk is read while this one is applied,
@@ -372,23 +381,26 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
       if (use == Impl::Use::kSkip) continue;
       c.facts[n] = Impl::facts(p, use);
       c.hashes[n] = hash_of(c.keys[n]);
-      c.positions[((c.hashes[n] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(n));
+      if (parts > 1) c.positions[((c.hashes[n] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(n));
       ++n;
     }
+    c.used = n;
     c.records = reader->counters().records_;
     return more;
   };
   std::vector<std::vector<uint64_t>> orders(parts), scratch(parts);  // row << 32 | position in the chunk
   auto apply_part = [&](const Chunk& c, size_t t) {
     Impl& q = part(t);
-    const auto& pos = c.positions[t];
+    // One partition: every record of the chunk, in order.
+    const size_t records = parts == 1 ? c.used : c.positions[t].size();
+    auto position = [&](size_t j) { return parts == 1 ? static_cast<uint32_t>(j) : c.positions[t][j]; };
     auto& order = orders[t];
     order.clear();
-    for (size_t base = 0; base < pos.size(); base += kBatch) {
-      const size_t end = std::min(pos.size(), base + kBatch);
-      for (size_t j = base; j < end; ++j) q.index.prefetch(c.hashes[pos[j]]);
+    for (size_t base = 0; base < records; base += kBatch) {
+      const size_t end = std::min(records, base + kBatch);
+      for (size_t j = base; j < end; ++j) q.index.prefetch(c.hashes[position(j)]);
       for (size_t j = base; j < end; ++j) {
-        const uint32_t i = pos[j];
+        const uint32_t i = position(j);
         order.push_back(uint64_t{q.row_for(c.keys[i], c.hashes[i])} << 32 | i);
       }
     }
