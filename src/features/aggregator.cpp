@@ -233,6 +233,47 @@ struct Aggregator::Impl {
     if (want_int) prefetch_object(intensity[row]);
   }
 
+  void add_counters(const AggregateCounters& c) {
+    counters.responder_ += c.responder_;
+    counters.packets_ += c.packets_;
+    counters.outside_prefix_ += c.outside_prefix_;
+    counters.class_filtered_ += c.class_filtered_;
+    counters.used_ += c.used_;
+    counters.files_.insert(counters.files_.end(), c.files_.begin(), c.files_.end());
+  }
+
+  // Whether o (its main part or a shard) holds a key this aggregator (its
+  // main part or a shard) has.
+  bool shares_keys_with(const Impl& o) const {
+    for (const auto& q : o.shards) {
+      if (shares_keys_with(*q)) return true;
+    }
+    for (uint32_t i = 0; i < o.index.size(); ++i) {
+      const Key& k = o.index.key(i);
+      const uint64_t h = hash_of(k);
+      if (index.find(k, h)) return true;
+      for (const auto& q : shards) {
+        if (q->index.find(k, h)) return true;
+      }
+    }
+    return false;
+  }
+
+  // Takes o, given up: kept whole, its parts as more shards, when its keys
+  // are all new here (files of other windows: nothing to merge or move);
+  // merged otherwise.
+  void absorb(std::unique_ptr<Impl> o) {
+    if (shares_keys_with(*o)) {
+      merge(*o);
+      return;
+    }
+    add_counters(o->counters);
+    o->counters = {};  // counted here only
+    for (auto& q : o->shards) shards.push_back(std::move(q));
+    o->shards.clear();
+    shards.push_back(std::move(o));
+  }
+
   void fold_shards() {
     auto taken = std::move(shards);
     shards.clear();
@@ -287,12 +328,7 @@ struct Aggregator::Impl {
       if (want_fp) fp[row].merge(o.fp[i], cap);
       if (!handshakes.empty()) handshakes[row].merge(o.handshakes[i], opt.flow_timeout_ns_);
     }
-    counters.responder_ += o.counters.responder_;
-    counters.packets_ += o.counters.packets_;
-    counters.outside_prefix_ += o.counters.outside_prefix_;
-    counters.class_filtered_ += o.counters.class_filtered_;
-    counters.used_ += o.counters.used_;
-    counters.files_.insert(counters.files_.end(), o.counters.files_.begin(), o.counters.files_.end());
+    add_counters(o.counters);
   }
 
   SourceView view(uint32_t row) const {
@@ -316,6 +352,14 @@ Aggregator& Aggregator::operator=(Aggregator&&) noexcept = default;
 void Aggregator::add(const Packet& p) { impl_->add(p); }
 
 void Aggregator::add_file(const std::string& path, const std::function<void(uint64_t)>& progress) {
+  if (impl_->opt.threads_ > 1 && (impl_->index.size() > 0 || !impl_->shards.empty())) {
+    // The partitions below hold keys disjoint from each other's, not from
+    // what this aggregator already has: the file goes to its own, then in.
+    Aggregator part(impl_->opt);
+    part.add_file(path, progress);
+    impl_->absorb(std::move(part.impl_));
+    return;
+  }
   Impl& m = *impl_;
   if (!m.shards.empty()) m.fold_shards();
   auto reader = ingest::CaptureReader::open(path);
@@ -462,7 +506,7 @@ void Aggregator::add_files(const std::vector<std::string>& paths,
         std::swap(impl_, part.impl_);
         impl_->opt.threads_ = static_cast<int>(threads);
       } else {
-        impl_->merge(*part.impl_);  // given up: its new keys' states move over
+        impl_->absorb(std::move(part.impl_));  // given up: kept as it is, or merged
       }
     }
   }

@@ -384,6 +384,40 @@ TEST(FeatureMerge, PartitionsFoldWhenMoreIsAdded) {
   expect_same(ref.table(), b.table());
 }
 
+TEST(FeatureMerge, FilesOfOtherWindowsAreKeptWholeAndFoldLater) {
+  // Several files on several threads: a file whose (source, window) keys
+  // are all new is kept whole beside the others (nothing merged or moved);
+  // one sharing keys is merged; adding more folds everything. And one file
+  // read on several threads into an aggregator that already holds keys
+  // (its partitions are disjoint from each other, not from those keys: a
+  // key split across them was a duplicate row before). A day cut in two
+  // around the next day: [first half, next day, second half].
+  test::TempDir dir;
+  std::mt19937_64 rng(17);
+  const auto halves = split_pcap(day().out.days_[0].path_, 2, rng, dir);
+  const std::vector<std::string> files = {halves[0], day().out.days_[1].path_, halves[1]};
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  o.threads_ = 1;
+  features::Aggregator ref(o);
+  ref.add_files(files);
+  const auto expected = ref.table();
+  for (int threads : {2, 3}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    o.threads_ = threads;
+    features::Aggregator all(o), later(o);
+    all.add_files(files);
+    expect_same(all.table(), expected);
+    EXPECT_EQ(all.counters().used_, ref.counters().used_);
+    EXPECT_EQ(all.counters().files_.size(), 3u);
+    later.add_files({files[0], files[1]});
+    later.add_files({files[2]});
+    expect_same(later.table(), expected);
+    EXPECT_EQ(later.counters().used_, ref.counters().used_);
+    EXPECT_EQ(later.counters().packets_, ref.counters().packets_);
+  }
+}
+
 TEST(FeatureMerge, BeyondTheExactCapCountsStayBounded) {
   // One source touching 3000 destinations with a cap of 256: distinct is
   // estimated (HyperLogLog, ~1.6% error), the mode keeps the heavy value.
