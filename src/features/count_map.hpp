@@ -53,7 +53,7 @@ class CountMap {
   ~CountMap() { release(); }
 
   /// Adds n packets with value v; `cap` bounds the exact values kept.
-  void add(uint32_t v, uint32_t cap, uint64_t n = 1) {
+  [[gnu::always_inline]] void add(uint32_t v, uint32_t cap, uint64_t n = 1) {
     // Inline: the value of the previous add again (a source's packets
     // mostly repeat their protocol, TTL, flags, size, ports, options).
     if (hot_.count != 0 && hot_.value == v && n <= kPairMax - hot_.count) {

@@ -26,7 +26,7 @@ struct AgmCounts {
   uint64_t packets = 0;
   std::array<CountMap, kAgmFields> fields;
 
-  void add(const Facts& p, uint32_t cap) {
+  [[gnu::always_inline]] void add(const Facts& p, uint32_t cap) {
     ++packets;
     fields[kDstIp].add(p.addr, cap);
     fields[kSrcPort].add(p.sport, cap);
