@@ -45,16 +45,17 @@ constexpr FlagGroup flag_group_by_switch(uint8_t flags) {
   }
 }
 
-// The same maps as tables, computed at compile time: one load per packet
-// instead of a chain of unpredictable branches on a scanner's random ports.
+// The same maps as tables, filled once at start (65,536 entries are past
+// clang's compile-time step limit): one load per packet instead of a chain
+// of unpredictable branches on a scanner's random ports.
 template <size_t N, typename F>
-constexpr std::array<uint8_t, N> table_of(F f) {
+std::array<uint8_t, N> table_of(F f) {
   std::array<uint8_t, N> t{};
   for (size_t i = 0; i < N; ++i) t[i] = static_cast<uint8_t>(f(i));
   return t;
 }
-constexpr auto kServiceByPort = table_of<65536>([](size_t port) { return service_by_switch(static_cast<uint16_t>(port)); });
-constexpr auto kFlagGroupByFlags = table_of<256>([](size_t flags) { return flag_group_by_switch(static_cast<uint8_t>(flags)); });
+const auto kServiceByPort = table_of<65536>([](size_t port) { return service_by_switch(static_cast<uint16_t>(port)); });
+const auto kFlagGroupByFlags = table_of<256>([](size_t flags) { return flag_group_by_switch(static_cast<uint8_t>(flags)); });
 
 }  // namespace
 

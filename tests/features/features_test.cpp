@@ -295,7 +295,7 @@ TEST(Features, ValidatedTcpByHand) {
 }
 
 // Every port and every flag byte against the rules of docs/features.md,
-// written out again here (the code keeps them as compile-time tables).
+// written out again here (the code keeps them as lookup tables).
 TEST(Features, ServiceAndFlagGroupsOfEveryValue) {
   const std::map<uint16_t, features::ServiceGroup> listed = {
       {23, features::kSvTelnet}, {2323, features::kSvTelnet}, {22, features::kSvSsh}, {2222, features::kSvSsh},
