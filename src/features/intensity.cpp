@@ -15,47 +15,51 @@ const char* const kServiceGroupNames[kServiceGroups] = {
 
 namespace {
 
-constexpr ServiceGroup service_by_switch(uint16_t port) {
-  switch (port) {
-    case 23: case 2323: return kSvTelnet;
-    case 22: case 2222: return kSvSsh;
-    case 80: case 81: case 8000: case 8008: case 8080: case 8081: case 8888: return kSvHttp;
-    case 443: case 8443: return kSvHttps;
-    case 139: case 445: return kSvSmb;
-    case 1433: case 1434: case 1521: case 3306: case 5432: return kSvSql;
-    case 3389: return kSvRdp;
-    case 53: return kSvDns;
-    case 123: return kSvNtp;
-    case 5060: case 5061: return kSvSip;
-    default:
-      return port < 1024 ? kSvOtherSystem : port < 49152 ? kSvOtherUser : kSvEphemeral;
-  }
-}
+// Service groups and flag combinations as tables built at compile time:
+// one load per packet instead of a chain of unpredictable branches on a
+// scanner's random ports (docs/features.md lists the same ports).
+struct ListedPort {
+  uint16_t port;
+  ServiceGroup group;
+};
+constexpr ListedPort kListedPorts[] = {
+    {23, kSvTelnet}, {2323, kSvTelnet}, {22, kSvSsh}, {2222, kSvSsh},
+    {80, kSvHttp}, {81, kSvHttp}, {8000, kSvHttp}, {8008, kSvHttp}, {8080, kSvHttp}, {8081, kSvHttp}, {8888, kSvHttp},
+    {443, kSvHttps}, {8443, kSvHttps}, {139, kSvSmb}, {445, kSvSmb},
+    {1433, kSvSql}, {1434, kSvSql}, {1521, kSvSql}, {3306, kSvSql}, {5432, kSvSql},
+    {3389, kSvRdp}, {53, kSvDns}, {123, kSvNtp}, {5060, kSvSip}, {5061, kSvSip}};
 
-constexpr FlagGroup flag_group_by_switch(uint8_t flags) {
-  switch (flags & 0x3f) {
-    case 0x02: return kFlSyn;
-    case 0x12: return kFlSynAck;
-    case 0x10: return kFlAck;
-    case 0x18: return kFlPshAck;
-    case 0x04: return kFlRst;
-    case 0x14: return kFlRstAck;
-    case 0x11: return kFlFinAck;
-    default: return kFlOtherTcp;
-  }
-}
-
-// The same maps as tables, filled once at start (65,536 entries are past
-// clang's compile-time step limit): one load per packet instead of a chain
-// of unpredictable branches on a scanner's random ports.
-template <size_t N, typename F>
-std::array<uint8_t, N> table_of(F f) {
-  std::array<uint8_t, N> t{};
-  for (size_t i = 0; i < N; ++i) t[i] = static_cast<uint8_t>(f(i));
+// The port ranges, then the listed ports over them (one plain loop a range:
+// within clang's limit on compile-time steps, which a switch a port is not).
+constexpr std::array<uint8_t, 65536> service_table() {
+  std::array<uint8_t, 65536> t{};
+  for (size_t port = 0; port < 1024; ++port) t[port] = kSvOtherSystem;
+  for (size_t port = 1024; port < 49152; ++port) t[port] = kSvOtherUser;
+  for (size_t port = 49152; port < t.size(); ++port) t[port] = kSvEphemeral;
+  for (const ListedPort& l : kListedPorts) t[l.port] = l.group;
   return t;
 }
-const auto kServiceByPort = table_of<65536>([](size_t port) { return service_by_switch(static_cast<uint16_t>(port)); });
-const auto kFlagGroupByFlags = table_of<256>([](size_t flags) { return flag_group_by_switch(static_cast<uint8_t>(flags)); });
+
+// TCP flags & 0x3f (the ECN bits ignored) -> group.
+constexpr std::array<uint8_t, 256> flag_table() {
+  std::array<uint8_t, 256> t{};
+  for (size_t flags = 0; flags < t.size(); ++flags) {
+    switch (flags & 0x3f) {
+      case 0x02: t[flags] = kFlSyn; break;
+      case 0x12: t[flags] = kFlSynAck; break;
+      case 0x10: t[flags] = kFlAck; break;
+      case 0x18: t[flags] = kFlPshAck; break;
+      case 0x04: t[flags] = kFlRst; break;
+      case 0x14: t[flags] = kFlRstAck; break;
+      case 0x11: t[flags] = kFlFinAck; break;
+      default: t[flags] = kFlOtherTcp; break;
+    }
+  }
+  return t;
+}
+
+constexpr auto kServiceByPort = service_table();
+constexpr auto kFlagGroupByFlags = flag_table();
 
 }  // namespace
 
