@@ -82,6 +82,12 @@ Intensity::Groups Intensity::groups_of(const Facts& p) {
   return g;
 }
 
+void Intensity::own_dports(const CountMap* agm_dports, uint32_t cap) {
+  if (!dport_in_agm) return;
+  if (agm_dports != nullptr) dport.merge(*agm_dports, cap);  // into the empty map: a copy
+  dport_in_agm = false;
+}
+
 void Intensity::count_flow(const Groups& g, int sign) {
   const uint64_t d = static_cast<uint64_t>(sign);  // +1 or -1 (wraps)
   flows += d;
@@ -105,12 +111,10 @@ void Intensity::add(const Facts& p, int64_t timeout, uint32_t cap, const CountMa
   if (g.flag != kNoGroup) flag_packets[g.flag]++;
   if (g.service != kNoGroup) service_packets[g.service]++;
   if (agm_dports == nullptr) dst.add(p.addr, cap);
-  const bool ported = p.has(Facts::kTransport) && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp);
-  if (dport_in_agm && (agm_dports == nullptr || !ported)) {
-    // From now on agm's map also holds ports this one does not count.
-    if (agm_dports != nullptr) dport.merge(*agm_dports, cap);
-    dport_in_agm = false;
-  }
+  // A service group exactly when TCP or UDP with its header: a port counted.
+  const bool ported = g.service != kNoGroup;
+  // Without agm, or from a packet agm counts and this does not: own counts.
+  if (agm_dports == nullptr || !ported) own_dports(agm_dports, cap);
   if (ported && !dport_in_agm) dport.add(p.dport, cap);
   dst24.add(p.has(Facts::kV4) ? p.addr >> 8 : p.addr, cap);
 
@@ -135,10 +139,7 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap, const C
   // Ports: unless both parts keep them in agm's maps (merged there), this
   // part takes its own counts and adds the later part's, wherever they are.
   if (!(dport_in_agm && o.dport_in_agm && agm_dports != nullptr)) {
-    if (dport_in_agm) {
-      if (agm_dports != nullptr) dport.merge(*agm_dports, cap);
-      dport_in_agm = false;
-    }
+    own_dports(agm_dports, cap);
     dport.merge(o.dports(later_agm_dports), cap);
   }
   if (packets == 0) first = last = o.first;  // then everything below applies as is

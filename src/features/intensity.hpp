@@ -78,6 +78,9 @@ struct Intensity {
 
  private:
   void count_flow(const Groups& g, int sign);
+  /// From now on `dport` holds the ports itself, starting from agm's counts
+  /// so far (nothing without agm).
+  void own_dports(const CountMap* agm_dports, uint32_t cap);
 };
 
 }  // namespace darklens::features
