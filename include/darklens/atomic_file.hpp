@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,7 @@ class AtomicFile {
 
  private:
   std::string path_, tmp_;
+  std::unique_ptr<char[]> buffer_;  // the stream's (outlives it: closed first)
   FILE* f_ = nullptr;
   bool committed_ = false;
   // Bytes given to write(), and how many of them the disk was asked to

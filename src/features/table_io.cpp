@@ -29,9 +29,6 @@ void append_number(std::string& out, double v) {
   out.append(buf, p);
 }
 
-// Lines are gathered and handed to the file this many bytes at a time.
-constexpr size_t kWriteBatch = size_t{1} << 20;
-
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -52,7 +49,7 @@ void write_csv(const FeatureTable& t, const std::string& path) {
   line += "\n";
   f.write(line);
   const size_t nc = t.columns_.size();
-  std::string start, text;
+  std::string start;
   for (size_t r = 0; r < t.rows(); ++r) {
     row_key(t, r, start, line);
     for (size_t c = 0; c < nc; ++c) {
@@ -60,10 +57,8 @@ void write_csv(const FeatureTable& t, const std::string& path) {
       append_number(line, t.at(r, c));
     }
     line += '\n';
-    text += line;
-    if (text.size() >= kWriteBatch) f.write(text), text.clear();
+    f.write(line);
   }
-  f.write(text);
   f.commit();
 }
 
@@ -92,14 +87,13 @@ void write_npy(const FeatureTable& t, const std::string& path) {
     for (const auto& c : t.columns_) cols.write(c + "\n");
     cols.commit();
     AtomicFile rows(base + ".rows.csv");
-    std::string text = "source,window_start\n", line, start;
+    rows.write("source,window_start\n");
+    std::string line, start;
     for (size_t r = 0; r < t.rows(); ++r) {
       row_key(t, r, start, line);
-      text += line;
-      text += '\n';
-      if (text.size() >= kWriteBatch) rows.write(text), text.clear();
+      line += '\n';
+      rows.write(line);
     }
-    rows.write(text);
     rows.commit();
   }
   std::string dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (" +
