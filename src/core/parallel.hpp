@@ -20,6 +20,31 @@ inline unsigned resolve_threads(int threads) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// The first exception of the calls several threads make through run(),
+/// kept for the caller to rethrow once they have all stopped.
+class FirstError {
+ public:
+  /// f(); false when it threw (the exception is kept if it is the first).
+  template <typename F>
+  bool run(F&& f) {
+    try {
+      f();
+      return true;
+    } catch (...) {
+      std::lock_guard lock(m_);
+      if (!error_) error_ = std::current_exception();
+      return false;
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::mutex m_;
+  std::exception_ptr error_;
+};
+
 /// Calls fn(begin, end) on disjoint contiguous ranges covering [0, n),
 /// interleaved in blocks of `grain` so uneven work spreads over threads.
 template <typename Fn>
@@ -29,21 +54,17 @@ void parallel_for(size_t n, int threads, Fn&& fn, size_t grain = 256) {
     if (n) fn(size_t{0}, n);
     return;
   }
-  std::exception_ptr error;
-  std::mutex m;
+  FirstError error;
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < t; ++w) {
     pool.emplace_back([&, w] {
-      try {
+      error.run([&] {
         for (size_t b = size_t{w} * grain; b < n; b += size_t{t} * grain) fn(b, std::min(n, b + grain));
-      } catch (...) {
-        std::lock_guard lock(m);
-        if (!error) error = std::current_exception();
-      }
+      });
     });
   }
   for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  error.rethrow();
 }
 
 /// Two-stage pipeline over alternating batches: while consume(batch) runs
@@ -120,16 +141,9 @@ void produce_and_share(int threads, size_t tasks, Batch& first, Batch& second, P
     const bool ahead = more;
     bool next_more = false;
     std::atomic<size_t> taken{0};
-    std::exception_ptr error;
-    std::mutex m;
+    FirstError error;
     auto guarded = [&](auto&& f) {
-      try {
-        f();
-      } catch (...) {
-        std::lock_guard lock(m);
-        if (!error) error = std::current_exception();
-        taken = tasks;  // nobody takes more
-      }
+      if (!error.run(f)) taken = tasks;  // nobody takes more
     };
     auto take = [&] {
       for (size_t t; (t = taken.fetch_add(1)) < tasks;) apply(*cur, t);
@@ -141,7 +155,7 @@ void produce_and_share(int threads, size_t tasks, Batch& first, Batch& second, P
     });
     guarded(take);
     for (auto& th : pool) th.join();
-    if (error) std::rethrow_exception(error);
+    error.rethrow();
     done(*cur);
     if (!ahead) return;
     more = next_more;

@@ -1,6 +1,7 @@
-// produce_ahead and produce_and_share: batches consumed in the order
-// produced, the last one too; every task of a batch done before the next
-// batch's; an exception from either stage reaches the caller.
+// parallel_for, produce_ahead and produce_and_share: every index or batch
+// handled once, batches consumed in the order produced, the last one too;
+// every task of a batch done before the next batch's; an exception from
+// any thread or stage reaches the caller.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -31,6 +32,25 @@ auto fails_on_third(int& produced) {
     if (++produced == 3) throw std::runtime_error("bad capture");
     return true;
   };
+}
+
+TEST(ParallelFor, EveryIndexOnceAndTheFirstErrorReachesTheCaller) {
+  for (int threads : {1, 2, 3}) {
+    std::vector<std::atomic<int>> hits(1000);
+    parallel_for(hits.size(), threads, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) ++hits[i];
+    }, 16);
+    for (const auto& h : hits) ASSERT_EQ(h.load(), 1) << "threads " << threads;
+    auto failing = [&](size_t b, size_t e) {
+      if (b <= 40 && 40 < e) throw std::runtime_error("index 40");
+    };
+    try {
+      parallel_for(hits.size(), threads, failing, 16);
+      ADD_FAILURE() << "no exception, threads " << threads;
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "index 40");
+    }
+  }
 }
 
 TEST(ProduceAhead, ConsumesEveryBatchInOrder) {
