@@ -11,8 +11,9 @@
 // (no allocation), up to 16 in one small heap array of 32-bit (value,
 // count) pairs, and only more (or a count past 2^32 - 1) move to the
 // general heap part. The pair of the last add is kept apart, in a fixed
-// place: a packet repeating it (the common case) is one comparison. Per-source state is most of darklens's memory, and
-// fresh memory is what costs most on the machines it runs on.
+// place: a packet repeating it (the common case) is one comparison.
+// Per-source state is most of darklens's memory, and fresh memory is what
+// costs most on the machines it runs on.
 #pragma once
 
 #include <algorithm>
@@ -299,14 +300,14 @@ class CountMap {
     if (!big_) {
       if (size_ != 0) {
         Pair* p = others();
-        Pair* found = hot_.value == v ? &hot_ : nullptr;
-        for (uint8_t i = 0; found == nullptr && i + 1 < size_; ++i) {
+        bool found = hot_.value == v;
+        for (uint8_t i = 0; !found && i + 1 < size_; ++i) {
           if (p[i].value == v) {
             std::swap(hot_, p[i]);
-            found = &hot_;
+            found = true;
           }
         }
-        if (found != nullptr) {
+        if (found) {  // now the hot pair
           if (n <= kPairMax - hot_.count) {
             hot_.count += static_cast<uint32_t>(n);
             return;
