@@ -193,20 +193,17 @@ struct MixedDay {
         sends.push_back({src, kind, static_cast<uint16_t>(1 + rng() % ports)});
       }
     }
-    // Sources interleaved, each keeping its own order.
-    std::stable_sort(sends.begin(), sends.end(), [](const Send& a, const Send& b) { return a.src < b.src; });
-    std::vector<size_t> order(sends.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::shuffle(order.begin(), order.end(), rng);
-    std::map<uint32_t, std::vector<size_t>> by_source;
-    for (size_t i : order) by_source[sends[i].src].push_back(i);
-    for (auto& [src, idx] : by_source) std::sort(idx.begin(), idx.end());
-    std::map<uint32_t, size_t> next;
+    // Sources interleaved at random, each keeping its own order: a source's
+    // sends are consecutive above, so whose turn it is picks its next one.
+    std::vector<uint32_t> turns;
+    std::map<uint32_t, size_t> next;  // index of each source's next send
+    for (size_t i = sends.size(); i-- > 0;) turns.push_back(sends[i].src), next[sends[i].src] = i;
+    std::shuffle(turns.begin(), turns.end(), rng);
     path = dir.file("mixed.pcap");
     PcapWriter w(path, 1);
     int64_t ts = 1'620'000'000'000'000'000;
-    for (size_t i : order) {
-      const Send& e = sends[by_source[sends[i].src][next[sends[i].src]++]];
+    for (uint32_t src : turns) {
+      const Send& e = sends[next[src]++];
       FrameSpec f;
       f.src = e.src;
       f.dst = 0xc6336400 + e.dport % 200;
