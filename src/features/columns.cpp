@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <map>
 #include <string>
@@ -281,18 +282,54 @@ namespace {
 
 // Row positions in output order: by window, then source.
 std::vector<uint32_t> output_order(const std::vector<RowRef>& rows) {
+  std::vector<uint32_t> order(rows.size());
+  const bool all_v4 = std::all_of(rows.begin(), rows.end(), [](const RowRef& r) { return r.source.is_v4(); });
+  if (!all_v4) {
+    struct Key {
+      int64_t window;
+      IpAddr source;
+      uint32_t row;
+    };
+    std::vector<Key> keys;
+    keys.reserve(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) keys.push_back({rows[i].window, rows[i].source, static_cast<uint32_t>(i)});
+    std::sort(keys.begin(), keys.end(), [](const Key& x, const Key& y) {
+      return x.window != y.window ? x.window < y.window : x.source < y.source;
+    });
+    for (size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].row;
+    return order;
+  }
+  // IPv4 sources (the usual case): one 64-bit key per row, the window's
+  // rank above the address, sorted by LSD radix (11-bit digits, as many
+  // as the largest key needs): linear, where comparing sorts took 10 ms
+  // for 100,000 rows.
+  std::vector<int64_t> windows;
+  for (const auto& r : rows) {
+    if (windows.empty() || windows.back() != r.window) windows.push_back(r.window);
+  }
+  std::sort(windows.begin(), windows.end());
+  windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
   struct Key {
-    int64_t window;
-    IpAddr source;
+    uint64_t key;
     uint32_t row;
   };
-  std::vector<Key> keys;
-  keys.reserve(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) keys.push_back({rows[i].window, rows[i].source, static_cast<uint32_t>(i)});
-  std::sort(keys.begin(), keys.end(), [](const Key& x, const Key& y) {
-    return x.window != y.window ? x.window < y.window : x.source < y.source;
-  });
-  std::vector<uint32_t> order(keys.size());
+  std::vector<Key> keys(rows.size()), tmp(rows.size());
+  uint64_t max_key = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto rank = static_cast<uint64_t>(std::lower_bound(windows.begin(), windows.end(), rows[i].window) - windows.begin());
+    keys[i] = {rank << 32 | rows[i].source.v4_value(), static_cast<uint32_t>(i)};
+    max_key = std::max(max_key, keys[i].key);
+  }
+  constexpr int kDigit = 11;
+  std::vector<uint32_t> count((size_t{1} << kDigit) + 1);
+  const int key_bits = static_cast<int>(std::bit_width(max_key));
+  for (int shift = 0; shift < key_bits; shift += kDigit) {
+    std::fill(count.begin(), count.end(), 0);
+    for (const Key& k : keys) ++count[((k.key >> shift) & ((1u << kDigit) - 1)) + 1];
+    for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
+    for (const Key& k : keys) tmp[count[(k.key >> shift) & ((1u << kDigit) - 1)]++] = k;
+    keys.swap(tmp);
+  }
   for (size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].row;
   return order;
 }

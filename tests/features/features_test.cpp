@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "../../src/features/intensity.hpp"
@@ -373,6 +374,46 @@ TEST(Features, WindowsAlignToUtcMidnight) {
   o.window_ = features::parse_window("1h");
   auto t = table_of(tiny(), o);
   EXPECT_EQ(t.rows(), 4u);  // 1.1.1.1 in hours 0, 1, 3; 2.2.2.2 in one hour
+}
+
+// Rows come by window, then source (IPv4 before IPv6, as IpAddr orders
+// them), whatever order the packets came in: checked against a map of
+// (window, source) -> packets, on IPv4 sources (radix-sorted keys) and on a
+// mix with IPv6 ones, over windows before and after the epoch.
+TEST(Features, RowsComeByWindowThenSource) {
+  for (bool with_v6 : {false, true}) {
+    std::mt19937_64 rng(with_v6 ? 7 : 3);
+    features::FeatureOptions o;
+    o.window_ = features::parse_window("1h");
+    std::map<std::pair<int64_t, IpAddr>, uint64_t> oracle;
+    std::vector<Packet> packets;
+    for (int i = 0; i < 5000; ++i) {
+      Packet p = tcp_syn(0, 0xC6336401, 1000, 23, 1);
+      // Addresses from the whole space (high bits too), a few repeated.
+      const uint32_t a = i % 7 == 0 ? 0x0a000001u + (rng() % 20) : static_cast<uint32_t>(rng());
+      if (with_v6 && rng() % 3 == 0) {
+        uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8};
+        for (int k = 12; k < 16; ++k) b[k] = static_cast<uint8_t>(a >> (8 * (15 - k)));
+        p.src_ = IpAddr::v6(b);
+      } else {
+        p.src_ = IpAddr::v4(a);
+      }
+      // 40 hours around the epoch and around 2021-05-01.
+      const int64_t base = rng() % 2 ? kDay : 0;
+      p.ts_ns_ = base + (static_cast<int64_t>(rng() % (40 * 3600)) - 20 * 3600) * kSec;
+      packets.push_back(p);
+      ++oracle[{o.window_.start_of(p.ts_ns_), p.src_}];
+    }
+    const auto t = table_of(packets, o);
+    ASSERT_EQ(t.rows(), oracle.size());
+    size_t r = 0;
+    for (const auto& [key, n] : oracle) {
+      ASSERT_EQ(t.window_start_ns_[r], key.first) << "row " << r;
+      ASSERT_EQ(t.source_[r], key.second) << "row " << r;
+      ASSERT_EQ(cell(t, r, "agm_packets"), static_cast<double>(n)) << "row " << r;
+      ++r;
+    }
+  }
 }
 
 TEST(Features, ClassesOfPackets) {
