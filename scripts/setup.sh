@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 python3-sklearn python3-numpy python3-dpkt python3-pandas
-  tshark tcpdump zstd gzip time dnsmasq-base
+  tshark tcpdump zstd gzip time dnsmasq-base strace
   chromium chromium-driver
 )
 

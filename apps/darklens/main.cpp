@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "darklens/atomic_file.hpp"
 #include "darklens/error.hpp"
 
 namespace darklens::cli {
@@ -20,6 +21,13 @@ int main(int argc, char** argv) {
       "darklens"};
   app.set_version_flag("--version", DARKLENS_VERSION);
   app.require_subcommand(1);
+  // Global options may also follow the command ('darklens features ... --sync').
+  app.fallthrough();
+  bool sync = false;
+  app.add_flag("--sync", sync,
+               "Make every output durable before it is renamed into place (fsync): it then "
+               "survives a power loss the moment darklens ends. Without it, outputs still "
+               "appear whole or not at all (docs/cli.md)");
   std::vector<cli::Command> commands = {cli::add_stats(app), cli::add_features(app),
                                         cli::add_cluster(app), cli::add_evaluate(app), cli::add_track(app), cli::add_gt(app), cli::add_analyze(app), cli::add_classify(app), cli::add_patterns(app),
                                         cli::add_synth(app)};
@@ -35,6 +43,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  AtomicFile::set_sync(sync);
   try {
     for (auto& c : commands) {
       if (c.sub->parsed()) return c.run();

@@ -14,7 +14,11 @@ namespace darklens {
 
 namespace {
 std::atomic<unsigned> g_counter{0};
-}
+std::atomic<bool> g_sync{false};
+}  // namespace
+
+void AtomicFile::set_sync(bool on) { g_sync = on; }
+bool AtomicFile::sync() { return g_sync; }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   tmp_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" +
@@ -36,8 +40,15 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* data, size_t n) {
-  // Large outputs: every 8 MiB, the kernel is asked to start writing what
-  // it holds (asynchronously), so the disk works while the rest is written.
+  if (!g_sync) {
+    if (std::fwrite(data, 1, n, f_) != n) {
+      throw IoError(path_ + ": write failed: " + std::strerror(errno));
+    }
+    return;
+  }
+  // Large durable outputs: every 8 MiB, the kernel is asked to start
+  // writing what it holds (asynchronously), so the disk works while the
+  // rest is written.
   constexpr size_t kStep = size_t{8} << 20;
   const auto* p = static_cast<const char*>(data);
   while (n != 0) {
@@ -59,7 +70,7 @@ void AtomicFile::write(const void* data, size_t n) {
 
 void AtomicFile::commit() {
   int rc = std::fflush(f_);
-  if (rc == 0) rc = ::fsync(::fileno(f_));
+  if (rc == 0 && g_sync) rc = ::fsync(::fileno(f_));
   int close_rc = std::fclose(f_);
   f_ = nullptr;
   if (rc != 0 || close_rc != 0) {

@@ -127,6 +127,24 @@ print("ok")"""], capture_output=True, text=True)
                rb"^timings: read and aggregate [0-9.]+ s \([0-9.]+ M packets/s\), table [0-9.]+ s, "
                rb"write [0-9.]+ s, total [0-9.]+ s \([0-9.]+ M packets/s\)$", r.stderr.strip()) is not None
            and open(timed, "rb").read() == open(fcsv, "rb").read(), r.stderr)
+    # --sync (global, before or after the command): every output fsynced
+    # before its rename; without it, none. Counted with strace.
+    if subprocess.run(["strace", "-o", os.devnull, "true"], capture_output=True).returncode == 0:
+        for where, args in [("without --sync", ["features"]), ("--sync before the command", ["--sync", "features"]),
+                            ("--sync after it", ["features", "--sync"])]:
+            synced = os.path.join(tmp, "synced.npy")
+            log = os.path.join(tmp, "strace.log")
+            r = subprocess.run(["strace", "-f", "-e", "trace=fsync,fdatasync,rename", "-o", log, darklens] + args +
+                               ["--family", "agm,temporal", "--prefix", "198.51.100.0/25", "-q", day, "-o", synced],
+                               capture_output=True)
+            calls = open(log).read()
+            # The four outputs: .npy, .columns.txt, .rows.csv, .meta.json.
+            want = 4 if "--sync" in args else 0
+            expect(f"features {where}: {want} fsyncs, 4 renames, same table",
+                   r.returncode == 0 and calls.count("fsync(") == want and calls.count("rename(") == 4
+                   and open(synced, "rb").read() == open(fnpy, "rb").read(), calls)
+    else:
+        print("skip: strace cannot trace here (the --sync checks need it)")
     r = run(["features", "--window", "5x", day, "-o", fcsv])
     expect("bad window: exit 2 and message", r.returncode == 2 and b"window '5x': expected" in r.stderr, r.stderr)
     r = run(["features", day, "-o", os.path.join(tmp, "f.parquet")])
