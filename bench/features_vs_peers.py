@@ -3,7 +3,7 @@
 with its peers: `tcpdump -r FILE -w /dev/null` (reading only) and the AGM
 aggregation written with dpkt (bench/agm_dpkt.py). Prints packets/s, peak
 memory, memory per source and the ratios. One thread and two threads (two
-files read in parallel).
+files read in parallel); the same with --sync (outputs fsynced).
 
 usage: bench/features_vs_peers.py [--darklens BIN] [--runs N] [--skip-dpkt]
 """
@@ -75,6 +75,12 @@ w1, m1, u1, k1, a1 = best(dl + ["--family", fam, "--threads", "2", days[0], "-o"
 rows.append((f"darklens features, 1 file on 2 threads", n, w1, m1, u1, k1, a1))
 w2, m2, u2, k2, a2 = best(dl + ["--family", fam, "--threads", "2"] + days + ["-o", out], cpus="0,1")
 rows.append((f"darklens features, 2 files on 2 threads", both, w2, m2, u2, k2, a2))
+# The same two runs with every output fsynced before its rename (--sync):
+# what durability against a power loss costs on this disk.
+ws, ms, us, ks, as_ = best(dl + ["--sync", "--family", fam, days[0], "-o", out])
+rows.append(("same, 1 thread, --sync", n, ws, ms, us, ks, as_))
+ws2, ms2, us2, ks2, as2 = best(dl + ["--sync", "--family", fam, "--threads", "2"] + days + ["-o", out], cpus="0,1")
+rows.append(("same, 2 files on 2 threads, --sync", both, ws2, ms2, us2, ks2, as2))
 wa, ma, ua, ka, aa = best(dl + ["--family", "agm", days[0], "-o", out])
 rows.append(("darklens features (agm), 1 thread", n, wa, ma, ua, ka, aa))
 wt, mt, ut, kt, _ = best(["tcpdump", "-r", days[0], "-w", "/dev/null"])
