@@ -98,6 +98,23 @@ features::AgmExtVocab read_vocab(const std::string& path) {
 
 }  // namespace
 
+std::string progress_line(const features::ReadProgress& p) {
+  std::string line;
+  if (p.total_bytes > 0) {
+    // A bar over the inputs' bytes (compressed ones for .gz/.zst).
+    constexpr int kWidth = 30;
+    const double done = std::min(1.0, static_cast<double>(p.bytes) / static_cast<double>(p.total_bytes));
+    const int filled = static_cast<int>(done * kWidth);
+    line = "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
+    const int percent = static_cast<int>(done * 100);
+    line += std::to_string(percent);
+    line += "%  ";
+  }
+  line += std::to_string(p.records);
+  line += " packets";
+  return line;
+}
+
 std::vector<Cidr> parse_prefixes(const std::string& list) {
   std::vector<Cidr> out;
   for (const auto& c : split(list)) {
@@ -171,8 +188,8 @@ Command add_features(CLI::App& app) {
             features::Aggregator agg(opt);
             const bool tty = stderr_is_tty() && !o->quiet;
             const auto t0 = std::chrono::steady_clock::now();
-            agg.add_files(o->files, [&](uint64_t n) {
-              if (tty) std::cerr << "\r" << n << " packets" << std::flush;
+            agg.add_files(o->files, [&](const features::ReadProgress& p) {
+              if (tty) std::cerr << "\r" << progress_line(p) << std::flush;
             });
             if (tty) std::cerr << "\r\033[K" << std::flush;
             const auto t1 = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "darklens/features.hpp"
 #include "darklens/ground_truth.hpp"
 #include "darklens/pipeline.hpp"
 
@@ -45,6 +46,10 @@ std::vector<int> label_rows(const pipeline::MatrixFile& m, ground_truth::GroundT
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();
+
+/// "[##########....................] 33%  700000 packets": a bar over the
+/// inputs' bytes when their size is known, else the packet count alone.
+std::string progress_line(const features::ReadProgress& p);
 
 /// Takes `obj` and never destroys it: a command's large results (per-source
 /// state, tables) are handed back to the system at exit all at once, where

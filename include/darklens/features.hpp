@@ -183,6 +183,19 @@ inline FingerprintMarks fingerprint_marks(const Packet& p) {
   return m;
 }
 
+/// How far Aggregator::add_file / add_files have got: packet records read,
+/// and bytes of the inputs as stored (compressed ones for gzip and zstd)
+/// out of their total size; total_bytes is 0 when a size is unknown
+/// (standard input, a pipe).
+struct ReadProgress {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t total_bytes = 0;
+};
+/// Called about once per 2^19 records read (of any file), never by two
+/// threads at once.
+using ProgressFn = std::function<void(const ReadProgress&)>;
+
 class Aggregator {
  public:
   explicit Aggregator(FeatureOptions options);
@@ -193,11 +206,10 @@ class Aggregator {
   /// Adds one decoded packet (applies prefix and class selection).
   void add(const Packet& p);
   /// Reads a whole capture (applies the BPF filter too).
-  void add_file(const std::string& path, const std::function<void(uint64_t)>& progress = {});
+  void add_file(const std::string& path, const ProgressFn& progress = {});
   /// Reads several captures, options().threads_ at a time, merged in the
   /// order given: the result is the same for any thread count.
-  void add_files(const std::vector<std::string>& paths,
-                 const std::function<void(uint64_t)>& progress = {});
+  void add_files(const std::vector<std::string>& paths, const ProgressFn& progress = {});
   /// Folds another aggregator's state into this one (same options). For
   /// parts of one capture, `other` must hold the later part.
   void merge(const Aggregator& other);
@@ -209,6 +221,9 @@ class Aggregator {
 
  private:
   struct Impl;
+  // add_file, telling `report` (records, input bytes) of this file after
+  // each chunk.
+  void read_file(const std::string& path, const std::function<void(uint64_t, uint64_t)>& report);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -113,6 +113,7 @@ struct ReadCounters {
 };
 
 class BpfFilter;
+class ByteStream;
 
 /// Sequential reader of one capture.
 class CaptureReader {
@@ -145,6 +146,11 @@ class CaptureReader {
 
   const CaptureInfo& info() const { return info_; }
   const ReadCounters& counters() const { return counters_; }
+  /// How far reading has got, in bytes of the input as stored (compressed
+  /// bytes for gzip and zstd, read-ahead included), and the input's size:
+  /// 0 when unknown (standard input, a pipe). For progress displays.
+  uint64_t input_read() const;
+  uint64_t input_size() const;
 
  protected:
   /// True when there is no filter or the record matches it.
@@ -155,6 +161,7 @@ class CaptureReader {
   CaptureInfo info_;
   ReadCounters counters_;
   std::unique_ptr<BpfFilter> filter_;
+  const ByteStream* input_ = nullptr;  // the reader's byte source (set by each reader)
 };
 
 /// Decodes one link-layer frame. `linktype` is a libpcap DLT or LINKTYPE

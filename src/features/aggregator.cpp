@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <filesystem>
+#include <mutex>
 #include <limits>
 #include <thread>
 #include <type_traits>
@@ -351,12 +353,61 @@ Aggregator& Aggregator::operator=(Aggregator&&) noexcept = default;
 
 void Aggregator::add(const Packet& p) { impl_->add(p); }
 
-void Aggregator::add_file(const std::string& path, const std::function<void(uint64_t)>& progress) {
+namespace {
+
+// Progress over several files, read on several threads: each file's
+// latest counts, summed under a lock and reported as one. The total is
+// the files' sizes on disk (0, unknown, when one is not a regular file).
+class ProgressSum {
+ public:
+  ProgressSum(const ProgressFn& fn, const std::vector<std::string>& paths) : fn_(fn), files_(paths.size()) {
+    if (!fn_) return;
+    for (const auto& path : paths) {
+      std::error_code ec;
+      const bool regular = path != "-" && std::filesystem::is_regular_file(path, ec);
+      const uintmax_t size = regular ? std::filesystem::file_size(path, ec) : 0;
+      if (!regular || ec) {
+        total_ = 0;
+        break;
+      }
+      total_ += size;
+    }
+  }
+  // File i has read `records` records and `bytes` bytes so far.
+  void report(size_t i, uint64_t records, uint64_t bytes) {
+    if (!fn_) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    files_[i] = {records, bytes};
+    ReadProgress sum;
+    for (const auto& f : files_) sum.records += f.first, sum.bytes += f.second;
+    sum.total_bytes = total_;
+    fn_(sum);
+  }
+  std::function<void(uint64_t, uint64_t)> of(size_t i) {
+    if (!fn_) return {};
+    return [this, i](uint64_t records, uint64_t bytes) { report(i, records, bytes); };
+  }
+
+ private:
+  const ProgressFn& fn_;
+  std::vector<std::pair<uint64_t, uint64_t>> files_;
+  uint64_t total_ = 0;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+void Aggregator::add_file(const std::string& path, const ProgressFn& progress) {
+  ProgressSum sum(progress, {path});
+  read_file(path, sum.of(0));
+}
+
+void Aggregator::read_file(const std::string& path, const std::function<void(uint64_t, uint64_t)>& report) {
   if (impl_->opt.threads_ > 1 && (impl_->index.size() > 0 || !impl_->shards.empty())) {
     // The partitions below hold keys disjoint from each other's, not from
     // what this aggregator already has: the file goes to its own, then in.
     Aggregator part(impl_->opt);
-    part.add_file(path, progress);
+    part.read_file(path, report);
     impl_->absorb(std::move(part.impl_));
     return;
   }
@@ -387,7 +438,7 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
     std::vector<uint64_t> hashes;
     std::vector<std::vector<uint32_t>> positions;  // per partition, in arrival order (several)
     size_t used = 0;                               // records in the chunk
-    uint64_t records = 0;                          // read so far, for progress
+    uint64_t records = 0, bytes = 0;               // read so far, for progress
   };
   // With several threads the next chunk is read while this one is applied,
   // in a second chunk. Larger chunks group more of a source's packets
@@ -430,6 +481,7 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
     }
     c.used = n;
     c.records = reader->counters().records_;
+    c.bytes = reader->input_read();
     return more;
   };
   std::vector<std::vector<uint64_t>> orders(parts), scratch(parts);  // row << 32 | position in the chunk
@@ -461,19 +513,19 @@ void Aggregator::add_file(const std::string& path, const std::function<void(uint
   Chunk first = make_chunk();
   Chunk second = parts == 1 ? Chunk{} : make_chunk();  // one thread: no reading ahead, one chunk
   produce_and_share(threads, parts, first, second, produce, apply_part, [&](const Chunk& c) {
-    if (progress) progress(c.records);
+    if (report) report(c.records, c.bytes);
   });
   // Disjoint keys: kept as they are (no copy), read by table().
   for (auto& q : extra) m.shards.push_back(std::move(q));
   m.counters.files_.emplace_back(path, reader->counters());
 }
 
-void Aggregator::add_files(const std::vector<std::string>& paths,
-                           const std::function<void(uint64_t)>& progress) {
+void Aggregator::add_files(const std::vector<std::string>& paths, const ProgressFn& progress) {
   const size_t threads = std::max(1, impl_->opt.threads_);
+  ProgressSum sum(progress, paths);
   // One file (or one thread): the file's sources are split across the threads.
   if (threads == 1 || paths.size() == 1) {
-    for (const auto& p : paths) add_file(p, progress);
+    for (size_t i = 0; i < paths.size(); ++i) read_file(paths[i], sum.of(i));
     return;
   }
   // Each file into its own aggregator, `threads` at a time; merged in the
@@ -489,7 +541,7 @@ void Aggregator::add_files(const std::vector<std::string>& paths,
     for (size_t i = begin; i < end; ++i) {
       pool.emplace_back([&, i] {
         try {
-          parts[i - begin].add_file(paths[i], i == begin ? progress : nullptr);
+          parts[i - begin].read_file(paths[i], sum.of(i));
         } catch (...) {
           errors[i - begin] = std::current_exception();
         }

@@ -68,6 +68,7 @@ class DarkVecCsvReader final : public CaptureReader {
  public:
   explicit DarkVecCsvReader(std::unique_ptr<ByteStream> stream)
       : stream_(std::move(stream)), buf_(1 << 20) {
+    input_ = stream_.get();
     info_.path_ = stream_->name();
     info_.format_ = Format::kDarkVecCsv;
     info_.compression_ = stream_->compression();

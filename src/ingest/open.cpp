@@ -76,6 +76,9 @@ std::unique_ptr<CaptureReader> open_stream(std::unique_ptr<ByteStream> s) {
 
 }  // namespace
 
+uint64_t CaptureReader::input_read() const { return input_ ? input_->source_read() : 0; }
+uint64_t CaptureReader::input_size() const { return input_ ? input_->source_size() : 0; }
+
 std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path) {
   return open_stream(ByteStream::open_file(path));
 }

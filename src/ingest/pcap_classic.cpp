@@ -20,6 +20,7 @@ class ClassicPcapReader final : public CaptureReader {
  public:
   explicit ClassicPcapReader(std::unique_ptr<ByteStream> stream)
       : stream_(std::move(stream)), buf_(kBuffer) {
+    input_ = stream_.get();
     info_.path_ = stream_->name();
     info_.format_ = Format::kPcap;
     info_.compression_ = stream_->compression();

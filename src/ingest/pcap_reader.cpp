@@ -13,6 +13,7 @@ class PcapReader final : public CaptureReader {
  public:
   PcapReader(std::unique_ptr<ByteStream> stream, Format format)
       : stream_(std::move(stream)) {
+    input_ = stream_.get();
     info_.path_ = stream_->name();
     info_.format_ = format;
     info_.compression_ = stream_->compression();

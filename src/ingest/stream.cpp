@@ -57,6 +57,7 @@ std::unique_ptr<ByteStream> ByteStream::open_file(const std::string& path) {
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   std::unique_ptr<ByteStream> s(new ByteStream(path, fd, nullptr, 0));
+  if (S_ISREG(st.st_mode) && st.st_size > 0) s->source_size_ = static_cast<uint64_t>(st.st_size);
   s->detect_compression();
   return s;
 }
@@ -65,6 +66,7 @@ std::unique_ptr<ByteStream> ByteStream::open_memory(const uint8_t* data,
                                                     size_t size,
                                                     std::string name) {
   std::unique_ptr<ByteStream> s(new ByteStream(std::move(name), -1, data, size));
+  s->source_size_ = size;
   s->detect_compression();
   return s;
 }
@@ -74,11 +76,15 @@ size_t ByteStream::raw_read(uint8_t* buf, size_t n) {
     size_t k = std::min(n, mem_size_ - mem_pos_);
     if (k) std::memcpy(buf, mem_ + mem_pos_, k);
     mem_pos_ += k;
+    source_read_ += k;
     return k;
   }
   for (;;) {
     ssize_t k = ::read(fd_, buf, n);
-    if (k >= 0) return static_cast<size_t>(k);
+    if (k >= 0) {
+      source_read_ += static_cast<uint64_t>(k);
+      return static_cast<size_t>(k);
+    }
     if (errno == EINTR) continue;
     error_ = std::string("read error: ") + std::strerror(errno);
     return 0;

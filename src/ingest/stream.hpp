@@ -30,6 +30,11 @@ class ByteStream {
   size_t peek(uint8_t* buf, size_t n);
 
   Compression compression() const { return compression_; }
+  /// Bytes taken from the source as stored (compressed ones for gzip and
+  /// zstd), read-ahead included; and its size, 0 when unknown (a pipe,
+  /// standard input).
+  uint64_t source_read() const { return source_read_; }
+  uint64_t source_size() const { return source_size_; }
   const std::string& name() const { return name_; }
   /// "" while healthy; else e.g. "truncated gzip stream" (without the name).
   const std::string& error() const { return error_; }
@@ -53,6 +58,7 @@ class ByteStream {
   int fd_ = -1;                  // file source (owned), or -1
   const uint8_t* mem_ = nullptr; // memory source
   size_t mem_size_ = 0, mem_pos_ = 0;
+  uint64_t source_read_ = 0, source_size_ = 0;
   bool raw_eof_ = false;
 
   Compression compression_ = Compression::kNone;

@@ -6,6 +6,7 @@ import gzip
 import csv
 import json
 import re
+import shlex
 import os
 import subprocess
 import sys
@@ -145,6 +146,17 @@ print("ok")"""], capture_output=True, text=True)
                    and open(synced, "rb").read() == open(fnpy, "rb").read(), calls)
     else:
         print("skip: strace cannot trace here (the --sync checks need it)")
+    # On a terminal (a pseudo-terminal from script(1)): a bar over the
+    # input's bytes, ending at 100%, then the summary; not with -q.
+    for quiet in [False, True]:
+        cmd = [darklens, "features", day, "-o", os.path.join(tmp, "bar.csv")] + (["-q"] if quiet else [])
+        r = subprocess.run(["script", "-qec", " ".join(shlex.quote(a) for a in cmd), "/dev/null"],
+                           capture_output=True)
+        screen = r.stdout.decode(errors="replace")
+        bar = re.search(r"\r\[#{30}\] 100%  \d+ packets\r\x1b\[K", screen) is not None
+        expect(f"features on a terminal{' with -q' if quiet else ''}: "
+               f"{'no bar' if quiet else 'a progress bar ending at 100%, then the summary'}",
+               r.returncode == 0 and bar != quiet and (quiet or "rows x 22 columns" in screen), screen[-400:])
     r = run(["features", "--window", "5x", day, "-o", fcsv])
     expect("bad window: exit 2 and message", r.returncode == 2 and b"window '5x': expected" in r.stderr, r.stderr)
     r = run(["features", day, "-o", os.path.join(tmp, "f.parquet")])

@@ -4,11 +4,15 @@
 // filtering and the output formats.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "darklens/error.hpp"
 #include "darklens/features.hpp"
@@ -301,6 +305,72 @@ TEST(FeatureMerge, SameTableOnAnyThreadCount) {
   two.add_files(files);
   expect_same(one.table(), two.table());
   EXPECT_EQ(two.counters().files_.size(), 2u);
+}
+
+// Progress: the records and input bytes read so far, summed over files
+// read on any number of threads, never going back, ending at every record
+// and the inputs' whole size on disk (compressed bytes for a .gz).
+TEST(FeatureMerge, ProgressCountsEveryRecordAndByteOfTheInputs) {
+  test::TempDir dir;
+  // More records than a chunk (2^19), so that one file reports several times.
+  const std::string big = dir.file("big.pcap"), gz = dir.file("big.pcap.gz");
+  for (auto [path, compression] : {std::pair{big, ingest::Compression::kNone},
+                                   std::pair{gz, ingest::Compression::kGzip}}) {
+    PcapWriter w(path, 1, compression);
+    FrameSpec f;
+    f.src = 0x01020304;
+    f.dst = 0xC6336401;
+    f.dport = 23;
+    const auto frame = build_frame(f);
+    for (int i = 0; i < (1 << 19) + 1000; ++i) w.write(int64_t{i} * 1'000'000, frame);
+    w.commit();
+  }
+  const std::vector<std::string> files = {day().out.days_[0].path_, big, gz, day().out.days_[1].path_};
+  uint64_t total = 0;
+  for (const auto& f : files) total += std::filesystem::file_size(f);
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    features::FeatureOptions o;
+    o.threads_ = threads;
+    features::Aggregator agg(o);
+    std::vector<features::ReadProgress> seen;
+    agg.add_files(files, [&](const features::ReadProgress& p) { seen.push_back(p); });
+    uint64_t records = 0;
+    for (const auto& [path, rc] : agg.counters().files_) records += rc.records_;
+    ASSERT_GE(seen.size(), 6u);  // two or more for each big file, one for each day
+    for (size_t i = 1; i < seen.size(); ++i) {
+      EXPECT_GE(seen[i].records, seen[i - 1].records) << i;
+      EXPECT_GE(seen[i].bytes, seen[i - 1].bytes) << i;
+    }
+    for (const auto& p : seen) EXPECT_EQ(p.total_bytes, total);
+    EXPECT_EQ(seen.back().records, records);
+    EXPECT_EQ(seen.back().bytes, total);
+  }
+  // One file, its sources split across threads.
+  features::FeatureOptions o;
+  o.threads_ = 2;
+  features::Aggregator one(o);
+  std::vector<features::ReadProgress> seen;
+  one.add_file(gz, [&](const features::ReadProgress& p) { seen.push_back(p); });
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen.back().bytes, std::filesystem::file_size(gz));
+  EXPECT_EQ(seen.back().records, (1u << 19) + 1000);
+  // A pipe has no size: the total is unknown (0), the bytes still counted.
+  const std::string fifo = dir.file("pipe.pcap");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto bytes = test::read_bytes(day().out.days_[0].path_);
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  });
+  features::Aggregator piped(features::FeatureOptions{});
+  seen.clear();
+  piped.add_files({fifo, day().out.days_[1].path_}, [&](const features::ReadProgress& p) { seen.push_back(p); });
+  writer.join();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].total_bytes, 0u);
+  EXPECT_EQ(seen[0].bytes, bytes.size());
+  EXPECT_EQ(seen[1].bytes, bytes.size() + std::filesystem::file_size(day().out.days_[1].path_));
 }
 
 TEST(FeatureMerge, FilesCutAtRandomGiveTheWholeOnAnyThreadCount) {

@@ -6,6 +6,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <filesystem>
+
 #include "darklens/error.hpp"
 #include "darklens/ingest.hpp"
 #include "darklens/pcap_writer.hpp"
@@ -333,4 +335,36 @@ TEST(Reader, FromMemory) {
   while (r->next(p)) ++n;
   EXPECT_EQ(n, 3);
   EXPECT_EQ(r->info().path_, "mem");
+}
+
+// Progress of every reader: bytes of the input as stored (compressed ones
+// for gzip and zstd) read so far, never more than its size, and all of it
+// at the end; memory inputs too.
+TEST(Reader, InputBytesReadReachTheSizeOfEveryKind) {
+  test::TempDir dir;
+  const auto pcap = test::pcap_file(three_frames());
+  std::vector<std::string> paths = {
+      dir.write("a.pcap", pcap), dir.write("b.pcapng", test::pcapng_file(three_frames())),
+      std::string(DARKLENS_SHARED_DATA) + "/darknet01_20210501.csv.gz"};
+  {
+    PcapWriter w(dir.file("c.pcap.zst"), 1, ingest::Compression::kZstd);
+    for (const auto& f : three_frames()) w.write(f.ts_ns, f.bytes);
+    w.commit();
+    paths.push_back(dir.file("c.pcap.zst"));
+  }
+  for (const auto& path : paths) {
+    SCOPED_TRACE(path);
+    const uint64_t size = std::filesystem::file_size(path);
+    auto r = CaptureReader::open(path);
+    EXPECT_EQ(r->input_size(), size);
+    Packet p;
+    while (r->next(p)) EXPECT_LE(r->input_read(), size);
+    EXPECT_EQ(r->input_read(), size);
+  }
+  auto m = CaptureReader::open_memory(pcap.data(), pcap.size(), "mem");
+  Packet p;
+  while (m->next(p)) {
+  }
+  EXPECT_EQ(m->input_size(), pcap.size());
+  EXPECT_EQ(m->input_read(), pcap.size());
 }
