@@ -18,7 +18,6 @@ std::atomic<bool> g_sync{false};
 }  // namespace
 
 void AtomicFile::set_sync(bool on) { g_sync = on; }
-bool AtomicFile::sync() { return g_sync; }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   tmp_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" +
