@@ -30,6 +30,8 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("help lists subcommands", r.returncode == 0 and b"stats" in r.stdout and b"synth" in r.stdout)
     r = run(["stats", "--help"])
     expect("stats --help explains", r.returncode == 0 and b"capinfos" in r.stdout)
+    r = run(["features", "--help"])
+    expect("a command's --help names the global --sync", r.returncode == 0 and b"--sync fsyncs every output" in r.stdout)
     r = run([])
     expect("no subcommand is a usage error (2)", r.returncode == 2, r.stderr)
     r = run(["stats", "--bogus", BBN])
