@@ -431,14 +431,22 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
   auto part = [&](size_t t) -> Impl& { return t == 0 ? m : *extra[t - 1]; };
   constexpr size_t kBatch = 32;  // index lookups prefetched this far ahead
   // One chunk of the packets used, as Facts with their keys, split by
-  // partition.
+  // partition. With several partitions, each record's key and hash go to
+  // its partition's list beside its position: a partition then reads its
+  // keys in order, not scattered over the whole chunk (that gather cost
+  // one file on two threads ~0.1 s of CPU a day).
+  struct Routed {
+    Key key;
+    uint64_t hash;
+    uint32_t position;
+  };
   struct Chunk {
     std::vector<Facts> facts;
-    std::vector<Key> keys;
+    std::vector<Key> keys;                    // one partition: by position
     std::vector<uint64_t> hashes;
-    std::vector<std::vector<uint32_t>> positions;  // per partition, in arrival order (several)
-    size_t used = 0;                               // records in the chunk
-    uint64_t records = 0, bytes = 0;               // read so far, for progress
+    std::vector<std::vector<Routed>> routed;  // several: per partition, in arrival order
+    size_t used = 0;                          // records in the chunk
+    uint64_t records = 0, bytes = 0;          // read so far, for progress
   };
   // With several threads the next chunk is read while this one is applied,
   // in a second chunk. Larger chunks group more of a source's packets
@@ -451,32 +459,44 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
   auto make_chunk = [&] {
     Chunk c;
     c.facts.reserve(chunk_size);
-    c.keys.reserve(chunk_size);
-    c.hashes.reserve(chunk_size);
-    c.positions.resize(parts);
+    if (parts == 1) {
+      c.keys.reserve(chunk_size);
+      c.hashes.reserve(chunk_size);
+    } else {
+      c.routed.resize(parts);
+      for (auto& r : c.routed) r.reserve(2 * chunk_size / parts);  // room for skew; grows beyond
+    }
     return c;
   };
   auto grow = [&](Chunk& c) {
     const size_t size = std::min(chunk_size, c.facts.size() + 4096);
     c.facts.resize(size);
-    c.keys.resize(size);
-    c.hashes.resize(size);
+    if (parts == 1) {
+      c.keys.resize(size);
+      c.hashes.resize(size);
+    }
   };
   // Reads and selects the next chunk (selection counts into m.counters,
   // which applying never touches). False after the last.
   auto produce = [&](Chunk& c) {
-    for (auto& p : c.positions) p.clear();
+    for (auto& r : c.routed) r.clear();
     Packet p;
     size_t n = 0;  // used, of chunk_size read (progress comes once a chunk)
     bool more = true;
     for (size_t read = 0; read < chunk_size; ++read) {
       if (!(more = reader->next(p))) break;
       if (n == c.facts.size()) grow(c);
-      const Impl::Use use = m.select(p, c.keys[n]);
+      Key key;
+      const Impl::Use use = m.select(p, key);
       if (use == Impl::Use::kSkip) continue;
       c.facts[n] = Impl::facts(p, use);
-      c.hashes[n] = hash_of(c.keys[n]);
-      if (parts > 1) c.positions[((c.hashes[n] >> 32) * parts) >> 32].push_back(static_cast<uint32_t>(n));
+      const uint64_t h = hash_of(key);
+      if (parts == 1) {
+        c.keys[n] = key;
+        c.hashes[n] = h;
+      } else {
+        c.routed[((h >> 32) * parts) >> 32].push_back({key, h, static_cast<uint32_t>(n)});
+      }
       ++n;
     }
     c.used = n;
@@ -488,16 +508,20 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
   auto apply_part = [&](const Chunk& c, size_t t) {
     Impl& q = part(t);
     // One partition: every record of the chunk, in order.
-    const size_t records = parts == 1 ? c.used : c.positions[t].size();
-    auto position = [&](size_t j) { return parts == 1 ? static_cast<uint32_t>(j) : c.positions[t][j]; };
+    const size_t records = parts == 1 ? c.used : c.routed[t].size();
     auto& order = orders[t];
     order.clear();
     for (size_t base = 0; base < records; base += kBatch) {
       const size_t end = std::min(records, base + kBatch);
-      for (size_t j = base; j < end; ++j) q.index.prefetch(c.hashes[position(j)]);
-      for (size_t j = base; j < end; ++j) {
-        const uint32_t i = position(j);
-        order.push_back(uint64_t{q.row_for(c.keys[i], c.hashes[i])} << 32 | i);
+      if (parts == 1) {
+        for (size_t j = base; j < end; ++j) q.index.prefetch(c.hashes[j]);
+        for (size_t j = base; j < end; ++j) order.push_back(uint64_t{q.row_for(c.keys[j], c.hashes[j])} << 32 | j);
+      } else {
+        const auto& routed = c.routed[t];
+        for (size_t j = base; j < end; ++j) q.index.prefetch(routed[j].hash);
+        for (size_t j = base; j < end; ++j) {
+          order.push_back(uint64_t{q.row_for(routed[j].key, routed[j].hash)} << 32 | routed[j].position);
+        }
       }
     }
     sort_by_row(order, scratch[t]);
