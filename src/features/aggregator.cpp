@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "../core/parallel.hpp"
+#include "../core/radix_sort.hpp"
 #include "chunked_vector.hpp"
 #include "key_index.hpp"
 #include "columns.hpp"
@@ -22,26 +23,12 @@ namespace {
 
 using Key = SourceKey;
 
-// Sorts row << 32 | position entries by row, keeping positions in order
-// (LSD radix sort on the row: stable, linear). One pass while the rows fit
-// 17 bits (a count table of 512 KiB), else passes of equal width.
+// Sorts row << 32 | position entries by row, keeping positions in order.
+// One pass while the rows fit 17 bits (a count table of 512 KiB).
 void sort_by_row(std::vector<uint64_t>& v, std::vector<uint64_t>& tmp) {
-  tmp.resize(v.size());
   uint64_t max_row = 0;
   for (uint64_t x : v) max_row = std::max(max_row, x >> 32);
-  const int bits = std::bit_width(max_row);
-  const int passes = (bits + 16) / 17;  // 0 when every row is 0
-  if (passes == 0) return;
-  const int width = (bits + passes - 1) / passes;
-  const uint64_t mask = (uint64_t{1} << width) - 1;
-  std::vector<uint32_t> count((size_t{1} << width) + 1);
-  for (int shift = 32; shift < 32 + passes * width; shift += width) {
-    std::fill(count.begin(), count.end(), 0);
-    for (uint64_t x : v) ++count[((x >> shift) & mask) + 1];
-    for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
-    for (uint64_t x : v) tmp[count[(x >> shift) & mask]++] = x;
-    v.swap(tmp);
-  }
+  radix_sort(v, tmp, static_cast<int>(std::bit_width(max_row)), 17, [](uint64_t x) { return x >> 32; });
 }
 
 bool in_darknet(const FeatureOptions& opt, const IpAddr& a) {
