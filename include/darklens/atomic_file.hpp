@@ -43,6 +43,8 @@ class AtomicFile {
   FILE* stream() { return f_; }
 
  private:
+  void put(const void* data, size_t n);  // fwrite; throws IoError naming the file
+
   std::string path_, tmp_;
   std::unique_ptr<char[]> buffer_;  // the stream's (outlives it: closed first)
   FILE* f_ = nullptr;

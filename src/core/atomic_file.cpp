@@ -38,13 +38,14 @@ AtomicFile::~AtomicFile() {
   if (!committed_) std::remove(tmp_.c_str());
 }
 
-void AtomicFile::write(const void* data, size_t n) {
-  if (!g_sync) {
-    if (std::fwrite(data, 1, n, f_) != n) {
-      throw IoError(path_ + ": write failed: " + std::strerror(errno));
-    }
-    return;
+void AtomicFile::put(const void* data, size_t n) {
+  if (std::fwrite(data, 1, n, f_) != n) {
+    throw IoError(path_ + ": write failed: " + std::strerror(errno));
   }
+}
+
+void AtomicFile::write(const void* data, size_t n) {
+  if (!g_sync) return put(data, n);
   // Large durable outputs: every 8 MiB, the kernel is asked to start
   // writing what it holds (asynchronously), so the disk works while the
   // rest is written.
@@ -52,9 +53,7 @@ void AtomicFile::write(const void* data, size_t n) {
   const auto* p = static_cast<const char*>(data);
   while (n != 0) {
     const size_t k = std::min(n, kStep - (written_ - started_));
-    if (std::fwrite(p, 1, k, f_) != k) {
-      throw IoError(path_ + ": write failed: " + std::strerror(errno));
-    }
+    put(p, k);
     p += k, n -= k, written_ += k;
     if (written_ - started_ == kStep) {
       // Only a hint: errors surface at the next write or commit()'s fsync.
