@@ -473,13 +473,13 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
     for (size_t read = 0; read < chunk_size; ++read) {
       if (!(more = reader->next(p))) break;
       if (n == c.facts.size()) grow(c);
-      Key key;
+      Key routed_key;  // several partitions: the key goes to its partition's list
+      Key& key = parts == 1 ? c.keys[n] : routed_key;
       const Impl::Use use = m.select(p, key);
       if (use == Impl::Use::kSkip) continue;
       c.facts[n] = Impl::facts(p, use);
       const uint64_t h = hash_of(key);
       if (parts == 1) {
-        c.keys[n] = key;
         c.hashes[n] = h;
       } else {
         c.routed[((h >> 32) * parts) >> 32].push_back({key, h, static_cast<uint32_t>(n)});
