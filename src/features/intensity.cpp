@@ -78,7 +78,7 @@ Intensity::Groups Intensity::groups_of(const Facts& p) {
   } else {
     g.proto = kPrOther;
   }
-  if (l4 && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) g.service = kServiceByPort[p.dport];
+  if (l4 && (p.proto == ip_proto::kTcp || p.proto == ip_proto::kUdp)) g.service = service_of(p.dport);
   return g;
 }
 
