@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 import dpkt
 
 darklens = sys.argv[1]
-shared = sys.argv[2] if len(sys.argv) > 2 else None
+shared = sys.argv[2]  # tests/data: the real sample captures
 results = []
 
 
@@ -252,26 +252,25 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("patterns: a file that is not a database, exit 4", r.returncode == 4 and
            b"notes.db: not an SQLite database" in r.stderr, r.stderr)
 
-    if shared:
-        # Real captures (../shared/data, README there).
-        one = os.path.join(shared, "bbn_one_scanner_2021-09-26.pcap")
-        r = run(["analyze", one, "-o", os.path.join(tmp, "one")])
-        expect("analyze: one source is too few, exit 2 saying so", r.returncode == 2 and
-               b"1 sources left in the captures after filtering; at least 3 are needed to cluster" in r.stderr,
-               r.stderr)
-        storm = os.path.join(shared, "greynoise_spoofed_storm_rawip.pcap")
-        gn = os.path.join(tmp, "storm")
-        r = run(["analyze", storm, "-q", "-o", gn])
-        prof = json.load(open(os.path.join(gn, "profiles.json"))) if r.returncode == 0 else []
-        back = [p for p in prof if any(a["id"] == "backscatter" for a in p["activities"])]
-        expect("a real spoofed-traffic capture: its backscatter sources form a cluster explained as backscatter",
-               r.returncode == 0 and back and all(c["key"] == "backscatter" and c["share"] > 0.99
-                                                    for p in back for c in p["classes"][:1]), (r.stderr, prof[:1]))
-        dv = os.path.join(tmp, "darkvec")
-        r = run(["analyze", os.path.join(shared, "darknet01_20210501.csv.gz"), "--gt",
-                 os.path.join(shared, "darkvec_ground_truth.csv"), "-q", "-o", dv])
-        s = json.load(open(os.path.join(dv, "summary.json"))) if r.returncode == 0 else {}
-        expect("a DarkVec CSV log analyses", r.returncode == 0 and s.get("sources", 0) > 100, r.stderr)
+    # Real captures (tests/data, README there).
+    one = os.path.join(shared, "bbn_one_scanner_2021-09-26.pcap")
+    r = run(["analyze", one, "-o", os.path.join(tmp, "one")])
+    expect("analyze: one source is too few, exit 2 saying so", r.returncode == 2 and
+           b"1 sources left in the captures after filtering; at least 3 are needed to cluster" in r.stderr,
+           r.stderr)
+    storm = os.path.join(shared, "greynoise_spoofed_storm_rawip.pcap")
+    gn = os.path.join(tmp, "storm")
+    r = run(["analyze", storm, "-q", "-o", gn])
+    prof = json.load(open(os.path.join(gn, "profiles.json"))) if r.returncode == 0 else []
+    back = [p for p in prof if any(a["id"] == "backscatter" for a in p["activities"])]
+    expect("a real spoofed-traffic capture: its backscatter sources form a cluster explained as backscatter",
+           r.returncode == 0 and back and all(c["key"] == "backscatter" and c["share"] > 0.99
+                                                for p in back for c in p["classes"][:1]), (r.stderr, prof[:1]))
+    dv = os.path.join(tmp, "darkvec")
+    r = run(["analyze", os.path.join(shared, "darknet01_20210501.csv.gz"), "--gt",
+             os.path.join(shared, "darkvec_ground_truth.csv"), "-q", "-o", dv])
+    s = json.load(open(os.path.join(dv, "summary.json"))) if r.returncode == 0 else {}
+    expect("a DarkVec CSV log analyses", r.returncode == 0 and s.get("sources", 0) > 100, r.stderr)
 
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:

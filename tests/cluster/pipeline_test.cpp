@@ -165,7 +165,7 @@ TEST(Pipeline, DbscanReportsNoiseAndTheKDistanceCurve) {
 TEST(MatrixFiles, FeatureTableCsvAndNpy) {
   features::FeatureOptions o;
   features::Aggregator agg(o);
-  agg.add_file(std::string(DARKLENS_SHARED_DATA) + "/greynoise_spoofed_storm_rawip.pcap");
+  agg.add_file(std::string(DARKLENS_TEST_DATA) + "/greynoise_spoofed_storm_rawip.pcap");
   auto t = agg.table();
   test::TempDir dir;
   features::write_table(t, dir.file("f.csv"));

@@ -43,7 +43,7 @@ TEST(GroundTruth, ErrorsNameFileAndLine) {
 }
 
 TEST(GroundTruth, SharedDarkVecFile) {
-  const auto gt = ground_truth::load({std::string(DARKLENS_SHARED_DATA) + "/darkvec_ground_truth.csv"}, {});
+  const auto gt = ground_truth::load({std::string(DARKLENS_TEST_DATA) + "/darkvec_ground_truth.csv"}, {});
   EXPECT_EQ(gt.hosts_.size(), 9125u);  // 10,164 rows, 9,125 distinct addresses (repeats carry the same label)
   EXPECT_EQ(gt.label_of(*IpAddr::parse("71.6.232.5")), "quadmetrics");
   EXPECT_NE(std::find(gt.labels_.begin(), gt.labels_.end(), "censys"), gt.labels_.end());

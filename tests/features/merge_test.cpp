@@ -525,7 +525,7 @@ TEST(FeatureFilter, BpfOnPcapAndOnDarkVecCsv) {
   // DarkVec CSV rows are matched as rebuilt IP packets: the sample has 85
   // TCP packets to port 23 (awk over the decompressed file).
   features::Aggregator csv(o);
-  csv.add_file(std::string(DARKLENS_SHARED_DATA) + "/darknet01_20210501.csv.gz");
+  csv.add_file(std::string(DARKLENS_TEST_DATA) + "/darknet01_20210501.csv.gz");
   EXPECT_EQ(csv.counters().used_, 85u);
 
   o.bpf_ = "tcp dst prot 23";
@@ -541,7 +541,7 @@ TEST(FeatureFilter, BpfOnPcapAndOnDarkVecCsv) {
 TEST(FeatureOutput, CsvJsonlNpy) {
   features::FeatureOptions o;
   features::Aggregator agg(o);
-  agg.add_file(std::string(DARKLENS_SHARED_DATA) + "/bbn_one_scanner_2021-09-26.pcap");
+  agg.add_file(std::string(DARKLENS_TEST_DATA) + "/bbn_one_scanner_2021-09-26.pcap");
   auto t = agg.table();
   ASSERT_EQ(t.rows(), 1u);
   test::TempDir dir;

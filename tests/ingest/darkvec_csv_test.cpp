@@ -1,4 +1,4 @@
-// DarkVec CSV reader, on the real sample (../shared/data/darknet01_20210501.csv.gz,
+// DarkVec CSV reader, on the real sample (tests/data/darknet01_20210501.csv.gz,
 // counts taken with awk over the decompressed file) and on hostile rows.
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ const std::string kHeader =
 }
 
 TEST(DarkVecCsv, RealSampleCounts) {
-  auto r = ingest::CaptureReader::open(std::string(DARKLENS_SHARED_DATA) +
+  auto r = ingest::CaptureReader::open(std::string(DARKLENS_TEST_DATA) +
                                        "/darknet01_20210501.csv.gz");
   EXPECT_EQ(r->info().format_, ingest::Format::kDarkVecCsv);
   EXPECT_EQ(r->info().compression_, ingest::Compression::kGzip);

@@ -345,7 +345,7 @@ TEST(Reader, InputBytesReadReachTheSizeOfEveryKind) {
   const auto pcap = test::pcap_file(three_frames());
   std::vector<std::string> paths = {
       dir.write("a.pcap", pcap), dir.write("b.pcapng", test::pcapng_file(three_frames())),
-      std::string(DARKLENS_SHARED_DATA) + "/darknet01_20210501.csv.gz"};
+      std::string(DARKLENS_TEST_DATA) + "/darknet01_20210501.csv.gz"};
   {
     PcapWriter w(dir.file("c.pcap.zst"), 1, ingest::Compression::kZstd);
     for (const auto& f : three_frames()) w.write(f.ts_ns, f.bytes);

@@ -1,4 +1,4 @@
-// The real shared captures (../shared/data/README.md gives their contents).
+// The real sample captures (tests/data/README.md gives their provenance and contents).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +9,7 @@
 using namespace darklens;
 
 namespace {
-std::string shared(const char* name) { return std::string(DARKLENS_SHARED_DATA) + "/" + name; }
+std::string shared(const char* name) { return std::string(DARKLENS_TEST_DATA) + "/" + name; }
 }  // namespace
 
 TEST(SharedData, BbnOneScanner) {
