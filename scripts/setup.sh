@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential dpkg-dev cmake ninja-build pkg-config git
   clang clang-14 libclang-rt-14-dev
   libpcap-dev libeigen3-dev libnanoflann-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "darklens/analyze.hpp"
 #include "darklens/atomic_file.hpp"
+#include "darklens/data_files.hpp"
 #include "darklens/error.hpp"
 #include "darklens/report.hpp"
 
@@ -49,7 +50,7 @@ std::string clusters_csv(const features::FeatureTable& t, const std::vector<int>
 
 struct Common {
   std::vector<std::string> files, gt;
-  std::string out, label_map, signatures = std::string(DARKLENS_DATA_DIR) + "/signatures.txt", db;
+  std::string out, label_map, signatures, db;  // signatures: empty = the shipped catalog
   int threads = 0;
   bool quiet = false;
 };
@@ -60,7 +61,7 @@ struct Loaded {
   std::optional<ground_truth::GroundTruth> gt;
 };
 Loaded load(const Common& c) {
-  Loaded in{profile::Catalog::load(c.signatures), std::nullopt};
+  Loaded in{profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt};
   if (!c.gt.empty()) {
     in.gt = ground_truth::load(c.gt, c.label_map.empty() ? std::map<std::string, std::string>{}
                                                          : ground_truth::load_label_map(c.label_map));
@@ -75,8 +76,9 @@ void add_common(CLI::App* sub, Common& c) {
                                 "composition of each cluster")
       ->allow_extra_args(false);
   sub->add_option("--label-map", c.label_map, "CSV 'from,to' normalising ground-truth labels");
-  sub->add_option("--signatures", c.signatures, "Signature catalog (docs/analyze.md)")
-      ->default_str("data/signatures.txt");
+  sub->add_option("--signatures", c.signatures,
+                  "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
+                  "beside the binary's folder or in $DARKLENS_DATA_DIR");
   sub->add_option("-t,--threads", c.threads, "Worker threads (0 = all cores; same result on any number)")
       ->default_val(0)->check(CLI::Range(0, 256));
   sub->add_flag("-q,--quiet", c.quiet, "Print nothing but errors");

@@ -4,12 +4,9 @@
 
 #include "commands.hpp"
 #include "darklens/atomic_file.hpp"
+#include "darklens/data_files.hpp"
 #include "darklens/error.hpp"
 #include "darklens/rdns.hpp"
-
-#ifndef DARKLENS_DATA_DIR
-#define DARKLENS_DATA_DIR "data"
-#endif
 
 namespace darklens::cli {
 namespace {
@@ -46,7 +43,7 @@ std::vector<IpAddr> read_addresses(const std::string& path) {
 
 Command add_gt(CLI::App& app) {
   struct Opts {
-    std::string ips, rules = std::string(DARKLENS_DATA_DIR) + "/rdns_rules.txt", resolver, out, names;
+    std::string ips, rules, resolver, out, names;  // rules: empty = the shipped file
     int concurrency = 64, timeout_ms = 2000, tries = 3;
     bool quiet = false;
   };
@@ -59,7 +56,9 @@ Command add_gt(CLI::App& app) {
       "and label it by the first matching rule (suffix or regular expression -> organisation). Writes "
       "'ip,label' for the matched addresses, the ground-truth format of 'darklens evaluate --gt'.");
   sub->add_option("--ips", o->ips, "Addresses, one per line (first CSV field; '-' = standard input)")->required();
-  sub->add_option("--rules", o->rules, "Rules file (default: the shipped data/rdns_rules.txt)");
+  sub->add_option("--rules", o->rules,
+                  "Rules file; default: the shipped one, share/darklens/rdns_rules.txt beside the binary's folder "
+                  "or in $DARKLENS_DATA_DIR");
   sub->add_option("--resolver", o->resolver, "DNS server IP or IP:PORT (default: the system's)");
   sub->add_option("--concurrency", o->concurrency, "Queries in flight")->default_val(64)->check(CLI::Range(1, 512));
   sub->add_option("--timeout-ms", o->timeout_ms, "Per try")->default_val(2000)->check(CLI::PositiveNumber);
@@ -68,7 +67,8 @@ Command add_gt(CLI::App& app) {
   sub->add_option("-o,--output", o->out, "Ground truth CSV to write")->required();
   sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   return {sub, [o]() {
-            const auto rules = rdns::load_rules(o->rules);  // a bad rules file fails before any query
+            // A bad rules file fails before any query.
+            const auto rules = rdns::load_rules(o->rules.empty() ? data_file("rdns_rules.txt") : o->rules);
             const auto ips = read_addresses(o->ips);
             rdns::LookupOptions lo;
             lo.resolver_ = o->resolver;

@@ -1,14 +1,47 @@
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <vector>
 
 #include "commands.hpp"
 #include "darklens/atomic_file.hpp"
+#include "darklens/data_files.hpp"
 #include "darklens/error.hpp"
+
+#ifndef DARKLENS_ALLOCATOR
+#define DARKLENS_ALLOCATOR "system malloc"
+#endif
 
 namespace darklens::cli {
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+
+namespace {
+// `darklens --version`: the version, how this binary was built, and where
+// it finds its shipped data (a bug report wants all three).
+std::string version_text() {
+#if defined(__clang__)
+  const std::string compiler = "clang " + std::string(__clang_version__);
+#elif defined(__GNUC__)
+  const std::string compiler = "g++ " + std::string(__VERSION__);
+#else
+  const std::string compiler = "unknown compiler";
+#endif
+#if defined(__SANITIZE_ADDRESS__) || (defined(__has_feature) && __has_feature(address_sanitizer))
+  const char* sanitizers = "address, undefined";
+#else
+  const char* sanitizers = "none";
+#endif
+  std::string data;
+  for (const auto& d : data_dirs()) {
+    std::error_code ec;
+    data += d + (std::filesystem::is_directory(d, ec) ? "" : " (missing)");
+  }
+  return std::string("darklens ") + DARKLENS_VERSION + "\nbuild       " + DARKLENS_BUILD_TYPE + ", " + compiler +
+         ", C++" + std::to_string(__cplusplus / 100 % 100) + "\nallocator   " + DARKLENS_ALLOCATOR +
+         "\nsanitizers  " + sanitizers + "\ndata        " + (data.empty() ? "not found" : data);
+}
+}  // namespace
 }  // namespace darklens::cli
 
 // Exit codes (docs/cli.md): 0 success, 1 unexpected error, 2 bad usage or
@@ -19,7 +52,8 @@ int main(int argc, char** argv) {
       "darklens: find coordinated sources in darknet (network telescope) "
       "traffic.\nRun 'darklens COMMAND --help' for the options of a command.",
       "darklens"};
-  app.set_version_flag("--version", DARKLENS_VERSION);
+  app.set_version_flag("--version", cli::version_text,
+                       "Print the version, how this binary was built and where its data is, then exit");
   app.require_subcommand(1);
   // Global options may also follow the command ('darklens features ... --sync').
   app.fallthrough();

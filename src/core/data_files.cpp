@@ -1,0 +1,47 @@
+#include "darklens/data_files.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "darklens/error.hpp"
+
+namespace darklens {
+namespace {
+
+// The running binary's directory, through /proc (the path it was started
+// by may be relative or a link); empty where /proc is not mounted.
+std::string binary_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.parent_path().string();
+}
+
+}  // namespace
+
+std::vector<std::string> data_dirs() {
+  if (const char* env = std::getenv("DARKLENS_DATA_DIR"); env && *env) return {env};
+  const std::string bin = binary_dir();
+  if (bin.empty()) return {};
+  return {(std::filesystem::path(bin).parent_path() / "share" / "darklens").string()};
+}
+
+std::string data_file(std::string_view name) {
+  const auto dirs = data_dirs();
+  std::string looked;
+  for (const auto& d : dirs) {
+    const auto path = std::filesystem::path(d) / name;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec)) return path.string();
+    looked += (looked.empty() ? "" : ", ") + path.string();
+  }
+  const bool from_env = std::getenv("DARKLENS_DATA_DIR") && *std::getenv("DARKLENS_DATA_DIR");
+  throw IoError(std::string(name) + ": shipped data file not found (looked in " +
+                (looked.empty() ? std::string("no place: /proc/self/exe cannot be read") : looked) + ")" +
+                (from_env ? "; DARKLENS_DATA_DIR names a folder without it"
+                          : "; set DARKLENS_DATA_DIR to the folder that holds it (share/darklens of an "
+                            "installed tree, data/ of the sources)"));
+}
+
+}  // namespace darklens
