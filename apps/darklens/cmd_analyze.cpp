@@ -141,7 +141,7 @@ Command add_analyze(CLI::App& app) {
             features_csv.get();
             if (!o->quiet) {
               std::cout << o->out << "/report.html: " << a.table.rows() << " sources in "
-                        << a.result.summary_["clusters"] << " clusters";
+                        << a.result.summary_.clusters << " clusters";
               size_t unexplained = a.summary["unexplained_clusters"].get<size_t>();
               std::cout << " (" << unexplained << " unexplained)";
               if (db) std::cout << "; stored as run " << a.summary["stored"]["run"] << " in " << o->db;

@@ -70,7 +70,7 @@ Command add_cluster(CLI::App& app) {
               }
               f.commit();
             }
-            nlohmann::json summary = r.summary_;
+            nlohmann::json summary = pipeline::to_json(r.summary_);
             summary["input"] = {{"path", o->input}, {"columns", m.columns}};
             summary["fitted"] = r.fitted_;
             AtomicFile f((dir / "summary.json").string());
@@ -78,10 +78,8 @@ Command add_cluster(CLI::App& app) {
             f.commit();
             if (!o->quiet) {
               std::cout << o->out << ": " << r.labels_.size() << " rows in " << r.centroids_.rows()
-                        << " clusters (" << r.summary_["choice"]["rule"].get<std::string>() << ")";
-              if (!r.summary_["silhouette"].is_null()) {
-                std::cout << ", silhouette " << r.summary_["silhouette"].get<double>();
-              }
+                        << " clusters (" << r.summary_.choice.rule << ")";
+              if (r.summary_.silhouette) std::cout << ", silhouette " << *r.summary_.silhouette;
               std::cout << "\n";
             }
             return 0;

@@ -176,9 +176,9 @@ Command add_track(CLI::App& app) {
                                     {"labelled", labelled},
                                     {"knn_accuracy", or_null(loo)},
                                     {"day1_model_accuracy", or_null(cross)},
-                                    {"clusters", r.summary_["clusters"]},
-                                    {"noise", r.summary_["noise"]},
-                                    {"sizes", r.summary_["sizes"]},
+                                    {"clusters", r.summary_.clusters},
+                                    {"noise", r.summary_.noise},
+                                    {"sizes", r.summary_.sizes},
                                     {"ami_vs_day1", or_null(vs_first)},
                                     {"ami_vs_previous", or_null(vs_prev)}};
               std::map<std::string, size_t> events;
@@ -218,8 +218,7 @@ Command add_track(CLI::App& app) {
               }
               csv += std::to_string(di + 1) + "," + quoted + "," + std::to_string(d.m.X.rows()) + "," +
                      std::to_string(labelled) + "," + num(loo) + "," + num(cross) + "," +
-                     std::to_string(r.summary_["clusters"].get<int>()) + "," +
-                     std::to_string(r.summary_["noise"].get<size_t>()) + "," + num(vs_first) + "," + num(vs_prev);
+                     std::to_string(r.summary_.clusters) + "," + std::to_string(r.summary_.noise) + "," + num(vs_first) + "," + num(vs_prev);
               for (const char* e : {"continued", "split", "merged", "new", "vanished"}) {
                 csv += "," + (di > 0 ? std::to_string(events[e]) : std::string());
               }

@@ -11,9 +11,12 @@
 // hyper-parameter heuristic. Every argument is in docs/cluster.md.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "darklens/cluster.hpp"
@@ -30,12 +33,71 @@ struct Stage {
 /// argument, a value that is not a number or not one of the choices).
 std::vector<Stage> parse_spec(std::string_view spec);
 
+/// One parameter of the clusterer as chosen (a number, a flag or a name).
+struct Parameter {
+  std::string name;
+  std::variant<bool, int64_t, uint64_t, double, std::string> value;
+};
+
+/// A candidate of a k heuristic (kmeans:k=auto, hac:k=auto), with the
+/// diagnostic its algorithm reports beside the silhouette.
+struct Candidate {
+  int k = 0;
+  std::optional<double> silhouette;         // none: fewer than 2 clusters in the sample
+  std::optional<double> inertia;            // kmeans: the elbow diagnostic
+  std::optional<double> next_merge_height;  // hac: height of the first merge not applied
+};
+
+/// How the clusterer's hyper-parameter was chosen, with the evidence.
+struct Choice {
+  std::string rule;                                    // "k given", "best silhouette over k = 2..10 ...", ...
+  std::optional<std::string> note;                     // a hint (e.g. the best k is the largest tried)
+  std::vector<Candidate> candidates;                   // k heuristics
+  std::vector<std::pair<size_t, double>> k_distance;   // dbscan eps=auto: (rank, distance) at 201 quantiles
+  std::optional<size_t> knee_rank;                     // dbscan eps=auto
+};
+
+/// Silhouette of one cluster, on the rows the choice was scored on.
+struct ClusterSilhouette {
+  int cluster = 0;
+  double value = 0;
+  size_t rows = 0;
+};
+
+/// What a som stage learnt (a map a person can look at).
+struct SomSummary {
+  int rows = 0, cols = 0;
+  std::string topology;  // "rectangular" | "hexagonal"
+  double quantization_error = 0, topographic_error = 0;
+  cluster::Matrix u_matrix, hit_map;
+};
+
+/// What a run did and why: a typed value; to_json() makes the document
+/// `summary.json` and the report carry.
+struct Summary {
+  std::string pipeline;
+  int64_t rows = 0, columns = 0, embedded_columns = 0;
+  std::string algorithm;  // kmeans, dbscan, meanshift, hac
+  std::vector<Parameter> parameters;
+  Choice choice;
+  int clusters = 0;
+  std::vector<size_t> sizes;  // members of each cluster
+  size_t noise = 0;
+  std::optional<double> silhouette;  // the one the choice was made on, noise left out
+  std::optional<std::vector<ClusterSilhouette>> silhouette_per_cluster;  // when computed for the final labels
+  std::optional<double> inertia;  // kmeans
+  std::optional<size_t> cores;    // dbscan
+  std::optional<SomSummary> som;
+  double seconds = 0;
+};
+nlohmann::json to_json(const Summary& s);
+
 struct Result {
   std::vector<int> labels_;       // 0..clusters-1, or cluster::kNoise
   cluster::Matrix centroids_;     // in the embedded space (DBSCAN, hac: member means)
   cluster::Matrix embedding_;
-  nlohmann::json summary_;        // algorithm, chosen parameters and why, sizes, silhouette, timing
-  nlohmann::json fitted_;         // the fitted transforms (re-applicable)
+  Summary summary_;               // algorithm, chosen parameters and why, sizes, silhouette, timing
+  nlohmann::json fitted_;         // the fitted transforms: the stored model's document, re-applied by project()
 };
 
 /// Runs the pipeline on a matrix (rows = sources). threads: 0 = all

@@ -163,8 +163,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   t = clock::now();
   a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads);
   const auto& labels = a.result.labels_;
-  say(options.progress, "cluster: " + options.pipeline + ": " + a.result.summary_["clusters"].dump() +
-                            " clusters, " + a.result.summary_["noise"].dump() + " noise (" + seconds_text(since(t)) +
+  say(options.progress, "cluster: " + options.pipeline + ": " + std::to_string(a.result.summary_.clusters) +
+                            " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" + seconds_text(since(t)) +
                             ")");
   t = clock::now();
   a.profiles = profile_rows(options.features, captures, a.table, labels, options.gt, options.catalog);
@@ -181,11 +181,12 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   std::map<int, int> distinct;
   for (int l : labels) distinct.emplace(l, 0);
   const size_t n = labels.size();
-  if (a.result.summary_.contains("silhouette_per_cluster")) {
+  const nlohmann::json clustering = pipeline::to_json(a.result.summary_);
+  if (a.result.summary_.silhouette_per_cluster) {
     // The clusterer's own: the same seeded sample of rows, noise left out.
-    report["silhouette"] = a.result.summary_["silhouette_per_cluster"];
+    report["silhouette"] = clustering["silhouette_per_cluster"];
     size_t rows = 0;
-    for (const auto& c : report["silhouette"]) rows += c["rows"].get<size_t>();
+    for (const auto& c : *a.result.summary_.silhouette_per_cluster) rows += c.rows;
     report["silhouette_note"] = "On " + std::to_string(rows) +
                                 (rows < n ? " sources (the clusterer's seeded sample)" : " sources") +
                                 ", noise left out.";
@@ -248,7 +249,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                             {"responder", a.counters.responder_}}},
                {"sources", a.table.rows()},
                {"columns", a.table.columns_.size()},
-               {"clustering", a.result.summary_},
+               {"clustering", clustering},
                {"unexplained_clusters", unexplained},
                {"evaluation", evaluation},
                {"seconds", since(t0)}};
@@ -268,13 +269,11 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                         features::options_to_json(options.features)["families"].get<std::string>() + ")"},
        {"pipeline", options.pipeline},
        {"how the clusters were chosen",
-        a.result.summary_.value("/choice/rule"_json_pointer, std::string("given")) +
-            (a.result.summary_.contains("/choice/note"_json_pointer)
-                 ? " — " + a.result.summary_["/choice/note"_json_pointer].get<std::string>()
-                 : std::string())},
-       {"clusters", a.result.summary_["clusters"]},
-       {"noise sources", a.result.summary_["noise"]},
-       {"silhouette (the clusterer's choice)", a.result.summary_["silhouette"]},
+        a.result.summary_.choice.rule + (a.result.summary_.choice.note ? " — " + *a.result.summary_.choice.note
+                                                                        : std::string())},
+       {"clusters", a.result.summary_.clusters},
+       {"noise sources", a.result.summary_.noise},
+       {"silhouette (the clusterer's choice)", clustering["silhouette"]},
        {"unexplained clusters", unexplained}});
   if (evaluation.contains("knn_accuracy")) {
     report["numbers"].push_back({"leave-one-out 1-NN accuracy (ground truth)", evaluation["knn_accuracy"]});
@@ -285,7 +284,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   for (auto& p : report["profiles"]) p["top"] = p["cluster"].get<int>() >= 0 && ++rank <= options.top;
   report["top"] = options.top;
   report["projection"] = projection(Y, labels, options.projection_points, options.seed);
-  if (a.result.summary_.contains("som")) report["som"] = a.result.summary_["som"];
+  if (clustering.contains("som")) report["som"] = clustering["som"];
   report["generated_by"] = "darklens analyze " + options.pipeline;
   a.report = std::move(report);
   return a;

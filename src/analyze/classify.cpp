@@ -84,7 +84,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
     const std::string spec = clusterer_of(c.model.pipeline);
     auto r = pipeline::run(N, spec, o.threads);
     groups = r.labels_;
-    new_clustering = r.summary_;
+    new_clustering = pipeline::to_json(r.summary_);
   }
   int new_groups = 0;
   for (int g : groups) new_groups = std::max(new_groups, g + 1);

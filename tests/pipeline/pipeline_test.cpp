@@ -87,13 +87,13 @@ TEST(Pipeline, RunsAndChoosesKBySilhouette) {
   auto r = pipeline::run(three_blobs(), "zscore|pca:2|kmeans:k=auto,seed=3");
   EXPECT_EQ(r.centroids_.rows(), 3);  // three well separated blobs
   EXPECT_EQ(r.embedding_.cols(), 2);
-  EXPECT_EQ(r.summary_["choice"]["candidates"].size(), 9u);  // k = 2..10
+  EXPECT_EQ(r.summary_.choice.candidates.size(), 9u);  // k = 2..10
   EXPECT_EQ(r.fitted_.size(), 2u);
-  EXPECT_GT(r.summary_["silhouette"].get<double>(), 0.8);
+  EXPECT_GT(r.summary_.silhouette.value(), 0.8);
   // The reported silhouette is the one k was chosen on.
   double best = -2;
-  for (const auto& c : r.summary_["choice"]["candidates"]) best = std::max(best, c["silhouette"].get<double>());
-  EXPECT_EQ(r.summary_["silhouette"].get<double>(), best);
+  for (const auto& c : r.summary_.choice.candidates) best = std::max(best, c.silhouette.value());
+  EXPECT_EQ(r.summary_.silhouette.value(), best);
   for (int i = 3; i < 300; ++i) EXPECT_EQ(r.labels_[i], r.labels_[i % 3]);
   auto again = pipeline::run(three_blobs(), "zscore|pca:2|kmeans:k=auto,seed=3");
   EXPECT_EQ(again.labels_, r.labels_);
@@ -102,12 +102,12 @@ TEST(Pipeline, RunsAndChoosesKBySilhouette) {
 TEST(Pipeline, SaysWhenTheBestKIsTheLargestTried) {
   // Three blobs searched over k = 2..2: the best k is the top of the range.
   auto capped = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=2");
-  EXPECT_EQ(capped.summary_["choice"]["note"],
+  EXPECT_EQ(capped.summary_.choice.note.value_or(""),
             "the best k is the largest tried; a larger kmax (e.g. kmeans:k=auto,kmax=4) may fit better");
   auto hac = pipeline::run(three_blobs(), "zscore|hac:k=auto,kmax=2");
-  EXPECT_TRUE(hac.summary_["choice"].contains("note"));
+  EXPECT_TRUE(hac.summary_.choice.note.has_value());
   auto free = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=6");
-  EXPECT_FALSE(free.summary_["choice"].contains("note"));  // k = 3 inside the range
+  EXPECT_FALSE(free.summary_.choice.note.has_value());  // k = 3 inside the range
 }
 
 TEST(Pipeline, EveryAlgorithmFindsThreeBlobsWithItsHeuristic) {
@@ -120,11 +120,11 @@ TEST(Pipeline, EveryAlgorithmFindsThreeBlobsWithItsHeuristic) {
                            "zscore|hac:linkage=average", "zscore|hac:linkage=complete,k=auto",
                            "zscore|som:6x6,seed=1|kmeans:k=auto", "zscore|som:training=online,topology=hex|hac"}) {
     auto r = pipeline::run(three_blobs(), spec, 1);
-    EXPECT_EQ(r.summary_["clusters"], 3) << spec;
+    EXPECT_EQ(r.summary_.clusters, 3) << spec;
     // (The knee of DBSCAN's k-distance curve sits inside Gaussian blobs:
     // their sparsest rows are left as noise.)
     const bool dbscan = std::string(spec).find("dbscan") != std::string::npos;
-    EXPECT_LE(r.summary_["noise"].get<int>(), dbscan ? 30 : 0) << spec;
+    EXPECT_LE(r.summary_.noise, dbscan ? 30u : 0u) << spec;
     std::map<int, int> blob_of;
     for (int i = 0; i < 300; ++i) {
       if (r.labels_[i] == cluster::kNoise) continue;
@@ -132,9 +132,9 @@ TEST(Pipeline, EveryAlgorithmFindsThreeBlobsWithItsHeuristic) {
     }
     // (On a SOM the blobs become groups of grid cells: less separated.)
     const bool som = std::string(spec).find("som") != std::string::npos;
-    EXPECT_GT(r.summary_["silhouette"].get<double>(), som ? 0.5 : 0.8) << spec;
+    EXPECT_GT(r.summary_.silhouette.value(), som ? 0.5 : 0.8) << spec;
     EXPECT_EQ(r.centroids_.rows(), 3) << spec;
-    EXPECT_FALSE(r.summary_["choice"]["rule"].get<std::string>().empty()) << spec;
+    EXPECT_FALSE(r.summary_.choice.rule.empty()) << spec;
     auto again = pipeline::run(three_blobs(), spec, 3);
     EXPECT_EQ(again.labels_, r.labels_) << spec;
     EXPECT_EQ(again.centroids_, r.centroids_) << spec;
@@ -147,19 +147,29 @@ TEST(Pipeline, DbscanReportsNoiseAndTheKDistanceCurve) {
   X.row(300) << 50, 50, 50;  // two far outliers
   X.row(301) << -50, 50, -50;
   auto r = pipeline::run(X, "dbscan:min_samples=4");
-  EXPECT_EQ(r.summary_["noise"], 2);
+  EXPECT_EQ(r.summary_.noise, 2u);
   EXPECT_EQ(r.labels_[300], cluster::kNoise);
-  EXPECT_EQ(r.summary_["sizes"], nlohmann::json({100, 100, 100}));
-  const auto& curve = r.summary_["choice"]["k_distance_curve"];
+  EXPECT_EQ(r.summary_.sizes, std::vector<size_t>({100, 100, 100}));
+  // The evidence as summary.json carries it.
+  const auto doc = pipeline::to_json(r.summary_);
+  EXPECT_EQ(doc["noise"], 2);
+  EXPECT_EQ(doc["sizes"], nlohmann::json({100, 100, 100}));
+  EXPECT_EQ(doc["algorithm"], "dbscan");
+  EXPECT_EQ(doc["choice"]["knee_rank"], r.summary_.choice.knee_rank.value());
+  const auto& curve = doc["choice"]["k_distance_curve"];
   EXPECT_EQ(curve.size(), 201u);
-  const double eps = r.summary_["parameters"]["eps"].get<double>();
+  const double eps = doc["parameters"]["eps"].get<double>();
+  EXPECT_EQ(doc["parameters"]["min_samples"], 4);
   EXPECT_GT(eps, curve[0]["distance"].get<double>());
   EXPECT_LT(eps, curve[200]["distance"].get<double>());  // the outliers' k-distance is far above the knee
   const auto som = pipeline::run(three_blobs(), "som:4x5|kmeans:k=3");
   EXPECT_EQ(som.embedding_.cols(), 2);
-  EXPECT_EQ(som.summary_["som"]["hit_map"].size(), 4u);
-  EXPECT_EQ(som.summary_["som"]["u_matrix"][0].size(), 5u);
-  EXPECT_LT(som.summary_["som"]["topographic_error"].get<double>(), 0.5);
+  EXPECT_EQ(som.summary_.som.value().hit_map.rows(), 4);
+  const auto som_doc = pipeline::to_json(som.summary_)["som"];
+  EXPECT_EQ(som_doc["hit_map"].size(), 4u);
+  EXPECT_EQ(som_doc["u_matrix"][0].size(), 5u);
+  EXPECT_EQ(som_doc["topology"], "rectangular");
+  EXPECT_LT(som_doc["topographic_error"].get<double>(), 0.5);
 }
 
 TEST(MatrixFiles, FeatureTableCsvAndNpy) {

@@ -1,0 +1,84 @@
+// The transform stages: scalers, pca, som.
+#include <charconv>
+
+#include "args.hpp"
+#include "stages.hpp"
+
+namespace darklens::pipeline::detail {
+namespace {
+
+transform::PcaParams pca_params(const Stage& s) {
+  Args a(s, {"n", "variance"});
+  transform::PcaParams p;
+  p.n_components_ = a.num<int>("n", 0);
+  p.variance_ = a.num<double>("variance", 0.0);
+  if (p.n_components_ == 0 && p.variance_ == 0) {
+    throw ParamError("pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
+  }
+  return p;
+}
+
+transform::SomParams som_params(const Stage& s) {
+  Args a(s, {"grid", "topology", "neighbourhood", "training", "iterations", "sigma", "learning_rate", "seed"});
+  transform::SomParams p;
+  if (!a.is_auto("grid")) {
+    const std::string& g = *a.get("grid");
+    const size_t x = g.find('x');
+    int r = 0, c = 0;
+    const bool ok = x != std::string::npos &&
+                    std::from_chars(g.data(), g.data() + x, r).ptr == g.data() + x &&
+                    std::from_chars(g.data() + x + 1, g.data() + g.size(), c).ptr == g.data() + g.size();
+    if (!ok || r < 1 || c < 1) throw ParamError("pipeline stage 'som': grid '" + g + "' is not ROWSxCOLS (som:20x20)");
+    p.rows_ = r, p.cols_ = c;
+  }
+  p.topology_ = a.choice("topology", {"rect", "hex"}) == "rect" ? transform::SomTopology::kRectangular
+                                                                  : transform::SomTopology::kHexagonal;
+  p.neighbourhood_ = a.choice("neighbourhood", {"gaussian", "bubble"}) == "gaussian"
+                         ? transform::SomNeighbourhood::kGaussian
+                         : transform::SomNeighbourhood::kBubble;
+  p.training_ = a.choice("training", {"batch", "online"}) == "batch" ? transform::SomTraining::kBatch
+                                                                     : transform::SomTraining::kOnline;
+  p.iterations_ = a.num<int>("iterations", 0);
+  p.sigma_ = a.num<double>("sigma", 0.0);
+  p.learning_rate_ = a.num<double>("learning_rate", 0.5);
+  p.seed_ = a.num<uint64_t>("seed", 0);
+  return p;
+}
+
+}  // namespace
+
+void check_scaler(const Stage& s) { Args(s, {}); }
+
+void run_scaler(const Stage& s, cluster::Matrix& Y, Result& r, int /*threads*/) {
+  auto scaler = transform::fit_scaler(Y, transform::parse_scaler(s.name));
+  scaler.apply_in_place(Y);
+  r.fitted_.push_back(scaler.to_json());
+}
+
+void check_pca(const Stage& s) { pca_params(s); }
+
+void run_pca(const Stage& s, cluster::Matrix& Y, Result& r, int /*threads*/) {
+  auto pca = transform::fit_pca(Y, pca_params(s));
+  Y = pca.transform(Y);
+  r.fitted_.push_back(pca.to_json());
+}
+
+void check_som(const Stage& s) { som_params(s); }
+
+void run_som(const Stage& s, cluster::Matrix& Y, Result& r, int threads) {
+  auto p = som_params(s);
+  p.threads_ = threads;
+  auto som = transform::fit_som(Y, p);
+  const cluster::Matrix input = std::move(Y);
+  Y = som.transform(input, threads);
+  r.fitted_.push_back(som.to_json());
+  r.summary_.som = SomSummary{som.rows_,
+                              som.cols_,
+                              som.topology_ == transform::SomTopology::kRectangular ? "rectangular" : "hexagonal",
+                              som.quantization_error(input),
+                              som.topographic_error(input),
+                              som.u_matrix(),
+                              som.hit_map(input)};
+}
+
+}  // namespace darklens::pipeline::detail
