@@ -2,9 +2,9 @@
 // whole in-memory capture (packets/s in the "items_per_second" column).
 #include <benchmark/benchmark.h>
 
-#include "darklens/ingest.hpp"
-#include "darklens/pcap_writer.hpp"
-#include "darklens/summary.hpp"
+#include "darklens/ingest/ingest.hpp"
+#include "darklens/synth/pcap_writer.hpp"
+#include "darklens/ingest/summary.hpp"
 
 using namespace darklens;
 

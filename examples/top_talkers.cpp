@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "darklens/error.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "darklens/error.hpp"
-#include "darklens/features.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace darklens;

@@ -5,11 +5,11 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "darklens/analyze.hpp"
-#include "darklens/atomic_file.hpp"
-#include "darklens/data_files.hpp"
+#include "darklens/analyze/analyze.hpp"
+#include "darklens/core/atomic_file.hpp"
+#include "darklens/core/data_files.hpp"
 #include "darklens/error.hpp"
-#include "darklens/report.hpp"
+#include "darklens/report/report.hpp"
 
 namespace darklens::cli {
 namespace {

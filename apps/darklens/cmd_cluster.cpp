@@ -3,9 +3,9 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
-#include "darklens/pipeline.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 
 namespace darklens::cli {
 

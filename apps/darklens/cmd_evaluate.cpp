@@ -9,10 +9,10 @@
 
 #include "commands.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
-#include "darklens/ground_truth.hpp"
-#include "darklens/pipeline.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/evaluate/evaluate.hpp"
+#include "darklens/labels/ground_truth.hpp"
+#include "darklens/pipeline/pipeline.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::cli {
 namespace {

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 
 namespace darklens::cli {
 namespace {

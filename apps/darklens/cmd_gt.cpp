@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "darklens/atomic_file.hpp"
-#include "darklens/data_files.hpp"
+#include "darklens/core/atomic_file.hpp"
+#include "darklens/core/data_files.hpp"
 #include "darklens/error.hpp"
-#include "darklens/rdns.hpp"
+#include "darklens/labels/rdns.hpp"
 
 namespace darklens::cli {
 namespace {

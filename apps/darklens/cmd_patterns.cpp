@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
-#include "darklens/patterns.hpp"
-#include "darklens/profile.hpp"
+#include "darklens/patterns/patterns.hpp"
+#include "darklens/profile/profile.hpp"
 
 namespace darklens::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "darklens/summary.hpp"
+#include "darklens/ingest/summary.hpp"
 
 namespace darklens::cli {
 namespace {

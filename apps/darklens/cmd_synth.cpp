@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "darklens/synth.hpp"
+#include "darklens/synth/synth.hpp"
 
 namespace darklens::cli {
 

@@ -7,11 +7,11 @@
 #include <unordered_set>
 
 #include "commands.hpp"
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
-#include "darklens/features.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/evaluate/evaluate.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::cli {
 namespace {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "darklens/features.hpp"
-#include "darklens/ground_truth.hpp"
-#include "darklens/pipeline.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/labels/ground_truth.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 
 namespace darklens::cli {
 

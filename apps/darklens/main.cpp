@@ -5,11 +5,13 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "darklens/atomic_file.hpp"
-#include "darklens/data_files.hpp"
+#include "darklens/core/atomic_file.hpp"
+#include "darklens/core/data_files.hpp"
 #include "darklens/error.hpp"
 
-#ifndef DARKLENS_ALLOCATOR
+#ifdef DARKLENS_JEMALLOC
+#define DARKLENS_ALLOCATOR "jemalloc (transparent huge pages)"
+#else
 #define DARKLENS_ALLOCATOR "system malloc"
 #endif
 
@@ -29,6 +31,8 @@ std::string version_text() {
 #endif
 #if defined(__SANITIZE_ADDRESS__) || (defined(__has_feature) && __has_feature(address_sanitizer))
   const char* sanitizers = "address, undefined";
+#elif defined(__SANITIZE_THREAD__) || (defined(__has_feature) && __has_feature(thread_sanitizer))
+  const char* sanitizers = "thread";
 #else
   const char* sanitizers = "none";
 #endif

@@ -1,5 +1,5 @@
 // analyze(): one window from captures to profiles, evaluation and report.
-#include "darklens/analyze.hpp"
+#include "darklens/analyze/analyze.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,8 +10,8 @@
 #include "../core/rng.hpp"
 #include "common.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/evaluate/evaluate.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::analyze {
 namespace detail {

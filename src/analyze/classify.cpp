@@ -6,9 +6,9 @@
 #include <unordered_map>
 
 #include "common.hpp"
-#include "darklens/analyze.hpp"
+#include "darklens/analyze/analyze.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::analyze {
 using namespace detail;

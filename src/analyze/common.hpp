@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "darklens/analyze.hpp"
+#include "darklens/analyze/analyze.hpp"
 
 namespace darklens::analyze::detail {
 

@@ -5,9 +5,9 @@
 #include <numeric>
 
 #include "../core/parallel.hpp"
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "points.hpp"
+#include "../core/points.hpp"
 
 namespace darklens::cluster {
 namespace {

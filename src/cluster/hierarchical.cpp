@@ -8,10 +8,10 @@
 #include <numeric>
 
 #include "../core/parallel.hpp"
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "kdtree.hpp"
-#include "points.hpp"
+#include "../core/kdtree.hpp"
+#include "../core/points.hpp"
 
 namespace darklens::cluster {
 namespace {

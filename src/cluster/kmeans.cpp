@@ -10,9 +10,9 @@
 
 #include "../core/parallel.hpp"
 #include "../core/rng.hpp"
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "points.hpp"
+#include "../core/points.hpp"
 
 namespace darklens::cluster {
 namespace {

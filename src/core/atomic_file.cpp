@@ -1,4 +1,4 @@
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

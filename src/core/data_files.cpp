@@ -1,4 +1,4 @@
-#include "darklens/data_files.hpp"
+#include "darklens/core/data_files.hpp"
 
 #include <unistd.h>
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::evaluate {
 namespace {

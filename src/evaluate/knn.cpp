@@ -6,10 +6,10 @@
 #include <cmath>
 #include <map>
 
-#include "../cluster/points.hpp"
+#include "../core/points.hpp"
 #include "../core/parallel.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::evaluate {
 
@@ -37,7 +37,7 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
     if (query[i]) queries.push_back(i);
   }
   if (cand.size() < 2 || queries.empty()) throw ParamError("knn: needs at least two rows to compare");
-  cluster::RowMatrix P(static_cast<Eigen::Index>(n), X.cols());
+  RowMatrix P(static_cast<Eigen::Index>(n), X.cols());
   P = X;
   if (p.metric_ == Metric::kCosine) {
     for (Eigen::Index i = 0; i < P.rows(); ++i) {
@@ -45,9 +45,9 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
       if (norm > 0) P.row(i) /= norm;
     }
   }
-  cluster::RowMatrix C(static_cast<Eigen::Index>(cand.size()), X.cols());
+  RowMatrix C(static_cast<Eigen::Index>(cand.size()), X.cols());
   for (size_t c = 0; c < cand.size(); ++c) C.row(static_cast<Eigen::Index>(c)) = P.row(static_cast<Eigen::Index>(cand[c]));
-  const cluster::UniqueRows u = cluster::unique_rows(C);
+  const UniqueRows u = unique_rows(C);
   const size_t m = static_cast<size_t>(u.unique_.rows());
   std::vector<std::map<int, uint32_t>> group_classes(m);
   std::vector<int64_t> group_of_row(n, -1);
@@ -55,8 +55,8 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
     ++group_classes[u.group_of_[c]][cls(cand[c])];
     group_of_row[cand[c]] = u.group_of_[c];
   }
-  cluster::PointCloud cloud{u.unique_};
-  cluster::KdTree tree(static_cast<int>(X.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  PointCloud cloud{u.unique_};
+  KdTree tree(static_cast<int>(X.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
 
   Classification r;
   r.predicted_.assign(n, kUnknown);
@@ -88,12 +88,12 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
             }
           }
           // Every group within it (ties beyond nanoflann's list included).
-          cluster::WithinResult within(boundary, near);
+          WithinResult within(boundary, near);
           tree.findNeighbors(within, x, nanoflann::SearchParams(32, 0.0f, false));
           double closer = 0, tied = 0;
           near_d2.resize(near.size());
           for (size_t j = 0; j < near.size(); ++j) {
-            near_d2[j] = cluster::squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(near[j]) * P.cols(), P.cols());
+            near_d2[j] = squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(near[j]) * P.cols(), P.cols());
             (near_d2[j] < boundary ? closer : tied) += rows_in(near[j]);
           }
           const double share = tied > 0 ? std::max(0.0, std::min(k, closer + tied) - closer) / tied : 0.0;

@@ -2,7 +2,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::evaluate {
 

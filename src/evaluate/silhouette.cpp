@@ -6,11 +6,11 @@
 #include <cmath>
 #include <map>
 
-#include "../cluster/points.hpp"
+#include "../core/points.hpp"
 #include "../core/parallel.hpp"
 #include "../core/rng.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::evaluate {
 namespace {
@@ -86,7 +86,7 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
   }
   const Eigen::Index d = X.cols();
   // Rows with their labels as more columns: identical pairs group.
-  cluster::RowMatrix R(n, d + static_cast<Eigen::Index>(L));
+  RowMatrix R(n, d + static_cast<Eigen::Index>(L));
   R.leftCols(d) = X;
   std::vector<double> size(total_k, 0);
   for (size_t q = 0; q < L; ++q) {
@@ -96,7 +96,7 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
       ++size[offset[q] + static_cast<size_t>(c)];
     }
   }
-  const cluster::UniqueRows u = cluster::unique_rows(R);
+  const UniqueRows u = unique_rows(R);
   const Eigen::Index m = u.unique_.rows();
   const transform::Matrix P = u.unique_.leftCols(d);  // column-major: one dimension contiguous
   // Per labeling, the unique rows' cluster sum index (offset + label).

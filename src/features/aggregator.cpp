@@ -12,11 +12,11 @@
 #include "../core/parallel.hpp"
 #include "../core/radix_sort.hpp"
 #include "chunked_vector.hpp"
-#include "key_index.hpp"
+#include "../core/key_index.hpp"
 #include "columns.hpp"
 #include "source_state.hpp"
 #include "darklens/error.hpp"
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 
 namespace darklens::features {
 namespace {

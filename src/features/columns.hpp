@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 #include "source_state.hpp"
 
 namespace darklens::features {

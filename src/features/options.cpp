@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "darklens/error.hpp"
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 
 namespace darklens::features {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {

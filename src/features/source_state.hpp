@@ -11,7 +11,7 @@
 #include "handshakes.hpp"
 #include "intensity.hpp"
 #include "packet_facts.hpp"
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
-#include "darklens/features.hpp"
+#include "darklens/features/features.hpp"
 
 namespace darklens::features {
 namespace {

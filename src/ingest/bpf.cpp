@@ -6,7 +6,7 @@
 
 #include "bytes.hpp"
 #include "darklens/error.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens::ingest {
 

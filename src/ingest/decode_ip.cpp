@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "bytes.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens::ingest {
 namespace {

@@ -1,6 +1,6 @@
 // Link layers: strip the frame header and hand the IP packet to decode_ip.
 #include "bytes.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens::ingest {
 namespace {

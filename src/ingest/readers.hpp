@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 #include "stream.hpp"
 
 namespace darklens::ingest {

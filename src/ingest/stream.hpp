@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens::ingest {
 

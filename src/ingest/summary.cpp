@@ -1,4 +1,4 @@
-#include "darklens/summary.hpp"
+#include "darklens/ingest/summary.hpp"
 
 #include <algorithm>
 #include <array>

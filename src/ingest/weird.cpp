@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens::ingest {
 

@@ -5,7 +5,7 @@
 #include "../core/parallel.hpp"
 #include "../core/quantile.hpp"
 #include "darklens/error.hpp"
-#include "darklens/patterns.hpp"
+#include "darklens/patterns/patterns.hpp"
 
 namespace darklens::patterns {
 

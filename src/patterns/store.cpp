@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "darklens/error.hpp"
-#include "darklens/patterns.hpp"
+#include "darklens/patterns/patterns.hpp"
 
 namespace darklens::patterns {
 namespace {

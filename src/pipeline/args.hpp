@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "darklens/error.hpp"
-#include "darklens/pipeline.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 
 namespace darklens::pipeline::detail {
 

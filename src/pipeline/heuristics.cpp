@@ -3,7 +3,7 @@
 #include <map>
 
 #include "../core/rng.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::pipeline::detail {
 namespace {

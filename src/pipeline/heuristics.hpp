@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "args.hpp"
-#include "darklens/pipeline.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 
 namespace darklens::pipeline::detail {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "darklens/pipeline.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 
 namespace darklens::pipeline::detail {
 

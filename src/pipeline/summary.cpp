@@ -1,6 +1,6 @@
 // The run summary as a JSON document (summary.json, the report, the
 // pattern database): made here only, at the edge.
-#include "darklens/pipeline.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 
 namespace darklens::pipeline {
 namespace {

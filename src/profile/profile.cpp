@@ -8,9 +8,9 @@
 
 #include "../core/flat_set.hpp"
 #include "../core/quantile.hpp"
-#include "../features/key_index.hpp"
+#include "../core/key_index.hpp"
 #include "darklens/error.hpp"
-#include "darklens/profile.hpp"
+#include "darklens/profile/profile.hpp"
 
 namespace darklens::profile {
 namespace {
@@ -50,7 +50,7 @@ uint64_t block_of(const IpAddr& a) {
 // The rows and their clusters: built once, shared by forks.
 struct RowIndex {
   std::vector<IpAddr> sources;
-  features::KeyIndex rows;
+  KeyIndex rows;
   std::vector<int> label_of_index;  // dense index -> label
   std::vector<uint32_t> index_of_row;
   features::WindowSpec window;
@@ -82,9 +82,9 @@ Profiler::Profiler(const std::vector<IpAddr>& sources, const std::vector<int64_t
   x->label_of_index = distinct;
   x->index_of_row.resize(sources.size());
   for (size_t r = 0; r < sources.size(); ++r) {
-    const features::SourceKey key{sources[r], window_starts[r]};
+    const SourceKey key{sources[r], window_starts[r]};
     bool fresh = false;
-    if (x->rows.find_or_insert(key, features::hash_of(key), fresh) != r) {
+    if (x->rows.find_or_insert(key, hash_of(key), fresh) != r) {
       throw ParamError("profile: source " + sources[r].to_string() + " has two rows in one window");
     }
     x->index_of_row[r] = static_cast<uint32_t>(
@@ -140,14 +140,14 @@ void Profiler::add(std::span<const Packet> packets) {
   // is a likely cache miss in a table of every source.
   constexpr size_t kGroup = 16;
   const RowIndex& x = *impl_->index;
-  std::array<features::SourceKey, kGroup> keys;
+  std::array<SourceKey, kGroup> keys;
   std::array<uint64_t, kGroup> hashes;
   for (size_t base = 0; base < packets.size(); base += kGroup) {
     const size_t n = std::min(kGroup, packets.size() - base);
     for (size_t j = 0; j < n; ++j) {
       const Packet& p = packets[base + j];
       keys[j] = {p.src_, x.window.start_of(p.ts_ns_)};
-      hashes[j] = features::hash_of(keys[j]);
+      hashes[j] = hash_of(keys[j]);
       x.rows.prefetch(hashes[j]);
     }
     for (size_t j = 0; j < n; ++j) add_row(packets[base + j], x.rows.find(keys[j], hashes[j]));

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "darklens/error.hpp"
-#include "darklens/profile.hpp"
+#include "darklens/profile/profile.hpp"
 
 namespace darklens::profile {
 namespace {

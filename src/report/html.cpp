@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "darklens/error.hpp"
-#include "darklens/report.hpp"
+#include "darklens/report/report.hpp"
 
 namespace darklens::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "darklens/pcap_writer.hpp"
+#include "darklens/synth/pcap_writer.hpp"
 
 #include <zlib.h>
 #include <zstd.h>

@@ -1,7 +1,7 @@
 // The synthetic darknet engine: members per group persist across days with
 // churn; each active member sends a heavy-tailed number of packets whose
 // ports, fingerprints and timing follow its group's row in groups.hpp.
-#include "darklens/synth.hpp"
+#include "darklens/synth/synth.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
-#include "darklens/pcap_writer.hpp"
+#include "darklens/synth/pcap_writer.hpp"
 #include "groups.hpp"
 #include "../core/rng.hpp"
 

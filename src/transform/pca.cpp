@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "darklens/error.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::transform {
 

@@ -6,7 +6,7 @@
 
 #include "../core/quantile.hpp"
 #include "darklens/error.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::transform {
 namespace {

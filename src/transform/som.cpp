@@ -10,7 +10,7 @@
 #include "../core/parallel.hpp"
 #include "../core/rng.hpp"
 #include "darklens/error.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::transform {
 namespace {

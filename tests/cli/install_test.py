@@ -40,7 +40,8 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run([tool, "--version"])
     out = r.stdout.decode()
     expect("--version: version, build and the data folder found beside the binary",
-           r.returncode == 0 and out.startswith("darklens 0.") and "\nbuild " in out and "\nallocator " in out
+           r.returncode == 0 and out.startswith("darklens 0.") and "\nbuild       " in out and
+           ("\nallocator   jemalloc (transparent huge pages)\n" in out or "\nallocator   system malloc\n" in out)
            and f"\ndata        {data}\n" in out, out)
 
     day = os.path.join(tmp, "day")

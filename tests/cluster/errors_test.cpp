@@ -4,12 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
-#include "darklens/pipeline.hpp"
-#include "darklens/rdns.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/evaluate/evaluate.hpp"
+#include "darklens/pipeline/pipeline.hpp"
+#include "darklens/labels/rdns.hpp"
+#include "darklens/transform/transform.hpp"
 #include "support/error_of.hpp"
 
 using namespace darklens;

@@ -5,7 +5,7 @@
 #include <map>
 #include <random>
 
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
 #include "support/sklearn.hpp"

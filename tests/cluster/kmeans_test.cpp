@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 #include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "darklens/atomic_file.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
 #include "support/temp_dir.hpp"
 

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "darklens/error.hpp"
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 #include "support/error_of.hpp"
 #include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"

@@ -1,7 +1,7 @@
 // Cluster lineage between two windows, worked by hand.
 #include <gtest/gtest.h>
 
-#include "darklens/evaluate.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 
 using namespace darklens;
 

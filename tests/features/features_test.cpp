@@ -12,8 +12,8 @@
 #include "../../src/features/intensity.hpp"
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
-#include "darklens/features.hpp"
-#include "darklens/pcap_writer.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/synth/pcap_writer.hpp"
 #include "support/capture_bytes.hpp"
 #include "support/temp_dir.hpp"
 

@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "darklens/error.hpp"
-#include "darklens/features.hpp"
-#include "darklens/pcap_writer.hpp"
-#include "darklens/synth.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/synth/pcap_writer.hpp"
+#include "darklens/synth/synth.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;

@@ -7,7 +7,7 @@
 
 #include "../../src/ingest/readers.hpp"
 #include "darklens/error.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;

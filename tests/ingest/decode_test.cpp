@@ -8,8 +8,8 @@
 #include <random>
 #include <set>
 
-#include "darklens/ingest.hpp"
-#include "darklens/pcap_writer.hpp"
+#include "darklens/ingest/ingest.hpp"
+#include "darklens/synth/pcap_writer.hpp"
 
 using namespace darklens;
 using ingest::Weird;

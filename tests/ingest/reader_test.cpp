@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "darklens/error.hpp"
-#include "darklens/ingest.hpp"
-#include "darklens/pcap_writer.hpp"
+#include "darklens/ingest/ingest.hpp"
+#include "darklens/synth/pcap_writer.hpp"
 #include "support/capture_bytes.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"

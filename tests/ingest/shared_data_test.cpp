@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 using namespace darklens;
 

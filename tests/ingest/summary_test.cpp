@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "darklens/pcap_writer.hpp"
-#include "darklens/summary.hpp"
+#include "darklens/synth/pcap_writer.hpp"
+#include "darklens/ingest/summary.hpp"
 #include "support/capture_bytes.hpp"
 #include "support/temp_dir.hpp"
 

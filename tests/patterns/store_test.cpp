@@ -5,8 +5,8 @@
 #include <sqlite3.h>
 
 #include "darklens/error.hpp"
-#include "darklens/patterns.hpp"
-#include "darklens/pipeline.hpp"
+#include "darklens/patterns/patterns.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 

@@ -7,8 +7,8 @@
 
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
-#include "darklens/features.hpp"
-#include "darklens/pipeline.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "darklens/error.hpp"
-#include "darklens/profile.hpp"
+#include "darklens/profile/profile.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 

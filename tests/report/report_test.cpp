@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "darklens/error.hpp"
-#include "darklens/report.hpp"
+#include "darklens/report/report.hpp"
 #include "support/error_of.hpp"
 
 using namespace darklens;

@@ -10,8 +10,8 @@
 #include <unordered_map>
 
 #include "darklens/error.hpp"
-#include "darklens/ingest.hpp"
-#include "darklens/synth.hpp"
+#include "darklens/ingest/ingest.hpp"
+#include "darklens/synth/synth.hpp"
 #include "darklens/types.hpp"
 #include "support/temp_dir.hpp"
 

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "darklens/error.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 #include "support/error_of.hpp"
 #include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"

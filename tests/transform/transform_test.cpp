@@ -10,7 +10,7 @@
 
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 #include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"
 

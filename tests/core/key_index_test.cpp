@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
-#include "../../src/features/key_index.hpp"
+#include "../../src/core/key_index.hpp"
 
-namespace darklens::features {
+namespace darklens {
 namespace {
 
 struct Less {
@@ -47,4 +47,4 @@ TEST(KeyIndex, AgreesWithAMapThroughGrowth) {
 }
 
 }  // namespace
-}  // namespace darklens::features
+}  // namespace darklens

@@ -24,7 +24,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::features {

@@ -19,8 +19,8 @@
 #include <variant>
 #include <vector>
 
-#include "darklens/cluster.hpp"
-#include "darklens/features.hpp"
+#include "darklens/cluster/cluster.hpp"
+#include "darklens/features/features.hpp"
 
 namespace darklens::pipeline {
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "darklens/ingest.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens::synth {
 

@@ -8,7 +8,7 @@
 
 #include "darklens/types.hpp"
 
-namespace darklens::features {
+namespace darklens {
 
 struct SourceKey {
   IpAddr src;
@@ -85,4 +85,4 @@ class KeyIndex {
   std::vector<SourceKey> keys_;
 };
 
-}  // namespace darklens::features
+}  // namespace darklens

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "darklens/atomic_file.hpp"
-#include "darklens/ingest.hpp"
+#include "darklens/core/atomic_file.hpp"
+#include "darklens/ingest/ingest.hpp"
 
 namespace darklens {
 

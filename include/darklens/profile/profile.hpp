@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "darklens/features.hpp"
-#include "darklens/ground_truth.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/labels/ground_truth.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::profile {

@@ -14,7 +14,7 @@
 
 #include "darklens/error.hpp"
 
-namespace darklens::cluster {
+namespace darklens {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -74,9 +74,9 @@ inline void within(const KdTree& tree, const double* q, double r, std::vector<ui
   tree.findNeighbors(res, q, nanoflann::SearchParams(32, 0.0f, false));
 }
 
-}  // namespace darklens::cluster
+}  // namespace darklens
 
-namespace darklens::cluster {
+namespace darklens {
 
 /// Identical rows grouped: unique_ (row-major), weight_ (copies), first_
 /// (lowest row number of each group), group_of_ (row -> group). Groups are
@@ -149,4 +149,4 @@ struct Sets {
   }
 };
 
-}  // namespace darklens::cluster
+}  // namespace darklens

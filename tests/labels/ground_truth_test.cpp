@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "darklens/error.hpp"
-#include "darklens/ground_truth.hpp"
+#include "darklens/labels/ground_truth.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 

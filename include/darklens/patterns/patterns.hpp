@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "darklens/cluster.hpp"
+#include "darklens/cluster/cluster.hpp"
 
 namespace darklens::patterns {
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "darklens/features.hpp"
-#include "darklens/ground_truth.hpp"
-#include "darklens/patterns.hpp"
-#include "darklens/pipeline.hpp"
-#include "darklens/profile.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/labels/ground_truth.hpp"
+#include "darklens/patterns/patterns.hpp"
+#include "darklens/pipeline/pipeline.hpp"
+#include "darklens/profile/profile.hpp"
 
 namespace darklens::analyze {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::evaluate {
 

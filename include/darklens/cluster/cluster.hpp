@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "darklens/transform.hpp"
+#include "darklens/transform/transform.hpp"
 
 namespace darklens::cluster {
 

@@ -1,6 +1,6 @@
 // Ground-truth files: `ip,label` / `cidr,label`, several at once, labels
 // normalised by a map. Bounded: lines longer than 4 KiB are refused.
-#include "darklens/ground_truth.hpp"
+#include "darklens/labels/ground_truth.hpp"
 
 #include <algorithm>
 #include <fstream>

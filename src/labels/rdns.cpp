@@ -1,6 +1,6 @@
 // Bulk PTR lookups with c-ares (select loop, at most `concurrency` queries
 // in flight) and the rules that turn names into organisations.
-#include "darklens/rdns.hpp"
+#include "darklens/labels/rdns.hpp"
 
 #include <ares.h>
 #include <netdb.h>

@@ -12,7 +12,7 @@
 
 #include "points.hpp"
 
-namespace darklens::cluster {
+namespace darklens {
 
 class BoxTree {
  public:
@@ -107,4 +107,4 @@ class BoxTree {
   std::vector<double> lo_, hi_;  // node boxes, d per node
 };
 
-}  // namespace darklens::cluster
+}  // namespace darklens
