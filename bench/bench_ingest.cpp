@@ -3,8 +3,8 @@
 #include <benchmark/benchmark.h>
 
 #include "darklens/ingest/ingest.hpp"
-#include "darklens/synth/pcap_writer.hpp"
 #include "darklens/ingest/summary.hpp"
+#include "darklens/synth/pcap_writer.hpp"
 
 using namespace darklens;
 
@@ -39,13 +39,12 @@ void BM_DecodeFrame(benchmark::State& state) {
 BENCHMARK(BM_DecodeFrame);
 
 std::vector<uint8_t> pcap_in_memory(size_t n) {
-  std::vector<uint8_t> out = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
-                              0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0};
+  std::vector<uint8_t> out = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0};
   auto frames = sample_frames(n);
   for (size_t i = 0; i < n; ++i) {
     uint32_t len = static_cast<uint32_t>(frames[i].size());
-    uint32_t h[4] = {1'600'000'000u + static_cast<uint32_t>(i / 1000),
-                     static_cast<uint32_t>(i % 1000) * 1000, len, len};
+    uint32_t h[4] = {1'600'000'000u + static_cast<uint32_t>(i / 1000), static_cast<uint32_t>(i % 1000) * 1000, len,
+                     len};
     const auto* hb = reinterpret_cast<const uint8_t*>(h);
     out.insert(out.end(), hb, hb + 16);
     out.insert(out.end(), frames[i].begin(), frames[i].end());

@@ -28,12 +28,10 @@ int main(int argc, char** argv) {
     size_t k = std::min<size_t>(10, top.size());
     std::partial_sort(top.begin(), top.begin() + k, top.end(), most);
     for (size_t i = 0; i < k; ++i) {
-      std::printf("%-40s %llu\n", top[i].first.to_string().c_str(),
-                  static_cast<unsigned long long>(top[i].second));
+      std::printf("%-40s %llu\n", top[i].first.to_string().c_str(), static_cast<unsigned long long>(top[i].second));
     }
     const auto& c = reader->counters();
-    std::printf("%llu packets read, %llu skipped as damaged\n",
-                static_cast<unsigned long long>(c.records_),
+    std::printf("%llu packets read, %llu skipped as damaged\n", static_cast<unsigned long long>(c.records_),
                 static_cast<unsigned long long>(c.weird_.total()));
     if (!c.stop_message_.empty()) std::printf("warning: %s\n", c.stop_message_.c_str());
   } catch (const darklens::Error& e) {

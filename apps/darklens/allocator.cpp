@@ -8,6 +8,5 @@
 // never picks an allocator for its host program.
 extern "C" {
 // Read by jemalloc at start-up (its documented compile-time configuration).
-const char* malloc_conf =
-    "thp:always,metadata_thp:auto,narenas:2,dirty_decay_ms:-1,muzzy_decay_ms:-1";
+const char* malloc_conf = "thp:always,metadata_thp:auto,narenas:2,dirty_decay_ms:-1,muzzy_decay_ms:-1";
 }

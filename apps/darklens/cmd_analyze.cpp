@@ -63,8 +63,8 @@ struct Loaded {
 Loaded load(const Common& c) {
   Loaded in{profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt};
   if (!c.gt.empty()) {
-    in.gt = ground_truth::load(c.gt, c.label_map.empty() ? std::map<std::string, std::string>{}
-                                                         : ground_truth::load_label_map(c.label_map));
+    in.gt = ground_truth::load(
+        c.gt, c.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(c.label_map));
   }
   return in;
 }
@@ -72,15 +72,17 @@ Loaded load(const Common& c) {
 void add_common(CLI::App* sub, Common& c) {
   sub->add_option("captures", c.files, "Captures of the window (pcap, pcapng, DarkVec CSV; gzip/zstd)")->required();
   sub->add_option("-o,--output", c.out, "Output directory (created if missing)")->required();
-  sub->add_option("--gt", c.gt, "Ground truth CSV 'ip,label' or 'cidr,label' (repeatable): kNN check and label "
-                                "composition of each cluster")
+  sub->add_option("--gt", c.gt,
+                  "Ground truth CSV 'ip,label' or 'cidr,label' (repeatable): kNN check and label "
+                  "composition of each cluster")
       ->allow_extra_args(false);
   sub->add_option("--label-map", c.label_map, "CSV 'from,to' normalising ground-truth labels");
   sub->add_option("--signatures", c.signatures,
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
   sub->add_option("-t,--threads", c.threads, "Worker threads (0 = all cores; same result on any number)")
-      ->default_val(0)->check(CLI::Range(0, 256));
+      ->default_val(0)
+      ->check(CLI::Range(0, 256));
   sub->add_flag("-q,--quiet", c.quiet, "Print nothing but errors");
 }
 
@@ -109,7 +111,8 @@ Command add_analyze(CLI::App& app) {
   sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet");
   sub->add_option("--min-packets", o->min_packets, "Leave out sources with fewer packets")->default_val(1);
   sub->add_option("--top", o->top, "Summarise the N largest clusters first (the source study inspected 4)")
-      ->default_val(4)->check(CLI::Range(size_t{1}, size_t{1000}));
+      ->default_val(4)
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
   return {sub, [o]() {
             analyze::Options opt;
             opt.features.families_ = features::parse_families(o->family);
@@ -117,8 +120,8 @@ Command add_analyze(CLI::App& app) {
             opt.features.darknet_ = parse_prefixes(o->prefix);
             opt.features.bpf_ = o->filter;
             opt.features.min_packets_ = o->min_packets;
-            opt.features.threads_ = o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                                    : o->threads;
+            opt.features.threads_ =
+                o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : o->threads;
             opt.pipeline = o->pipeline;
             opt.threads = o->threads;
             opt.top = o->top;
@@ -132,7 +135,8 @@ Command add_analyze(CLI::App& app) {
             opt.progress = progress_printer(o->quiet);
             auto a = analyze::analyze(o->files, opt);
             // The largest output is written alongside the others and the database.
-            auto features_csv = std::async(std::launch::async, [&] { features::write_table(a.table, o->out + "/features.csv"); });
+            auto features_csv =
+                std::async(std::launch::async, [&] { features::write_table(a.table, o->out + "/features.csv"); });
             write_file(o->out + "/clusters.csv", clusters_csv(a.table, a.result.labels_));
             write_file(o->out + "/profiles.json", a.report["profiles"].dump(2) + "\n");
             if (db) a.summary["stored"] = {{"db", o->db}, {"run", analyze::store(*db, a, o->files, opt)}};
@@ -140,8 +144,8 @@ Command add_analyze(CLI::App& app) {
             write_file(o->out + "/report.html", report::render_html(a.report));
             features_csv.get();
             if (!o->quiet) {
-              std::cout << o->out << "/report.html: " << a.table.rows() << " sources in "
-                        << a.result.summary_.clusters << " clusters";
+              std::cout << o->out << "/report.html: " << a.table.rows() << " sources in " << a.result.summary_.clusters
+                        << " clusters";
               size_t unexplained = a.summary["unexplained_clusters"].get<size_t>();
               std::cout << " (" << unexplained << " unexplained)";
               if (db) std::cout << "; stored as run " << a.summary["stored"]["run"] << " in " << o->db;

@@ -16,12 +16,12 @@ Command add_cluster(CLI::App& app) {
     int threads = 0;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand(
-      "cluster",
-      "Cluster the rows of a feature table (from 'darklens features', or any numeric CSV "
-      "or .npy) with a pipeline such as 'zscore|pca:3|kmeans:k=auto' (docs/cluster.md). "
-      "Writes DIR/labels.csv (noise = -1), DIR/centroids.csv and DIR/summary.json "
-      "(chosen hyper-parameters and why, sizes, silhouette, run time, fitted transforms).");
+  CLI::App* sub =
+      app.add_subcommand("cluster",
+                         "Cluster the rows of a feature table (from 'darklens features', or any numeric CSV "
+                         "or .npy) with a pipeline such as 'zscore|pca:3|kmeans:k=auto' (docs/cluster.md). "
+                         "Writes DIR/labels.csv (noise = -1), DIR/centroids.csv and DIR/summary.json "
+                         "(chosen hyper-parameters and why, sizes, silhouette, run time, fitted transforms).");
   sub->add_option("features", o->input, "Feature table: .csv or .npy")->required();
   sub->add_option("--pipeline", o->spec,
                   "Stages joined by '|'. Transforms: zscore, minmax, robust, log1p, pca:N or "
@@ -77,8 +77,8 @@ Command add_cluster(CLI::App& app) {
             f.write(summary.dump(2) + "\n");
             f.commit();
             if (!o->quiet) {
-              std::cout << o->out << ": " << r.labels_.size() << " rows in " << r.centroids_.rows()
-                        << " clusters (" << r.summary_.choice.rule << ")";
+              std::cout << o->out << ": " << r.labels_.size() << " rows in " << r.centroids_.rows() << " clusters ("
+                        << r.summary_.choice.rule << ")";
               if (r.summary_.silhouette) std::cout << ", silhouette " << *r.summary_.silhouette;
               std::cout << "\n";
             }

@@ -1,10 +1,10 @@
 // darklens evaluate: clusters and feature space against ground truth.
 #include <chrono>
-#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <unordered_map>
 
 #include "commands.hpp"
@@ -84,13 +84,13 @@ Command add_evaluate(CLI::App& app) {
     bool labelled_only = false, include_unknown = false, json = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand(
-      "evaluate",
-      "Measure how well a feature table (and a clustering of it) matches ground truth: "
-      "leave-one-out k-nearest-neighbour classification of the labelled sources (accuracy, "
-      "per-class precision/recall/F1, confusion matrix) and, with --labels, cluster quality "
-      "(silhouette, Davies-Bouldin, Calinski-Harabasz) and agreement with the ground truth "
-      "(ARI, NMI, AMI, homogeneity, completeness). docs/evaluate.md.");
+  CLI::App* sub =
+      app.add_subcommand("evaluate",
+                         "Measure how well a feature table (and a clustering of it) matches ground truth: "
+                         "leave-one-out k-nearest-neighbour classification of the labelled sources (accuracy, "
+                         "per-class precision/recall/F1, confusion matrix) and, with --labels, cluster quality "
+                         "(silhouette, Davies-Bouldin, Calinski-Harabasz) and agreement with the ground truth "
+                         "(ARI, NMI, AMI, homogeneity, completeness). docs/evaluate.md.");
   sub->add_option("features", o->features, "Feature table (.csv or .npy) whose first key is the source address")
       ->required();
   sub->add_option("--gt", o->gt, "Ground truth CSV 'ip,label' or 'cidr,label' (repeat --gt for several files)")
@@ -106,7 +106,9 @@ Command add_evaluate(CLI::App& app) {
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
   sub->add_option("-k", o->k, "Neighbours that vote")->default_val(1)->check(CLI::PositiveNumber);
-  sub->add_option("--metric", o->metric, "Distance")->check(CLI::IsMember({"euclidean", "cosine"}))->default_val("euclidean");
+  sub->add_option("--metric", o->metric, "Distance")
+      ->check(CLI::IsMember({"euclidean", "cosine"}))
+      ->default_val("euclidean");
   sub->add_flag("--labelled-only", o->labelled_only, "Search neighbours among labelled sources only");
   sub->add_flag("--include-unknown", o->include_unknown, "Also classify unlabelled sources, as class 'unknown'");
   sub->add_flag("--json", o->json, "Print JSON instead of text");
@@ -117,15 +119,15 @@ Command add_evaluate(CLI::App& app) {
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
             auto gt = ground_truth::load(o->gt, map);
-            const auto clusters = o->clusters.empty() ? std::unordered_map<std::string, int>{}
-                                                      : read_cluster_labels(o->clusters);
+            const auto clusters =
+                o->clusters.empty() ? std::unordered_map<std::string, int>{} : read_cluster_labels(o->clusters);
             auto m = pipeline::read_matrix(o->features);
             transform::Matrix X = m.X;
             if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
             const size_t n = static_cast<size_t>(X.rows());
             const std::vector<int> truth = label_rows(m, gt, o->features, o->mirai);
-            const size_t labelled =
-                static_cast<size_t>(std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
+            const size_t labelled = static_cast<size_t>(
+                std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
             nlohmann::json out;
             out["features"] = {{"path", o->features}, {"rows", n}, {"columns", X.cols()}, {"scale", o->scale}};
             out["ground_truth"] = {{"files", o->gt}, {"labelled_rows", labelled}, {"classes", gt.labels_}};
@@ -150,8 +152,11 @@ Command add_evaluate(CLI::App& app) {
             const double knn_seconds = seconds();
             nlohmann::json classes = nlohmann::json::array();
             for (const auto& c : knn.per_class_) {
-              classes.push_back({{"class", c.name}, {"support", c.support}, {"precision", c.precision},
-                                 {"recall", c.recall}, {"f1", c.f1}});
+              classes.push_back({{"class", c.name},
+                                 {"support", c.support},
+                                 {"precision", c.precision},
+                                 {"recall", c.recall},
+                                 {"f1", c.f1}});
             }
             out["knn"] = {{"k", o->k},
                           {"metric", o->metric},
@@ -178,8 +183,12 @@ Command add_evaluate(CLI::App& app) {
               const auto g = evaluate::compare_labelings(t, p);
               nlohmann::json c = {{"path", o->clusters},
                                   {"against_ground_truth",
-                                   {{"rows", t.size()}, {"ari", g.ari}, {"nmi", g.nmi}, {"ami", g.ami},
-                                    {"homogeneity", g.homogeneity}, {"completeness", g.completeness},
+                                   {{"rows", t.size()},
+                                    {"ari", g.ari},
+                                    {"nmi", g.nmi},
+                                    {"ami", g.ami},
+                                    {"homogeneity", g.homogeneity},
+                                    {"completeness", g.completeness},
                                     {"v_measure", g.v_measure}}}};
               std::vector<int> distinct(cl);
               std::sort(distinct.begin(), distinct.end());
@@ -204,8 +213,9 @@ Command add_evaluate(CLI::App& app) {
               const auto& c = out["clusters"];
               std::cout << "clusters (" << o->clusters << "): " << c["clusters"].get<size_t>() << "\n";
               if (c.contains("silhouette")) {
-                std::cout << "  silhouette " << fixed(c["silhouette"]) << "  davies-bouldin " << fixed(c["davies_bouldin"])
-                          << "  calinski-harabasz " << fixed(c["calinski_harabasz"], 1) << "\n";
+                std::cout << "  silhouette " << fixed(c["silhouette"]) << "  davies-bouldin "
+                          << fixed(c["davies_bouldin"]) << "  calinski-harabasz " << fixed(c["calinski_harabasz"], 1)
+                          << "\n";
               }
               const auto& a = c["against_ground_truth"];
               std::cout << "  against the ground truth (" << a["rows"].get<size_t>() << " labelled rows): ARI "
@@ -218,7 +228,8 @@ Command add_evaluate(CLI::App& app) {
                       << ", macro F1 " << fixed(knn.macro_f1_) << " over " << knn.evaluated_ << " rows\n";
             size_t width = 5;
             for (const auto& c : knn.classes_) width = std::max(width, c.size());
-            std::printf("  %-*s %8s %9s %7s %6s\n", static_cast<int>(width), "class", "support", "precision", "recall", "f1");
+            std::printf("  %-*s %8s %9s %7s %6s\n", static_cast<int>(width), "class", "support", "precision", "recall",
+                        "f1");
             for (const auto& c : knn.per_class_) {
               std::printf("  %-*s %8zu %9.4f %7.4f %6.4f\n", static_cast<int>(width), c.name.c_str(), c.support,
                           c.precision, c.recall, c.f1);

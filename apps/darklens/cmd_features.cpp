@@ -1,9 +1,9 @@
 // darklens features: per-source feature table from captures.
 #include <cerrno>
 #include <chrono>
-#include <iomanip>
 #include <cstring>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -29,9 +29,8 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-nlohmann::json metadata(const features::FeatureTable& t, const features::Aggregator& agg,
-                        const std::string& family, const std::string& window,
-                        const std::string& prefix, const std::string& filter,
+nlohmann::json metadata(const features::FeatureTable& t, const features::Aggregator& agg, const std::string& family,
+                        const std::string& window, const std::string& prefix, const std::string& filter,
                         const std::string& classes) {
   const auto& c = agg.counters();
   nlohmann::json m;
@@ -82,8 +81,7 @@ features::AgmExtVocab read_vocab(const std::string& path) {
   for (int f = 0; f < 7; ++f) {
     const auto& v = j["agm_ext_vocab"][features::kAgmFieldNames[f]];
     if (!v.is_array()) {
-      throw FormatError(path + ": agm_ext_vocab lacks field '" +
-                        std::string(features::kAgmFieldNames[f]) + "'");
+      throw FormatError(path + ": agm_ext_vocab lacks field '" + std::string(features::kAgmFieldNames[f]) + "'");
     }
     for (const auto& x : v) {
       if (!x.is_number_unsigned() || x.get<uint64_t>() > 0xffffffffu) {
@@ -136,14 +134,12 @@ Command add_features(CLI::App& app) {
     bool quiet = false, validated_only = false, timings = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand(
-      "features",
-      "Turn captures into a per-source feature table: one row per (source IP, "
-      "time window), columns from the chosen families (docs/features.md). "
-      "Output format by extension: .csv, .jsonl, or .npy (+ .columns.txt, "
-      ".rows.csv); a <output>.meta.json sidecar records options and counts.");
-  sub->add_option("files", o->files, "Captures (pcap, pcapng, DarkVec CSV; gzip/zstd; '-' = stdin)")
-      ->required();
+  CLI::App* sub = app.add_subcommand("features",
+                                     "Turn captures into a per-source feature table: one row per (source IP, "
+                                     "time window), columns from the chosen families (docs/features.md). "
+                                     "Output format by extension: .csv, .jsonl, or .npy (+ .columns.txt, "
+                                     ".rows.csv); a <output>.meta.json sidecar records options and counts.");
+  sub->add_option("files", o->files, "Captures (pcap, pcapng, DarkVec CSV; gzip/zstd; '-' = stdin)")->required();
   sub->add_option("-o,--output", o->out, "Output file: .csv, .jsonl or .npy")->required();
   sub->add_option("--family", o->family,
                   "Feature families, comma-separated: agm, agm-ext, agm-num, temporal, fingerprints, intensity")
@@ -151,7 +147,8 @@ Command add_features(CLI::App& app) {
   sub->add_option("--window", o->window, "Window length (30m, 1h, 6h, 24h, 7d), aligned to UTC midnight")
       ->default_val("24h");
   sub->add_option("--prefix", o->prefix, "Monitored darknet, CIDR[,CIDR]: packets to other destinations are left out");
-  sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet, e.g. 'tcp and not port 80'");
+  sub->add_option("--filter", o->filter,
+                  "libpcap filter expression applied to every packet, e.g. 'tcp and not port 80'");
   sub->add_option("--class", o->classes, "Traffic classes to keep: scan, backscatter, other")
       ->default_val("scan,backscatter,other");
   sub->add_option("--min-packets", o->min_packets, "Drop rows with fewer packets")->default_val(1);
@@ -159,13 +156,17 @@ Command add_features(CLI::App& app) {
                 "Keep only sources that completed a TCP handshake with the responding darknet "
                 "(needs --prefix)");
   sub->add_option("--flow-timeout", o->flow_timeout, "intensity: idle seconds that end a flow")
-      ->default_val(60)->check(CLI::Range(0.001, 86400.0));
-  sub->add_option("--vocab", o->vocab,
-                  "agm-ext: reuse the dummy vocabulary of an earlier run's OUT.meta.json");
+      ->default_val(60)
+      ->check(CLI::Range(0.001, 86400.0));
+  sub->add_option("--vocab", o->vocab, "agm-ext: reuse the dummy vocabulary of an earlier run's OUT.meta.json");
   sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
-      ->default_val(4096)->check(CLI::Range(16u, 1u << 24));
-  sub->add_option("--threads", o->threads, "Worker threads (0 = one per core): several files are read in parallel, one file's sources are split across them; same output for any value")
-      ->default_val(1)->check(CLI::Range(0, 256));
+      ->default_val(4096)
+      ->check(CLI::Range(16u, 1u << 24));
+  sub->add_option("--threads", o->threads,
+                  "Worker threads (0 = one per core): several files are read in parallel, one file's sources are split "
+                  "across them; same output for any value")
+      ->default_val(1)
+      ->check(CLI::Range(0, 256));
   sub->add_flag("--timings", o->timings,
                 "Print on stderr how long each step took: reading and aggregating (with packets/s), "
                 "building the table, writing it");
@@ -182,8 +183,8 @@ Command add_features(CLI::App& app) {
             opt.exact_cap_ = o->exact_cap;
             opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
             if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
-            opt.threads_ = o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                           : o->threads;
+            opt.threads_ =
+                o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : o->threads;
             features::check_table_path(o->out);  // fail before reading anything
             features::Aggregator agg(opt);
             const bool tty = stderr_is_tty() && !o->quiet;
@@ -204,16 +205,16 @@ Command add_features(CLI::App& app) {
               auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
               const auto packets = static_cast<double>(agg.counters().packets_);
               auto rate = [&](double seconds) { return packets / std::max(seconds, 1e-9) / 1e6; };
-              std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1)
-                        << " s (" << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table "
-                        << std::setprecision(3) << s(t1, t2) << " s, write " << s(t2, t3) << " s, total "
-                        << s(t0, t3) << " s (" << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
+              std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1) << " s ("
+                        << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table " << std::setprecision(3)
+                        << s(t1, t2) << " s, write " << s(t2, t3) << " s, total " << s(t0, t3) << " s ("
+                        << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
             }
             if (!o->quiet) {
               const auto& c = agg.counters();
-              std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size()
-                        << " columns from " << c.used_ << " packets (" << c.outside_prefix_
-                        << " outside the prefix, " << c.class_filtered_ << " of other classes";
+              std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
+                        << c.used_ << " packets (" << c.outside_prefix_ << " outside the prefix, " << c.class_filtered_
+                        << " of other classes";
               if (!opt.darknet_.empty()) {
                 std::cout << "; " << c.responder_ << " from the responder, " << c.validated_rows_
                           << " validated sources";

@@ -97,8 +97,8 @@ Command add_gt(CLI::App& app) {
               n.commit();
             }
             if (!o->quiet) {
-              std::cerr << o->out << ": " << r.distinct_ << " addresses: " << r.named_ << " with a name, " << rows.size()
-                        << " labelled by a rule, " << r.no_name_ << " without a name, " << r.failed_
+              std::cerr << o->out << ": " << r.distinct_ << " addresses: " << r.named_ << " with a name, "
+                        << rows.size() << " labelled by a rule, " << r.no_name_ << " without a name, " << r.failed_
                         << " unanswered (timeout or refused)\n";
             }
             return 0;

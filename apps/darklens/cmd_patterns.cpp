@@ -14,7 +14,8 @@ namespace {
 std::string top_ports(const patterns::Pattern& p, size_t n) {
   std::string s;
   const auto& ports = p.profile.at("top_ports");
-  for (size_t i = 0; i < ports.size() && i < n; ++i) s += (s.empty() ? "" : " ") + ports[i].at("key").get<std::string>();
+  for (size_t i = 0; i < ports.size() && i < n; ++i)
+    s += (s.empty() ? "" : " ") + ports[i].at("key").get<std::string>();
   return s;
 }
 
@@ -23,9 +24,17 @@ nlohmann::json pattern_json(const patterns::Store& db, const patterns::Pattern& 
   for (const auto& s : db.sightings(p.id)) {
     seen.push_back({{"run", s.run}, {"sources", s.sources}, {"packets", s.packets}});
   }
-  return {{"id", p.id},         {"name", p.name},       {"model_run", p.model_run}, {"first_run", p.first_run},
-          {"cluster", p.cluster}, {"sources", p.sources}, {"packets", p.packets},     {"radius", p.radius},
-          {"centroid", p.centroid}, {"profile", p.profile}, {"sightings", seen}};
+  return {{"id", p.id},
+          {"name", p.name},
+          {"model_run", p.model_run},
+          {"first_run", p.first_run},
+          {"cluster", p.cluster},
+          {"sources", p.sources},
+          {"packets", p.packets},
+          {"radius", p.radius},
+          {"centroid", p.centroid},
+          {"profile", p.profile},
+          {"sightings", seen}};
 }
 
 std::unique_ptr<patterns::Store> open_existing(const std::string& path) {
@@ -41,12 +50,15 @@ Command add_patterns(CLI::App& app) {
     int64_t id = 0, model = 0;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* top = app.add_subcommand("patterns", "Read and name the patterns a database holds: list, show, label, export");
+  CLI::App* top =
+      app.add_subcommand("patterns", "Read and name the patterns a database holds: list, show, label, export");
   top->require_subcommand(1);
-  CLI::App* list = top->add_subcommand("list", "One line per pattern: id, model, name, sources when found and at "
-                                               "the last run, top ports, matched activity");
-  CLI::App* show = top->add_subcommand("show", "Everything stored for one pattern (JSON): profile, centroid, radius, "
-                                               "and how many sources it had in every run");
+  CLI::App* list = top->add_subcommand("list",
+                                       "One line per pattern: id, model, name, sources when found and at "
+                                       "the last run, top ports, matched activity");
+  CLI::App* show = top->add_subcommand("show",
+                                       "Everything stored for one pattern (JSON): profile, centroid, radius, "
+                                       "and how many sources it had in every run");
   CLI::App* label = top->add_subcommand("label", "Give a pattern a name, e.g. 'Mirai telnet'");
   CLI::App* exp = top->add_subcommand("export", "Every run and pattern as one JSON document, or patterns as CSV");
   for (CLI::App* s : {list, show, label, exp}) {
@@ -65,9 +77,9 @@ Command add_patterns(CLI::App& app) {
               std::cout << "id\tmodel\tname\tsources_found\tsources_last\ttop_ports\tactivity\n";
               for (const auto& p : db->patterns(o->model)) {
                 const auto seen = db->sightings(p.id);
-                std::cout << p.id << '\t' << p.model_run << '\t' << (p.name.empty() ? "-" : p.name) << '\t'
-                          << p.sources << '\t' << (seen.empty() ? 0 : seen.back().sources) << '\t' << top_ports(p, 3)
-                          << '\t' << profile::activity_of(p.profile) << '\n';
+                std::cout << p.id << '\t' << p.model_run << '\t' << (p.name.empty() ? "-" : p.name) << '\t' << p.sources
+                          << '\t' << (seen.empty() ? 0 : seen.back().sources) << '\t' << top_ports(p, 3) << '\t'
+                          << profile::activity_of(p.profile) << '\n';
               }
               return 0;
             }
@@ -83,14 +95,22 @@ Command add_patterns(CLI::App& app) {
             }
             std::string text;
             if (o->format == "json") {
-              nlohmann::json doc = {{"schema_version", db->schema_version()}, {"runs", nlohmann::json::array()},
+              nlohmann::json doc = {{"schema_version", db->schema_version()},
+                                    {"runs", nlohmann::json::array()},
                                     {"patterns", nlohmann::json::array()}};
               for (const auto& r : db->runs()) {
-                doc["runs"].push_back({{"id", r.id}, {"kind", r.kind}, {"model_run", r.model_run},
-                                       {"created", r.created}, {"window_start", iso8601_utc(r.window_start_ns)},
-                                       {"window_end", iso8601_utc(r.window_end_ns)}, {"inputs", r.inputs},
-                                       {"pipeline", r.pipeline}, {"columns", r.columns}, {"features", r.features},
-                                       {"transforms", r.transforms}, {"summary", r.summary}});
+                doc["runs"].push_back({{"id", r.id},
+                                       {"kind", r.kind},
+                                       {"model_run", r.model_run},
+                                       {"created", r.created},
+                                       {"window_start", iso8601_utc(r.window_start_ns)},
+                                       {"window_end", iso8601_utc(r.window_end_ns)},
+                                       {"inputs", r.inputs},
+                                       {"pipeline", r.pipeline},
+                                       {"columns", r.columns},
+                                       {"features", r.features},
+                                       {"transforms", r.transforms},
+                                       {"summary", r.summary}});
               }
               for (const auto& p : db->patterns()) doc["patterns"].push_back(pattern_json(*db, p));
               text = doc.dump(2) + "\n";
@@ -103,9 +123,9 @@ Command add_patterns(CLI::App& app) {
               };
               for (const auto& p : db->patterns()) {
                 text += std::to_string(p.id) + "," + std::to_string(p.model_run) + "," + std::to_string(p.first_run) +
-                        "," + std::to_string(p.cluster) + "," + quote(p.name) + "," + std::to_string(p.sources) +
-                        "," + std::to_string(p.packets) + "," + std::to_string(p.radius) + "," +
-                        quote(top_ports(p, 5)) + "," + quote(profile::activity_of(p.profile)) + "\n";
+                        "," + std::to_string(p.cluster) + "," + quote(p.name) + "," + std::to_string(p.sources) + "," +
+                        std::to_string(p.packets) + "," + std::to_string(p.radius) + "," + quote(top_ports(p, 5)) +
+                        "," + quote(profile::activity_of(p.profile)) + "\n";
               }
             }
             if (o->out.empty()) {

@@ -18,9 +18,8 @@ std::string utc(int64_t ns) {
   tm t{};
   gmtime_r(&sec, &t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%09ld UTC",
-                t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
-                t.tm_min, t.tm_sec, frac);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%09ld UTC", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                t.tm_hour, t.tm_min, t.tm_sec, frac);
   return buf;
 }
 
@@ -37,8 +36,8 @@ void print_text(const ingest::CaptureSummary& s, std::ostream& o) {
       o << ", " << ingest::compression_name(f.info_.compression_);
     }
     if (f.info_.linktype_ >= 0) {
-      o << ", linktype " << f.info_.linktype_ << " " << ingest::linktype_name(f.info_.linktype_)
-        << ", snaplen " << f.info_.snaplen_;
+      o << ", linktype " << f.info_.linktype_ << " " << ingest::linktype_name(f.info_.linktype_) << ", snaplen "
+        << f.info_.snaplen_;
     }
     o << ")\n";
   }
@@ -51,8 +50,8 @@ void print_text(const ingest::CaptureSummary& s, std::ostream& o) {
       << "last packet     " << utc(s.last_ts_ns_) << "\n"
       << "duration        " << dur << "\n";
   }
-  o << "decoded IP      " << s.decoded_ << " (IPv4 " << s.ipv4_ << ", IPv6 "
-    << s.ipv6_ << ", non-first fragments " << s.fragments_ << ")\n"
+  o << "decoded IP      " << s.decoded_ << " (IPv4 " << s.ipv4_ << ", IPv6 " << s.ipv6_ << ", non-first fragments "
+    << s.fragments_ << ")\n"
     << "sources         " << s.distinct_sources_ << "\n"
     << "destinations    " << s.distinct_destinations_ << "\n";
   o << "protocols      ";
@@ -85,14 +84,12 @@ Command add_stats(CLI::App& app) {
     size_t top = 10;
   };
   auto opts = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand(
-      "stats",
-      "Summarise captures like capinfos: packets, bytes, time span, distinct "
-      "sources and destinations, protocols, top destination ports, TCP flag "
-      "combinations, damaged packets by reason. Reads pcap, pcapng and "
-      "DarkVec CSV, plain or gzip/zstd-compressed; '-' reads standard input.");
-  sub->add_option("files", opts->files, "Capture files ('-' = standard input)")
-      ->required();
+  CLI::App* sub = app.add_subcommand("stats",
+                                     "Summarise captures like capinfos: packets, bytes, time span, distinct "
+                                     "sources and destinations, protocols, top destination ports, TCP flag "
+                                     "combinations, damaged packets by reason. Reads pcap, pcapng and "
+                                     "DarkVec CSV, plain or gzip/zstd-compressed; '-' reads standard input.");
+  sub->add_option("files", opts->files, "Capture files ('-' = standard input)")->required();
   sub->add_flag("--json", opts->json, "Print one JSON object instead of text");
   sub->add_option("--top", opts->top, "How many destination ports to list")
       ->default_val(10)

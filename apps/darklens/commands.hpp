@@ -6,9 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
-#include <type_traits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "darklens/features/features.hpp"

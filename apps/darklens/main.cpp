@@ -42,8 +42,8 @@ std::string version_text() {
     data += d + (std::filesystem::is_directory(d, ec) ? "" : " (missing)");
   }
   return std::string("darklens ") + DARKLENS_VERSION + "\nbuild       " + DARKLENS_BUILD_TYPE + ", " + compiler +
-         ", C++" + std::to_string(__cplusplus / 100 % 100) + "\nallocator   " + DARKLENS_ALLOCATOR +
-         "\nsanitizers  " + sanitizers + "\ndata        " + (data.empty() ? "not found" : data);
+         ", C++" + std::to_string(__cplusplus / 100 % 100) + "\nallocator   " + DARKLENS_ALLOCATOR + "\nsanitizers  " +
+         sanitizers + "\ndata        " + (data.empty() ? "not found" : data);
 }
 }  // namespace
 }  // namespace darklens::cli
@@ -66,12 +66,13 @@ int main(int argc, char** argv) {
                "Make every output durable before it is renamed into place (fsync): it then "
                "survives a power loss the moment darklens ends. Without it, outputs still "
                "appear whole or not at all (docs/cli.md)");
-  std::vector<cli::Command> commands = {cli::add_stats(app), cli::add_features(app),
-                                        cli::add_cluster(app), cli::add_evaluate(app), cli::add_track(app), cli::add_gt(app), cli::add_analyze(app), cli::add_classify(app), cli::add_patterns(app),
-                                        cli::add_synth(app)};
+  std::vector<cli::Command> commands = {
+      cli::add_stats(app), cli::add_features(app), cli::add_cluster(app),  cli::add_evaluate(app), cli::add_track(app),
+      cli::add_gt(app),    cli::add_analyze(app),  cli::add_classify(app), cli::add_patterns(app), cli::add_synth(app)};
   for (auto& c : commands) {
-    c.sub->footer("Global option (before or after the command): --sync fsyncs every output before it is "
-                  "renamed into place.");
+    c.sub->footer(
+        "Global option (before or after the command): --sync fsyncs every output before it is "
+        "renamed into place.");
   }
   try {
     app.parse(argc, argv);

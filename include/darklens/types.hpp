@@ -18,9 +18,7 @@ struct IpAddr {
   uint64_t hi_ = 0;
   uint64_t lo_ = 0;
 
-  static constexpr IpAddr v4(uint32_t host_order) {
-    return IpAddr{0, (uint64_t{0xffff} << 32) | host_order};
-  }
+  static constexpr IpAddr v4(uint32_t host_order) { return IpAddr{0, (uint64_t{0xffff} << 32) | host_order}; }
   static IpAddr v6(const uint8_t bytes[16]);
   /// Parses dotted IPv4 or textual IPv6; nullopt when malformed.
   static std::optional<IpAddr> parse(std::string_view text);
@@ -73,16 +71,15 @@ std::string iso8601_utc(int64_t ts_ns);
 
 /// TCP flag bits as they appear in the TCP header's flags byte.
 namespace tcp_flag {
-inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08,
-                         kAck = 0x10, kUrg = 0x20, kEce = 0x40, kCwr = 0x80;
+inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20, kEce = 0x40,
+                         kCwr = 0x80;
 /// "SYN,ACK" style name of a flag combination ("none" for 0).
 std::string names(uint8_t flags);
 }  // namespace tcp_flag
 
 /// IANA protocol numbers used across darklens.
 namespace ip_proto {
-inline constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kGre = 47,
-                         kIcmpV6 = 58;
+inline constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kGre = 47, kIcmpV6 = 58;
 /// "tcp", "udp", ... or the number as text.
 std::string name(uint8_t proto);
 }  // namespace ip_proto
@@ -94,16 +91,15 @@ struct TcpOptionLayout {
   uint8_t count_ = 0;  // number of kinds stored (<= kMaxKinds)
   std::array<uint8_t, kMaxKinds> kinds_{};
   std::string to_string() const;  // "MSS,SACKP,TS,NOP,WS" ("" when none)
-  friend bool operator==(const TcpOptionLayout&,
-                         const TcpOptionLayout&) = default;
+  friend bool operator==(const TcpOptionLayout&, const TcpOptionLayout&) = default;
 };
 
 /// One decoded packet: everything later stages need, nothing more.
 /// Fields that do not apply to the packet's protocol are zero.
 struct Packet {
   /// Bits of Packet::flags_.
-  static constexpr uint8_t kFragment = 0x01;     // not the first fragment: no transport header
-  static constexpr uint8_t kHasTransport = 0x02; // ports/flags/ICMP type were decoded
+  static constexpr uint8_t kFragment = 0x01;      // not the first fragment: no transport header
+  static constexpr uint8_t kHasTransport = 0x02;  // ports/flags/ICMP type were decoded
   static constexpr uint8_t kHasMss = 0x04;
   static constexpr uint8_t kHasWscale = 0x08;
   static constexpr uint8_t kHasSackPerm = 0x10;
@@ -111,10 +107,10 @@ struct Packet {
   static constexpr uint8_t kBadTcpOptions = 0x40;  // option list malformed; parsed up to the fault
   static constexpr uint8_t kMiraiMarked = 0x80;    // the input said so (DarkVec CSV `mirai` column)
 
-  int64_t ts_ns_ = 0;       // capture time, ns since the Unix epoch (UTC)
+  int64_t ts_ns_ = 0;  // capture time, ns since the Unix epoch (UTC)
   IpAddr src_;
   IpAddr dst_;
-  uint32_t wire_len_ = 0;   // frame length on the wire
+  uint32_t wire_len_ = 0;  // frame length on the wire
   uint32_t tcp_seq_ = 0;
   uint32_t tcp_ack_ = 0;
   uint32_t tcp_tsval_ = 0;  // TCP timestamp option value (kHasTimestamp)

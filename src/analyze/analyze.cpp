@@ -18,8 +18,8 @@ namespace detail {
 
 std::string now_utc() {
   // Whole seconds, so iso8601_utc writes no fraction.
-  const int64_t s = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return iso8601_utc(s * 1'000'000'000);
 }
 
@@ -125,8 +125,12 @@ std::optional<nlohmann::json> knn_section(const cluster::Matrix& Y, const std::v
     per.push_back(
         {{"class", s.name}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}});
   }
-  return nlohmann::json{{"k", 1},           {"classes", c.classes_},   {"confusion", c.confusion_},
-                        {"per_class", per}, {"accuracy", c.accuracy_}, {"macro_f1", c.macro_f1_},
+  return nlohmann::json{{"k", 1},
+                        {"classes", c.classes_},
+                        {"confusion", c.confusion_},
+                        {"per_class", per},
+                        {"accuracy", c.accuracy_},
+                        {"macro_f1", c.macro_f1_},
                         {"evaluated", c.evaluated_}};
 }
 
@@ -164,14 +168,14 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads);
   const auto& labels = a.result.labels_;
   say(options.progress, "cluster: " + options.pipeline + ": " + std::to_string(a.result.summary_.clusters) +
-                            " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" + seconds_text(since(t)) +
-                            ")");
+                            " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" +
+                            seconds_text(since(t)) + ")");
   t = clock::now();
   a.profiles = profile_rows(options.features, captures, a.table, labels, options.gt, options.catalog);
   size_t unexplained = 0;
   for (const auto& p : a.profiles) unexplained += p.cluster_ >= 0 && p.activities_.empty();
-  say(options.progress, "profile: " + std::to_string(a.profiles.size()) + " profiles, " +
-                            std::to_string(unexplained) + " unexplained (" + seconds_text(since(t)) + ")");
+  say(options.progress, "profile: " + std::to_string(a.profiles.size()) + " profiles, " + std::to_string(unexplained) +
+                            " unexplained (" + seconds_text(since(t)) + ")");
 
   // Evaluation: silhouette per cluster on a seeded sample; with ground truth,
   // leave-one-out 1-NN and the clusters' agreement with it.
@@ -210,7 +214,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
       const auto s = evaluate::silhouette_samples(S, l, options.threads);
       std::map<int, std::pair<double, size_t>> per;
       for (size_t i = 0; i < l.size(); ++i) per[l[i]].first += s[i], ++per[l[i]].second;
-      for (const auto& [c, v] : per) sil.push_back({{"cluster", c}, {"value", v.first / static_cast<double>(v.second)}, {"rows", v.second}});
+      for (const auto& [c, v] : per)
+        sil.push_back({{"cluster", c}, {"value", v.first / static_cast<double>(v.second)}, {"rows", v.second}});
       report["silhouette"] = sil;
       report["silhouette_note"] = idx.size() < n ? "On a seeded sample of " + std::to_string(idx.size()) + " sources."
                                                  : std::string("On all sources.");
@@ -233,7 +238,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
       evaluation["ami"] = ag.ami;
       evaluation["homogeneity"] = ag.homogeneity;
       evaluation["completeness"] = ag.completeness;
-      report["agreement"] = {{"ARI", ag.ari}, {"AMI", ag.ami}, {"homogeneity", ag.homogeneity}, {"completeness", ag.completeness}};
+      report["agreement"] = {
+          {"ARI", ag.ari}, {"AMI", ag.ami}, {"homogeneity", ag.homogeneity}, {"completeness", ag.completeness}};
     }
   }
   say(options.progress, "evaluate: " + seconds_text(since(t)));
@@ -244,9 +250,12 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                {"window_start", iso8601_utc(w0)},
                {"window_end", iso8601_utc(w1)},
                {"features", features::options_to_json(options.features)},
-               {"packets", {{"decoded", a.counters.packets_}, {"used", a.counters.used_},
-                            {"outside_prefix", a.counters.outside_prefix_}, {"class_filtered", a.counters.class_filtered_},
-                            {"responder", a.counters.responder_}}},
+               {"packets",
+                {{"decoded", a.counters.packets_},
+                 {"used", a.counters.used_},
+                 {"outside_prefix", a.counters.outside_prefix_},
+                 {"class_filtered", a.counters.class_filtered_},
+                 {"responder", a.counters.responder_}}},
                {"sources", a.table.rows()},
                {"columns", a.table.columns_.size()},
                {"clustering", clustering},
@@ -269,8 +278,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                         features::options_to_json(options.features)["families"].get<std::string>() + ")"},
        {"pipeline", options.pipeline},
        {"how the clusters were chosen",
-        a.result.summary_.choice.rule + (a.result.summary_.choice.note ? " — " + *a.result.summary_.choice.note
-                                                                        : std::string())},
+        a.result.summary_.choice.rule +
+            (a.result.summary_.choice.note ? " — " + *a.result.summary_.choice.note : std::string())},
        {"clusters", a.result.summary_.clusters},
        {"noise sources", a.result.summary_.noise},
        {"silhouette (the clusterer's choice)", clustering["silhouette"]},

@@ -29,8 +29,7 @@ std::string clusterer_of(const std::string& spec) {
 
 }  // namespace
 
-Classification classify(const patterns::Store& db, const std::vector<std::string>& captures,
-                        const ClassifyOptions& o) {
+Classification classify(const patterns::Store& db, const std::vector<std::string>& captures, const ClassifyOptions& o) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   auto since = [](clock::time_point a) { return std::chrono::duration<double>(clock::now() - a).count(); };
@@ -107,7 +106,8 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   // The new groups as patterns: centroid = member mean, radius among all centroids.
   cluster::Matrix C(K + new_groups, Y.cols());
   for (int k = 0; k < K; ++k) {
-    for (Eigen::Index j = 0; j < Y.cols(); ++j) C(k, j) = c.known[static_cast<size_t>(k)].centroid[static_cast<size_t>(j)];
+    for (Eigen::Index j = 0; j < Y.cols(); ++j)
+      C(k, j) = c.known[static_cast<size_t>(k)].centroid[static_cast<size_t>(j)];
   }
   std::vector<std::vector<Eigen::Index>> members(static_cast<size_t>(new_groups));
   for (size_t i = 0; i < fresh_rows.size(); ++i) {
@@ -213,7 +213,8 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                  known_share = nlohmann::json::array();
   auto point = [&](const std::string& start, const nlohmann::json& s, bool is_model) {
     xs.push_back(start.substr(0, 10));
-    ami.push_back(is_model ? nlohmann::json(1.0) : s.value("/tracking/ami_vs_model"_json_pointer, nlohmann::json(nullptr)));
+    ami.push_back(is_model ? nlohmann::json(1.0)
+                           : s.value("/tracking/ami_vs_model"_json_pointer, nlohmann::json(nullptr)));
     knn.push_back(s.value("/evaluation/knn_accuracy"_json_pointer, nlohmann::json(nullptr)));
     known_share.push_back(is_model ? nlohmann::json(1.0) : s.value("share_known", nlohmann::json(nullptr)));
   };
@@ -223,20 +224,22 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   }
   point(iso8601_utc(w0), c.summary, false);
   report["series"] = {{"x", xs},
-                      {"lines", {{"AMI vs the model's window", ami},
-                                 {"share of sources in known patterns", known_share},
-                                 {"1-NN accuracy (ground truth)", knn}}}};
+                      {"lines",
+                       {{"AMI vs the model's window", ami},
+                        {"share of sources in known patterns", known_share},
+                        {"1-NN accuracy (ground truth)", knn}}}};
   report["title"] = "darklens classification, " + iso8601_utc(w0).substr(0, 10);
   report["subtitle"] = std::to_string(c.table.rows()) + " sources against model " + std::to_string(model_id) + " (" +
                        c.model.summary.value("window_start", "") + ", " + c.model.pipeline + ")";
-  report["numbers"] = nlohmann::json::array({{"sources", c.table.rows()},
-                                             {"in known patterns", known_rows},
-                                             {"new sources", fresh_rows.size()},
-                                             {"new groups", new_groups},
-                                             {"known patterns back", back},
-                                             {"known patterns absent", K - static_cast<int>(back)},
-                                             {"sources also in the model's window", a_then.size()},
-                                             {"AMI vs the model's window", tracking.value("ami_vs_model", nlohmann::json(nullptr))}});
+  report["numbers"] =
+      nlohmann::json::array({{"sources", c.table.rows()},
+                             {"in known patterns", known_rows},
+                             {"new sources", fresh_rows.size()},
+                             {"new groups", new_groups},
+                             {"known patterns back", back},
+                             {"known patterns absent", K - static_cast<int>(back)},
+                             {"sources also in the model's window", a_then.size()},
+                             {"AMI vs the model's window", tracking.value("ami_vs_model", nlohmann::json(nullptr))}});
   report["patterns"] = pats;
   report["profiles"] = profiles_json(c.profiles);
   for (auto& p : report["profiles"]) {

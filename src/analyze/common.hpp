@@ -18,8 +18,7 @@ void say(const std::function<void(const std::string&)>& progress, const std::str
 std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions& fo,
                                                   const std::vector<std::string>& captures,
                                                   const features::FeatureTable& t, const std::vector<int>& labels,
-                                                  const ground_truth::GroundTruth* gt,
-                                                  const profile::Catalog* catalog);
+                                                  const ground_truth::GroundTruth* gt, const profile::Catalog* catalog);
 nlohmann::json profiles_json(const std::vector<profile::ClusterProfile>& profiles);
 
 /// The report's scatter plot: 2-D view of the embedding, seeded sample.

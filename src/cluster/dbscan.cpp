@@ -5,9 +5,9 @@
 #include <numeric>
 
 #include "../core/parallel.hpp"
+#include "../core/points.hpp"
 #include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "../core/points.hpp"
 
 namespace darklens::cluster {
 namespace {
@@ -81,14 +81,12 @@ KDistanceKnee knee(const UniqueRows& u, const KdTree& tree, size_t n, int k, int
   return r;
 }
 
-
 }  // namespace
 
 KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
   check_matrix(X, "dbscan");
   if (k < 1 || k > X.rows()) {
-    throw ParamError("dbscan: min_samples must be between 1 and the number of rows (" +
-                     std::to_string(X.rows()) + ")");
+    throw ParamError("dbscan: min_samples must be between 1 and the number of rows (" + std::to_string(X.rows()) + ")");
   }
   const UniqueRows u = unique_rows(RowMatrix(X));
   PointCloud cloud{u.unique_};
@@ -99,7 +97,8 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads) {
 DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
   check_matrix(X, "dbscan");
   if (p.min_samples_ < 1) throw ParamError("dbscan: min_samples must be at least 1");
-  if (!(p.eps_ >= 0) || !std::isfinite(p.eps_)) throw ParamError("dbscan: eps must be positive (or 0 for the heuristic)");
+  if (!(p.eps_ >= 0) || !std::isfinite(p.eps_))
+    throw ParamError("dbscan: eps must be positive (or 0 for the heuristic)");
   const UniqueRows u = unique_rows(RowMatrix(X));
   const size_t m = static_cast<size_t>(u.unique_.rows());
   PointCloud cloud{u.unique_};
@@ -124,12 +123,11 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
                          });
   // Connected cores.
   Sets sets(m);
-  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &core, p.threads_,
-                         [&](size_t i, const std::vector<uint32_t>& nb) {
-                           for (uint32_t j : nb) {
-                             if (core[j]) sets.unite(static_cast<uint32_t>(i), j);
-                           }
-                         });
+  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &core, p.threads_, [&](size_t i, const std::vector<uint32_t>& nb) {
+    for (uint32_t j : nb) {
+      if (core[j]) sets.unite(static_cast<uint32_t>(i), j);
+    }
+  });
   // Unique rows are numbered by their first row, so a set's root (its
   // smallest member) holds the set's lowest-numbered row: clusters are
   // numbered in the order of their roots.

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <numeric>
 
+#include "../core/kdtree.hpp"
 #include "../core/parallel.hpp"
+#include "../core/points.hpp"
 #include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "../core/kdtree.hpp"
-#include "../core/points.hpp"
 
 namespace darklens::cluster {
 namespace {
@@ -79,13 +79,15 @@ void ward(const UniqueRows& u, std::vector<Merge>& merges) {
     const double sx = size[x];
     auto consider = [&](uint32_t id) {
       if (!alive[id] || id == x) return;
-      const double w = ward_factor(sx, size[id]) * squared_distance(cx, C.data() + static_cast<Eigen::Index>(id) * d, d);
+      const double w =
+          ward_factor(sx, size[id]) * squared_distance(cx, C.data() + static_cast<Eigen::Index>(id) * d, d);
       if (w < best.w || (w == best.w && best.id != prev && (id == prev || id < best.id))) best = {w, id};
     };
     if (prev != UINT32_MAX) consider(prev);
     double bound = best.w;
     tree.search(
-        cx, bound, [&](int32_t node, double box_d2) { return ward_factor(sx, node_min_size[static_cast<size_t>(node)]) * box_d2; },
+        cx, bound,
+        [&](int32_t node, double box_d2) { return ward_factor(sx, node_min_size[static_cast<size_t>(node)]) * box_d2; },
         [&](uint32_t id) {
           consider(id);
           bound = best.w;
@@ -188,7 +190,8 @@ void single(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
             [&](uint32_t q) {
               if (comp[q] == own) return;
               const Edge e{squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(q) * d, d),
-                           std::min<uint32_t>(static_cast<uint32_t>(p), q), std::max<uint32_t>(static_cast<uint32_t>(p), q)};
+                           std::min<uint32_t>(static_cast<uint32_t>(p), q),
+                           std::max<uint32_t>(static_cast<uint32_t>(p), q)};
               if (e < best) {
                 best = e;
                 bound = std::min(bound, e.d2);
@@ -318,7 +321,8 @@ void pairwise(const UniqueRows& u, Linkage linkage, int threads, std::vector<Mer
     for (size_t i = 0; i < m; ++i) {
       if (!alive[i] || i == y) continue;
       const double dx = D[at(x, i)], dy = D[at(y, i)];
-      D[at(y, i)] = linkage == Linkage::kComplete ? std::max(dx, dy) : (size[x] * dx + size[y] * dy) / (size[x] + size[y]);
+      D[at(y, i)] =
+          linkage == Linkage::kComplete ? std::max(dx, dy) : (size[x] * dx + size[y] * dy) / (size[x] + size[y]);
     }
     size[y] += size[x];
     rep[y] = std::min(rep[x], rep[y]);
@@ -329,10 +333,14 @@ void pairwise(const UniqueRows& u, Linkage linkage, int threads, std::vector<Mer
 
 std::string_view linkage_name(Linkage l) {
   switch (l) {
-    case Linkage::kWard: return "ward";
-    case Linkage::kAverage: return "average";
-    case Linkage::kComplete: return "complete";
-    case Linkage::kSingle: return "single";
+    case Linkage::kWard:
+      return "ward";
+    case Linkage::kAverage:
+      return "average";
+    case Linkage::kComplete:
+      return "complete";
+    case Linkage::kSingle:
+      return "single";
   }
   return "?";
 }
@@ -351,9 +359,10 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
   if ((p.linkage_ == Linkage::kAverage || p.linkage_ == Linkage::kComplete) && m > p.max_pairwise_rows_) {
     char gib[32];
     std::snprintf(gib, sizeof gib, "%.1f", static_cast<double>(m) * static_cast<double>(m - 1) / 2 * 8 / (1u << 30));
-    throw ParamError("hierarchical: " + std::string(linkage_name(p.linkage_)) + " linkage keeps every pairwise distance (" +
-                     gib + " GiB for " + std::to_string(m) + " distinct rows); the limit is " +
-                     std::to_string(p.max_pairwise_rows_) + " distinct rows: use ward or single, or cluster a sample");
+    throw ParamError("hierarchical: " + std::string(linkage_name(p.linkage_)) +
+                     " linkage keeps every pairwise distance (" + gib + " GiB for " + std::to_string(m) +
+                     " distinct rows); the limit is " + std::to_string(p.max_pairwise_rows_) +
+                     " distinct rows: use ward or single, or cluster a sample");
   }
   Dendrogram dg;
   dg.rows_ = static_cast<size_t>(X.rows());
@@ -365,7 +374,9 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
   }
   if (m > 1) {
     switch (p.linkage_) {
-      case Linkage::kWard: ward(u, dg.merges_); break;
+      case Linkage::kWard:
+        ward(u, dg.merges_);
+        break;
       case Linkage::kSingle:
         // kd-trees prune well in few dimensions only.
         if (u.unique_.cols() <= 8) {
@@ -374,7 +385,9 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
           prim(u, dg.merges_);
         }
         break;
-      default: pairwise(u, p.linkage_, p.threads_, dg.merges_); break;
+      default:
+        pairwise(u, p.linkage_, p.threads_, dg.merges_);
+        break;
     }
   }
   std::stable_sort(dg.merges_.begin(), dg.merges_.end(),
@@ -383,7 +396,8 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
 }
 
 std::vector<int> Dendrogram::cut(size_t k) const {
-  if (k < 1 || k > rows_) throw ParamError("hierarchical: k must be between 1 and the number of rows (" + std::to_string(rows_) + ")");
+  if (k < 1 || k > rows_)
+    throw ParamError("hierarchical: k must be between 1 and the number of rows (" + std::to_string(rows_) + ")");
   Sets sets(rows_);
   for (size_t i = 0; i < rows_ - k; ++i) sets.unite(merges_[i].a, merges_[i].b);
   return labels_by_first_row(sets, rows_);

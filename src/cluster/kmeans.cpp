@@ -9,16 +9,16 @@
 #include <numeric>
 
 #include "../core/parallel.hpp"
+#include "../core/points.hpp"
 #include "../core/rng.hpp"
 #include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "../core/points.hpp"
 
 namespace darklens::cluster {
 namespace {
 
 struct Data {
-  const RowMatrix& P;           // distinct rows
+  const RowMatrix& P;            // distinct rows
   const std::vector<double>& w;  // their copies
   Eigen::Index d;
   const double* row(size_t i) const { return P.data() + static_cast<Eigen::Index>(i) * d; }

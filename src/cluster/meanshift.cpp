@@ -6,10 +6,10 @@
 #include <numeric>
 
 #include "../core/parallel.hpp"
+#include "../core/points.hpp"
 #include "../core/rng.hpp"
 #include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "../core/points.hpp"
 
 namespace darklens::cluster {
 
@@ -34,7 +34,8 @@ double estimate_bandwidth(const Matrix& X, double quantile, size_t sample, uint6
       [&](size_t lo, size_t hi) {
         std::vector<double> d2(m);
         for (size_t i = lo; i < hi; ++i) {
-          for (size_t j = 0; j < m; ++j) d2[j] = squared_distance(P.data() + i * P.cols(), P.data() + j * P.cols(), P.cols());
+          for (size_t j = 0; j < m; ++j)
+            d2[j] = squared_distance(P.data() + i * P.cols(), P.data() + j * P.cols(), P.cols());
           std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(q - 1), d2.end());
           kth[i] = std::sqrt(d2[q - 1]);
         }
@@ -52,8 +53,8 @@ MeanShiftResult fit_meanshift(const Matrix& X, const MeanShiftParams& p) {
   }
   if (p.max_iter_ < 1 || p.min_bin_freq_ < 1) throw ParamError("meanshift: max_iter and min_bin_freq must be positive");
   MeanShiftResult r;
-  r.bandwidth_ = p.bandwidth_ > 0 ? p.bandwidth_
-                                  : estimate_bandwidth(X, p.quantile_, p.bandwidth_sample_, p.seed_, p.threads_);
+  r.bandwidth_ =
+      p.bandwidth_ > 0 ? p.bandwidth_ : estimate_bandwidth(X, p.quantile_, p.bandwidth_sample_, p.seed_, p.threads_);
   if (!(r.bandwidth_ > 0)) {
     throw ParamError("meanshift: the estimated bandwidth is 0 (most rows are identical); give bandwidth");
   }

@@ -20,8 +20,7 @@ std::atomic<bool> g_sync{false};
 void AtomicFile::set_sync(bool on) { g_sync = on; }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  tmp_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" +
-         std::to_string(g_counter++);
+  tmp_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++);
   f_ = std::fopen(tmp_.c_str(), "wbx");
   if (f_ == nullptr) {
     throw IoError(path_ + ": cannot create output file: " + std::strerror(errno));
@@ -58,8 +57,8 @@ void AtomicFile::write(const void* data, size_t n) {
     if (written_ - started_ == kStep) {
       // Only a hint: errors surface at the next write or commit()'s fsync.
       if (std::fflush(f_) == 0) {
-        ::sync_file_range(::fileno(f_), static_cast<off64_t>(started_),
-                          static_cast<off64_t>(kStep), SYNC_FILE_RANGE_WRITE);
+        ::sync_file_range(::fileno(f_), static_cast<off64_t>(started_), static_cast<off64_t>(kStep),
+                          SYNC_FILE_RANGE_WRITE);
       }
       started_ = written_;
     }
@@ -75,8 +74,7 @@ void AtomicFile::commit() {
     throw IoError(path_ + ": write failed: " + std::strerror(errno));
   }
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    throw IoError(path_ + ": cannot rename temporary file into place: " +
-                  std::strerror(errno));
+    throw IoError(path_ + ": cannot rename temporary file into place: " + std::strerror(errno));
   }
   committed_ = true;
 }

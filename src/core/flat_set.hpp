@@ -27,7 +27,7 @@ class FlatSet {
       return fresh;
     }
     const size_t mask = slots_.size() - 1;
-    for (size_t i = Hash{}(k) & mask;; i = (i + 1) & mask) {
+    for (size_t i = Hash{}(k)&mask;; i = (i + 1) & mask) {
       if (slots_[i] == k) return false;
       if (slots_[i] == kEmpty) {
         slots_[i] = k;
@@ -36,9 +36,7 @@ class FlatSet {
       }
     }
   }
-  void prefetch(Key k) const {
-    __builtin_prefetch(&slots_[Hash{}(k) & (slots_.size() - 1)]);
-  }
+  void prefetch(Key k) const { __builtin_prefetch(&slots_[Hash{}(k) & (slots_.size() - 1)]); }
   size_t size() const { return used_ + (has_empty_key_ ? 1 : 0); }
 
   template <typename F>
@@ -58,7 +56,7 @@ class FlatSet {
     const size_t mask = slots_.size() - 1;
     for (Key k : old) {
       if (k == kEmpty) continue;
-      size_t i = Hash{}(k) & mask;
+      size_t i = Hash{}(k)&mask;
       while (!(slots_[i] == kEmpty)) i = (i + 1) & mask;
       slots_[i] = k;
     }
@@ -79,9 +77,7 @@ struct U32Hash {
 /// Distinct IPv4 and IPv6 addresses.
 class IpSet {
  public:
-  bool insert(const IpAddr& a) {
-    return a.is_v4() ? v4_.insert(a.v4_value()) : v6_.insert(a);
-  }
+  bool insert(const IpAddr& a) { return a.is_v4() ? v4_.insert(a.v4_value()) : v6_.insert(a); }
   void prefetch(const IpAddr& a) const {
     if (a.is_v4()) v4_.prefetch(a.v4_value());
   }
@@ -109,7 +105,7 @@ class FlatCounts {
   void add(uint32_t k, uint64_t n = 1) {
     if (n == 0) return;
     const size_t mask = slots_.size() - 1;
-    for (size_t i = U32Hash{}(k) & mask;; i = (i + 1) & mask) {
+    for (size_t i = U32Hash{}(k)&mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.count != 0 && s.key == k) {
         s.count += n;

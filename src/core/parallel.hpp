@@ -124,8 +124,8 @@ void produce_ahead(bool overlap, Batch& first, Batch& second, Produce&& produce,
 /// thread. One thread: the plain loop on `first` alone. The first
 /// exception is rethrown once every thread has stopped.
 template <typename Batch, typename Produce, typename Apply, typename Done>
-void produce_and_share(int threads, size_t tasks, Batch& first, Batch& second, Produce&& produce,
-                       Apply&& apply, Done&& done) {
+void produce_and_share(int threads, size_t tasks, Batch& first, Batch& second, Produce&& produce, Apply&& apply,
+                       Done&& done) {
   if (threads <= 1) {
     for (bool more = true; more;) {
       more = produce(first);

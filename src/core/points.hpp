@@ -36,13 +36,17 @@ inline double squared_distance(const double* a, const double* b, Eigen::Index d)
 struct PointCloud {
   const RowMatrix& P;
   size_t kdtree_get_point_count() const { return static_cast<size_t>(P.rows()); }
-  double kdtree_get_pt(size_t i, size_t dim) const { return P(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(dim)); }
+  double kdtree_get_pt(size_t i, size_t dim) const {
+    return P(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(dim));
+  }
   template <class Box>
-  bool kdtree_get_bbox(Box&) const { return false; }
+  bool kdtree_get_bbox(Box&) const {
+    return false;
+  }
 };
 
-using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, PointCloud>, PointCloud, -1,
-                                                   uint32_t>;
+using KdTree =
+    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, PointCloud>, PointCloud, -1, uint32_t>;
 
 /// Collects the indices within a squared radius, inclusive.
 class WithinResult {
@@ -102,8 +106,8 @@ inline UniqueRows unique_rows(const RowMatrix& P) {
   u.group_of_.assign(static_cast<size_t>(n), 0);
   std::vector<uint32_t> leader;  // first row of each group, in sorted order
   for (size_t i = 0; i < order.size(); ++i) {
-    const bool same = i > 0 && std::equal(P.data() + order[i] * d, P.data() + (order[i] + 1) * d,
-                                          P.data() + order[i - 1] * d);
+    const bool same =
+        i > 0 && std::equal(P.data() + order[i] * d, P.data() + (order[i] + 1) * d, P.data() + order[i - 1] * d);
     if (!same) leader.push_back(order[i]);
     u.group_of_[order[i]] = static_cast<uint32_t>(leader.size() - 1);
   }

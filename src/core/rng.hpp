@@ -37,13 +37,9 @@ class Rng {
     double u1 = 1.0 - uniform(), u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
-  double lognormal(double median, double sigma) {
-    return median * std::exp(sigma * normal());
-  }
+  double lognormal(double median, double sigma) { return median * std::exp(sigma * normal()); }
   /// Discrete Pareto: floor(x) with x >= 1, P(x > t) = t^-alpha.
-  uint64_t pareto(double alpha) {
-    return static_cast<uint64_t>(std::pow(1.0 - uniform(), -1.0 / alpha));
-  }
+  uint64_t pareto(double alpha) { return static_cast<uint64_t>(std::pow(1.0 - uniform(), -1.0 / alpha)); }
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <cstdio>
 
 namespace darklens {
 
@@ -85,8 +85,8 @@ std::string iso8601_utc(int64_t ns) {
   tm parts{};
   gmtime_r(&t, &parts);
   char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900,
-                        parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1,
+                        parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
   if (frac) {
     n += std::snprintf(buf + n, sizeof buf - n, ".%09lld", static_cast<long long>(frac));
     while (buf[n - 1] == '0') --n;
@@ -96,8 +96,7 @@ std::string iso8601_utc(int64_t ns) {
 }
 
 std::string tcp_flag::names(uint8_t flags) {
-  static constexpr const char* kNames[8] = {"FIN", "SYN", "RST", "PSH",
-                                            "ACK", "URG", "ECE", "CWR"};
+  static constexpr const char* kNames[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
   if (flags == 0) return "none";
   std::string s;
   for (int bit = 0; bit < 8; ++bit) {
@@ -111,16 +110,26 @@ std::string tcp_flag::names(uint8_t flags) {
 
 std::string ip_proto::name(uint8_t proto) {
   switch (proto) {
-    case kIcmp: return "icmp";
-    case kTcp: return "tcp";
-    case kUdp: return "udp";
-    case kGre: return "gre";
-    case kIcmpV6: return "icmpv6";
-    case 41: return "ipv6-in-ipv4";
-    case 50: return "esp";
-    case 51: return "ah";
-    case 132: return "sctp";
-    default: return std::to_string(proto);
+    case kIcmp:
+      return "icmp";
+    case kTcp:
+      return "tcp";
+    case kUdp:
+      return "udp";
+    case kGre:
+      return "gre";
+    case kIcmpV6:
+      return "icmpv6";
+    case 41:
+      return "ipv6-in-ipv4";
+    case 50:
+      return "esp";
+    case 51:
+      return "ah";
+    case 132:
+      return "sctp";
+    default:
+      return std::to_string(proto);
   }
 }
 
@@ -129,12 +138,24 @@ std::string TcpOptionLayout::to_string() const {
   for (int i = 0; i < count_; ++i) {
     if (i) s += ',';
     switch (kinds_[i]) {
-      case 1: s += "NOP"; break;
-      case 2: s += "MSS"; break;
-      case 3: s += "WS"; break;
-      case 4: s += "SACKP"; break;
-      case 5: s += "SACK"; break;
-      case 8: s += "TS"; break;
+      case 1:
+        s += "NOP";
+        break;
+      case 2:
+        s += "MSS";
+        break;
+      case 3:
+        s += "WS";
+        break;
+      case 4:
+        s += "SACKP";
+        break;
+      case 5:
+        s += "SACK";
+        break;
+      case 8:
+        s += "TS";
+        break;
       default:
         s += 'K';
         s += std::to_string(kinds_[i]);

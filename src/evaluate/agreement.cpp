@@ -26,8 +26,8 @@ std::vector<int> dense(const std::vector<int>& labels, int& k) {
 
 struct Contingency {
   int r = 0, c = 0;
-  std::vector<int64_t> a, b;                      // row and column sums
-  std::map<std::pair<int, int>, int64_t> cells;   // non-zero cells
+  std::vector<int64_t> a, b;                     // row and column sums
+  std::map<std::pair<int, int>, int64_t> cells;  // non-zero cells
 };
 
 Contingency contingency(const std::vector<int>& t, const std::vector<int>& p) {
@@ -59,8 +59,10 @@ double mutual_information(const Contingency& ct, double n) {
   double mi = 0;
   for (const auto& [ij, v] : ct.cells) {
     const double nm = static_cast<double>(v) / n;
-    const double outer = static_cast<double>(ct.a[static_cast<size_t>(ij.first)] * ct.b[static_cast<size_t>(ij.second)]);
-    const double term = nm * (std::log(static_cast<double>(v)) - std::log(n)) + nm * (-std::log(outer) + 2 * std::log(n));
+    const double outer =
+        static_cast<double>(ct.a[static_cast<size_t>(ij.first)] * ct.b[static_cast<size_t>(ij.second)]);
+    const double term =
+        nm * (std::log(static_cast<double>(v)) - std::log(n)) + nm * (-std::log(outer) + 2 * std::log(n));
     if (std::abs(term) >= std::numeric_limits<double>::epsilon()) mi += term;
   }
   return std::max(mi, 0.0);
@@ -71,7 +73,8 @@ double mutual_information(const Contingency& ct, double n) {
 double expected_mutual_information(const Contingency& ct, int64_t n_samples) {
   if (ct.r == 1 || ct.c == 1) return 0.0;
   const double N = static_cast<double>(n_samples);
-  const int64_t max_ab = std::max(*std::max_element(ct.a.begin(), ct.a.end()), *std::max_element(ct.b.begin(), ct.b.end()));
+  const int64_t max_ab =
+      std::max(*std::max_element(ct.a.begin(), ct.a.end()), *std::max_element(ct.b.begin(), ct.b.end()));
   std::vector<double> log_nnij(static_cast<size_t>(max_ab) + 1), gln_nij(static_cast<size_t>(max_ab) + 1);
   for (int64_t v = 0; v <= max_ab; ++v) {
     const double nij = v == 0 ? 1.0 : static_cast<double>(v);
@@ -86,7 +89,8 @@ double expected_mutual_information(const Contingency& ct, int64_t n_samples) {
     for (int j = 0; j < ct.c; ++j) {
       const double bj = static_cast<double>(ct.b[static_cast<size_t>(j)]);
       const double gln_b = std::lgamma(bj + 1), gln_Nb = std::lgamma(N - bj + 1), log_b = std::log(bj);
-      const int64_t start = std::max<int64_t>(1, ct.a[static_cast<size_t>(i)] - n_samples + ct.b[static_cast<size_t>(j)]);
+      const int64_t start =
+          std::max<int64_t>(1, ct.a[static_cast<size_t>(i)] - n_samples + ct.b[static_cast<size_t>(j)]);
       const int64_t end = std::min(ct.a[static_cast<size_t>(i)], ct.b[static_cast<size_t>(j)]) + 1;
       for (int64_t v = start; v < end; ++v) {
         const double nij = static_cast<double>(v);
@@ -102,7 +106,8 @@ double expected_mutual_information(const Contingency& ct, int64_t n_samples) {
 
 void check_labels(const transform::Matrix& X, const std::vector<int>& labels, int& k, const char* who) {
   if (static_cast<Eigen::Index>(labels.size()) != X.rows()) {
-    throw ParamError(std::string(who) + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(X.rows()) + " rows");
+    throw ParamError(std::string(who) + ": " + std::to_string(labels.size()) + " labels for " +
+                     std::to_string(X.rows()) + " rows");
   }
   dense(labels, k);
   if (k < 2 || k > X.rows() - 1) {
@@ -168,9 +173,8 @@ Agreement compare_labelings(const std::vector<int>& truth, const std::vector<int
   }
   g.homogeneity = ht != 0 ? g.mutual_information / ht : 1.0;
   g.completeness = hp != 0 ? g.mutual_information / hp : 1.0;
-  g.v_measure = g.homogeneity + g.completeness == 0
-                    ? 0.0
-                    : 2 * g.homogeneity * g.completeness / (g.homogeneity + g.completeness);
+  g.v_measure =
+      g.homogeneity + g.completeness == 0 ? 0.0 : 2 * g.homogeneity * g.completeness / (g.homogeneity + g.completeness);
   return g;
 }
 

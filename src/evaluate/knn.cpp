@@ -6,8 +6,8 @@
 #include <cmath>
 #include <map>
 
-#include "../core/points.hpp"
 #include "../core/parallel.hpp"
+#include "../core/points.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 
@@ -46,7 +46,8 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
     }
   }
   RowMatrix C(static_cast<Eigen::Index>(cand.size()), X.cols());
-  for (size_t c = 0; c < cand.size(); ++c) C.row(static_cast<Eigen::Index>(c)) = P.row(static_cast<Eigen::Index>(cand[c]));
+  for (size_t c = 0; c < cand.size(); ++c)
+    C.row(static_cast<Eigen::Index>(c)) = P.row(static_cast<Eigen::Index>(cand[c]));
   const UniqueRows u = unique_rows(C);
   const size_t m = static_cast<size_t>(u.unique_.rows());
   std::vector<std::map<int, uint32_t>> group_classes(m);
@@ -93,7 +94,8 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
           double closer = 0, tied = 0;
           near_d2.resize(near.size());
           for (size_t j = 0; j < near.size(); ++j) {
-            near_d2[j] = squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(near[j]) * P.cols(), P.cols());
+            near_d2[j] =
+                squared_distance(x, u.unique_.data() + static_cast<Eigen::Index>(near[j]) * P.cols(), P.cols());
             (near_d2[j] < boundary ? closer : tied) += rows_in(near[j]);
           }
           const double share = tied > 0 ? std::max(0.0, std::min(k, closer + tied) - closer) / tied : 0.0;
@@ -113,7 +115,8 @@ Classification classify(const transform::Matrix& X, const std::vector<int>& trut
           int best = 0;
           for (int c = 1; c <= K; ++c) {
             const double a = votes[static_cast<size_t>(c)], b = votes[static_cast<size_t>(best)];
-            if (a > b + 1e-9 || (std::abs(a - b) <= 1e-9 && nearest[static_cast<size_t>(c)] < nearest[static_cast<size_t>(best)])) {
+            if (a > b + 1e-9 ||
+                (std::abs(a - b) <= 1e-9 && nearest[static_cast<size_t>(c)] < nearest[static_cast<size_t>(best)])) {
               best = c;
             }
           }
@@ -175,7 +178,8 @@ Classification knn_classify(const transform::Matrix& train, const std::vector<in
                      " test columns");
   }
   if (static_cast<Eigen::Index>(train_truth.size()) != train.rows()) {
-    throw ParamError("knn: " + std::to_string(train_truth.size()) + " labels for " + std::to_string(train.rows()) + " rows");
+    throw ParamError("knn: " + std::to_string(train_truth.size()) + " labels for " + std::to_string(train.rows()) +
+                     " rows");
   }
   transform::Matrix both(train.rows() + test.rows(), train.cols());
   both << train, test;

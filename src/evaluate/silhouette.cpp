@@ -6,8 +6,8 @@
 #include <cmath>
 #include <map>
 
-#include "../core/points.hpp"
 #include "../core/parallel.hpp"
+#include "../core/points.hpp"
 #include "../core/rng.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
@@ -21,7 +21,8 @@ enum class Kernel { kEuclidean, kCosine };
 // AVX2 clone is picked at run time where the CPU has it (no FMA: the same
 // roundings, so the same values on every machine).
 #define DARKLENS_CLONES __attribute__((target_clones("avx2", "default")))
-DARKLENS_CLONES void add_squared_differences(double* __restrict a, const double* __restrict col, double v, Eigen::Index len) {
+DARKLENS_CLONES void add_squared_differences(double* __restrict a, const double* __restrict col, double v,
+                                             Eigen::Index len) {
   for (Eigen::Index j = 0; j < len; ++j) {
     const double diff = v - col[j];
     a[j] += diff * diff;
@@ -140,8 +141,8 @@ std::vector<std::vector<double>> silhouette(const transform::Matrix& X, const st
             // (so adding its own weight adds exactly nothing), but not
             // always for cosine (1 for a zero row): there the row itself
             // is left out.
-            const bool self_here = kernel == Kernel::kCosine && i >= static_cast<size_t>(j0) &&
-                                   i < static_cast<size_t>(j0 + len);
+            const bool self_here =
+                kernel == Kernel::kCosine && i >= static_cast<size_t>(j0) && i < static_cast<size_t>(j0 + len);
             const uint32_t* w = u.weight_.data() + j0;
             for (size_t q = 0; q < L; ++q) {
               const uint32_t* sl = slot[q].data() + j0;
@@ -196,8 +197,6 @@ double mean(const std::vector<double>& v) {
   for (double x : v) total += x;
   return total / static_cast<double>(v.size());
 }
-
-
 
 }  // namespace
 

@@ -4,19 +4,19 @@
 #include <array>
 #include <bit>
 #include <filesystem>
-#include <mutex>
 #include <limits>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 
+#include "../core/key_index.hpp"
 #include "../core/parallel.hpp"
 #include "../core/radix_sort.hpp"
 #include "chunked_vector.hpp"
-#include "../core/key_index.hpp"
 #include "columns.hpp"
-#include "source_state.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
+#include "source_state.hpp"
 
 namespace darklens::features {
 namespace {
@@ -153,8 +153,7 @@ struct Aggregator::Impl {
         // the source it answers.
         ++counters.responder_;
         if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport) &&
-            (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) ==
-                (tcp_flag::kSyn | tcp_flag::kAck)) {
+            (p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == (tcp_flag::kSyn | tcp_flag::kAck)) {
           k = {p.dst_, window_of(p.ts_ns_)};
           return Use::kSynAck;
         }
@@ -308,8 +307,7 @@ struct Aggregator::Impl {
       packets[row] += o.packets[i];
       // Before agm's: intensity may take agm's ports as they were.
       if (want_int) {
-        intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap, agm_dports(*this, row),
-                             agm_dports(o, i));
+        intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap, agm_dports(*this, row), agm_dports(o, i));
       }
       if (want_agm) all[row].merge(o.all[i], cap);
       if (want_tcp) tcp[row].merge(o.tcp[i], cap);
@@ -429,7 +427,7 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
   };
   struct Chunk {
     std::vector<Facts> facts;
-    std::vector<Key> keys;                    // one partition: by position
+    std::vector<Key> keys;  // one partition: by position
     std::vector<uint64_t> hashes;
     std::vector<std::vector<Routed>> routed;  // several: per partition, in arrival order
     size_t used = 0;                          // records in the chunk
@@ -564,8 +562,7 @@ void Aggregator::add_files(const std::vector<std::string>& paths, const Progress
     }
     for (auto& part : parts) {
       // The first part into an empty aggregator: take it whole.
-      if (impl_->index.size() == 0 && impl_->counters.packets_ == 0 &&
-          impl_->counters.files_.empty()) {
+      if (impl_->index.size() == 0 && impl_->counters.packets_ == 0 && impl_->counters.files_.empty()) {
         std::swap(impl_, part.impl_);
         impl_->opt.threads_ = static_cast<int>(threads);
       } else {

@@ -1,3 +1,5 @@
+#include "columns.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -6,7 +8,6 @@
 
 #include "../core/parallel.hpp"
 #include "../core/radix_sort.hpp"
-#include "columns.hpp"
 
 namespace darklens::features {
 namespace {
@@ -78,9 +79,8 @@ void agm_num(Builder& b, const std::vector<RowRef>& rows, Range range, const std
   auto flags_distinct = b.column("num_tcp_flags_distinct");
   auto flags_mode_pk = b.column("num_tcp_flags_mode_packets");
   constexpr uint8_t kFlagDummies[4] = {0x02, 0x10, 0x18, 0x14};
-  std::vector<Col> flag_cols = {
-      b.column("num_tcp_flags_is_syn"), b.column("num_tcp_flags_is_ack"),
-      b.column("num_tcp_flags_is_psh_ack"), b.column("num_tcp_flags_is_rst_ack")};
+  std::vector<Col> flag_cols = {b.column("num_tcp_flags_is_syn"), b.column("num_tcp_flags_is_ack"),
+                                b.column("num_tcp_flags_is_psh_ack"), b.column("num_tcp_flags_is_rst_ack")};
   auto size_distinct = b.column("num_size_distinct");
   auto size_mode = b.column("num_size_mode");
   auto size_mode_pk = b.column("num_size_mode_packets");
@@ -276,8 +276,7 @@ std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t
   return out;
 }
 
-const char* const kAgmFieldNames[7] = {"dst_ip", "src_port", "dst_port", "proto",
-                                       "ttl",    "tcp_flags", "size"};
+const char* const kAgmFieldNames[7] = {"dst_ip", "src_port", "dst_port", "proto", "ttl", "tcp_flags", "size"};
 
 namespace {
 
@@ -317,7 +316,8 @@ std::vector<uint32_t> output_order(const std::vector<RowRef>& rows) {
   std::vector<Key> keys(rows.size()), tmp;
   uint64_t max_key = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const auto rank = static_cast<uint64_t>(std::lower_bound(windows.begin(), windows.end(), rows[i].window) - windows.begin());
+    const auto rank =
+        static_cast<uint64_t>(std::lower_bound(windows.begin(), windows.end(), rows[i].window) - windows.begin());
     keys[i] = {rank << 32 | rows[i].source.v4_value(), static_cast<uint32_t>(i)};
     max_key = std::max(max_key, keys[i].key);
   }
@@ -345,12 +345,24 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
   auto families = [&](Builder& b, Range range) {
     for (Family f : opt.families_) {
       switch (f) {
-        case Family::kAgm: agm(b, rows, range); break;
-        case Family::kAgmExt: agm_ext(b, rows, range, vocab); break;
-        case Family::kAgmNum: agm_num(b, rows, range, windows); break;
-        case Family::kTemporal: temporal(b, rows, range); break;
-        case Family::kFingerprints: fingerprints(b, rows, range); break;
-        case Family::kIntensity: intensity(b, rows, range); break;
+        case Family::kAgm:
+          agm(b, rows, range);
+          break;
+        case Family::kAgmExt:
+          agm_ext(b, rows, range, vocab);
+          break;
+        case Family::kAgmNum:
+          agm_num(b, rows, range, windows);
+          break;
+        case Family::kTemporal:
+          temporal(b, rows, range);
+          break;
+        case Family::kFingerprints:
+          fingerprints(b, rows, range);
+          break;
+        case Family::kIntensity:
+          intensity(b, rows, range);
+          break;
       }
     }
   };

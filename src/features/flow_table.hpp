@@ -154,8 +154,8 @@ class FlowTable {
       current.reset(slots_for(older.used));
       current_end = now + horizon;
     }
-    __attribute__((noinline)) int64_t& find_or_insert(const FlowKey& k, int64_t ts, int64_t now,
-                                                      int64_t horizon, bool& fresh) {
+    __attribute__((noinline)) int64_t& find_or_insert(const FlowKey& k, int64_t ts, int64_t now, int64_t horizon,
+                                                      bool& fresh) {
       if (now >= current_end) next_generation(now, horizon);
       Slot& s = current.probe(k);
       if (s.used) {

@@ -6,12 +6,12 @@
 
 namespace darklens::features {
 
-const char* const kFlagGroupNames[kFlagGroups] = {"syn", "syn_ack", "ack", "psh_ack",
+const char* const kFlagGroupNames[kFlagGroups] = {"syn", "syn_ack", "ack",     "psh_ack",
                                                   "rst", "rst_ack", "fin_ack", "other_tcp"};
 const char* const kProtoGroupNames[kProtoGroups] = {"tcp", "udp", "icmp", "other"};
-const char* const kServiceGroupNames[kServiceGroups] = {
-    "telnet", "ssh", "http", "https", "smb", "sql", "rdp",
-    "dns", "ntp", "sip", "other_system", "other_user", "ephemeral"};
+const char* const kServiceGroupNames[kServiceGroups] = {"telnet",       "ssh",        "http",     "https", "smb",
+                                                        "sql",          "rdp",        "dns",      "ntp",   "sip",
+                                                        "other_system", "other_user", "ephemeral"};
 
 namespace {
 
@@ -23,11 +23,11 @@ struct ListedPort {
   ServiceGroup group;
 };
 constexpr ListedPort kListedPorts[] = {
-    {23, kSvTelnet}, {2323, kSvTelnet}, {22, kSvSsh}, {2222, kSvSsh},
-    {80, kSvHttp}, {81, kSvHttp}, {8000, kSvHttp}, {8008, kSvHttp}, {8080, kSvHttp}, {8081, kSvHttp}, {8888, kSvHttp},
-    {443, kSvHttps}, {8443, kSvHttps}, {139, kSvSmb}, {445, kSvSmb},
-    {1433, kSvSql}, {1434, kSvSql}, {1521, kSvSql}, {3306, kSvSql}, {5432, kSvSql},
-    {3389, kSvRdp}, {53, kSvDns}, {123, kSvNtp}, {5060, kSvSip}, {5061, kSvSip}};
+    {23, kSvTelnet}, {2323, kSvTelnet}, {22, kSvSsh},     {2222, kSvSsh},  {80, kSvHttp},
+    {81, kSvHttp},   {8000, kSvHttp},   {8008, kSvHttp},  {8080, kSvHttp}, {8081, kSvHttp},
+    {8888, kSvHttp}, {443, kSvHttps},   {8443, kSvHttps}, {139, kSvSmb},   {445, kSvSmb},
+    {1433, kSvSql},  {1434, kSvSql},    {1521, kSvSql},   {3306, kSvSql},  {5432, kSvSql},
+    {3389, kSvRdp},  {53, kSvDns},      {123, kSvNtp},    {5060, kSvSip},  {5061, kSvSip}};
 
 // The port ranges, then the listed ports over them (one plain loop a range:
 // within clang's limit on compile-time steps, which a switch a port is not).
@@ -45,14 +45,30 @@ constexpr std::array<uint8_t, 256> flag_table() {
   std::array<uint8_t, 256> t{};
   for (size_t flags = 0; flags < t.size(); ++flags) {
     switch (flags & 0x3f) {
-      case 0x02: t[flags] = kFlSyn; break;
-      case 0x12: t[flags] = kFlSynAck; break;
-      case 0x10: t[flags] = kFlAck; break;
-      case 0x18: t[flags] = kFlPshAck; break;
-      case 0x04: t[flags] = kFlRst; break;
-      case 0x14: t[flags] = kFlRstAck; break;
-      case 0x11: t[flags] = kFlFinAck; break;
-      default: t[flags] = kFlOtherTcp; break;
+      case 0x02:
+        t[flags] = kFlSyn;
+        break;
+      case 0x12:
+        t[flags] = kFlSynAck;
+        break;
+      case 0x10:
+        t[flags] = kFlAck;
+        break;
+      case 0x18:
+        t[flags] = kFlPshAck;
+        break;
+      case 0x04:
+        t[flags] = kFlRst;
+        break;
+      case 0x14:
+        t[flags] = kFlRstAck;
+        break;
+      case 0x11:
+        t[flags] = kFlFinAck;
+        break;
+      default:
+        t[flags] = kFlOtherTcp;
+        break;
     }
   }
   return t;
@@ -156,7 +172,8 @@ void Intensity::merge(const Intensity& o, int64_t timeout, uint32_t cap, const C
   flows += o.flows;
   for (int i = 0; i < kFlagGroups; ++i) flag_packets[i] += o.flag_packets[i], flag_flows[i] += o.flag_flows[i];
   for (int i = 0; i < kProtoGroups; ++i) proto_packets[i] += o.proto_packets[i], proto_flows[i] += o.proto_flows[i];
-  for (int i = 0; i < kServiceGroups; ++i) service_packets[i] += o.service_packets[i], service_flows[i] += o.service_flows[i];
+  for (int i = 0; i < kServiceGroups; ++i)
+    service_packets[i] += o.service_packets[i], service_flows[i] += o.service_flows[i];
   for (const Head& h : o.head) {
     if (continues(h)) count_flow(h.groups, -1);
   }

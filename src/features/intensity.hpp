@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "count_map.hpp"
+#include "darklens/types.hpp"
 #include "flow_table.hpp"
 #include "packet_facts.hpp"
-#include "darklens/types.hpp"
 
 namespace darklens::features {
 
@@ -26,8 +26,20 @@ enum FlagGroup { kFlSyn, kFlSynAck, kFlAck, kFlPshAck, kFlRst, kFlRstAck, kFlFin
 enum ProtoGroup { kPrTcp, kPrUdp, kPrIcmp, kPrOther, kProtoGroups };
 /// Service groups of TCP/UDP destination ports (docs/features.md).
 enum ServiceGroup {
-  kSvTelnet, kSvSsh, kSvHttp, kSvHttps, kSvSmb, kSvSql, kSvRdp, kSvDns, kSvNtp, kSvSip,
-  kSvOtherSystem, kSvOtherUser, kSvEphemeral, kServiceGroups
+  kSvTelnet,
+  kSvSsh,
+  kSvHttp,
+  kSvHttps,
+  kSvSmb,
+  kSvSql,
+  kSvRdp,
+  kSvDns,
+  kSvNtp,
+  kSvSip,
+  kSvOtherSystem,
+  kSvOtherUser,
+  kSvEphemeral,
+  kServiceGroups
 };
 extern const char* const kFlagGroupNames[kFlagGroups];
 extern const char* const kProtoGroupNames[kProtoGroups];
@@ -70,9 +82,7 @@ struct Intensity {
   void merge(const Intensity& later, int64_t timeout, uint32_t cap, const CountMap* agm_dports,
              const CountMap* later_agm_dports);
   /// The map that counts the destination ports (`agm_dports` as for add).
-  const CountMap& dports(const CountMap* agm_dports) const {
-    return dport_in_agm && agm_dports ? *agm_dports : dport;
-  }
+  const CountMap& dports(const CountMap* agm_dports) const { return dport_in_agm && agm_dports ? *agm_dports : dport; }
   /// merge() into this empty state (no packets yet), taking o's parts.
   void adopt(Intensity&& o, int64_t timeout);
 

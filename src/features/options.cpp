@@ -1,6 +1,5 @@
 // Parsing of the user-facing feature options: families, classes, windows.
 #include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include "darklens/error.hpp"
@@ -21,19 +20,25 @@ void for_each_item(std::string_view list, F&& f) {
   }
 }
 
-constexpr Family kFamilies[] = {Family::kAgm, Family::kAgmExt, Family::kAgmNum, Family::kTemporal,
-                                Family::kFingerprints, Family::kIntensity};
+constexpr Family kFamilies[] = {Family::kAgm,      Family::kAgmExt,       Family::kAgmNum,
+                                Family::kTemporal, Family::kFingerprints, Family::kIntensity};
 
 }  // namespace
 
 std::string_view family_name(Family f) {
   switch (f) {
-    case Family::kAgm: return "agm";
-    case Family::kAgmExt: return "agm-ext";
-    case Family::kAgmNum: return "agm-num";
-    case Family::kTemporal: return "temporal";
-    case Family::kFingerprints: return "fingerprints";
-    case Family::kIntensity: return "intensity";
+    case Family::kAgm:
+      return "agm";
+    case Family::kAgmExt:
+      return "agm-ext";
+    case Family::kAgmNum:
+      return "agm-num";
+    case Family::kTemporal:
+      return "temporal";
+    case Family::kFingerprints:
+      return "fingerprints";
+    case Family::kIntensity:
+      return "intensity";
   }
   return "?";
 }
@@ -69,15 +74,17 @@ TrafficClass classify(const Packet& p) {
   if (p.proto_ == ip_proto::kUdp) return TrafficClass::kScan;
   if (p.proto_ == ip_proto::kIcmp && p.has(Packet::kHasTransport)) {
     switch (p.icmp_type_) {
-      case 8: return TrafficClass::kScan;  // echo request
-      case 0:                              // echo reply
-      case 3:                              // destination unreachable
-      case 4:                              // source quench
-      case 5:                              // redirect
-      case 11:                             // time exceeded
-      case 12:                             // parameter problem
+      case 8:
+        return TrafficClass::kScan;  // echo request
+      case 0:                        // echo reply
+      case 3:                        // destination unreachable
+      case 4:                        // source quench
+      case 5:                        // redirect
+      case 11:                       // time exceeded
+      case 12:                       // parameter problem
         return TrafficClass::kBackscatter;
-      default: return TrafficClass::kOther;
+      default:
+        return TrafficClass::kOther;
     }
   }
   if (p.proto_ == ip_proto::kIcmpV6 && p.has(Packet::kHasTransport)) {
@@ -90,9 +97,12 @@ TrafficClass classify(const Packet& p) {
 
 std::string_view class_name(TrafficClass c) {
   switch (c) {
-    case TrafficClass::kScan: return "scan";
-    case TrafficClass::kBackscatter: return "backscatter";
-    case TrafficClass::kOther: return "other";
+    case TrafficClass::kScan:
+      return "scan";
+    case TrafficClass::kBackscatter:
+      return "backscatter";
+    case TrafficClass::kOther:
+      return "other";
   }
   return "?";
 }
@@ -106,8 +116,7 @@ uint8_t parse_classes(std::string_view list) {
         return;
       }
     }
-    throw ParamError("unknown traffic class '" + std::string(item) +
-                     "' (known: scan, backscatter, other)");
+    throw ParamError("unknown traffic class '" + std::string(item) + "' (known: scan, backscatter, other)");
   });
   if (mask == 0) throw ParamError("no traffic class given");
   return mask;
@@ -130,11 +139,20 @@ WindowSpec parse_window(std::string_view text) {
   if (ec != std::errc() || p != text.data() + text.size() - 1 || n <= 0) throw bad();
   int64_t unit = 0;
   switch (text.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: throw bad();
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      throw bad();
   }
   if (n > 366 * 86400 / unit) throw bad();
   WindowSpec w;

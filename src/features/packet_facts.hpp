@@ -27,23 +27,23 @@ inline uint32_t layout_code(const TcpOptionLayout& l) {
 
 struct Facts {
   // Bits of `bits`.
-  static constexpr uint16_t kV4 = 0x01;          // the darknet-side address is IPv4
-  static constexpr uint16_t kTransport = 0x02;   // ports and flags were decoded
-  static constexpr uint16_t kNoOptions = 0x04;   // no TCP options, no MSS
-  static constexpr uint16_t kTcp = 0x08;         // FingerprintMarks, as bits
+  static constexpr uint16_t kV4 = 0x01;         // the darknet-side address is IPv4
+  static constexpr uint16_t kTransport = 0x02;  // ports and flags were decoded
+  static constexpr uint16_t kNoOptions = 0x04;  // no TCP options, no MSS
+  static constexpr uint16_t kTcp = 0x08;        // FingerprintMarks, as bits
   static constexpr uint16_t kSyn = 0x10;
   static constexpr uint16_t kZmap = 0x20;
   static constexpr uint16_t kMasscan = 0x40;
   static constexpr uint16_t kMirai = 0x80;
 
-  int64_t ts = 0;        // ns
-  uint32_t addr = 0;     // address_value() of the darknet side: the destination, or a responder's own address
-  uint32_t layout = 0;   // layout_code() of the TCP options
+  int64_t ts = 0;       // ns
+  uint32_t addr = 0;    // address_value() of the darknet side: the destination, or a responder's own address
+  uint32_t layout = 0;  // layout_code() of the TCP options
   uint16_t sport = 0, dport = 0, ip_len = 0, tcp_win = 0;
   uint16_t tcp_mss = 0;  // 0 without the option
   uint16_t bits = 0;
   uint8_t proto = 0, ttl = 0, tcp_flags = 0;
-  uint8_t use = 0;       // what the aggregator uses the packet for
+  uint8_t use = 0;  // what the aggregator uses the packet for
 
   bool has(uint16_t bit) const { return (bits & bit) != 0; }
   bool is_tcp_segment() const { return proto == ip_proto::kTcp && has(kTransport); }
@@ -65,10 +65,10 @@ struct Facts {
     f.tcp_flags = p.tcp_flags_;
     f.use = use;
     const FingerprintMarks m = fingerprint_marks(p);
-    f.bits = static_cast<uint16_t>(
-        (darknet_side.is_v4() ? kV4 : 0) | (p.has(Packet::kHasTransport) ? kTransport : 0) |
-        (p.tcp_opts_.count_ == 0 && !p.has(Packet::kHasMss) ? kNoOptions : 0) | (m.tcp ? kTcp : 0) |
-        (m.syn ? kSyn : 0) | (m.zmap ? kZmap : 0) | (m.masscan ? kMasscan : 0) | (m.mirai ? kMirai : 0));
+    f.bits = static_cast<uint16_t>((darknet_side.is_v4() ? kV4 : 0) | (p.has(Packet::kHasTransport) ? kTransport : 0) |
+                                   (p.tcp_opts_.count_ == 0 && !p.has(Packet::kHasMss) ? kNoOptions : 0) |
+                                   (m.tcp ? kTcp : 0) | (m.syn ? kSyn : 0) | (m.zmap ? kZmap : 0) |
+                                   (m.masscan ? kMasscan : 0) | (m.mirai ? kMirai : 0));
     return f;
   }
 };

@@ -8,11 +8,11 @@
 #include <limits>
 
 #include "count_map.hpp"
+#include "darklens/features/features.hpp"
+#include "darklens/types.hpp"
 #include "handshakes.hpp"
 #include "intensity.hpp"
 #include "packet_facts.hpp"
-#include "darklens/features/features.hpp"
-#include "darklens/types.hpp"
 
 namespace darklens::features {
 
@@ -52,8 +52,8 @@ struct Temporal {
   int64_t first_arrival = kNone;                        // first packet read
   int64_t prev = kNone;                                 // latest so far in arrival order
   uint64_t gaps = 0;
-  uint64_t gap_sum = 0;        // ns
-  Uint128 gap_sq = 0;  // ns^2, exact
+  uint64_t gap_sum = 0;  // ns
+  Uint128 gap_sq = 0;    // ns^2, exact
 
   static int hour_of(int64_t ts) {
     int64_t h = ts / 3'600'000'000'000 % 24;
@@ -129,10 +129,10 @@ struct Fingerprints {
 /// families (others are null).
 struct SourceView {
   uint64_t packets = 0;
-  const AgmCounts* all = nullptr;   // agm
-  const AgmCounts* tcp = nullptr;   // agm-num: the source's TCP packets
-  const Temporal* time = nullptr;   // temporal
-  const Fingerprints* fp = nullptr; // fingerprints
+  const AgmCounts* all = nullptr;    // agm
+  const AgmCounts* tcp = nullptr;    // agm-num: the source's TCP packets
+  const Temporal* time = nullptr;    // temporal
+  const Fingerprints* fp = nullptr;  // fingerprints
   const Intensity* intensity = nullptr;
   bool validated = false;  // completed a handshake (needs --prefix)
 };

@@ -67,8 +67,8 @@ void write_jsonl(const FeatureTable& t, const std::string& path) {
   const size_t nc = t.columns_.size();
   std::string line;
   for (size_t r = 0; r < t.rows(); ++r) {
-    line = "{\"source\":\"" + t.source_[r].to_string() + "\",\"window_start\":\"" +
-           iso8601_utc(t.window_start_ns_[r]) + "\"";
+    line = "{\"source\":\"" + t.source_[r].to_string() + "\",\"window_start\":\"" + iso8601_utc(t.window_start_ns_[r]) +
+           "\"";
     for (size_t c = 0; c < nc; ++c) {
       line += ",\"" + t.columns_[c] + "\":";  // column names are plain identifiers
       append_number(line, t.at(r, c));
@@ -96,8 +96,8 @@ void write_npy(const FeatureTable& t, const std::string& path) {
     }
     rows.commit();
   }
-  std::string dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (" +
-                     std::to_string(t.rows()) + ", " + std::to_string(t.columns_.size()) + "), }";
+  std::string dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (" + std::to_string(t.rows()) + ", " +
+                     std::to_string(t.columns_.size()) + "), }";
   // Column-major, as the table holds it (numpy reads it as any other array).
   // NPY 1.0: magic, version, little-endian header length, the dict padded
   // with spaces and a newline so that the data starts at a multiple of 64.

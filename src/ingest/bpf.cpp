@@ -39,15 +39,12 @@ class BpfFilter {
 namespace {
 
 void put16(uint8_t* p, uint16_t v) { p[0] = v >> 8, p[1] = v & 0xff; }
-void put32(uint8_t* p, uint32_t v) {
-  p[0] = v >> 24, p[1] = (v >> 16) & 0xff, p[2] = (v >> 8) & 0xff, p[3] = v & 0xff;
-}
+void put32(uint8_t* p, uint32_t v) { p[0] = v >> 24, p[1] = (v >> 16) & 0xff, p[2] = (v >> 8) & 0xff, p[3] = v & 0xff; }
 
 // The raw IP packet a DarkVec CSV row describes (headers only).
 std::vector<uint8_t> rebuild(const Packet& p) {
   std::vector<uint8_t> l4;
-  if (p.has(Packet::kHasTransport) || p.proto_ == ip_proto::kIcmp ||
-      p.proto_ == ip_proto::kIcmpV6) {
+  if (p.has(Packet::kHasTransport) || p.proto_ == ip_proto::kIcmp || p.proto_ == ip_proto::kIcmpV6) {
     if (p.proto_ == ip_proto::kTcp) {
       l4.assign(20, 0);
       put16(&l4[0], p.sport_);
@@ -117,8 +114,7 @@ bool CaptureReader::keep(const uint8_t* frame, uint32_t caplen, uint32_t wire_le
 bool CaptureReader::keep(const Packet& p) {
   if (!filter_) return true;
   auto raw = rebuild(p);
-  if (filter_->match(raw.data(), static_cast<uint32_t>(raw.size()),
-                     static_cast<uint32_t>(raw.size()))) {
+  if (filter_->match(raw.data(), static_cast<uint32_t>(raw.size()), static_cast<uint32_t>(raw.size()))) {
     return true;
   }
   ++counters_.filtered_;

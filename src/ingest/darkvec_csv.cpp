@@ -4,9 +4,9 @@
 // addresses (synthetic_address).
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <optional>
-#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -20,21 +20,34 @@ constexpr size_t kMaxLine = 64 * 1024;
 constexpr size_t kMaxColumns = 256;
 
 enum Col {
-  kTs, kEthtype, kSrcIp, kSrcPort, kDstIp, kDstPort, kProto, kPckLen,
-  kTcpFlags, kMirai, kTcpSeq, kTtl, kTMss, kTWin, kTTs, kTSack, kTSackp,
+  kTs,
+  kEthtype,
+  kSrcIp,
+  kSrcPort,
+  kDstIp,
+  kDstPort,
+  kProto,
+  kPckLen,
+  kTcpFlags,
+  kMirai,
+  kTcpSeq,
+  kTtl,
+  kTMss,
+  kTWin,
+  kTTs,
+  kTSack,
+  kTSackp,
   kNumCols
 };
-constexpr const char* kColNames[kNumCols] = {
-    "ts", "ethtype", "src_ip", "src_port", "dst_ip", "dst_port", "proto",
-    "pck_len", "tcp_flags", "mirai", "tcp_seq", "ttl", "t_mss", "t_win",
-    "t_ts", "t_sack", "t_sackp"};
+constexpr const char* kColNames[kNumCols] = {"ts",    "ethtype", "src_ip",    "src_port", "dst_ip",  "dst_port",
+                                             "proto", "pck_len", "tcp_flags", "mirai",    "tcp_seq", "ttl",
+                                             "t_mss", "t_win",   "t_ts",      "t_sack",   "t_sackp"};
 
 template <typename T>
 bool parse_uint(std::string_view s, T& out) {
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() ||
-      v > std::numeric_limits<T>::max()) {
+  if (ec != std::errc() || p != s.data() + s.size() || v > std::numeric_limits<T>::max()) {
     return false;
   }
   out = static_cast<T>(v);
@@ -66,8 +79,7 @@ bool absent(std::string_view s) { return s.empty() || s == "-"; }
 
 class DarkVecCsvReader final : public CaptureReader {
  public:
-  explicit DarkVecCsvReader(std::unique_ptr<ByteStream> stream)
-      : stream_(std::move(stream)), buf_(1 << 20) {
+  explicit DarkVecCsvReader(std::unique_ptr<ByteStream> stream) : stream_(std::move(stream)), buf_(1 << 20) {
     input_ = stream_.get();
     info_.path_ = stream_->name();
     info_.format_ = Format::kDarkVecCsv;
@@ -75,9 +87,9 @@ class DarkVecCsvReader final : public CaptureReader {
     std::string_view header;
     bool too_long = false;
     if (!next_line(header, too_long) || too_long) {
-      throw FormatError(info_.path_ + ": cannot read DarkVec CSV header: " +
-                        (too_long ? "first line longer than " + std::to_string(kMaxLine) + " bytes"
-                                  : std::string("no header line")));
+      throw FormatError(
+          info_.path_ + ": cannot read DarkVec CSV header: " +
+          (too_long ? "first line longer than " + std::to_string(kMaxLine) + " bytes" : std::string("no header line")));
     }
     cols_.fill(-1);
     int index = 0;
@@ -90,8 +102,7 @@ class DarkVecCsvReader final : public CaptureReader {
     ncols_ = index;
     for (Col c : {kTs, kSrcIp, kDstIp, kProto}) {
       if (cols_[c] < 0) {
-        throw FormatError(info_.path_ + ": DarkVec CSV header lacks column '" +
-                          kColNames[c] + "'");
+        throw FormatError(info_.path_ + ": DarkVec CSV header lacks column '" + kColNames[c] + "'");
       }
     }
   }
@@ -200,8 +211,7 @@ class DarkVecCsvReader final : public CaptureReader {
       ++index;
     });
     if (index != ncols_) return false;
-    if (!parse_ts(f[kTs], p.ts_ns_) || absent(f[kSrcIp]) ||
-        absent(f[kDstIp]) || !parse_uint(f[kProto], p.proto_)) {
+    if (!parse_ts(f[kTs], p.ts_ns_) || absent(f[kSrcIp]) || absent(f[kDstIp]) || !parse_uint(f[kProto], p.proto_)) {
       return false;
     }
     uint16_t ethtype = 0x0800;
@@ -210,30 +220,23 @@ class DarkVecCsvReader final : public CaptureReader {
     p.src_ = address(f[kSrcIp]);
     p.dst_ = address(f[kDstIp]);
     // Optional numeric fields: absent stays 0, malformed rejects the row.
-    auto opt = [&](Col c, auto& field) {
-      return absent(f[c]) || parse_uint(f[c], field);
-    };
+    auto opt = [&](Col c, auto& field) { return absent(f[c]) || parse_uint(f[c], field); };
     uint32_t pck_len = 0;
     uint8_t mirai = 0, sackp = 0;
-    if (!opt(kPckLen, pck_len) || !opt(kTtl, p.ttl_) ||
-        !opt(kTcpFlags, p.tcp_flags_) || !opt(kTcpSeq, p.tcp_seq_) ||
-        !opt(kSrcPort, p.sport_) || !opt(kDstPort, p.dport_) ||
-        !opt(kMirai, mirai) || !opt(kTMss, p.tcp_mss_) ||
-        !opt(kTWin, p.tcp_wscale_) || !opt(kTTs, p.tcp_tsval_) ||
-        !opt(kTSackp, sackp)) {
+    if (!opt(kPckLen, pck_len) || !opt(kTtl, p.ttl_) || !opt(kTcpFlags, p.tcp_flags_) || !opt(kTcpSeq, p.tcp_seq_) ||
+        !opt(kSrcPort, p.sport_) || !opt(kDstPort, p.dport_) || !opt(kMirai, mirai) || !opt(kTMss, p.tcp_mss_) ||
+        !opt(kTWin, p.tcp_wscale_) || !opt(kTTs, p.tcp_tsval_) || !opt(kTSackp, sackp)) {
       return false;
     }
     p.wire_len_ = pck_len;
     // pck_len is the Ethernet frame length; the IP length is not logged.
-    p.ip_len_ = static_cast<uint16_t>(std::min<uint32_t>(
-        pck_len > 14 ? pck_len - 14 : 0, 0xffff));
+    p.ip_len_ = static_cast<uint16_t>(std::min<uint32_t>(pck_len > 14 ? pck_len - 14 : 0, 0xffff));
     if (!absent(f[kTMss])) p.flags_ |= Packet::kHasMss;
     if (!absent(f[kTWin])) p.flags_ |= Packet::kHasWscale;
     if (!absent(f[kTTs])) p.flags_ |= Packet::kHasTimestamp;
     if (sackp) p.flags_ |= Packet::kHasSackPerm;
     if (mirai) p.flags_ |= Packet::kMiraiMarked;
-    if ((p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp) &&
-        !absent(f[kDstPort])) {
+    if ((p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp) && !absent(f[kDstPort])) {
       p.flags_ |= Packet::kHasTransport;
     }
     return true;
@@ -271,8 +274,7 @@ IpAddr synthetic_address(std::string_view token) {
   return a;
 }
 
-std::unique_ptr<CaptureReader> make_darkvec_csv_reader(
-    std::unique_ptr<ByteStream> stream) {
+std::unique_ptr<CaptureReader> make_darkvec_csv_reader(std::unique_ptr<ByteStream> stream) {
   return std::make_unique<DarkVecCsvReader>(std::move(stream));
 }
 

@@ -9,12 +9,9 @@ constexpr uint16_t kEtherIpv4 = 0x0800;
 constexpr uint16_t kEtherIpv6 = 0x86dd;
 constexpr int kMaxVlanTags = 8;
 
-bool is_vlan(uint16_t ethertype) {
-  return ethertype == 0x8100 || ethertype == 0x88a8 || ethertype == 0x9100;
-}
+bool is_vlan(uint16_t ethertype) { return ethertype == 0x8100 || ethertype == 0x88a8 || ethertype == 0x9100; }
 
-Weird by_ethertype(uint16_t ethertype, const uint8_t* p, size_t n,
-                   Packet& out) {
+Weird by_ethertype(uint16_t ethertype, const uint8_t* p, size_t n, Packet& out) {
   if (ethertype != kEtherIpv4 && ethertype != kEtherIpv6) return Weird::kNonIp;
   return decode_ip(p, n, out);
 }

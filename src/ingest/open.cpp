@@ -18,18 +18,20 @@ bool is_magic(const uint8_t* b, const uint8_t (&magics)[N][4]) {
 
 // Classic pcap (read by darklens itself, for speed).
 constexpr uint8_t kPcapMagics[][4] = {
-    {0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1},  // microseconds
-    {0xa1, 0xb2, 0x3c, 0x4d}, {0x4d, 0x3c, 0xb2, 0xa1},  // nanoseconds
+    {0xa1, 0xb2, 0xc3, 0xd4},
+    {0xd4, 0xc3, 0xb2, 0xa1},  // microseconds
+    {0xa1, 0xb2, 0x3c, 0x4d},
+    {0x4d, 0x3c, 0xb2, 0xa1},  // nanoseconds
 };
 // Kuznetzov's modified pcap (24-byte record headers): left to libpcap.
 constexpr uint8_t kModifiedPcapMagics[][4] = {
-    {0xa1, 0xb2, 0xcd, 0x34}, {0x34, 0xcd, 0xb2, 0xa1},
+    {0xa1, 0xb2, 0xcd, 0x34},
+    {0x34, 0xcd, 0xb2, 0xa1},
 };
 
 bool looks_like_darkvec_header(std::string_view head) {
   std::string_view line = head.substr(0, head.find('\n'));
-  return line.find("src_ip") != std::string_view::npos &&
-         line.find("dst_ip") != std::string_view::npos &&
+  return line.find("src_ip") != std::string_view::npos && line.find("dst_ip") != std::string_view::npos &&
          line.find("proto") != std::string_view::npos;
 }
 
@@ -64,12 +66,10 @@ std::unique_ptr<CaptureReader> open_stream(std::unique_ptr<ByteStream> s) {
   if (n >= 4 && std::memcmp(head, "\x0a\x0d\x0d\x0a", 4) == 0) {
     return make_pcap_reader(std::move(s), Format::kPcapNg);
   }
-  if (looks_like_darkvec_header(
-          std::string_view(reinterpret_cast<const char*>(head), n))) {
+  if (looks_like_darkvec_header(std::string_view(reinterpret_cast<const char*>(head), n))) {
     return make_darkvec_csv_reader(std::move(s));
   }
-  throw FormatError(where + ": not a capture file: starts with bytes " +
-                    hex_prefix(head, std::min<size_t>(n, 4)) +
+  throw FormatError(where + ": not a capture file: starts with bytes " + hex_prefix(head, std::min<size_t>(n, 4)) +
                     " (expected pcap, pcapng or a DarkVec CSV header, "
                     "optionally gzip- or zstd-compressed)");
 }
@@ -83,9 +83,7 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path) {
   return open_stream(ByteStream::open_file(path));
 }
 
-std::unique_ptr<CaptureReader> CaptureReader::open_memory(const uint8_t* data,
-                                                          size_t size,
-                                                          std::string name) {
+std::unique_ptr<CaptureReader> CaptureReader::open_memory(const uint8_t* data, size_t size, std::string name) {
   return open_stream(ByteStream::open_memory(data, size, std::move(name)));
 }
 

@@ -18,8 +18,7 @@ constexpr size_t kBuffer = 1 << 20;
 
 class ClassicPcapReader final : public CaptureReader {
  public:
-  explicit ClassicPcapReader(std::unique_ptr<ByteStream> stream)
-      : stream_(std::move(stream)), buf_(kBuffer) {
+  explicit ClassicPcapReader(std::unique_ptr<ByteStream> stream) : stream_(std::move(stream)), buf_(kBuffer) {
     input_ = stream_.get();
     info_.path_ = stream_->name();
     info_.format_ = Format::kPcap;
@@ -28,8 +27,7 @@ class ClassicPcapReader final : public CaptureReader {
     if (got < kFileHeader) {
       std::string why = !stream_->error().empty()
                             ? stream_->error()
-                            : "truncated file header; tried to read 24 bytes, only got " +
-                                  std::to_string(got);
+                            : "truncated file header; tried to read 24 bytes, only got " + std::to_string(got);
       throw FormatError(info_.path_ + ": cannot read pcap header: " + why);
     }
     const uint8_t* h = buf_.data();
@@ -48,26 +46,23 @@ class ClassicPcapReader final : public CaptureReader {
           done_ = true;  // clean end of file
           return false;
         }
-        stop(Weird::kTruncatedRecord,
-             "truncated record header at offset " + std::to_string(offset()) +
-                 "; tried to read 16 bytes, only got " + std::to_string(avail));
+        stop(Weird::kTruncatedRecord, "truncated record header at offset " + std::to_string(offset()) +
+                                          "; tried to read 16 bytes, only got " + std::to_string(avail));
         return false;
       }
       const uint8_t* h = buf_.data() + pos_;
       const uint32_t sec = u32(h), sub = u32(h + 4), caplen = u32(h + 8), len = u32(h + 12);
       if (caplen > kMaxRecord) {
-        stop(Weird::kCorruptRecord,
-             "invalid captured length " + std::to_string(caplen) + " at offset " +
-                 std::to_string(offset()) + ", bigger than the maximum of " +
-                 std::to_string(kMaxRecord));
+        stop(Weird::kCorruptRecord, "invalid captured length " + std::to_string(caplen) + " at offset " +
+                                        std::to_string(offset()) + ", bigger than the maximum of " +
+                                        std::to_string(kMaxRecord));
         return false;
       }
       avail = fill(kRecordHeader + caplen);
       if (avail < kRecordHeader + caplen) {
-        stop(Weird::kTruncatedRecord,
-             "truncated record at offset " + std::to_string(offset()) + "; tried to read " +
-                 std::to_string(caplen) + " captured bytes, only got " +
-                 std::to_string(avail - kRecordHeader));
+        stop(Weird::kTruncatedRecord, "truncated record at offset " + std::to_string(offset()) + "; tried to read " +
+                                          std::to_string(caplen) + " captured bytes, only got " +
+                                          std::to_string(avail - kRecordHeader));
         return false;
       }
       const uint8_t* data = buf_.data() + pos_ + kRecordHeader;
@@ -117,8 +112,8 @@ class ClassicPcapReader final : public CaptureReader {
       w = stream_->truncated() ? Weird::kTruncatedRecord : Weird::kCorruptRecord;
     }
     counters_.weird_.add(w);
-    counters_.stop_message_ = info_.path_ + ": " + why + " (stopped after " +
-                              std::to_string(counters_.records_) + " records)";
+    counters_.stop_message_ =
+        info_.path_ + ": " + why + " (stopped after " + std::to_string(counters_.records_) + " records)";
   }
 
   std::unique_ptr<ByteStream> stream_;

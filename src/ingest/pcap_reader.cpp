@@ -1,31 +1,27 @@
 // pcap and pcapng through libpcap, fed from a ByteStream so compressed files
 // and standard input work the same way.
-#include "readers.hpp"
-
 #include <pcap/pcap.h>
 
 #include "darklens/error.hpp"
+#include "readers.hpp"
 
 namespace darklens::ingest {
 namespace {
 
 class PcapReader final : public CaptureReader {
  public:
-  PcapReader(std::unique_ptr<ByteStream> stream, Format format)
-      : stream_(std::move(stream)) {
+  PcapReader(std::unique_ptr<ByteStream> stream, Format format) : stream_(std::move(stream)) {
     input_ = stream_.get();
     info_.path_ = stream_->name();
     info_.format_ = format;
     info_.compression_ = stream_->compression();
     char errbuf[PCAP_ERRBUF_SIZE] = {0};
     FILE* f = stream_->as_file();
-    pcap_ = pcap_fopen_offline_with_tstamp_precision(
-        f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    pcap_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (pcap_ == nullptr) {
       std::fclose(f);
       std::string why = stream_->error().empty() ? errbuf : stream_->error();
-      throw FormatError(info_.path_ + ": cannot read " +
-                        std::string(format_name(format)) + " header: " + why);
+      throw FormatError(info_.path_ + ": cannot read " + std::string(format_name(format)) + " header: " + why);
     }
     info_.linktype_ = pcap_datalink(pcap_);
     info_.snaplen_ = static_cast<uint32_t>(pcap_snapshot(pcap_));
@@ -72,11 +68,9 @@ class PcapReader final : public CaptureReader {
       msg = pcap_geterr(pcap_);
       truncated = msg.find("truncated") != std::string::npos;
     }
-    counters_.weird_.add(truncated ? Weird::kTruncatedRecord
-                                   : Weird::kCorruptRecord);
-    counters_.stop_message_ = info_.path_ + ": " + msg +
-                              " (stopped after " +
-                              std::to_string(counters_.records_) + " records)";
+    counters_.weird_.add(truncated ? Weird::kTruncatedRecord : Weird::kCorruptRecord);
+    counters_.stop_message_ =
+        info_.path_ + ": " + msg + " (stopped after " + std::to_string(counters_.records_) + " records)";
   }
 
   std::unique_ptr<ByteStream> stream_;
@@ -86,8 +80,7 @@ class PcapReader final : public CaptureReader {
 
 }  // namespace
 
-std::unique_ptr<CaptureReader> make_pcap_reader(
-    std::unique_ptr<ByteStream> stream, Format format) {
+std::unique_ptr<CaptureReader> make_pcap_reader(std::unique_ptr<ByteStream> stream, Format format) {
   return std::make_unique<PcapReader>(std::move(stream), format);
 }
 

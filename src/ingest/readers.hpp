@@ -11,10 +11,8 @@ namespace darklens::ingest {
 /// Classic pcap (standard and nanosecond magics), read in place.
 std::unique_ptr<CaptureReader> make_classic_pcap_reader(std::unique_ptr<ByteStream> stream);
 /// pcapng and modified pcap, through libpcap.
-std::unique_ptr<CaptureReader> make_pcap_reader(
-    std::unique_ptr<ByteStream> stream, Format format);
-std::unique_ptr<CaptureReader> make_darkvec_csv_reader(
-    std::unique_ptr<ByteStream> stream);
+std::unique_ptr<CaptureReader> make_pcap_reader(std::unique_ptr<ByteStream> stream, Format format);
+std::unique_ptr<CaptureReader> make_darkvec_csv_reader(std::unique_ptr<ByteStream> stream);
 
 /// Synthetic address for an anonymised DarkVec token (docs/ingest.md):
 /// "src_ipaddrN" -> 240.0.0.0 + N, "dst_ipaddrN" -> 241.0.0.0 + N

@@ -25,15 +25,14 @@ struct ByteStream::Decoder {
   bool zs_ready = false;
   bool member_done = false;  // gzip: the current member ended cleanly
   ZSTD_DStream* zd = nullptr;
-  size_t zstd_hint = 1;      // 0 when the last zstd frame is complete
+  size_t zstd_hint = 1;  // 0 when the last zstd frame is complete
   ~Decoder() {
     if (zs_ready) inflateEnd(&zs);
     if (zd) ZSTD_freeDStream(zd);
   }
 };
 
-ByteStream::ByteStream(std::string name, int fd, const uint8_t* mem,
-                       size_t mem_size)
+ByteStream::ByteStream(std::string name, int fd, const uint8_t* mem, size_t mem_size)
     : name_(std::move(name)), fd_(fd), mem_(mem), mem_size_(mem_size) {}
 
 ByteStream::~ByteStream() {
@@ -62,9 +61,7 @@ std::unique_ptr<ByteStream> ByteStream::open_file(const std::string& path) {
   return s;
 }
 
-std::unique_ptr<ByteStream> ByteStream::open_memory(const uint8_t* data,
-                                                    size_t size,
-                                                    std::string name) {
+std::unique_ptr<ByteStream> ByteStream::open_memory(const uint8_t* data, size_t size, std::string name) {
   std::unique_ptr<ByteStream> s(new ByteStream(std::move(name), -1, data, size));
   s->source_size_ = size;
   s->detect_compression();
@@ -149,11 +146,9 @@ size_t ByteStream::decode(uint8_t* buf, size_t n) {
   while (produced == 0) {
     if (in_pos_ == in_len_ && !refill_input()) {
       if (!error_.empty()) return 0;
-      bool complete = compression_ == Compression::kGzip ? d.member_done
-                                                         : d.zstd_hint == 0;
+      bool complete = compression_ == Compression::kGzip ? d.member_done : d.zstd_hint == 0;
       if (!complete) {
-        error_ = std::string("truncated ") +
-                 std::string(compression_name(compression_)) + " stream";
+        error_ = std::string("truncated ") + std::string(compression_name(compression_)) + " stream";
         truncated_ = true;
       }
       return 0;
@@ -163,8 +158,7 @@ size_t ByteStream::decode(uint8_t* buf, size_t n) {
       if (d.member_done) {
         // Another gzip member follows (concatenated .gz); anything else
         // after a complete member is trailing garbage, ignored like gzip(1).
-        if (in_len_ - in_pos_ >= 2 &&
-            std::memcmp(in_.data() + in_pos_, kGzipMagic, 2) != 0) {
+        if (in_len_ - in_pos_ >= 2 && std::memcmp(in_.data() + in_pos_, kGzipMagic, 2) != 0) {
           in_pos_ = in_len_;
           raw_eof_ = true;
           return 0;
@@ -182,8 +176,7 @@ size_t ByteStream::decode(uint8_t* buf, size_t n) {
       if (rc == Z_STREAM_END) {
         d.member_done = true;
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        error_ = std::string("corrupt gzip data: ") +
-                 (d.zs.msg ? d.zs.msg : "inflate failed");
+        error_ = std::string("corrupt gzip data: ") + (d.zs.msg ? d.zs.msg : "inflate failed");
         return produced;
       }
     } else {
@@ -199,8 +192,7 @@ size_t ByteStream::decode(uint8_t* buf, size_t n) {
       d.zstd_hint = rc;
     }
     if (produced == 0 && in_pos_ == in_before) {
-      error_ = std::string(compression_name(compression_)) +
-               " decoder made no progress";
+      error_ = std::string(compression_name(compression_)) + " decoder made no progress";
       return 0;
     }
   }

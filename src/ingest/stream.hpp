@@ -16,8 +16,7 @@ class ByteStream {
  public:
   /// Opens `path` ("-" = standard input). Throws IoError naming the path.
   static std::unique_ptr<ByteStream> open_file(const std::string& path);
-  static std::unique_ptr<ByteStream> open_memory(const uint8_t* data,
-                                                 size_t size, std::string name);
+  static std::unique_ptr<ByteStream> open_memory(const uint8_t* data, size_t size, std::string name);
   ~ByteStream();
   ByteStream(const ByteStream&) = delete;
   ByteStream& operator=(const ByteStream&) = delete;
@@ -55,15 +54,15 @@ class ByteStream {
   size_t decode(uint8_t* buf, size_t n);
 
   std::string name_;
-  int fd_ = -1;                  // file source (owned), or -1
-  const uint8_t* mem_ = nullptr; // memory source
+  int fd_ = -1;                   // file source (owned), or -1
+  const uint8_t* mem_ = nullptr;  // memory source
   size_t mem_size_ = 0, mem_pos_ = 0;
   uint64_t source_read_ = 0, source_size_ = 0;
   bool raw_eof_ = false;
 
   Compression compression_ = Compression::kNone;
   std::unique_ptr<Decoder> decoder_;
-  std::vector<uint8_t> in_;      // compressed input buffer
+  std::vector<uint8_t> in_;  // compressed input buffer
   size_t in_pos_ = 0, in_len_ = 0;
 
   std::vector<uint8_t> pushback_;  // bytes peeked but not yet consumed

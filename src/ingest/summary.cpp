@@ -37,8 +37,7 @@ void SummaryBuilder::add(const Packet& p) {
   }
 }
 
-void SummaryBuilder::add_counters(const CaptureInfo& info,
-                                  const ReadCounters& c) {
+void SummaryBuilder::add_counters(const CaptureInfo& info, const ReadCounters& c) {
   CaptureSummary& sum = s_->sum;
   sum.files_.push_back({info, c});
   if (c.records_ > 0) {
@@ -55,16 +54,13 @@ void SummaryBuilder::add_counters(const CaptureInfo& info,
   sum.weird_.merge(c.weird_);
   if (!c.stop_message_.empty()) sum.warnings_.push_back(c.stop_message_);
   if (info.anonymised_addresses_) {
-    sum.warnings_.push_back(
-        info.path_ + ": addresses are anonymised tokens; " +
-        std::to_string(c.anonymised_tokens_) +
-        " tokens were mapped to synthetic addresses (240.0.0.0/8 for "
-        "src_ipaddrN, 241.0.0.0/8 for dst_ipaddrN)");
+    sum.warnings_.push_back(info.path_ + ": addresses are anonymised tokens; " + std::to_string(c.anonymised_tokens_) +
+                            " tokens were mapped to synthetic addresses (240.0.0.0/8 for "
+                            "src_ipaddrN, 241.0.0.0/8 for dst_ipaddrN)");
   }
 }
 
-void SummaryBuilder::add_file(const std::string& path,
-                              const std::function<void(uint64_t)>& progress) {
+void SummaryBuilder::add_file(const std::string& path, const std::function<void(uint64_t)>& progress) {
   auto reader = CaptureReader::open(path);
   // Packets go in small batches so the hash-table lines of a whole batch
   // are fetched while the previous ones are counted.

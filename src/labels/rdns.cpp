@@ -22,9 +22,9 @@ std::optional<std::string> Rules::label_of(std::string name) const {
   for (const Rule& r : rules_) {
     if (r.regex) {
       if (std::regex_match(name, r.re)) return r.label;
-    } else if (name == r.pattern ||
-               (name.size() > r.pattern.size() && name.compare(name.size() - r.pattern.size(), r.pattern.size(), r.pattern) == 0 &&
-                name[name.size() - r.pattern.size() - 1] == '.')) {
+    } else if (name == r.pattern || (name.size() > r.pattern.size() &&
+                                     name.compare(name.size() - r.pattern.size(), r.pattern.size(), r.pattern) == 0 &&
+                                     name[name.size() - r.pattern.size() - 1] == '.')) {
       return r.label;
     }
   }
@@ -185,12 +185,13 @@ LookupResult lookup_ptr(const std::vector<IpAddr>& ips, const LookupOptions& o) 
     }
   }
   if (r.distinct_ > 0 && r.failed_ == r.distinct_) {
-    throw IoError("resolver " + (o.resolver_.empty() ? std::string("(system)") : o.resolver_) + ": no answer to any of " +
-                  std::to_string(r.distinct_) + " queries (timed out or refused)");
+    throw IoError("resolver " + (o.resolver_.empty() ? std::string("(system)") : o.resolver_) +
+                  ": no answer to any of " + std::to_string(r.distinct_) + " queries (timed out or refused)");
   }
   r.names_.reserve(ips.size());
   for (const IpAddr& a : ips) {
-    r.names_.push_back(names[static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), a) - distinct.begin())]);
+    r.names_.push_back(
+        names[static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), a) - distinct.begin())]);
   }
   return r;
 }

@@ -31,21 +31,24 @@ std::vector<int> assign(const cluster::Matrix& Y, const std::vector<Pattern>& kn
     }
   }
   std::vector<int> out(static_cast<size_t>(Y.rows()), -1);
-  parallel_for(static_cast<size_t>(Y.rows()), threads, [&](size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; ++i) {
-      double best = INFINITY;
-      int who = -1;
-      for (size_t k = 0; k < known.size(); ++k) {
-        double d2 = 0;
-        for (Eigen::Index j = 0; j < Y.cols(); ++j) {
-          const double t = Y(static_cast<Eigen::Index>(i), j) - known[k].centroid[static_cast<size_t>(j)];
-          d2 += t * t;
+  parallel_for(
+      static_cast<size_t>(Y.rows()), threads,
+      [&](size_t lo, size_t hi) {
+        for (size_t i = lo; i < hi; ++i) {
+          double best = INFINITY;
+          int who = -1;
+          for (size_t k = 0; k < known.size(); ++k) {
+            double d2 = 0;
+            for (Eigen::Index j = 0; j < Y.cols(); ++j) {
+              const double t = Y(static_cast<Eigen::Index>(i), j) - known[k].centroid[static_cast<size_t>(j)];
+              d2 += t * t;
+            }
+            if (d2 < best) best = d2, who = static_cast<int>(k);
+          }
+          if (who >= 0 && std::sqrt(best) <= known[static_cast<size_t>(who)].radius) out[i] = who;
         }
-        if (d2 < best) best = d2, who = static_cast<int>(k);
-      }
-      if (who >= 0 && std::sqrt(best) <= known[static_cast<size_t>(who)].radius) out[i] = who;
-    }
-  }, 256);
+      },
+      256);
   return out;
 }
 

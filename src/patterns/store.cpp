@@ -208,7 +208,7 @@ Store::Store(const std::string& path) : db_(std::make_unique<Db>()), path_(path)
       if (app.step()) id = app.i64(0);
       Stmt tables(db_->h, "SELECT count(*) FROM sqlite_master", path_);
       if (tables.step()) n = tables.i64(0);
-    }  // statements finalised: no read transaction stays open
+    }                                       // statements finalised: no read transaction stays open
     constexpr int64_t kAppId = 0x444b4c4e;  // "DKLN"
     if (n > 0 && id != kAppId) {
       throw FormatError(path + ": an SQLite database, but not a darklens pattern database");
@@ -282,8 +282,9 @@ int64_t Store::save_run(RunRecord run, std::vector<Pattern>& fresh, std::vector<
   auto resolve = [&](int64_t pattern) -> int64_t {
     if (pattern >= 0) return pattern;
     const size_t i = static_cast<size_t>(-pattern - 1);
-    if (i >= fresh.size()) throw ParamError("save_run: member refers to new pattern " + std::to_string(i) + " of " +
-                                            std::to_string(fresh.size()));
+    if (i >= fresh.size())
+      throw ParamError("save_run: member refers to new pattern " + std::to_string(i) + " of " +
+                       std::to_string(fresh.size()));
     return fresh[i].id;
   };
   // In key order (source text, then window), so that both the table and

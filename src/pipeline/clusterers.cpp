@@ -103,7 +103,8 @@ Clustering run_kmeans(const Stage& s, const cluster::Matrix& Y, int threads) {
         [&](size_t i) { chosen = std::move(fits[i]), best_k = st.range.kmin + static_cast<int>(i); });
     if (sampled) {
       c.choice.rule += "; candidates fitted on a seeded sample of " + std::to_string(st.search) +
-                       " rows; the chosen k then on all " + std::to_string(Y.rows()) + " rows, from the sample's centers";
+                       " rows; the chosen k then on all " + std::to_string(Y.rows()) +
+                       " rows, from the sample's centers";
       // The sample's best centers start the fit on every row.
       st.p.k_ = best_k;
       st.p.init_ = chosen.centroids_;
@@ -119,11 +120,12 @@ Clustering run_kmeans(const Stage& s, const cluster::Matrix& Y, int threads) {
   c.centroids = std::move(chosen.centroids_);
   c.clusters = static_cast<int>(c.centroids.rows());
   c.algorithm = "kmeans";
-  c.parameters = {{"k", int64_t{c.clusters}},
-                  {"n_init", int64_t{st.p.n_init_}},
-                  {"max_iter", int64_t{st.p.max_iter_}},
-                  {"seed", uint64_t{st.p.seed_}},
-                  {"algorithm", std::string(st.p.algorithm_ == cluster::KMeansAlgorithm::kHamerly ? "hamerly" : "lloyd")}};
+  c.parameters = {
+      {"k", int64_t{c.clusters}},
+      {"n_init", int64_t{st.p.n_init_}},
+      {"max_iter", int64_t{st.p.max_iter_}},
+      {"seed", uint64_t{st.p.seed_}},
+      {"algorithm", std::string(st.p.algorithm_ == cluster::KMeansAlgorithm::kHamerly ? "hamerly" : "lloyd")}};
   c.inertia = chosen.inertia_;
   return c;
 }
@@ -169,16 +171,17 @@ Clustering run_meanshift(const Stage& s, const cluster::Matrix& Y, int threads) 
   c.centroids = std::move(r.centers_);
   c.clusters = static_cast<int>(c.centroids.rows());
   c.silhouette = silhouette(Y, c.labels, p.seed_, threads, &c.silhouette_per_cluster);
-  c.choice.rule = p.bandwidth_ > 0 ? std::string("bandwidth given")
-                                   : "bandwidth = mean distance to the " + std::to_string(p.quantile_) +
-                                         "-quantile nearest row (scikit-learn's estimate_bandwidth" +
-                                         (static_cast<size_t>(Y.rows()) > p.bandwidth_sample_
-                                              ? ", on a seeded sample of " + std::to_string(p.bandwidth_sample_) + " rows)"
-                                              : std::string(")"));
+  c.choice.rule = p.bandwidth_ > 0
+                      ? std::string("bandwidth given")
+                      : "bandwidth = mean distance to the " + std::to_string(p.quantile_) +
+                            "-quantile nearest row (scikit-learn's estimate_bandwidth" +
+                            (static_cast<size_t>(Y.rows()) > p.bandwidth_sample_
+                                 ? ", on a seeded sample of " + std::to_string(p.bandwidth_sample_) + " rows)"
+                                 : std::string(")"));
   c.algorithm = "meanshift";
-  c.parameters = {{"bandwidth", r.bandwidth_},           {"bin_seeding", p.bin_seeding_},
-                  {"min_bin_freq", int64_t{p.min_bin_freq_}}, {"cluster_all", p.cluster_all_},
-                  {"max_iter", int64_t{p.max_iter_}},    {"seeds", uint64_t{r.seeds_}}};
+  c.parameters = {
+      {"bandwidth", r.bandwidth_},     {"bin_seeding", p.bin_seeding_},    {"min_bin_freq", int64_t{p.min_bin_freq_}},
+      {"cluster_all", p.cluster_all_}, {"max_iter", int64_t{p.max_iter_}}, {"seeds", uint64_t{r.seeds_}}};
   return c;
 }
 

@@ -44,7 +44,8 @@ std::optional<double> mean_of(const std::vector<double>& v) {
 
 cluster::Matrix rows_of(const cluster::Matrix& Y, const std::vector<size_t>& rows) {
   cluster::Matrix S(static_cast<Eigen::Index>(rows.size()), Y.cols());
-  for (size_t i = 0; i < rows.size(); ++i) S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
+  for (size_t i = 0; i < rows.size(); ++i)
+    S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(rows[i]));
   return S;
 }
 
@@ -69,8 +70,9 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
 
 std::string silhouette_rule(const KRange& r, size_t rows) {
   return "best silhouette over k = " + std::to_string(r.kmin) + ".." + std::to_string(r.kmax) +
-         (rows > kSilhouetteSample ? " (silhouette on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
-                                   : std::string(" (exact silhouette)"));
+         (rows > kSilhouetteSample
+              ? " (silhouette on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
+              : std::string(" (exact silhouette)"));
 }
 
 std::vector<std::optional<double>> silhouettes(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,

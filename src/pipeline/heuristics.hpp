@@ -63,8 +63,8 @@ double best_silhouette_k(const cluster::Matrix& Y, const Stage& s, const KRange&
   keep(best_i);
   const int best_k = r.kmin + static_cast<int>(best_i);
   if (best_k == kmax && kmax < static_cast<int>(Y.rows()) - 1) {
-    why.note = "the best k is the largest tried; a larger kmax (e.g. " + s.name + ":k=auto,kmax=" +
-               std::to_string(2 * kmax) + ") may fit better";
+    why.note = "the best k is the largest tried; a larger kmax (e.g. " + s.name +
+               ":k=auto,kmax=" + std::to_string(2 * kmax) + ") may fit better";
   }
   return *best;
 }

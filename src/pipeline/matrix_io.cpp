@@ -1,12 +1,12 @@
 // Reading numeric tables: darklens feature tables (CSV, .npy + sidecars)
 // and plain numeric CSV. Bounded: header and lines are size-checked before
 // use, the .npy payload against the file size.
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <cerrno>
-#include <cstring>
 
 #include "darklens/error.hpp"
 #include "darklens/pipeline/pipeline.hpp"

@@ -25,14 +25,13 @@ transform::SomParams som_params(const Stage& s) {
     const std::string& g = *a.get("grid");
     const size_t x = g.find('x');
     int r = 0, c = 0;
-    const bool ok = x != std::string::npos &&
-                    std::from_chars(g.data(), g.data() + x, r).ptr == g.data() + x &&
+    const bool ok = x != std::string::npos && std::from_chars(g.data(), g.data() + x, r).ptr == g.data() + x &&
                     std::from_chars(g.data() + x + 1, g.data() + g.size(), c).ptr == g.data() + g.size();
     if (!ok || r < 1 || c < 1) throw ParamError("pipeline stage 'som': grid '" + g + "' is not ROWSxCOLS (som:20x20)");
     p.rows_ = r, p.cols_ = c;
   }
   p.topology_ = a.choice("topology", {"rect", "hex"}) == "rect" ? transform::SomTopology::kRectangular
-                                                                  : transform::SomTopology::kHexagonal;
+                                                                : transform::SomTopology::kHexagonal;
   p.neighbourhood_ = a.choice("neighbourhood", {"gaussian", "bubble"}) == "gaussian"
                          ? transform::SomNeighbourhood::kGaussian
                          : transform::SomNeighbourhood::kBubble;

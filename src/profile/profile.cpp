@@ -1,4 +1,6 @@
 // Per-cluster profiles, accumulated packet by packet.
+#include "darklens/profile/profile.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -7,10 +9,9 @@
 #include <unordered_set>
 
 #include "../core/flat_set.hpp"
-#include "../core/quantile.hpp"
 #include "../core/key_index.hpp"
+#include "../core/quantile.hpp"
 #include "darklens/error.hpp"
-#include "darklens/profile/profile.hpp"
 
 namespace darklens::profile {
 namespace {
@@ -34,16 +35,13 @@ std::string flag_name(uint8_t f) {
 
 std::vector<Share> sorted_shares(std::vector<Share> v, uint64_t whole) {
   for (auto& s : v) s.share = whole ? static_cast<double>(s.count) / static_cast<double>(whole) : 0.0;
-  std::sort(v.begin(), v.end(), [](const Share& a, const Share& b) {
-    return a.count != b.count ? a.count > b.count : a.key < b.key;
-  });
+  std::sort(v.begin(), v.end(),
+            [](const Share& a, const Share& b) { return a.count != b.count ? a.count > b.count : a.key < b.key; });
   return v;
 }
 
 // The source's /24 (IPv4) or /48 (IPv6) as one number.
-uint64_t block_of(const IpAddr& a) {
-  return a.is_v4() ? (uint64_t{1} << 63) | (a.v4_value() >> 8) : a.hi_ >> 16;
-}
+uint64_t block_of(const IpAddr& a) { return a.is_v4() ? (uint64_t{1} << 63) | (a.v4_value() >> 8) : a.hi_ >> 16; }
 
 }  // namespace
 
@@ -87,8 +85,8 @@ Profiler::Profiler(const std::vector<IpAddr>& sources, const std::vector<int64_t
     if (x->rows.find_or_insert(key, hash_of(key), fresh) != r) {
       throw ParamError("profile: source " + sources[r].to_string() + " has two rows in one window");
     }
-    x->index_of_row[r] = static_cast<uint32_t>(
-        std::lower_bound(distinct.begin(), distinct.end(), labels[r]) - distinct.begin());
+    x->index_of_row[r] =
+        static_cast<uint32_t>(std::lower_bound(distinct.begin(), distinct.end(), labels[r]) - distinct.begin());
   }
   impl_->row_packets.assign(sources.size(), 0);
   impl_->acc.resize(distinct.size());
@@ -218,7 +216,8 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
     p.protocols_ = sorted_shares(std::move(v), a.packets);
     v.clear();
     for (size_t k = 0; k < a.classes.size(); ++k) {
-      if (a.classes[k]) v.push_back({std::string(features::class_name(static_cast<features::TrafficClass>(k))), a.classes[k], 0});
+      if (a.classes[k])
+        v.push_back({std::string(features::class_name(static_cast<features::TrafficClass>(k))), a.classes[k], 0});
     }
     p.classes_ = sorted_shares(std::move(v), a.packets);
     v.clear();
@@ -280,7 +279,8 @@ nlohmann::json shares_json(const std::vector<Share>& v, size_t limit) {
 
 std::vector<Share> shares_from(const nlohmann::json& a) {
   std::vector<Share> v;
-  for (const auto& s : a) v.push_back({s.at("key").get<std::string>(), s.at("count").get<uint64_t>(), s.at("share").get<double>()});
+  for (const auto& s : a)
+    v.push_back({s.at("key").get<std::string>(), s.at("count").get<uint64_t>(), s.at("share").get<double>()});
   return v;
 }
 

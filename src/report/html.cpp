@@ -16,12 +16,23 @@ std::string esc(const std::string& s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -82,8 +93,8 @@ std::string bars(const std::vector<std::tuple<std::string, double, std::string>>
     const double x1 = left + (v - min_v) / span * (w - left - right);
     const double x = std::min(zero_x, x1), bw = std::max(1.0, std::fabs(x1 - zero_x));
     s << "<text x=\"" << left - 6 << "\" y=\"" << y + 13 << "\" text-anchor=\"end\">" << esc(label) << "</text>";
-    s << "<rect x=\"" << x << "\" y=\"" << y + 2 << "\" width=\"" << bw << "\" height=\"" << row_h - 4
-      << "\" fill=\"" << colour << "\"><title>" << esc(label) << ": " << fmt(v, 4) << unit << "</title></rect>";
+    s << "<rect x=\"" << x << "\" y=\"" << y + 2 << "\" width=\"" << bw << "\" height=\"" << row_h - 4 << "\" fill=\""
+      << colour << "\"><title>" << esc(label) << ": " << fmt(v, 4) << unit << "</title></rect>";
     s << "<text x=\"" << std::max(x1, zero_x) + 4 << "\" y=\"" << y + 13 << "\">" << fmt(v, 3) << unit << "</text>";
   }
   s << "</svg>";
@@ -105,8 +116,8 @@ std::string scatter(const json& pj) {
   }
   const double sx = x1 > x0 ? (w - 2 * pad) / (x1 - x0) : 1, sy = y1 > y0 ? (h - 2 * pad) / (y1 - y0) : 1;
   std::ostringstream s;
-  s << "<svg class=\"chart\" id=\"projection\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w
-    << " " << h << "\" role=\"img\"><rect x=\"0\" y=\"0\" width=\"" << w << "\" height=\"" << h
+  s << "<svg class=\"chart\" id=\"projection\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << " "
+    << h << "\" role=\"img\"><rect x=\"0\" y=\"0\" width=\"" << w << "\" height=\"" << h
     << "\" fill=\"#fafafa\" stroke=\"#ddd\"/>";
   // Noise first, so clusters are drawn over it.
   for (int pass = 0; pass < 2; ++pass) {
@@ -181,8 +192,7 @@ std::string heatmap(const std::vector<std::string>& rows, const std::vector<std:
       char colour[16];
       std::snprintf(colour, sizeof colour, "#%02x%02x%02x", shade, shade, 255);
       s << "<rect x=\"" << left + static_cast<int>(j) * cell << "\" y=\"" << y << "\" width=\"" << cell - 1
-        << "\" height=\"" << cell - 1 << "\" fill=\"" << colour << "\"><title>" << fmt(v[i][j], 4)
-        << "</title></rect>";
+        << "\" height=\"" << cell - 1 << "\" fill=\"" << colour << "\"><title>" << fmt(v[i][j], 4) << "</title></rect>";
     }
   }
   s << "</svg>";
@@ -194,8 +204,8 @@ std::string lines(const json& series) {
   const auto& ls = need(series, "lines", "series");
   const int w = 640, h = 220, left = 40, bottom = 30, top = 10;
   std::ostringstream s;
-  s << "<svg class=\"chart\" id=\"series\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << " "
-    << h << "\" role=\"img\"><line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\"" << w - 10 << "\" y2=\""
+  s << "<svg class=\"chart\" id=\"series\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << " " << h
+    << "\" role=\"img\"><line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\"" << w - 10 << "\" y2=\""
     << h - bottom << "\" stroke=\"#999\"/>";
   const double step = xs.size() > 1 ? static_cast<double>(w - left - 20) / static_cast<double>(xs.size() - 1) : 0;
   auto px = [&](size_t i) { return left + step * static_cast<double>(i) + (xs.size() > 1 ? 0 : (w - left) / 2.0); };
@@ -250,10 +260,9 @@ td.n{text-align:right}.chart text{font-size:11px;fill:#333}.small{font-size:10px
 }  // namespace
 
 std::string cluster_colour(int c) {
-  static const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                         "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31",
-                                         "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
-                                         "#636363", "#9c9ede"};
+  static const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                         "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+                                         "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede"};
   if (c < 0) return "#b0b0b0";
   return kPalette[static_cast<size_t>(c) % std::size(kPalette)];
 }
@@ -261,8 +270,8 @@ std::string cluster_colour(int c) {
 std::string render_html(const json& doc) {
   std::ostringstream o;
   const std::string title = doc.value("title", "darklens report");
-  o << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << esc(title)
-    << "</title><style>" << kStyle << "</style></head><body><h1>" << esc(title) << "</h1>";
+  o << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << esc(title) << "</title><style>"
+    << kStyle << "</style></head><body><h1>" << esc(title) << "</h1>";
   if (doc.contains("subtitle")) o << "<p class=\"sub\">" << esc(doc["subtitle"].get<std::string>()) << "</p>";
 
   const json profiles = doc.value("profiles", json::array());
@@ -279,8 +288,8 @@ std::string render_html(const json& doc) {
         << (unexplained.size() == 1 ? "" : "s") << "</b> (no signature matched; look at these first): ";
       for (size_t i = 0; i < unexplained.size(); ++i) {
         const auto& p = *unexplained[i];
-        o << (i ? "; " : "") << esc(profile_name(p)) << " — "
-          << fmt(p.at("sources").get<double>()) << " sources, ports " << esc(shares_text(p.at("top_ports"), 3));
+        o << (i ? "; " : "") << esc(profile_name(p)) << " — " << fmt(p.at("sources").get<double>())
+          << " sources, ports " << esc(shares_text(p.at("top_ports"), 3));
       }
       o << "</div>";
     }
@@ -304,9 +313,8 @@ std::string render_html(const json& doc) {
       if (p.at("cluster").get<int>() < 0 || shown++ >= n) continue;
       const auto& acts = p.at("activities");
       o << "<li><span class=\"key\" style=\"background:" << cluster_colour(p.at("cluster").get<int>())
-        << "\"></span><b>" << esc(profile_name(p)) << "</b>: "
-        << fmt(p.at("sources").get<double>()) << " sources, " << fmt(p.at("packets").get<double>())
-        << " packets; ports " << esc(shares_text(p.at("top_ports"), 3)) << "; "
+        << "\"></span><b>" << esc(profile_name(p)) << "</b>: " << fmt(p.at("sources").get<double>()) << " sources, "
+        << fmt(p.at("packets").get<double>()) << " packets; ports " << esc(shares_text(p.at("top_ports"), 3)) << "; "
         << (acts.empty() ? std::string("<span class=\"unexplained\">unexplained</span>")
                          : "<b>" + esc(acts[0].at("activity").get<std::string>()) + "</b>")
         << "</li>";
@@ -353,7 +361,8 @@ std::string render_html(const json& doc) {
       const auto& fp = p.at("fingerprints");
       std::string fps;
       for (const char* k : {"mirai", "zmap", "masscan"}) {
-        if (fp.at(k).get<double>() > 0) fps += std::string(fps.empty() ? "" : ", ") + k + " " + pct(fp.at(k).get<double>());
+        if (fp.at(k).get<double>() > 0)
+          fps += std::string(fps.empty() ? "" : ", ") + k + " " + pct(fp.at(k).get<double>());
       }
       o << "<tr><td><span class=\"key\" style=\"background:" << cluster_colour(c) << "\"></span>"
         << esc(profile_name(p)) << "</td><td class=\"n\">" << fmt(p.at("sources").get<double>())
@@ -368,8 +377,8 @@ std::string render_html(const json& doc) {
       for (const auto& a : acts) {
         std::string ev;
         for (const auto& e : a.at("evidence")) ev += e.get<std::string>() + "; ";
-        o << "<div><b>" << esc(a.at("activity").get<std::string>()) << "</b><br><span class=\"small\">"
-          << esc(ev) << "ref: " << esc(a.at("reference").get<std::string>()) << "</span></div>";
+        o << "<div><b>" << esc(a.at("activity").get<std::string>()) << "</b><br><span class=\"small\">" << esc(ev)
+          << "ref: " << esc(a.at("reference").get<std::string>()) << "</span></div>";
       }
       o << "</td></tr>";
     }

@@ -26,8 +26,7 @@ void put32(std::vector<uint8_t>& v, uint32_t x) {  // little-endian
 }
 }  // namespace
 
-PcapWriter::PcapWriter(const std::string& path, int linktype,
-                       ingest::Compression compression, bool nanosecond,
+PcapWriter::PcapWriter(const std::string& path, int linktype, ingest::Compression compression, bool nanosecond,
                        uint32_t snaplen)
     : file_(path), comp_(std::make_unique<Compressor>()), nanosecond_(nanosecond) {
   comp_->kind = compression;
@@ -44,8 +43,8 @@ PcapWriter::PcapWriter(const std::string& path, int linktype,
   std::vector<uint8_t> h;
   put32(h, nanosecond ? 0xa1b23c4d : 0xa1b2c3d4);
   h.push_back(2), h.push_back(0), h.push_back(4), h.push_back(0);  // v2.4
-  put32(h, 0);  // thiszone
-  put32(h, 0);  // sigfigs
+  put32(h, 0);                                                     // thiszone
+  put32(h, 0);                                                     // sigfigs
   put32(h, snaplen);
   put32(h, static_cast<uint32_t>(linktype));
   sink(h.data(), h.size());
@@ -77,12 +76,10 @@ void PcapWriter::sink(const void* data, size_t n) {
   }
 }
 
-void PcapWriter::write(int64_t ts_ns, const uint8_t* frame, uint32_t caplen,
-                       uint32_t wire_len) {
+void PcapWriter::write(int64_t ts_ns, const uint8_t* frame, uint32_t caplen, uint32_t wire_len) {
   uint8_t h[16];
   const uint32_t sec = static_cast<uint32_t>(ts_ns / 1'000'000'000);
-  const uint32_t sub = static_cast<uint32_t>(ts_ns % 1'000'000'000) /
-                       (nanosecond_ ? 1 : 1000);
+  const uint32_t sub = static_cast<uint32_t>(ts_ns % 1'000'000'000) / (nanosecond_ ? 1 : 1000);
   for (int i = 0; i < 4; ++i) {
     h[i] = static_cast<uint8_t>(sec >> (8 * i));
     h[4 + i] = static_cast<uint8_t>(sub >> (8 * i));

@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "../core/rng.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
 #include "darklens/synth/pcap_writer.hpp"
 #include "groups.hpp"
-#include "../core/rng.hpp"
 
 namespace darklens::synth {
 namespace {
@@ -26,19 +26,19 @@ constexpr double kDaySeconds = 86400.0;
 struct Member {
   uint32_t ip = 0;
   uint8_t hops = 0;
-  uint8_t variant = 0;      // backscatter: 0 SYN-ACK, 1 RST, 2 RST-ACK, 3 ICMP
-  bool udp = false;         // background member speaking UDP
+  uint8_t variant = 0;  // backscatter: 0 SYN-ACK, 1 RST, 2 RST-ACK, 3 ICMP
+  bool udp = false;     // background member speaking UDP
   uint16_t mss = 1460;
   double rate = 1.0;
-  double phase = 0.0;       // hours
+  double phase = 0.0;  // hours
   std::vector<uint16_t> ports;
 };
 
 struct Group {
   const GroupSpec* spec;
-  std::vector<uint32_t> blocks;     // /24 bases when spec->blocks > 0
-  std::vector<uint16_t> universe;   // ports pool members draw from
-  std::vector<Member> members;      // active today
+  std::vector<uint32_t> blocks;    // /24 bases when spec->blocks > 0
+  std::vector<uint16_t> universe;  // ports pool members draw from
+  std::vector<Member> members;     // active today
 };
 
 struct Rec {
@@ -49,20 +49,18 @@ struct Rec {
 };
 
 // Ports a background source is likely to probe (weights fall off as 1/rank).
-constexpr uint16_t kPopularPorts[] = {
-    80,   8080, 443,   22,    23,   445,  3389, 5555, 6379,  8443,
-    37215, 52869, 2375, 9200, 8000, 81,   21,   25,   3306,  5900,
-    8088, 7547, 110,   143,   1900, 8888, 9000, 2222, 10000, 60001};
+constexpr uint16_t kPopularPorts[] = {80,    8080,  443,  22,   23,   445,  3389, 5555, 6379,  8443,
+                                      37215, 52869, 2375, 9200, 8000, 81,   21,   25,   3306,  5900,
+                                      8088,  7547,  110,  143,  1900, 8888, 9000, 2222, 10000, 60001};
 
 bool is_routable_source(uint32_t a) {
   const uint8_t o1 = a >> 24, o2 = (a >> 16) & 0xff;
   if (o1 == 0 || o1 == 10 || o1 == 127 || o1 >= 224) return false;
-  if (o1 == 100 && (o2 & 0xc0) == 64) return false;      // 100.64/10
+  if (o1 == 100 && (o2 & 0xc0) == 64) return false;  // 100.64/10
   if (o1 == 169 && o2 == 254) return false;
   if (o1 == 172 && (o2 & 0xf0) == 16) return false;
   if (o1 == 192 && o2 == 168) return false;
-  if ((a & 0xffffff00) == 0xc0000200 || (a & 0xffffff00) == 0xc6336400 ||
-      (a & 0xffffff00) == 0xcb007100) {
+  if ((a & 0xffffff00) == 0xc0000200 || (a & 0xffffff00) == 0xc6336400 || (a & 0xffffff00) == 0xcb007100) {
     return false;  // documentation ranges
   }
   if ((a & 0xff) == 0 || (a & 0xff) == 255) return false;
@@ -96,11 +94,10 @@ std::string civil_from_days(int64_t z) {
 int64_t parse_date(const std::string& s) {
   int y = 0;
   unsigned m = 0, d = 0;
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-' ||
-      std::from_chars(s.data(), s.data() + 4, y).ec != std::errc() ||
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || std::from_chars(s.data(), s.data() + 4, y).ec != std::errc() ||
       std::from_chars(s.data() + 5, s.data() + 7, m).ec != std::errc() ||
-      std::from_chars(s.data() + 8, s.data() + 10, d).ec != std::errc() ||
-      y < 1970 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31) {
+      std::from_chars(s.data() + 8, s.data() + 10, d).ec != std::errc() || y < 1970 || y > 2100 || m < 1 || m > 12 ||
+      d < 1 || d > 31) {
     throw ParamError("start date '" + s + "' is not a date YYYY-MM-DD (1970..2100)");
   }
   return days_from_civil(y, m, d);
@@ -108,8 +105,7 @@ int64_t parse_date(const std::string& s) {
 
 class Generator {
  public:
-  Generator(const SynthParams& p, Prefix4 darknet)
-      : p_(p), darknet_(darknet), rng_(p.seed_) {
+  Generator(const SynthParams& p, Prefix4 darknet) : p_(p), darknet_(darknet), rng_(p.seed_) {
     for (const auto& spec : group_table()) groups_.push_back(make_group(spec));
   }
 
@@ -132,8 +128,7 @@ class Generator {
       if (s.label[0] != '\0') out.group_sources_[s.label] = g.members.size();
       out.sources_ += g.members.size();
     }
-    std::stable_sort(recs.begin(), recs.end(),
-                     [](const Rec& a, const Rec& b) { return a.ts < b.ts; });
+    std::stable_sort(recs.begin(), recs.end(), [](const Rec& a, const Rec& b) { return a.ts < b.ts; });
     return recs;
   }
 
@@ -160,8 +155,7 @@ class Generator {
     uint32_t base;
     do {
       base = static_cast<uint32_t>(rng_.next()) & 0xffffff00u;
-    } while (!is_routable_source(base | 1) || darknet_.contains(base) ||
-             used_ips_.count(base | 1));
+    } while (!is_routable_source(base | 1) || darknet_.contains(base) || used_ips_.count(base | 1));
     return base;
   }
 
@@ -172,8 +166,7 @@ class Generator {
       if (!g.blocks.empty() && tries > 0 && tries % 64 == 0) g.blocks.push_back(random_block());
       uint32_t a = g.blocks.empty()
                        ? static_cast<uint32_t>(rng_.next())
-                       : g.blocks[rng_.between(0, g.blocks.size() - 1)] |
-                             static_cast<uint32_t>(rng_.between(1, 254));
+                       : g.blocks[rng_.between(0, g.blocks.size() - 1)] | static_cast<uint32_t>(rng_.between(1, 254));
       if (is_routable_source(a) && !darknet_.contains(a) && used_ips_.insert(a).second) {
         return a;
       }
@@ -247,8 +240,7 @@ class Generator {
     return s.ports.back().first;
   }
 
-  double time_of(const GroupSpec& s, const Member& m, uint64_t i, uint64_t n,
-                 double burst_start, double burst_len) {
+  double time_of(const GroupSpec& s, const Member& m, uint64_t i, uint64_t n, double burst_start, double burst_len) {
     switch (s.timing) {
       case Timing::kDiurnal:
         for (;;) {
@@ -272,8 +264,8 @@ class Generator {
   void emit(const Group& g, const Member& m, int64_t day_start, std::vector<Rec>& out) {
     const GroupSpec& s = *g.spec;
     const bool background = s.label[0] == '\0';
-    double count = background ? std::min<double>(rng_.pareto(1.25), 3000)
-                              : rng_.lognormal(s.median_packets, s.sigma) * m.rate;
+    double count =
+        background ? std::min<double>(rng_.pareto(1.25), 3000) : rng_.lognormal(s.median_packets, s.sigma) * m.rate;
     const uint64_t n = std::max<uint64_t>(1, static_cast<uint64_t>(count));
     const double burst_len = 1800.0 + rng_.uniform() * 9000.0;
     const double burst_start = rng_.uniform() * (kDaySeconds - burst_len);
@@ -296,8 +288,7 @@ class Generator {
         case Kind::kTcpSyn:
           r.proto = m.udp ? 17 : 6;
           r.flags = 0x02;
-          r.dport = m.ports.empty() ? weighted_port(s)
-                                    : m.ports[rng_.between(0, m.ports.size() - 1)];
+          r.dport = m.ports.empty() ? weighted_port(s) : m.ports[rng_.between(0, m.ports.size() - 1)];
           if (s.fingerprint == Fingerprint::kZmap) {
             r.ip_id = 54321;
             r.sport = sport_fixed;
@@ -394,8 +385,8 @@ std::vector<uint8_t> tcp_options(Options o, uint16_t mss) {
 std::vector<uint8_t> udp_payload(uint16_t dport) {
   switch (dport) {
     case 53: {  // DNS query, A record of "example.com"
-      return {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a',
-              'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+      return {0x12, 0x34, 0x01, 0x00, 0,   1, 0,   0,   0,   0, 0, 0, 7, 'e', 'x',
+              'a',  'm',  'p',  'l',  'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
     }
     case 123: {  // NTP v4 client request
       std::vector<uint8_t> v(48, 0);
@@ -456,8 +447,7 @@ FrameSpec frame_of(const Rec& r) {
       break;
     case 47:
       // GRE (RFC 2784, no options) carrying a bare IPv4 header.
-      f.payload = {0, 0, 0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0,
-                   10, 0, 0, 1, 10, 0, 0, 2};
+      f.payload = {0, 0, 0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
       break;
   }
   return f;
@@ -466,9 +456,7 @@ FrameSpec frame_of(const Rec& r) {
 }  // namespace
 
 Prefix4 parse_prefix4(std::string_view text) {
-  auto bad = [&](const char* why) {
-    return ParamError("prefix '" + std::string(text) + "': " + why);
-  };
+  auto bad = [&](const char* why) { return ParamError("prefix '" + std::string(text) + "': " + why); };
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) throw bad("expected a.b.c.d/len");
   auto addr = IpAddr::parse(text.substr(0, slash));

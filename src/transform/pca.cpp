@@ -81,17 +81,15 @@ Matrix Pca::transform(const Matrix& X) const {
 
 Matrix Pca::inverse_transform(const Matrix& Y) const {
   if (Y.cols() != components_.rows()) {
-    throw ParamError("pca has " + std::to_string(components_.rows()) + " components, got " +
-                     std::to_string(Y.cols()) + " columns");
+    throw ParamError("pca has " + std::to_string(components_.rows()) + " components, got " + std::to_string(Y.cols()) +
+                     " columns");
   }
   return (Y * components_).rowwise() + mean_.transpose();
 }
 
 namespace {
 std::vector<double> to_vec(const Vector& v) { return {v.data(), v.data() + v.size()}; }
-Vector from_vec(std::vector<double> v) {
-  return Eigen::Map<Vector>(v.data(), static_cast<Eigen::Index>(v.size()));
-}
+Vector from_vec(std::vector<double> v) { return Eigen::Map<Vector>(v.data(), static_cast<Eigen::Index>(v.size())); }
 }  // namespace
 
 nlohmann::json Pca::to_json() const {

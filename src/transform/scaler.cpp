@@ -20,10 +20,14 @@ void require_finite(const Matrix& X, const char* what) {
 
 std::string_view scaler_name(ScalerKind k) {
   switch (k) {
-    case ScalerKind::kZScore: return "zscore";
-    case ScalerKind::kMinMax: return "minmax";
-    case ScalerKind::kRobust: return "robust";
-    case ScalerKind::kLog1p: return "log1p";
+    case ScalerKind::kZScore:
+      return "zscore";
+    case ScalerKind::kMinMax:
+      return "minmax";
+    case ScalerKind::kRobust:
+      return "robust";
+    case ScalerKind::kLog1p:
+      return "log1p";
   }
   return "?";
 }
@@ -80,8 +84,8 @@ Matrix Scaler::apply(const Matrix& X) const {
 
 void Scaler::apply_in_place(Matrix& X) const {
   if (X.cols() != center_.size()) {
-    throw ParamError("scaler fitted on " + std::to_string(center_.size()) +
-                     " columns, applied to " + std::to_string(X.cols()));
+    throw ParamError("scaler fitted on " + std::to_string(center_.size()) + " columns, applied to " +
+                     std::to_string(X.cols()));
   }
   if (kind_ == ScalerKind::kLog1p) {
     for (Eigen::Index j = 0; j < X.cols(); ++j) {
@@ -90,8 +94,8 @@ void Scaler::apply_in_place(Matrix& X) const {
       if (low <= -1.0) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%g", low);
-        throw ParamError("log1p: column " + std::to_string(j) + " holds " + buf + " (row " +
-                         std::to_string(i) + "); log1p needs values > -1");
+        throw ParamError("log1p: column " + std::to_string(j) + " holds " + buf + " (row " + std::to_string(i) +
+                         "); log1p needs values > -1");
       }
     }
     X.array() = X.array().log1p();

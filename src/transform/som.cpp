@@ -69,7 +69,8 @@ Eigen::Vector2d Som::position(int unit) const {
 
 std::vector<int> Som::bmu(const Matrix& X, int threads) const {
   if (X.cols() != weights_.cols()) {
-    throw ParamError("som fitted on " + std::to_string(weights_.cols()) + " columns, applied to " + std::to_string(X.cols()));
+    throw ParamError("som fitted on " + std::to_string(weights_.cols()) + " columns, applied to " +
+                     std::to_string(X.cols()));
   }
   std::vector<int> b;
   best_units(weights_, X, threads, b, nullptr);
@@ -176,7 +177,8 @@ Som fit_som(const Matrix& X, const SomParams& p) {
     s.rows_ = s.cols_ = side;
   }
   const int units = s.rows_ * s.cols_;
-  if (units > 4096) throw ParamError("som: at most 4,096 units (64x64); the 5 sqrt(n) rule reaches that at 28 million rows");
+  if (units > 4096)
+    throw ParamError("som: at most 4,096 units (64x64); the 5 sqrt(n) rule reaches that at 28 million rows");
   const double sigma0 = p.sigma_ > 0 ? p.sigma_ : std::max(1.0, std::max(s.rows_, s.cols_) / 2.0);
 
   // Initial weights over the plane of the two first principal axes.
@@ -217,7 +219,8 @@ Som fit_som(const Matrix& X, const SomParams& p) {
       best_units(s.weights_, X, p.threads_, b, nullptr);
       Matrix sums = Matrix::Zero(units, d);
       Vector counts = Vector::Zero(units);
-      for (Eigen::Index i = 0; i < n; ++i) sums.row(b[static_cast<size_t>(i)]) += X.row(i), counts[b[static_cast<size_t>(i)]] += 1;
+      for (Eigen::Index i = 0; i < n; ++i)
+        sums.row(b[static_cast<size_t>(i)]) += X.row(i), counts[b[static_cast<size_t>(i)]] += 1;
       Matrix H(units, units);
       for (int a = 0; a < units; ++a) {
         for (int c = 0; c < units; ++c) H(a, c) = neighbourhood(p.neighbourhood_, G(a, c), sigma);

@@ -157,11 +157,15 @@ TEST(MeanShift, SameCentresAndLabelsAsScikitLearn) {
     bool bin_seeding, cluster_all;
     int min_bin_freq;
   };
-  const std::vector<Case> cases = {{2.0, false, true, 1}, {1.2, false, false, 1}, {2.0, true, true, 1},
-                                   {1.5, true, false, 3}, {0.0, false, true, 1}};
+  const std::vector<Case> cases = {{2.0, false, true, 1},
+                                   {1.2, false, false, 1},
+                                   {2.0, true, true, 1},
+                                   {1.5, true, false, 3},
+                                   {0.0, false, true, 1}};
   nlohmann::json req = nlohmann::json::array();
   for (const Case& c : cases) {
-    nlohmann::json a = {{"bin_seeding", c.bin_seeding}, {"cluster_all", c.cluster_all}, {"min_bin_freq", c.min_bin_freq}};
+    nlohmann::json a = {
+        {"bin_seeding", c.bin_seeding}, {"cluster_all", c.cluster_all}, {"min_bin_freq", c.min_bin_freq}};
     if (c.bandwidth > 0) a["bandwidth"] = c.bandwidth;
     req.push_back({{"meanshift", a}});
   }
@@ -197,7 +201,7 @@ TEST(MeanShift, HandComputed) {
   p.bandwidth_ = 1.5;
   auto r = cluster::fit_meanshift(X, p);
   ASSERT_EQ(r.centers_.rows(), 2);
-  EXPECT_DOUBLE_EQ(r.centers_(0, 0), 1.0);   // 3 rows within: first
+  EXPECT_DOUBLE_EQ(r.centers_(0, 0), 1.0);  // 3 rows within: first
   EXPECT_DOUBLE_EQ(r.centers_(1, 0), 10.5);
   EXPECT_EQ(r.labels_, (std::vector<int>{0, 0, 0, 1, 1}));
   EXPECT_NE(test::error_of<ParamError>([&] { cluster::fit_meanshift(Matrix::Zero(4, 2), {}); }).find("give bandwidth"),

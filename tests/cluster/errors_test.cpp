@@ -7,8 +7,8 @@
 #include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
-#include "darklens/pipeline/pipeline.hpp"
 #include "darklens/labels/rdns.hpp"
+#include "darklens/pipeline/pipeline.hpp"
 #include "darklens/transform/transform.hpp"
 #include "support/error_of.hpp"
 
@@ -58,7 +58,8 @@ TEST(Errors, MeanShift) {
 
 TEST(Errors, HierarchicalAndPipeline) {
   const auto dg = cluster::fit_hierarchical(line(4), {});
-  EXPECT_EQ(test::error_of<ParamError>([&] { dg.cut(5); }), "hierarchical: k must be between 1 and the number of rows (4)");
+  EXPECT_EQ(test::error_of<ParamError>([&] { dg.cut(5); }),
+            "hierarchical: k must be between 1 and the number of rows (4)");
   EXPECT_EQ(test::error_of<ParamError>([] { pipeline::run(line(4), "hac:k=6"); }),
             "pipeline stage 'hac': k is larger than the number of rows (4)");
   EXPECT_EQ(test::error_of<ParamError>([] { pipeline::run(line(3), "kmeans:kmin=3,kmax=5"); }),
@@ -76,23 +77,31 @@ TEST(Errors, Som) {
             "som: iterations and sigma must not be negative, learning_rate must be positive");
   EXPECT_EQ(test::error_of<FormatError>([] { transform::Som::from_json({{"type", "pca"}}); }), "not a saved SOM");
   EXPECT_EQ(test::error_of<FormatError>([] {
-              transform::Som::from_json({{"type", "som"}, {"rows", 2}, {"cols", 2}, {"topology", "rectangular"},
-                                         {"weights", {{1.0}}}});
+              transform::Som::from_json(
+                  {{"type", "som"}, {"rows", 2}, {"cols", 2}, {"topology", "rectangular"}, {"weights", {{1.0}}}});
             }),
             "saved SOM: the weights do not fill the grid");
 }
 
 TEST(Errors, Evaluate) {
   const std::vector<int> two = {0, 0, 1, 1};
-  EXPECT_EQ(test::error_of<ParamError>([&] { evaluate::davies_bouldin_score(line(4), {0, 0, 0, 0}); }),
+  EXPECT_EQ(test::error_of<ParamError>([&] {
+              evaluate::davies_bouldin_score(line(4), {0, 0, 0, 0});
+            }),
             "davies-bouldin: needs 2 to n-1 distinct labels, got 1");
-  EXPECT_EQ(test::error_of<ParamError>([&] { evaluate::calinski_harabasz_score(line(4), {0, 1}); }),
+  EXPECT_EQ(test::error_of<ParamError>([&] {
+              evaluate::calinski_harabasz_score(line(4), {0, 1});
+            }),
             "calinski-harabasz: 2 labels for 4 rows");
-  EXPECT_EQ(test::error_of<ParamError>([&] { evaluate::silhouette_score_sampled(line(4), {0, 1}, 2, 1); }),
+  EXPECT_EQ(test::error_of<ParamError>([&] {
+              evaluate::silhouette_score_sampled(line(4), {0, 1}, 2, 1);
+            }),
             "silhouette: 2 labels for 4 rows");
   evaluate::KnnParams p;
   p.k_ = 0;
-  EXPECT_EQ(test::error_of<ParamError>([&] { evaluate::knn_leave_one_out(line(4), two, {"a", "b"}, p); }),
+  EXPECT_EQ(test::error_of<ParamError>([&] {
+              evaluate::knn_leave_one_out(line(4), two, {"a", "b"}, p);
+            }),
             "knn: k must be at least 1");
   p.k_ = 1;
   p.labelled_only_ = true;

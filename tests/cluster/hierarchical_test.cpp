@@ -125,5 +125,6 @@ TEST(Hierarchical, RefusesQuadraticMemoryBeyondTheLimit) {
   const auto msg = test::error_of<ParamError>([&] { cluster::fit_hierarchical(X, p); });
   EXPECT_NE(msg.find("300 distinct rows"), std::string::npos) << msg;
   EXPECT_NE(msg.find("use ward or single"), std::string::npos) << msg;
-  EXPECT_NE(test::error_of<ParamError>([&] { cluster::parse_linkage("median"); }).find("ward, average"), std::string::npos);
+  EXPECT_NE(test::error_of<ParamError>([&] { cluster::parse_linkage("median"); }).find("ward, average"),
+            std::string::npos);
 }

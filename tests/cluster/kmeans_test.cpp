@@ -9,8 +9,8 @@
 
 #include "darklens/cluster/cluster.hpp"
 #include "darklens/error.hpp"
-#include "support/error_of.hpp"
 #include "darklens/evaluate/evaluate.hpp"
+#include "support/error_of.hpp"
 #include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"
 
@@ -102,7 +102,9 @@ TEST(ClusterErrors, Messages) {
   cluster::KMeansParams p;
   p.k_ = 4;
   EXPECT_EQ(msg([&] { cluster::fit_kmeans(X, p); }), "kmeans: k must be between 1 and the number of rows (3)");
-  EXPECT_EQ(msg([&] { evaluate::silhouette_score(X, {1, 1, 1}); }),
+  EXPECT_EQ(msg([&] {
+              evaluate::silhouette_score(X, {1, 1, 1});
+            }),
             "silhouette: needs 2 to n-1 distinct labels, got 1");
   EXPECT_EQ(msg([&] { evaluate::silhouette_score(X, {1, 2}); }), "silhouette: 2 labels for 3 rows");
 }

@@ -1,8 +1,9 @@
+#include "darklens/core/atomic_file.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
 #include "support/temp_dir.hpp"
 

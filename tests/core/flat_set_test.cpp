@@ -1,12 +1,12 @@
 // The open-addressing sets and counters against std::map / std::set
 // oracles, through growth and with the keys that mark free slots.
+#include "../../src/core/flat_set.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 #include <set>
-
-#include "../../src/core/flat_set.hpp"
 
 namespace darklens {
 namespace {

@@ -1,13 +1,13 @@
 // KeyIndex against a std::map oracle: rows numbered in order of first
 // insertion, found again after the table grows, IPv4 and IPv6 keys, keys
 // that differ only in their window.
+#include "../../src/core/key_index.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 #include <vector>
-
-#include "../../src/core/key_index.hpp"
 
 namespace darklens {
 namespace {

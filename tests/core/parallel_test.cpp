@@ -2,13 +2,13 @@
 // handled once, batches consumed in the order produced, the last one too;
 // every task of a batch done before the next batch's; an exception from
 // any thread or stage reaches the caller.
+#include "../../src/core/parallel.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <stdexcept>
 #include <vector>
-
-#include "../../src/core/parallel.hpp"
 
 namespace darklens {
 namespace {
@@ -37,9 +37,12 @@ auto fails_on_third(int& produced) {
 TEST(ParallelFor, EveryIndexOnceAndTheFirstErrorReachesTheCaller) {
   for (int threads : {1, 2, 3}) {
     std::vector<std::atomic<int>> hits(1000);
-    parallel_for(hits.size(), threads, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) ++hits[i];
-    }, 16);
+    parallel_for(
+        hits.size(), threads,
+        [&](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) ++hits[i];
+        },
+        16);
     for (const auto& h : hits) ASSERT_EQ(h.load(), 1) << "threads " << threads;
     auto failing = [&](size_t b, size_t e) {
       if (b <= 40 && 40 < e) throw std::runtime_error("index 40");
@@ -83,7 +86,9 @@ TEST(ProduceAhead, ErrorsOfEitherStageReachTheCaller) {
   EXPECT_EQ(consumed, 2);  // the batches before the bad one
   produced = 0;
   auto failing = [&](const Batch&) { throw std::logic_error("consumer"); };
-  EXPECT_THROW(produce_ahead(true, x, y, [&](Batch&) { return ++produced < 100; }, failing), std::logic_error);
+  EXPECT_THROW(produce_ahead(
+                   true, x, y, [&](Batch&) { return ++produced < 100; }, failing),
+               std::logic_error);
   EXPECT_LE(produced, 2);  // it stopped reading
 }
 
@@ -132,14 +137,16 @@ TEST(ProduceAndShare, ErrorsOfEitherStageReachTheCaller) {
   int produced = 0;
   auto produce = fails_on_third(produced);
   int batches = 0;
-  EXPECT_THROW(produce_and_share(2, 3, x, y, produce, [](const Batch&, size_t) {}, [&](const Batch&) { ++batches; }),
+  EXPECT_THROW(produce_and_share(
+                   2, 3, x, y, produce, [](const Batch&, size_t) {}, [&](const Batch&) { ++batches; }),
                std::runtime_error);
   EXPECT_EQ(batches, 1);  // the batch before the one being read when it failed
   produced = 0;
   auto failing = [](const Batch&, size_t t) {
     if (t == 1) throw std::logic_error("consumer");
   };
-  EXPECT_THROW(produce_and_share(2, 4, x, y, [&](Batch&) { return ++produced < 100; }, failing, [](const Batch&) {}),
+  EXPECT_THROW(produce_and_share(
+                   2, 4, x, y, [&](Batch&) { return ++produced < 100; }, failing, [](const Batch&) {}),
                std::logic_error);
   EXPECT_LE(produced, 2);  // it stopped reading
 }

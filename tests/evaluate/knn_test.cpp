@@ -32,8 +32,9 @@ TEST(Knn, MatchesBruteForceOracle) {
   test::write_npy(t.data(), t.size(), 0, "<i8", dir.file("t.npy"));
   for (int k : {1, 4}) {
     for (const char* mode : {"all", "labelled", "all+unknown"}) {
-      auto ref = test::run_reference("evaluate/knn_reference.py",
-                                     {dir.file("x.npy"), dir.file("t.npy"), std::to_string(k), mode}, dir.file("r.json"));
+      auto ref =
+          test::run_reference("evaluate/knn_reference.py",
+                              {dir.file("x.npy"), dir.file("t.npy"), std::to_string(k), mode}, dir.file("r.json"));
       if (!ref) GTEST_SKIP() << test::kNoSklearn;
       evaluate::KnnParams p;
       p.k_ = k;
@@ -58,7 +59,8 @@ TEST(Knn, MatchesBruteForceOracle) {
         }
         const auto conf = (*ref)["confusion"].get<std::vector<std::vector<size_t>>>();
         for (size_t a = 0; a < r.confusion_.size(); ++a) {  // (no "unknown" column when it cannot occur)
-          EXPECT_EQ(r.confusion_[a], std::vector<size_t>(conf[a].begin(), conf[a].begin() + r.confusion_.size())) << mode;
+          EXPECT_EQ(r.confusion_[a], std::vector<size_t>(conf[a].begin(), conf[a].begin() + r.confusion_.size()))
+              << mode;
         }
       }
     }
@@ -90,9 +92,12 @@ TEST(Knn, TiesAndCopiesByHand) {
   p.k_ = 3;
   r = evaluate::knn_leave_one_out(X, truth, {"a", "b", "c"}, p);
   EXPECT_EQ(r.predicted_[1], 2);
-  EXPECT_NE(test::error_of<ParamError>([&] { evaluate::knn_leave_one_out(X, {0, 1}, {"a"}, p); }).find("2 labels for 4 rows"),
+  EXPECT_NE(test::error_of<ParamError>([&] {
+              evaluate::knn_leave_one_out(X, {0, 1}, {"a"}, p);
+            }).find("2 labels for 4 rows"),
             std::string::npos);
-  EXPECT_NE(test::error_of<ParamError>([&] { evaluate::knn_leave_one_out(X, {0, 1, 5, 0}, {"a", "b"}, p); })
-                .find("class index 5"),
+  EXPECT_NE(test::error_of<ParamError>([&] {
+              evaluate::knn_leave_one_out(X, {0, 1, 5, 0}, {"a", "b"}, p);
+            }).find("class index 5"),
             std::string::npos);
 }

@@ -10,9 +10,9 @@ TEST(Lineage, ContinuedSplitMergedNewVanished) {
   // Day 2: B0 = {a,b,c,d,x} (A0 continues), B1 = {e,f}, B2 = {g,h} (A1 splits),
   //        B3 = {i,j,k,l} (A2 and A3 merge), B4 = {y,z} (new); A? none vanish
   //        except A4 = {n,o} whose members are gone.
-  std::vector<std::pair<std::string, int>> d1 = {{"a", 0}, {"b", 0}, {"c", 0}, {"d", 0}, {"e", 1}, {"f", 1},
-                                                 {"g", 1}, {"h", 1}, {"i", 2}, {"j", 2}, {"k", 3}, {"l", 3},
-                                                 {"m", -1}, {"n", 4}, {"o", 4}};
+  std::vector<std::pair<std::string, int>> d1 = {{"a", 0}, {"b", 0}, {"c", 0},  {"d", 0}, {"e", 1},
+                                                 {"f", 1}, {"g", 1}, {"h", 1},  {"i", 2}, {"j", 2},
+                                                 {"k", 3}, {"l", 3}, {"m", -1}, {"n", 4}, {"o", 4}};
   std::vector<std::pair<std::string, int>> d2 = {{"a", 0}, {"b", 0}, {"c", 0}, {"d", 0}, {"x", 0}, {"e", 1},
                                                  {"f", 1}, {"g", 2}, {"h", 2}, {"i", 3}, {"j", 3}, {"k", 3},
                                                  {"l", 3}, {"y", 4}, {"z", 4}, {"m", 4}};

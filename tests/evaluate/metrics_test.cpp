@@ -24,15 +24,15 @@ TEST(Metrics, MatchScikitLearn) {
   for (int i = 0; i < n; ++i) {
     const int truth = i % 5;
     for (int j = 0; j < 4; ++j) X(i, j) = (j == truth % 4 ? 4.0 : 0.0) + g(rng);
-    if (i % 50 == 0) X.row(i).setZero();           // zero rows (cosine's special case)
-    if (i >= 600) X.row(i) = X.row(i - 600);        // copies
-    L[0][i] = truth;                                // ground truth
-    L[1][i] = truth;                                // perfect
-    L[2][i] = (truth + 2) % 5;                      // perfect, renamed
+    if (i % 50 == 0) X.row(i).setZero();                        // zero rows (cosine's special case)
+    if (i >= 600) X.row(i) = X.row(i - 600);                    // copies
+    L[0][i] = truth;                                            // ground truth
+    L[1][i] = truth;                                            // perfect
+    L[2][i] = (truth + 2) % 5;                                  // perfect, renamed
     L[3][i] = rng() % 2 ? truth : static_cast<int>(rng() % 5);  // noisy
-    L[4][i] = static_cast<int>(rng() % 9) - 1;      // random with -1
-    L[5][i] = truth < 2 ? 0 : 1;                    // merged
-    L[6][i] = i % 40;                               // split
+    L[4][i] = static_cast<int>(rng() % 9) - 1;                  // random with -1
+    L[5][i] = truth < 2 ? 0 : 1;                                // merged
+    L[6][i] = i % 40;                                           // split
   }
   std::vector<int64_t> flat;  // row-major labelings
   for (const auto& l : L) flat.insert(flat.end(), l.begin(), l.end());
@@ -54,7 +54,8 @@ TEST(Metrics, MatchScikitLearn) {
     // values; a wrong length throws.
     const std::vector<std::vector<int>> together = {L[0], L[2], L[5]};  // L[6] splits the zero rows
     const auto exact = evaluate::silhouette_samples(X, together, 2);
-    for (size_t j = 0; j < together.size(); ++j) EXPECT_EQ(exact[j], evaluate::silhouette_samples(X, together[j], 1)) << j;
+    for (size_t j = 0; j < together.size(); ++j)
+      EXPECT_EQ(exact[j], evaluate::silhouette_samples(X, together[j], 1)) << j;
     auto many = L;
     many.push_back(std::vector<int>(n, 3));
     const auto all = evaluate::silhouette_samples(X, many, 2);
@@ -103,11 +104,14 @@ TEST(Metrics, HandComputed) {
   const std::vector<int> t = {0, 0, 1, 1}, p = {0, 0, 0, 1};
   const auto g = evaluate::compare_labelings(t, p);
   EXPECT_DOUBLE_EQ(g.ari, 0.0);
-  // H(truth) = ln 2; MI = sum p log(p / (pa pb)) = 0.5 ln(0.5/(0.5*0.75)) + 0.25 ln(0.25/(0.5*0.75)) + 0.25 ln(0.25/(0.5*0.25)).
+  // H(truth) = ln 2; MI = sum p log(p / (pa pb)) = 0.5 ln(0.5/(0.5*0.75)) + 0.25 ln(0.25/(0.5*0.75)) + 0.25
+  // ln(0.25/(0.5*0.25)).
   const double mi = 0.5 * std::log(0.5 / 0.375) + 0.25 * std::log(0.25 / 0.375) + 0.25 * std::log(2.0);
   EXPECT_NEAR(g.mutual_information, mi, 1e-15);
   EXPECT_NEAR(g.homogeneity, mi / std::log(2.0), 1e-15);
   EXPECT_DOUBLE_EQ(evaluate::compare_labelings({1, 1, 1}, {4, 4, 4}).ami, 1.0);  // nothing split: a perfect match
-  EXPECT_NE(test::error_of<ParamError>([] { evaluate::compare_labelings({1}, {1, 2}); }).find("1 and 2 labels"),
+  EXPECT_NE(test::error_of<ParamError>([] {
+              evaluate::compare_labelings({1}, {1, 2});
+            }).find("1 and 2 labels"),
             std::string::npos);
 }

@@ -1,14 +1,14 @@
 // CountMap against a std::map oracle below its cap: through the inline,
 // small-array and general forms, counts past 32 bits, merges of every pair
 // of forms, and moves.
+#include "../../src/features/count_map.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <random>
 #include <vector>
-
-#include "../../src/features/count_map.hpp"
 
 namespace darklens::features {
 namespace {

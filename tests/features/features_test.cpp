@@ -1,20 +1,21 @@
 // Feature families on a tiny capture whose every value is worked out by
 // hand in the comments, plus options parsing and selection.
+#include "darklens/features/features.hpp"
+
 #include <gtest/gtest.h>
 
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "../../src/features/intensity.hpp"
 #include "darklens/error.hpp"
-#include "support/error_of.hpp"
-#include "darklens/features/features.hpp"
 #include "darklens/synth/pcap_writer.hpp"
 #include "support/capture_bytes.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;
@@ -25,8 +26,7 @@ namespace {
 constexpr int64_t kDay = 1'619'827'200'000'000'000LL;  // 2021-05-01T00:00:00Z
 constexpr int64_t kSec = 1'000'000'000LL;
 
-Packet tcp_syn(int64_t t, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
-               uint16_t win = 512) {
+Packet tcp_syn(int64_t t, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint16_t win = 512) {
   Packet p;
   p.ts_ns_ = t;
   p.src_ = IpAddr::v4(0x01010101);
@@ -77,9 +77,7 @@ features::FeatureTable table_of(const std::vector<Packet>& packets, features::Fe
   return agg.table();
 }
 
-double cell(const features::FeatureTable& t, size_t row, const char* col) {
-  return t.at(row, t.column(col));
-}
+double cell(const features::FeatureTable& t, size_t row, const char* col) { return t.at(row, t.column(col)); }
 
 }  // namespace
 
@@ -170,17 +168,17 @@ TEST(Features, FingerprintsByHand) {
   features::FeatureOptions o;
   o.families_ = {Family::kFingerprints};
   auto v = tiny();
-  v[2].ip_id_ = 54321;                                        // one ZMap-like packet of 4
-  v[2].tcp_opts_.count_ = 1, v[2].tcp_opts_.kinds_[0] = 2;    // MSS 1460
+  v[2].ip_id_ = 54321;                                      // one ZMap-like packet of 4
+  v[2].tcp_opts_.count_ = 1, v[2].tcp_opts_.kinds_[0] = 2;  // MSS 1460
   v[2].tcp_mss_ = 1460, v[2].flags_ |= Packet::kHasMss;
   auto t = table_of(v, o);
-  EXPECT_NEAR(cell(t, 0, "fp_mirai"), 2.0 / 3, 1e-15);        // 2 of 3 SYNs
-  EXPECT_NEAR(cell(t, 0, "fp_zmap"), 1.0 / 4, 1e-15);         // of all packets
-  EXPECT_NEAR(cell(t, 0, "fp_win_1024"), 1.0 / 3, 1e-15);     // of TCP packets
+  EXPECT_NEAR(cell(t, 0, "fp_mirai"), 2.0 / 3, 1e-15);     // 2 of 3 SYNs
+  EXPECT_NEAR(cell(t, 0, "fp_zmap"), 1.0 / 4, 1e-15);      // of all packets
+  EXPECT_NEAR(cell(t, 0, "fp_win_1024"), 1.0 / 3, 1e-15);  // of TCP packets
   EXPECT_NEAR(cell(t, 0, "fp_no_tcp_options"), 2.0 / 3, 1e-15);
   EXPECT_EQ(cell(t, 0, "fp_ttl_ge_200"), 0);
   EXPECT_EQ(cell(t, 0, "fp_masscan"), 0);
-  EXPECT_EQ(cell(t, 0, "fp_syn_mss_mode"), 0);                // 0 (no MSS) twice
+  EXPECT_EQ(cell(t, 0, "fp_syn_mss_mode"), 0);  // 0 (no MSS) twice
   EXPECT_EQ(cell(t, 0, "fp_syn_win_mode"), 512);
   // Masscan: IP ID = (dst ^ dport ^ seq) & 0xffff.
   v[0].ip_id_ = static_cast<uint16_t>((v[0].dst_.v4_value() ^ v[0].dport_ ^ v[0].tcp_seq_) & 0xffff);
@@ -299,13 +297,13 @@ TEST(Features, ValidatedTcpByHand) {
 // written out again here (the code keeps them as lookup tables).
 TEST(Features, ServiceAndFlagGroupsOfEveryValue) {
   const std::map<uint16_t, features::ServiceGroup> listed = {
-      {23, features::kSvTelnet}, {2323, features::kSvTelnet}, {22, features::kSvSsh}, {2222, features::kSvSsh},
-      {80, features::kSvHttp}, {81, features::kSvHttp}, {8000, features::kSvHttp}, {8008, features::kSvHttp},
-      {8080, features::kSvHttp}, {8081, features::kSvHttp}, {8888, features::kSvHttp},
-      {443, features::kSvHttps}, {8443, features::kSvHttps}, {139, features::kSvSmb}, {445, features::kSvSmb},
-      {1433, features::kSvSql}, {1434, features::kSvSql}, {1521, features::kSvSql}, {3306, features::kSvSql},
-      {5432, features::kSvSql}, {3389, features::kSvRdp}, {53, features::kSvDns}, {123, features::kSvNtp},
-      {5060, features::kSvSip}, {5061, features::kSvSip}};
+      {23, features::kSvTelnet},  {2323, features::kSvTelnet}, {22, features::kSvSsh},    {2222, features::kSvSsh},
+      {80, features::kSvHttp},    {81, features::kSvHttp},     {8000, features::kSvHttp}, {8008, features::kSvHttp},
+      {8080, features::kSvHttp},  {8081, features::kSvHttp},   {8888, features::kSvHttp}, {443, features::kSvHttps},
+      {8443, features::kSvHttps}, {139, features::kSvSmb},     {445, features::kSvSmb},   {1433, features::kSvSql},
+      {1434, features::kSvSql},   {1521, features::kSvSql},    {3306, features::kSvSql},  {5432, features::kSvSql},
+      {3389, features::kSvRdp},   {53, features::kSvDns},      {123, features::kSvNtp},   {5060, features::kSvSip},
+      {5061, features::kSvSip}};
   for (uint32_t port = 0; port < 65536; ++port) {
     const auto it = listed.find(static_cast<uint16_t>(port));
     const auto want = it != listed.end() ? it->second
@@ -315,7 +313,7 @@ TEST(Features, ServiceAndFlagGroupsOfEveryValue) {
     ASSERT_EQ(features::service_of(static_cast<uint16_t>(port)), want) << "port " << port;
   }
   const std::map<int, features::FlagGroup> combos = {
-      {0x02, features::kFlSyn}, {0x12, features::kFlSynAck}, {0x10, features::kFlAck}, {0x18, features::kFlPshAck},
+      {0x02, features::kFlSyn}, {0x12, features::kFlSynAck}, {0x10, features::kFlAck},   {0x18, features::kFlPshAck},
       {0x04, features::kFlRst}, {0x14, features::kFlRstAck}, {0x11, features::kFlFinAck}};
   for (int flags = 0; flags < 256; ++flags) {
     features::Facts f;
@@ -450,8 +448,7 @@ TEST(Features, OptionErrors) {
             "out.parquet: unknown output format; use a .csv, .jsonl or .npy file name");
   features::FeatureTable t;
   EXPECT_EQ(msg([&] { t.column("nope"); }), "feature table has no column 'nope'");
-  EXPECT_EQ(features::parse_families("temporal,agm,temporal"),
-            (std::vector<Family>{Family::kTemporal, Family::kAgm}));
+  EXPECT_EQ(features::parse_families("temporal,agm,temporal"), (std::vector<Family>{Family::kTemporal, Family::kAgm}));
 }
 
 TEST(Features, CidrParsing) {
@@ -551,7 +548,8 @@ TEST(Features, ForEachUsedPacketSelectsAsTheAggregation) {
 TEST(Features, CsvNumbersAreShortestRoundTrips) {
   // Every value is written as std::to_chars(double) writes it (the shortest
   // text that reads back the same), on both sides of the integer fast path.
-  const std::vector<double> values = {3, -0.0, 0, 99999, -99999, 100000, -100000, 0.25, 1e20, 1234567, 120000, -7, 1e-7};
+  const std::vector<double> values = {3,    -0.0, 0,       99999,  -99999, 100000, -100000,
+                                      0.25, 1e20, 1234567, 120000, -7,     1e-7};
   features::FeatureTable t;
   t.source_ = {*IpAddr::parse("192.0.2.1"), *IpAddr::parse("2001:db8::1")};
   t.window_start_ns_ = {0, 86'400'000'000'000};
@@ -569,7 +567,8 @@ TEST(Features, CsvNumbersAreShortestRoundTrips) {
   std::getline(in, row[0]);
   std::getline(in, row[1]);
   for (int r = 0; r < 2; ++r) {
-    std::string want = t.source_[static_cast<size_t>(r)].to_string() + (r == 0 ? ",1970-01-01T00:00:00Z" : ",1970-01-02T00:00:00Z");
+    std::string want =
+        t.source_[static_cast<size_t>(r)].to_string() + (r == 0 ? ",1970-01-01T00:00:00Z" : ",1970-01-02T00:00:00Z");
     for (size_t c = 0; c < values.size(); ++c) {
       char buf[32];
       want += ',';
@@ -577,5 +576,6 @@ TEST(Features, CsvNumbersAreShortestRoundTrips) {
     }
     EXPECT_EQ(row[r], want);
   }
-  EXPECT_NE(row[0].find(",-0,0,99999,-99999,1e+05,-1e+05,0.25,1e+20,1234567,120000,-7,1e-07"), std::string::npos) << row[0];
+  EXPECT_NE(row[0].find(",-0,0,99999,-99999,1e+05,-1e+05,0.25,1e+20,1234567,120000,-7,1e-07"), std::string::npos)
+      << row[0];
 }

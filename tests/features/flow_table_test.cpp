@@ -4,13 +4,13 @@
 // long silence empties the table. Few distinct destinations make probe runs
 // long and wrap around; the inline form, the spill and many generations of
 // the tables are all crossed.
+#include "../../src/features/flow_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 #include <tuple>
-
-#include "../../src/features/flow_table.hpp"
 
 namespace darklens::features {
 namespace {
@@ -28,8 +28,8 @@ std::map<Tuple, int64_t> held(const FlowTable& t) {
 
 // What the table holds agrees with the oracle: flows within the horizon
 // all there, nothing with a wrong time, at most `bound` entries.
-void expect_agrees(const FlowTable& t, const std::map<Tuple, int64_t>& oracle, int64_t now,
-                   int64_t horizon, int64_t disorder, int step) {
+void expect_agrees(const FlowTable& t, const std::map<Tuple, int64_t>& oracle, int64_t now, int64_t horizon,
+                   int64_t disorder, int step) {
   const auto h = held(t);
   size_t recent = 0;
   for (const auto& [tuple, ts] : oracle) recent += now - ts < 3 * horizon + disorder;
@@ -58,8 +58,8 @@ TEST(FlowTable, KeepsEveryFlowWithinTheHorizonAndForgetsOldOnes) {
     int64_t now = 0;
     const uint32_t keys = 2 + rng() % 400;  // inline form up to thousands of slots
     const int64_t horizon = 5 + rng() % 60;
-    const int64_t disorder = rng() % 3;     // packets up to this much older than the latest
-    const int64_t pace = 1 + rng() % 8;     // mean gap x2: from dense to sparse flows
+    const int64_t disorder = rng() % 3;  // packets up to this much older than the latest
+    const int64_t pace = 1 + rng() % 8;  // mean gap x2: from dense to sparse flows
     for (int step = 0; step < 4000; ++step) {
       now += rng() % pace;
       if (rng() % 500 == 0) now += 3 * horizon;  // a silence: everything goes

@@ -3,7 +3,6 @@
 // several files give the same table on any number of threads. Plus BPF
 // filtering and the output formats.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <cstring>
@@ -25,8 +24,7 @@ using namespace darklens;
 namespace {
 
 const std::vector<features::Family> kAll = {features::Family::kAgm, features::Family::kAgmNum,
-                                            features::Family::kTemporal,
-                                            features::Family::kFingerprints,
+                                            features::Family::kTemporal, features::Family::kFingerprints,
                                             features::Family::kIntensity};
 
 struct Day {
@@ -57,16 +55,14 @@ void expect_same(const features::FeatureTable& a, const features::FeatureTable& 
   EXPECT_EQ(a.window_start_ns_, b.window_start_ns_);
   EXPECT_EQ(a.top_ports_, b.top_ports_);
   for (size_t i = 0; i < a.values_.size(); ++i) {
-    ASSERT_EQ(a.values_[i], b.values_[i]) << "column " << a.columns_[i / a.rows()] << " row "
-                                          << i % a.rows();
+    ASSERT_EQ(a.values_[i], b.values_[i]) << "column " << a.columns_[i / a.rows()] << " row " << i % a.rows();
   }
 }
 
 // The packets cut at `parts - 1` random points, each part aggregated on its
 // own, the parts merged in order.
-features::FeatureTable merged_in_parts(const std::vector<Packet>& packets,
-                                       const features::FeatureOptions& o, std::mt19937_64& rng,
-                                       size_t parts) {
+features::FeatureTable merged_in_parts(const std::vector<Packet>& packets, const features::FeatureOptions& o,
+                                       std::mt19937_64& rng, size_t parts) {
   std::vector<size_t> cuts = {0, packets.size()};
   for (size_t i = 1; i < parts; ++i) cuts.push_back(rng() % packets.size());
   std::sort(cuts.begin(), cuts.end());
@@ -183,15 +179,19 @@ struct MixedDay {
   std::vector<Packet> packets;
   MixedDay() {
     std::mt19937_64 rng(21);
-    struct Send { uint32_t src; int kind; uint16_t dport; };  // kind 0 TCP, 1 UDP, 2 ICMP, 3 GRE
+    struct Send {
+      uint32_t src;
+      int kind;
+      uint16_t dport;
+    };  // kind 0 TCP, 1 UDP, 2 ICMP, 3 GRE
     std::vector<Send> sends;
     for (uint32_t s = 0; s < 60; ++s) {
       const uint32_t src = 0x0a000001 + s * 7;
       const size_t n = 1 + rng() % 200;
       const uint16_t ports = static_cast<uint16_t>(1 + rng() % 40);  // past a small cap for some
-      const size_t other_at = s % 4 == 0 ? n : rng() % n;  // index of the first other packet
+      const size_t other_at = s % 4 == 0 ? n : rng() % n;            // index of the first other packet
       for (size_t i = 0; i < n; ++i) {
-        const int kind = i < other_at ? static_cast<int>(rng() % 2)
+        const int kind = i < other_at    ? static_cast<int>(rng() % 2)
                          : i == other_at ? 2 + static_cast<int>(rng() % 2)
                                          : static_cast<int>(rng() % 4);
         sends.push_back({src, kind, static_cast<uint16_t>(1 + rng() % ports)});
@@ -314,8 +314,8 @@ TEST(FeatureMerge, ProgressCountsEveryRecordAndByteOfTheInputs) {
   test::TempDir dir;
   // More records than a chunk (2^19), so that one file reports several times.
   const std::string big = dir.file("big.pcap"), gz = dir.file("big.pcap.gz");
-  for (auto [path, compression] : {std::pair{big, ingest::Compression::kNone},
-                                   std::pair{gz, ingest::Compression::kGzip}}) {
+  for (auto [path, compression] :
+       {std::pair{big, ingest::Compression::kNone}, std::pair{gz, ingest::Compression::kGzip}}) {
     PcapWriter w(path, 1, compression);
     FrameSpec f;
     f.src = 0x01020304;

@@ -20,8 +20,7 @@ const std::string kHeader =
 }
 
 TEST(DarkVecCsv, RealSampleCounts) {
-  auto r = ingest::CaptureReader::open(std::string(DARKLENS_TEST_DATA) +
-                                       "/darknet01_20210501.csv.gz");
+  auto r = ingest::CaptureReader::open(std::string(DARKLENS_TEST_DATA) + "/darknet01_20210501.csv.gz");
   EXPECT_EQ(r->info().format_, ingest::Format::kDarkVecCsv);
   EXPECT_EQ(r->info().compression_, ingest::Compression::kGzip);
   std::map<int, int> protos, flags;
@@ -52,10 +51,9 @@ TEST(DarkVecCsv, RealSampleCounts) {
 
 TEST(DarkVecCsv, FirstRowFieldByField) {
   test::TempDir dir;
-  auto path = dir.write(
-      "a.csv", kHeader +
-                   "2021-05-01 00:00:00.664321280,1619827200.6643212,2048,src_ipaddr8,41062,"
-                   "dst_ipaddr12,22,6,74,2,0,423849382,35,1460,7,1081342183,-,1\n");
+  auto path = dir.write("a.csv", kHeader +
+                                     "2021-05-01 00:00:00.664321280,1619827200.6643212,2048,src_ipaddr8,41062,"
+                                     "dst_ipaddr12,22,6,74,2,0,423849382,35,1460,7,1081342183,-,1\n");
   auto r = ingest::CaptureReader::open(path);
   Packet p;
   ASSERT_TRUE(r->next(p));
@@ -81,8 +79,8 @@ TEST(DarkVecCsv, FirstRowFieldByField) {
 
 TEST(DarkVecCsv, RealAddressesAndIcmpWithoutPorts) {
   test::TempDir dir;
-  auto path = dir.write("b.csv", kHeader +
-                                     "x,1619827226.05845,2048,203.0.113.9,-,198.51.100.4,-,1,98,-,-,-,47,-,-,-,-,-\n");
+  auto path =
+      dir.write("b.csv", kHeader + "x,1619827226.05845,2048,203.0.113.9,-,198.51.100.4,-,1,98,-,-,-,47,-,-,-,-,-\n");
   auto r = ingest::CaptureReader::open(path);
   Packet p;
   ASSERT_TRUE(r->next(p));
@@ -95,10 +93,9 @@ TEST(DarkVecCsv, RealAddressesAndIcmpWithoutPorts) {
 TEST(DarkVecCsv, BadRowsAndLongLinesAreCountedAndSkipped) {
   test::TempDir dir;
   std::string good = "x,1619827200.5,2048,1.2.3.4,1,5.6.7.8,23,6,60,2,1,5,200,-,-,-,-,-\n";
-  std::string text = kHeader + good +
-                     "x,notatime,2048,1.2.3.4,1,5.6.7.8,23,6,60,2,1,5,200,-,-,-,-,-\n" +
-                     "x,1619827200.5,2048,1.2.3.4,99999,5.6.7.8,23,6,60,2,1,5,200,-,-,-,-,-\n" +
-                     "too,few,fields\n" + std::string(200000, 'z') + "\n" + good;
+  std::string text = kHeader + good + "x,notatime,2048,1.2.3.4,1,5.6.7.8,23,6,60,2,1,5,200,-,-,-,-,-\n" +
+                     "x,1619827200.5,2048,1.2.3.4,99999,5.6.7.8,23,6,60,2,1,5,200,-,-,-,-,-\n" + "too,few,fields\n" +
+                     std::string(200000, 'z') + "\n" + good;
   auto path = dir.write("bad.csv", text);
   auto r = ingest::CaptureReader::open(path);
   Packet p;
@@ -128,8 +125,7 @@ TEST(DarkVecCsv, HeaderLineTooLong) {
     ingest::CaptureReader::open(path);
     FAIL() << "expected FormatError";
   } catch (const FormatError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ": cannot read DarkVec CSV header: first line longer than 65536 bytes");
+    EXPECT_EQ(std::string(e.what()), path + ": cannot read DarkVec CSV header: first line longer than 65536 bytes");
   }
 }
 

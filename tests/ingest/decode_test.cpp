@@ -1,9 +1,8 @@
 // Decoders on hand-built frames: every link type, VLAN/QinQ, IPv4 options
 // and fragments, IPv6 extension headers, TCP options, and every per-packet
 // Weird reason. Expected values are read off the bytes written here.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <random>
 #include <set>
@@ -45,8 +44,8 @@ std::vector<uint8_t> strip_ethernet(std::vector<uint8_t> f) {
 
 // IPv6 header + given payload, next header `next`.
 std::vector<uint8_t> ipv6(uint8_t next, const std::vector<uint8_t>& payload) {
-  std::vector<uint8_t> v = {0x60, 0, 0, 0, static_cast<uint8_t>(payload.size() >> 8),
-                            static_cast<uint8_t>(payload.size()), next, 57};
+  std::vector<uint8_t> v = {
+      0x60, 0, 0, 0, static_cast<uint8_t>(payload.size() >> 8), static_cast<uint8_t>(payload.size()), next, 57};
   for (int i = 0; i < 16; ++i) v.push_back(i == 0 ? 0x20 : i == 1 ? 0x01 : i == 15 ? 1 : 0);
   for (int i = 0; i < 16; ++i) v.push_back(i == 0 ? 0x20 : i == 1 ? 0x01 : i == 15 ? 2 : 0);
   v.insert(v.end(), payload.begin(), payload.end());
@@ -54,8 +53,26 @@ std::vector<uint8_t> ipv6(uint8_t next, const std::vector<uint8_t>& payload) {
 }
 
 std::vector<uint8_t> tcp_header(uint16_t dport, uint8_t flags) {
-  return {0x9c, 0x40, static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport),
-          0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0x04, 0x00, 0, 0, 0, 0};
+  return {0x9c,
+          0x40,
+          static_cast<uint8_t>(dport >> 8),
+          static_cast<uint8_t>(dport),
+          0,
+          0,
+          0,
+          1,
+          0,
+          0,
+          0,
+          0,
+          0x50,
+          flags,
+          0x04,
+          0x00,
+          0,
+          0,
+          0,
+          0};
 }
 
 }  // namespace
@@ -152,8 +169,7 @@ TEST(Decode, LinuxCookedSllAndSll2) {
   Packet p;
   ASSERT_EQ(decode(113, sll, p), Weird::kNone);
   EXPECT_EQ(p.dport_, 23);
-  std::vector<uint8_t> sll2 = {0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6,
-                               1, 2, 3, 4, 5, 6, 0, 0};
+  std::vector<uint8_t> sll2 = {0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0};
   sll2.insert(sll2.end(), ip.begin(), ip.end());
   ASSERT_EQ(decode(276, sll2, p), Weird::kNone);
   EXPECT_EQ(p.dport_, 23);
@@ -299,8 +315,7 @@ TEST(Decode, Ipv6TcpAndExtensionHeaders) {
   EXPECT_EQ(p.dport_, 22);
   EXPECT_EQ(p.ip_len_, 60);
   // hop-by-hop (8 bytes) then destination options (16 bytes) then TCP
-  std::vector<uint8_t> ext = {60, 0, 1, 4, 0, 0, 0, 0, 6, 1, 1, 12, 0, 0, 0, 0,
-                              0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> ext = {60, 0, 1, 4, 0, 0, 0, 0, 6, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   auto t = tcp_header(443, 0x12);
   ext.insert(ext.end(), t.begin(), t.end());
   ASSERT_EQ(decode(229, ipv6(0, ext), p), Weird::kNone);
@@ -327,8 +342,7 @@ TEST(Decode, Ipv6FragmentsAndWeirds) {
   EXPECT_TRUE(p.has(Packet::kFragment));
   EXPECT_EQ(p.proto_, 17);
   EXPECT_EQ(decode(229, std::vector<uint8_t>(39, 0x60), p), Weird::kTruncatedIpv6Header);
-  EXPECT_EQ(decode(229, ipv6(0, {6, 2, 0, 0, 0, 0, 0, 0}), p),
-            Weird::kTruncatedIpv6ExtensionHeader);
+  EXPECT_EQ(decode(229, ipv6(0, {6, 2, 0, 0, 0, 0, 0, 0}), p), Weird::kTruncatedIpv6ExtensionHeader);
   std::vector<uint8_t> chain;
   for (int i = 0; i < 17; ++i) chain.insert(chain.end(), {60, 0, 0, 0, 0, 0, 0, 0});
   EXPECT_EQ(decode(229, ipv6(60, chain), p), Weird::kTooManyIpv6ExtensionHeaders);

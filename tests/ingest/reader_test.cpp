@@ -79,8 +79,7 @@ TEST(Reader, PcapBothByteOrdersAndPrecisions) {
       EXPECT_EQ(r.info.format_, ingest::Format::kPcap);
       EXPECT_EQ(r.info.linktype_, 1);
       // Microsecond files lose the last three digits.
-      EXPECT_EQ(r.packets[0].ts_ns_, ns ? 1'600'000'000'123'456'789LL
-                                        : 1'600'000'000'123'456'000LL);
+      EXPECT_EQ(r.packets[0].ts_ns_, ns ? 1'600'000'000'123'456'789LL : 1'600'000'000'123'456'000LL);
       EXPECT_EQ(r.packets[2].dport_, 25);
       EXPECT_EQ(r.counters.records_, 3u);
       EXPECT_EQ(r.counters.wire_bytes_, 3u * 60);
@@ -147,8 +146,7 @@ TEST(Reader, OurWriterRoundTripsCompressed) {
 TEST(ReaderErrors, MissingFileAndDirectory) {
   test::TempDir dir;
   std::string missing = dir.file("nope.pcap");
-  EXPECT_EQ(error_of([&] { CaptureReader::open(missing); }),
-            missing + ": cannot open: No such file or directory");
+  EXPECT_EQ(error_of([&] { CaptureReader::open(missing); }), missing + ": cannot open: No such file or directory");
   EXPECT_EQ(error_of([&] { CaptureReader::open(dir.path().string()); }),
             dir.path().string() + ": cannot read: is a directory");
   EXPECT_THROW(CaptureReader::open(missing), IoError);
@@ -157,17 +155,18 @@ TEST(ReaderErrors, MissingFileAndDirectory) {
 TEST(ReaderErrors, EmptyAndNotACapture) {
   test::TempDir dir;
   auto empty = dir.write("empty.pcap", std::string());
-  EXPECT_EQ(error_of([&] { CaptureReader::open(empty); }),
-            empty + ": empty file, not a capture");
+  EXPECT_EQ(error_of([&] { CaptureReader::open(empty); }), empty + ": empty file, not a capture");
   auto html = dir.write("page.pcap", std::string("<html><body>hello</body></html>\n"));
   EXPECT_EQ(error_of([&] { CaptureReader::open(html); }),
-            html + ": not a capture file: starts with bytes 3c 68 74 6d (expected pcap, "
-                   "pcapng or a DarkVec CSV header, optionally gzip- or zstd-compressed)");
+            html +
+                ": not a capture file: starts with bytes 3c 68 74 6d (expected pcap, "
+                "pcapng or a DarkVec CSV header, optionally gzip- or zstd-compressed)");
   EXPECT_THROW(CaptureReader::open(html), FormatError);
   auto gz_html = dir.write("page.gz", gzip_bytes(dir, {'<', 'h', 't', 'm', 'l', '>'}));
   EXPECT_EQ(error_of([&] { CaptureReader::open(gz_html); }),
-            gz_html + " (gzip): not a capture file: starts with bytes 3c 68 74 6d (expected "
-                      "pcap, pcapng or a DarkVec CSV header, optionally gzip- or zstd-compressed)");
+            gz_html +
+                " (gzip): not a capture file: starts with bytes 3c 68 74 6d (expected "
+                "pcap, pcapng or a DarkVec CSV header, optionally gzip- or zstd-compressed)");
 }
 
 TEST(ReaderErrors, TruncatedFileHeader) {
@@ -176,8 +175,9 @@ TEST(ReaderErrors, TruncatedFileHeader) {
   raw.resize(9);
   auto path = dir.write("short.pcap", raw);
   EXPECT_EQ(error_of([&] { CaptureReader::open(path); }),
-            path + ": cannot read pcap header: truncated file header; tried to read 24 "
-                   "bytes, only got 9");
+            path +
+                ": cannot read pcap header: truncated file header; tried to read 24 "
+                "bytes, only got 9");
 }
 
 TEST(ReaderErrors, AbsurdSnaplenIsTolerated) {
@@ -197,9 +197,9 @@ TEST(ReaderErrors, AbsurdRecordLengthStopsTheFileAndIsCounted) {
   auto r = read_all(path);
   EXPECT_EQ(r.packets.size(), 1u);
   EXPECT_EQ(r.counters.weird_[Weird::kCorruptRecord], 1u);
-  EXPECT_EQ(r.counters.stop_message_,
-            path + ": invalid captured length 2147483647 at offset 100, bigger than the "
-                   "maximum of 262144 (stopped after 1 records)");
+  EXPECT_EQ(r.counters.stop_message_, path +
+                                          ": invalid captured length 2147483647 at offset 100, bigger than the "
+                                          "maximum of 262144 (stopped after 1 records)");
 }
 
 TEST(ReaderErrors, TruncatedLastRecord) {
@@ -210,9 +210,9 @@ TEST(ReaderErrors, TruncatedLastRecord) {
   auto r = read_all(path);
   EXPECT_EQ(r.packets.size(), 2u);
   EXPECT_EQ(r.counters.weird_[Weird::kTruncatedRecord], 1u);
-  EXPECT_EQ(r.counters.stop_message_,
-            path + ": truncated record at offset 176; tried to read 60 captured bytes, "
-                   "only got 22 (stopped after 2 records)");
+  EXPECT_EQ(r.counters.stop_message_, path +
+                                          ": truncated record at offset 176; tried to read 60 captured bytes, "
+                                          "only got 22 (stopped after 2 records)");
 }
 
 TEST(ReaderErrors, TruncatedRecordHeader) {
@@ -223,9 +223,9 @@ TEST(ReaderErrors, TruncatedRecordHeader) {
   auto r = read_all(path);
   EXPECT_EQ(r.packets.size(), 2u);
   EXPECT_EQ(r.counters.weird_[Weird::kTruncatedRecord], 1u);
-  EXPECT_EQ(r.counters.stop_message_,
-            path + ": truncated record header at offset 176; tried to read 16 bytes, only "
-                   "got 10 (stopped after 2 records)");
+  EXPECT_EQ(r.counters.stop_message_, path +
+                                          ": truncated record header at offset 176; tried to read 16 bytes, only "
+                                          "got 10 (stopped after 2 records)");
 }
 
 TEST(ReaderErrors, GarbageInTheMiddleNeverCrashes) {
@@ -274,8 +274,7 @@ TEST(ReaderErrors, CorruptGzipDataIsCorruptNotTruncated) {
   EXPECT_LT(r.packets.size(), 200u);
   EXPECT_EQ(r.counters.weird_[Weird::kCorruptRecord], 1u);
   EXPECT_EQ(r.counters.weird_[Weird::kTruncatedRecord], 0u);
-  EXPECT_EQ(r.counters.stop_message_.rfind(path + ": corrupt gzip data: ", 0), 0u)
-      << r.counters.stop_message_;
+  EXPECT_EQ(r.counters.stop_message_.rfind(path + ": corrupt gzip data: ", 0), 0u) << r.counters.stop_message_;
 }
 
 TEST(ReaderErrors, TruncatedZstdBeforeAnyDataNamesTheFile) {
@@ -293,8 +292,9 @@ TEST(ReaderErrors, PcapngHeaderAndTailThroughLibpcap) {
   // libpcap's wording: it counts after the 12 bytes (type, length, byte
   // order magic) it has already read of the 28-byte section header.
   EXPECT_EQ(error_of([&] { CaptureReader::open(short_path); }),
-            short_path + ": cannot read pcapng header: truncated pcapng dump file; tried to "
-                         "read 16 bytes, only got 8");
+            short_path +
+                ": cannot read pcapng header: truncated pcapng dump file; tried to "
+                "read 16 bytes, only got 8");
   ng.resize(ng.size() - 10);
   auto cut_path = dir.write("cut.pcapng", ng);
   auto r = read_all(cut_path);
@@ -343,9 +343,8 @@ TEST(Reader, FromMemory) {
 TEST(Reader, InputBytesReadReachTheSizeOfEveryKind) {
   test::TempDir dir;
   const auto pcap = test::pcap_file(three_frames());
-  std::vector<std::string> paths = {
-      dir.write("a.pcap", pcap), dir.write("b.pcapng", test::pcapng_file(three_frames())),
-      std::string(DARKLENS_TEST_DATA) + "/darknet01_20210501.csv.gz"};
+  std::vector<std::string> paths = {dir.write("a.pcap", pcap), dir.write("b.pcapng", test::pcapng_file(three_frames())),
+                                    std::string(DARKLENS_TEST_DATA) + "/darknet01_20210501.csv.gz"};
   {
     PcapWriter w(dir.file("c.pcap.zst"), 1, ingest::Compression::kZstd);
     for (const auto& f : three_frames()) w.write(f.ts_ns, f.bytes);

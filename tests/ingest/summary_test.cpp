@@ -1,10 +1,11 @@
 // The capture summary on a capture whose answers are counted by hand.
+#include "darklens/ingest/summary.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "darklens/synth/pcap_writer.hpp"
-#include "darklens/ingest/summary.hpp"
 #include "support/capture_bytes.hpp"
 #include "support/temp_dir.hpp"
 

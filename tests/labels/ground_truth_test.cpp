@@ -1,9 +1,10 @@
 // Ground-truth files: hosts and ranges, several files, the label map, and
 // every error naming file and line. Also the shared DarkVec ground truth.
+#include "darklens/labels/ground_truth.hpp"
+
 #include <gtest/gtest.h>
 
 #include "darklens/error.hpp"
-#include "darklens/labels/ground_truth.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
@@ -11,15 +12,16 @@ using namespace darklens;
 
 TEST(GroundTruth, HostsRangesAndLabelMap) {
   test::TempDir dir;
-  const auto a = dir.write("a.csv", std::string("ip,label\n192.0.2.1,censys.io\n192.0.2.1,censys.io\n2001:db8::5,shodan\n"));
+  const auto a =
+      dir.write("a.csv", std::string("ip,label\n192.0.2.1,censys.io\n192.0.2.1,censys.io\n2001:db8::5,shodan\n"));
   const auto b = dir.write("b.csv", std::string("cidr,label\n198.51.100.0/24,uni\n198.51.100.128/25,uni-lab\n"
                                                 "# a comment\n192.0.2.0/24,other\n"));
   const auto map = dir.write("map.csv", std::string("from,to\ncensys.io,censys\n"));
   const auto gt = ground_truth::load({a, b}, ground_truth::load_label_map(map));
   EXPECT_EQ(gt.labels_, (std::vector<std::string>{"censys", "other", "shodan", "uni", "uni-lab"}));
-  EXPECT_EQ(gt.label_of(*IpAddr::parse("192.0.2.1")), "censys");          // host beats range
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("192.0.2.1")), "censys");  // host beats range
   EXPECT_EQ(gt.label_of(*IpAddr::parse("192.0.2.2")), "other");
-  EXPECT_EQ(gt.label_of(*IpAddr::parse("198.51.100.200")), "uni-lab");    // longest prefix
+  EXPECT_EQ(gt.label_of(*IpAddr::parse("198.51.100.200")), "uni-lab");  // longest prefix
   EXPECT_EQ(gt.label_of(*IpAddr::parse("198.51.100.7")), "uni");
   EXPECT_EQ(gt.label_of(*IpAddr::parse("2001:db8::5")), "shodan");
   EXPECT_FALSE(gt.label_of(*IpAddr::parse("203.0.113.9")).has_value());

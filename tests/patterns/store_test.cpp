@@ -31,8 +31,10 @@ patterns::RunRecord model_run() {
 
 std::vector<patterns::Pattern> two_patterns() {
   patterns::Pattern a, b;
-  a.cluster = 0, a.centroid = {0, 0}, a.radius = 1, a.sources = 2, a.packets = 9, a.profile = {{"activities", nlohmann::json::array()}};
-  b.cluster = 1, b.centroid = {10, 0}, b.radius = 2, b.sources = 1, b.packets = 3, b.profile = {{"activities", nlohmann::json::array()}};
+  a.cluster = 0, a.centroid = {0, 0}, a.radius = 1, a.sources = 2, a.packets = 9,
+  a.profile = {{"activities", nlohmann::json::array()}};
+  b.cluster = 1, b.centroid = {10, 0}, b.radius = 2, b.sources = 1, b.packets = 3,
+  b.profile = {{"activities", nlohmann::json::array()}};
   return {a, b};
 }
 
@@ -115,7 +117,9 @@ TEST(PatternStore, FailedWriteLeavesNothing) {
   test::TempDir dir;
   patterns::Store db(dir.file("p.db"));
   std::vector<patterns::Pattern> fresh = two_patterns();
-  EXPECT_EQ(test::error_of<ParamError>([&] { db.save_run(model_run(), fresh, {{"1.1.1.1", 1, -5}}, {}); }),
+  EXPECT_EQ(test::error_of<ParamError>([&] {
+              db.save_run(model_run(), fresh, {{"1.1.1.1", 1, -5}}, {});
+            }),
             "save_run: member refers to new pattern 4 of 2");
   EXPECT_TRUE(db.runs().empty());
   EXPECT_TRUE(db.patterns().empty());
@@ -220,6 +224,8 @@ TEST(PipelineProject, ReappliesFittedTransforms) {
             "pca was fitted on 4 columns, the rows have 3");
   EXPECT_EQ(test::error_of<FormatError>([&] { pipeline::project(X, nlohmann::json::object()); }),
             "fitted transforms: expected a JSON array");
-  EXPECT_EQ(test::error_of<FormatError>([&] { pipeline::project(X, nlohmann::json::array({{{"type", "umap"}}})); }),
+  EXPECT_EQ(test::error_of<FormatError>([&] {
+              pipeline::project(X, nlohmann::json::array({{{"type", "umap"}}}));
+            }),
             "fitted transforms: unknown transform type 'umap'");
 }

@@ -1,4 +1,6 @@
 // The pipeline spec (parsed in one place), k=auto, and reading matrices.
+#include "darklens/pipeline/pipeline.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -6,9 +8,8 @@
 #include <random>
 
 #include "darklens/error.hpp"
-#include "support/error_of.hpp"
 #include "darklens/features/features.hpp"
-#include "darklens/pipeline/pipeline.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace darklens;
@@ -77,7 +78,8 @@ TEST(Pipeline, SpecErrors) {
   };
   EXPECT_EQ(run_error("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
   EXPECT_EQ(run_error("kmeans:clusters=3"),
-            "pipeline stage 'kmeans': unknown argument 'clusters' (k, n_init, max_iter, seed, kmin, kmax, algorithm, search)");
+            "pipeline stage 'kmeans': unknown argument 'clusters' (k, n_init, max_iter, seed, kmin, kmax, algorithm, "
+            "search)");
   EXPECT_EQ(run_error("pca|kmeans:k=2"),
             "pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
   EXPECT_EQ(run_error("zscore:1|kmeans:k=2"), "pipeline stage 'zscore' takes no arguments");
@@ -114,11 +116,11 @@ TEST(Pipeline, EveryAlgorithmFindsThreeBlobsWithItsHeuristic) {
   // Each heuristic (k by silhouette, eps by the k-distance knee, bandwidth
   // by quantile) on three well separated blobs: three clusters, the same on
   // any number of threads.
-  for (const char* spec : {"zscore|kmeans:k=auto", "zscore|dbscan:eps=auto,min_samples=5",
-                           "zscore|meanshift:bandwidth=auto", "zscore|meanshift:bin_seeding=1",
-                           "zscore|hac:linkage=ward,k=auto", "zscore|hac:linkage=single,k=auto",
-                           "zscore|hac:linkage=average", "zscore|hac:linkage=complete,k=auto",
-                           "zscore|som:6x6,seed=1|kmeans:k=auto", "zscore|som:training=online,topology=hex|hac"}) {
+  for (const char* spec :
+       {"zscore|kmeans:k=auto", "zscore|dbscan:eps=auto,min_samples=5", "zscore|meanshift:bandwidth=auto",
+        "zscore|meanshift:bin_seeding=1", "zscore|hac:linkage=ward,k=auto", "zscore|hac:linkage=single,k=auto",
+        "zscore|hac:linkage=average", "zscore|hac:linkage=complete,k=auto", "zscore|som:6x6,seed=1|kmeans:k=auto",
+        "zscore|som:training=online,topology=hex|hac"}) {
     auto r = pipeline::run(three_blobs(), spec, 1);
     EXPECT_EQ(r.summary_.clusters, 3) << spec;
     // (The knee of DBSCAN's k-distance curve sits inside Gaussian blobs:

@@ -1,12 +1,13 @@
 // Cluster profiles on packets whose every figure is worked out by hand, and
 // the signature catalog: parsing (every error message), matching, and the
 // shipped catalog.
+#include "darklens/profile/profile.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "darklens/error.hpp"
-#include "darklens/profile/profile.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
@@ -140,9 +141,13 @@ TEST(Profile, DestinationCapAndJsonRoundTrip) {
   EXPECT_TRUE(ps[0].destinations_capped_);
   const auto back = profile::from_json(profile::to_json(ps[0]));
   EXPECT_EQ(profile::to_json(back), profile::to_json(ps[0]));
-  EXPECT_EQ(test::error_of<FormatError>([] { profile::from_json(nlohmann::json{{"cluster", 1}}); }).substr(0, 9),
+  EXPECT_EQ(test::error_of<FormatError>([] {
+              profile::from_json(nlohmann::json{{"cluster", 1}});
+            }).substr(0, 9),
             "profile: ");
-  EXPECT_EQ(test::error_of([&] { profile::Profiler(src, {kDay}, {0, 0, 1}, features::WindowSpec{}); }),
+  EXPECT_EQ(test::error_of([&] {
+              profile::Profiler(src, {kDay}, {0, 0, 1}, features::WindowSpec{});
+            }),
             "profile: 3 sources, 1 window starts and 3 labels; they must be as many");
 }
 
@@ -267,11 +272,13 @@ TEST(Profile, ForksMergeToTheSameProfiles) {
   }
   profile::Profiler other(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
   profile::Profiler mine(src, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
-  EXPECT_EQ(test::error_of<ParamError>([&] { mine.merge(other); }), "profile: merge() takes a fork of the same profiler");
+  EXPECT_EQ(test::error_of<ParamError>([&] { mine.merge(other); }),
+            "profile: merge() takes a fork of the same profiler");
   // One row per (source, window): a source listed twice in one window is refused.
   EXPECT_EQ(test::error_of<ParamError>([&] {
               profile::Profiler twice({src[0], src[1], src[0]}, {kDay, kDay, kDay}, {0, 0, 1}, features::WindowSpec{});
             }),
             "profile: source 1.1.1.1 has two rows in one window");
-  profile::Profiler two_days({src[0], src[0]}, {kDay, kDay + 24 * kHour}, {0, 1}, features::WindowSpec{});  // two windows: fine
+  profile::Profiler two_days({src[0], src[0]}, {kDay, kDay + 24 * kHour}, {0, 1},
+                             features::WindowSpec{});  // two windows: fine
 }

@@ -1,9 +1,10 @@
 // The report's HTML: every section drawn when its data is there, text
 // escaped, unexplained clusters first, malformed sections named.
+#include "darklens/report/report.hpp"
+
 #include <gtest/gtest.h>
 
 #include "darklens/error.hpp"
-#include "darklens/report/report.hpp"
 #include "support/error_of.hpp"
 
 using namespace darklens;
@@ -20,7 +21,8 @@ size_t count(const std::string& s, const std::string& what) {
 json profile(int cluster, double sources, bool explained) {
   json acts = json::array();
   if (explained) {
-    acts.push_back({{"id", "m"}, {"activity", "Mirai <telnet>"}, {"reference", "ref"}, {"evidence", {"port 23 = 1 (>= 0.5)"}}});
+    acts.push_back(
+        {{"id", "m"}, {"activity", "Mirai <telnet>"}, {"reference", "ref"}, {"evidence", {"port 23 = 1 (>= 0.5)"}}});
   }
   std::vector<double> hours(24, 0);
   hours[3] = 5;
@@ -85,15 +87,22 @@ TEST(Report, DrawsEverySection) {
 TEST(Report, AllExplainedAndErrors) {
   const std::string ok = report::render_html({{"profiles", {profile(0, 1, true)}}});
   EXPECT_NE(ok.find("Every cluster matched a known activity"), std::string::npos);
-  EXPECT_EQ(test::error_of<FormatError>([] { report::render_html({{"projection", {{"x", {1.0}}, {"y", {1.0}}}}}); }),
+  EXPECT_EQ(test::error_of<FormatError>([] {
+              report::render_html({{"projection", {{"x", {1.0}}, {"y", {1.0}}}}});
+            }),
             "report: section 'projection' lacks 'cluster'");
-  EXPECT_EQ(test::error_of<FormatError>(
-                [] { report::render_html({{"projection", {{"x", {1.0}}, {"y", {1.0, 2.0}}, {"cluster", {0}}}}}); }),
+  EXPECT_EQ(test::error_of<FormatError>([] {
+              report::render_html({{"projection", {{"x", {1.0}}, {"y", {1.0, 2.0}}, {"cluster", {0}}}}});
+            }),
             "report: section 'projection' has x, y and cluster of different lengths");
-  EXPECT_EQ(test::error_of<FormatError>([] { report::render_html({{"numbers", {{1, 2, 3}}}}); }),
+  EXPECT_EQ(test::error_of<FormatError>([] {
+              report::render_html({{"numbers", {{1, 2, 3}}}});
+            }),
             "report: 'numbers' rows must be [name, value]");
   json bad = profile(0, 1, true);
   bad["hourly_packets"] = {1, 2};
-  EXPECT_EQ(test::error_of<FormatError>([&] { report::render_html({{"profiles", {bad}}}); }),
+  EXPECT_EQ(test::error_of<FormatError>([&] {
+              report::render_html({{"profiles", {bad}}});
+            }),
             "report: a profile's hourly_packets is not 24 values");
 }

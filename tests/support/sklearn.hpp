@@ -20,17 +20,15 @@ void write_npy(const T* data, size_t rows, size_t cols, const char* descr, const
   dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
   dict += '\n';
   std::ofstream f(path, std::ios::binary);
-  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(dict.size() & 0xff)
-    << static_cast<char>(dict.size() >> 8) << dict;
-  f.write(reinterpret_cast<const char*>(data),
-          static_cast<std::streamsize>(rows * (cols ? cols : 1) * sizeof(T)));
+  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(dict.size() & 0xff) << static_cast<char>(dict.size() >> 8)
+    << dict;
+  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * (cols ? cols : 1) * sizeof(T)));
 }
 
 /// Runs `/usr/bin/python3 tests/<script> ARGS... OUT.json` and returns the
 /// JSON it wrote; nullopt when Python or scikit-learn is missing (or the
 /// script fails), so the caller can skip with a clear message.
-inline std::optional<nlohmann::json> run_reference(const std::string& script,
-                                                   const std::vector<std::string>& args,
+inline std::optional<nlohmann::json> run_reference(const std::string& script, const std::vector<std::string>& args,
                                                    const std::string& out_json) {
   std::string cmd = "/usr/bin/python3 " DARKLENS_TESTS_DIR "/" + script;
   for (const auto& a : args) cmd += " " + a;

@@ -1,6 +1,8 @@
 // The synthetic darknet: determinism, the published shape of a darknet day
 // (heavy tails, few multi-port sources), the planted fingerprints, and
 // day-to-day churn. Everything is measured by reading the written pcaps back.
+#include "darklens/synth/synth.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 
 #include "darklens/error.hpp"
 #include "darklens/ingest/ingest.hpp"
-#include "darklens/synth/synth.hpp"
 #include "darklens/types.hpp"
 #include "support/temp_dir.hpp"
 
@@ -135,8 +136,7 @@ TEST_F(SynthDays, PlantedFingerprints) {
     } else if (label == "rdp-scan") {
       ok = p.dport_ == 3389;
     } else if (label == "backscatter") {
-      ok = p.proto_ == 1 ? p.icmp_type_ == 3
-                         : (p.tcp_flags_ == 0x12 || p.tcp_flags_ == 0x04 || p.tcp_flags_ == 0x14);
+      ok = p.proto_ == 1 ? p.icmp_type_ == 3 : (p.tcp_flags_ == 0x12 || p.tcp_flags_ == 0x04 || p.tcp_flags_ == 0x14);
     } else if (label == "gre") {
       ok = p.proto_ == 47;
     } else if (label == "sip-scan") {

@@ -94,7 +94,8 @@ TEST(Som, LearnsTheShapeOfTheData) {
       auto s = transform::fit_som(X, p);
       // 64 units over a unit square: spacing ~1/8, so rows sit close to a unit,
       // and neighbouring units stay neighbours in the data.
-      EXPECT_LT(s.quantization_error(X), 0.09) << static_cast<int>(training) << static_cast<int>(topo);  // random units: ~0.4
+      EXPECT_LT(s.quantization_error(X), 0.09)
+          << static_cast<int>(training) << static_cast<int>(topo);  // random units: ~0.4
       EXPECT_LT(s.topographic_error(X), 0.15);
       EXPECT_GT((s.hit_map(X).array() > 0).count(), 56);  // nearly every unit used
     }

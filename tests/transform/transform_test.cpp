@@ -1,6 +1,8 @@
 // Scalers and PCA against scikit-learn 1.2 on the same matrix (its answers
 // come from tests/transform/sklearn_reference.py), plus hand-computed
 // cases and error messages.
+#include "darklens/transform/transform.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,7 +12,6 @@
 
 #include "darklens/error.hpp"
 #include "support/error_of.hpp"
-#include "darklens/transform/transform.hpp"
 #include "support/sklearn.hpp"
 #include "support/temp_dir.hpp"
 
@@ -29,7 +30,7 @@ Matrix sample() {
     X(i, 0) = 3 * a + 10;
     X(i, 1) = a + 0.5 * b;
     X(i, 2) = -2 * b + 0.1 * g(rng);
-    X(i, 3) = 7.0;                       // constant
+    X(i, 3) = 7.0;                         // constant
     X(i, 4) = static_cast<double>(i % 4);  // ties
     X(i, 5) = std::exp(g(rng));
   }
@@ -43,13 +44,14 @@ std::optional<nlohmann::json> sklearn(const Matrix& X) {
   return test::run_reference("transform/sklearn_reference.py", {dir.file("x.npy")}, dir.file("ref.json"));
 }
 
-#define SKLEARN_OR_SKIP(ref, X)                                                            \
-  auto ref = sklearn(X);                                                                   \
+#define SKLEARN_OR_SKIP(ref, X) \
+  auto ref = sklearn(X);        \
   if (!ref) GTEST_SKIP() << test::kNoSklearn;
 
 void expect_near(const transform::Vector& v, const nlohmann::json& want, double tol) {
   ASSERT_EQ(static_cast<size_t>(v.size()), want.size());
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(v[static_cast<Eigen::Index>(i)], want[i].get<double>(), tol) << i;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(v[static_cast<Eigen::Index>(i)], want[i].get<double>(), tol) << i;
 }
 
 }  // namespace
@@ -57,9 +59,9 @@ void expect_near(const transform::Vector& v, const nlohmann::json& want, double 
 TEST(Transform, ScalersMatchScikitLearn) {
   const Matrix X = sample();
   SKLEARN_OR_SKIP(ref, X);
-  for (auto [kind, name] : {std::pair{transform::ScalerKind::kZScore, "zscore"},
-                            std::pair{transform::ScalerKind::kMinMax, "minmax"},
-                            std::pair{transform::ScalerKind::kRobust, "robust"}}) {
+  for (auto [kind, name] :
+       {std::pair{transform::ScalerKind::kZScore, "zscore"}, std::pair{transform::ScalerKind::kMinMax, "minmax"},
+        std::pair{transform::ScalerKind::kRobust, "robust"}}) {
     SCOPED_TRACE(name);
     auto s = transform::fit_scaler(X, kind);
     expect_near(s.center_, (*ref)[name]["center"], 1e-12);
@@ -100,8 +102,8 @@ TEST(Transform, HandComputedCases) {
   EXPECT_DOUBLE_EQ(z.scale_[0], std::sqrt(1.25));  // population std of 1..4
   EXPECT_DOUBLE_EQ(z.scale_[1], 1.0);              // constant: left unscaled
   auto r = transform::fit_scaler(X, transform::ScalerKind::kRobust);
-  EXPECT_DOUBLE_EQ(r.center_[0], 2.5);             // median of 1..4
-  EXPECT_DOUBLE_EQ(r.scale_[0], 3.25 - 1.75);      // linear quartiles
+  EXPECT_DOUBLE_EQ(r.center_[0], 2.5);         // median of 1..4
+  EXPECT_DOUBLE_EQ(r.scale_[0], 3.25 - 1.75);  // linear quartiles
   auto l = transform::fit_scaler(X, transform::ScalerKind::kLog1p);
   EXPECT_DOUBLE_EQ(l.apply(X)(0, 0), std::log(2.0));
   // Points on the line y = 2x: one axis explains everything.
@@ -132,8 +134,7 @@ TEST(Transform, Errors) {
   X << 1, 2, 3, 4, 5, 6;
   EXPECT_EQ(msg([] { transform::parse_scaler("standard"); }),
             "unknown scaler 'standard' (known: zscore, minmax, robust, log1p)");
-  EXPECT_EQ(msg([] { transform::fit_scaler(Matrix(0, 3), transform::ScalerKind::kZScore); }),
-            "scaler: empty matrix");
+  EXPECT_EQ(msg([] { transform::fit_scaler(Matrix(0, 3), transform::ScalerKind::kZScore); }), "scaler: empty matrix");
   Matrix bad = X;
   bad(1, 1) = std::nan("");
   EXPECT_EQ(msg([&] { transform::fit_scaler(bad, transform::ScalerKind::kMinMax); }),
@@ -145,11 +146,14 @@ TEST(Transform, Errors) {
   EXPECT_EQ(msg([&] { transform::fit_scaler(neg, transform::ScalerKind::kLog1p).apply(neg); }),
             "log1p: column 0 holds -1 (row 0); log1p needs values > -1");
   EXPECT_EQ(msg([&] { transform::fit_pca(X, {3, 0.0}); }), "pca: n_components must be between 1 and 2");
-  EXPECT_EQ(msg([&] { transform::fit_pca(X, {0, 1.5}); }),
+  EXPECT_EQ(msg([&] {
+              transform::fit_pca(X, {0, 1.5});
+            }),
             "pca: give a number of components, or a variance fraction in (0, 1]");
-  EXPECT_EQ(msg([&] { transform::fit_pca(Matrix(1, 2), {1, 0.0}); }),
-            "pca: needs at least 2 rows and 1 column");
+  EXPECT_EQ(msg([&] { transform::fit_pca(Matrix(1, 2), {1, 0.0}); }), "pca: needs at least 2 rows and 1 column");
   EXPECT_EQ(msg([] { transform::Scaler::from_json({{"type", "pca"}}); }), "not a saved scaler");
-  EXPECT_EQ(msg([&] { transform::fit_pca(X, {1, 0.0}).transform(Matrix(1, 3)); }),
+  EXPECT_EQ(msg([&] {
+              transform::fit_pca(X, {1, 0.0}).transform(Matrix(1, 3));
+            }),
             "pca fitted on 2 columns, applied to 3");
 }

@@ -46,8 +46,8 @@ struct Analysis {
   features::AggregateCounters counters;
   pipeline::Result result;
   std::vector<profile::ClusterProfile> profiles;  // largest first, noise included
-  nlohmann::json summary;  // summary.json
-  nlohmann::json report;   // report::render_html's document
+  nlohmann::json summary;                         // summary.json
+  nlohmann::json report;                          // report::render_html's document
 };
 
 /// Throws as the stages it runs (IoError / FormatError naming the file,
@@ -57,8 +57,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
 /// Stores an analysis as a model: the run, one pattern per cluster (noise
 /// has none) with centroid and radius (patterns::radius_for), its members
 /// and sightings. Returns the run id.
-int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs,
-              const Options& options);
+int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs, const Options& options);
 
 struct ClassifyOptions {
   int64_t model = 0;  // 0 = the newest analyze run
@@ -75,11 +74,11 @@ struct Classification {
   patterns::RunRecord model;
   std::vector<patterns::Pattern> known;
   features::FeatureTable table;
-  std::vector<int> known_of_row;  // index into `known`, or -1
-  std::vector<int> new_of_row;    // new group index, -1 (not new), or cluster::kNoise... see docs
-  std::vector<patterns::Pattern> fresh;  // the new groups, as patterns (ids 0 until stored)
+  std::vector<int> known_of_row;                  // index into `known`, or -1
+  std::vector<int> new_of_row;                    // new group index, -1 (not new), or cluster::kNoise... see docs
+  std::vector<patterns::Pattern> fresh;           // the new groups, as patterns (ids 0 until stored)
   std::vector<profile::ClusterProfile> profiles;  // labels: known index, then known.size() + new group
-  nlohmann::json summary;  // classify.json
+  nlohmann::json summary;                         // classify.json
   nlohmann::json report;
 };
 

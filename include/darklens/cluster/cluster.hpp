@@ -77,9 +77,9 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads = 0);
 /// a core; other rows are noise (kNoise). Identical rows are handled once,
 /// with their count as weight (the result is the same).
 struct DbscanParams {
-  double eps_ = 0;        // 0 = the knee of the k-distance curve, k = min_samples
-  int min_samples_ = 5;   // scikit-learn's default
-  int threads_ = 0;       // 0 = all cores; the result does not depend on it
+  double eps_ = 0;       // 0 = the knee of the k-distance curve, k = min_samples
+  int min_samples_ = 5;  // scikit-learn's default
+  int threads_ = 0;      // 0 = all cores; the result does not depend on it
 };
 
 struct DbscanResult {
@@ -112,7 +112,7 @@ double estimate_bandwidth(const Matrix& X, double quantile = 0.3, size_t sample 
 /// if that is farther than bandwidth, to kNoise. Seeds run in parallel; the
 /// result does not depend on the number of threads.
 struct MeanShiftParams {
-  double bandwidth_ = 0;          // 0 = estimate_bandwidth(quantile_, bandwidth_sample_, seed_)
+  double bandwidth_ = 0;  // 0 = estimate_bandwidth(quantile_, bandwidth_sample_, seed_)
   double quantile_ = 0.3;
   size_t bandwidth_sample_ = 10000;
   uint64_t seed_ = 0;

@@ -96,11 +96,11 @@ struct ClassScores {
 };
 
 struct Classification {
-  std::vector<std::string> classes_;           // + "unknown" when it can be predicted or evaluated
-  std::vector<std::vector<size_t>> confusion_; // [true][predicted]
-  std::vector<int> predicted_;                 // per row; kUnknown for rows not evaluated or predicted unknown
+  std::vector<std::string> classes_;            // + "unknown" when it can be predicted or evaluated
+  std::vector<std::vector<size_t>> confusion_;  // [true][predicted]
+  std::vector<int> predicted_;                  // per row; kUnknown for rows not evaluated or predicted unknown
   std::vector<ClassScores> per_class_;
-  double accuracy_ = 0, macro_f1_ = 0;         // macro F1 over classes with support
+  double accuracy_ = 0, macro_f1_ = 0;  // macro F1 over classes with support
   size_t evaluated_ = 0;
 };
 

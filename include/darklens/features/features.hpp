@@ -15,14 +15,13 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "darklens/ingest/ingest.hpp"
 #include "darklens/types.hpp"
@@ -105,12 +104,12 @@ FeatureOptions options_from_json(const nlohmann::json& j);
 
 /// Counts of what the aggregation saw and left out.
 struct AggregateCounters {
-  uint64_t packets_ = 0;          // decoded packets offered
-  uint64_t outside_prefix_ = 0;   // destination not in the darknet
-  uint64_t class_filtered_ = 0;   // class not selected
-  uint64_t used_ = 0;             // packets that went into features
-  uint64_t responder_ = 0;        // sent from inside the darknet (a responder)
-  uint64_t validated_rows_ = 0;   // (source, window) rows that completed a handshake
+  uint64_t packets_ = 0;         // decoded packets offered
+  uint64_t outside_prefix_ = 0;  // destination not in the darknet
+  uint64_t class_filtered_ = 0;  // class not selected
+  uint64_t used_ = 0;            // packets that went into features
+  uint64_t responder_ = 0;       // sent from inside the darknet (a responder)
+  uint64_t validated_rows_ = 0;  // (source, window) rows that completed a handshake
   std::vector<std::pair<std::string, ingest::ReadCounters>> files_;
 };
 

@@ -33,7 +33,7 @@ enum class Weird : uint8_t {
   kTruncatedEthernet,
   kTruncatedVlan,
   kTooManyVlanTags,
-  kNonIp,                // a valid frame that carries no IP (ARP, LLDP, ...)
+  kNonIp,  // a valid frame that carries no IP (ARP, LLDP, ...)
   kTruncatedSll,
   kTruncatedNull,
   kUnknownNullFamily,
@@ -82,11 +82,11 @@ std::string_view compression_name(Compression c);
 
 /// What was learnt about a capture when it was opened.
 struct CaptureInfo {
-  std::string path_;          // as given ("-" = standard input)
+  std::string path_;  // as given ("-" = standard input)
   Format format_ = Format::kPcap;
   Compression compression_ = Compression::kNone;
-  int linktype_ = -1;         // link type as the file states it (pcap: LINKTYPE_,
-                              // pcapng via libpcap: DLT_); -1 for CSV
+  int linktype_ = -1;  // link type as the file states it (pcap: LINKTYPE_,
+                       // pcapng via libpcap: DLT_); -1 for CSV
   uint32_t snaplen_ = 0;
   /// DarkVec CSV whose addresses are anonymised tokens (e.g. src_ipaddr7):
   /// they are mapped to stable synthetic addresses (see docs/ingest.md).
@@ -96,11 +96,11 @@ struct CaptureInfo {
 /// What a reader has seen so far. Totals cover every record, decoded or
 /// not, so they agree with capinfos.
 struct ReadCounters {
-  uint64_t records_ = 0;       // frames (or CSV rows) read
-  uint64_t wire_bytes_ = 0;    // sum of on-the-wire frame lengths
-  uint64_t decoded_ = 0;       // records returned as a Packet
-  uint64_t filtered_ = 0;      // records rejected by the BPF filter
-  int64_t first_ts_ns_ = 0;    // over all records (valid when records_ > 0)
+  uint64_t records_ = 0;     // frames (or CSV rows) read
+  uint64_t wire_bytes_ = 0;  // sum of on-the-wire frame lengths
+  uint64_t decoded_ = 0;     // records returned as a Packet
+  uint64_t filtered_ = 0;    // records rejected by the BPF filter
+  int64_t first_ts_ns_ = 0;  // over all records (valid when records_ > 0)
   int64_t last_ts_ns_ = 0;
   WeirdCounts weird_;
   /// Empty after a clean end of file; otherwise why reading stopped early,
@@ -125,9 +125,7 @@ class CaptureReader {
 
   /// Same, over bytes in memory (used by the fuzzer and tests). `name` is
   /// used in messages. The bytes must outlive the reader.
-  static std::unique_ptr<CaptureReader> open_memory(const uint8_t* data,
-                                                    size_t size,
-                                                    std::string name);
+  static std::unique_ptr<CaptureReader> open_memory(const uint8_t* data, size_t size, std::string name);
 
   CaptureReader();
   virtual ~CaptureReader();
@@ -169,8 +167,7 @@ class CaptureReader {
 /// 276 SLL2, 0 NULL, 108 LOOP). Fills `out` (ts_ns_ and wire_len_ are left
 /// to the caller) and returns Weird::kNone, or the reason it was skipped.
 /// Every read is bounds-checked against `caplen`.
-Weird decode_frame(int linktype, const uint8_t* data, size_t caplen,
-                   Packet& out);
+Weird decode_frame(int linktype, const uint8_t* data, size_t caplen, Packet& out);
 
 /// Decodes an IP packet (IPv4 or IPv6, chosen by the version nibble).
 Weird decode_ip(const uint8_t* data, size_t caplen, Packet& out);

@@ -10,10 +10,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "darklens/ingest/ingest.hpp"
 
@@ -41,11 +40,11 @@ struct CaptureSummary {
   uint64_t ipv4_ = 0, ipv6_ = 0, fragments_ = 0;
   uint64_t distinct_sources_ = 0;
   uint64_t distinct_destinations_ = 0;
-  std::map<uint8_t, uint64_t> protocols_;   // IP protocol -> packets
-  std::vector<PortCount> top_dst_ports_;    // TCP and UDP, most packets first
-  std::map<uint8_t, uint64_t> tcp_flags_;   // flag byte -> TCP packets
-  WeirdCounts weird_;                       // skipped records by reason
-  std::vector<std::string> warnings_;       // files that ended early, ...
+  std::map<uint8_t, uint64_t> protocols_;  // IP protocol -> packets
+  std::vector<PortCount> top_dst_ports_;   // TCP and UDP, most packets first
+  std::map<uint8_t, uint64_t> tcp_flags_;  // flag byte -> TCP packets
+  WeirdCounts weird_;                      // skipped records by reason
+  std::vector<std::string> warnings_;      // files that ended early, ...
 };
 
 class SummaryBuilder {
@@ -54,8 +53,7 @@ class SummaryBuilder {
   ~SummaryBuilder();
   /// Reads a whole capture (throws what CaptureReader::open throws).
   /// `progress`, when set, is called now and then with records read so far.
-  void add_file(const std::string& path,
-                const std::function<void(uint64_t)>& progress = {});
+  void add_file(const std::string& path, const std::function<void(uint64_t)>& progress = {});
   /// Adds one decoded packet (for callers that read packets themselves).
   void add(const Packet& p);
   /// Adds what a reader counted (totals, weird, warnings).

@@ -18,9 +18,9 @@
 namespace darklens::ground_truth {
 
 struct GroundTruth {
-  std::vector<std::pair<IpAddr, uint32_t>> hosts_;   // sorted by address
-  std::vector<std::pair<Cidr, uint32_t>> ranges_;    // longest prefix first
-  std::vector<std::string> labels_;                  // label names (sorted as loaded)
+  std::vector<std::pair<IpAddr, uint32_t>> hosts_;  // sorted by address
+  std::vector<std::pair<Cidr, uint32_t>> ranges_;   // longest prefix first
+  std::vector<std::string> labels_;                 // label names (sorted as loaded)
   std::optional<std::string> label_of(const IpAddr& a) const;
   /// Label index (into labels_) or -1.
   int index_of(const IpAddr& a) const;

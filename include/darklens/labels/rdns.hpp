@@ -32,14 +32,14 @@ struct Rules {
 Rules load_rules(const std::string& path);
 
 struct LookupOptions {
-  std::string resolver_;    // "IP:PORT" or "IP" (port 53); empty = the system's resolvers
-  int concurrency_ = 64;    // queries in flight
-  int timeout_ms_ = 2000;   // per try
+  std::string resolver_;   // "IP:PORT" or "IP" (port 53); empty = the system's resolvers
+  int concurrency_ = 64;   // queries in flight
+  int timeout_ms_ = 2000;  // per try
   int tries_ = 3;
 };
 
 struct LookupResult {
-  std::vector<std::optional<std::string>> names_;  // per input address
+  std::vector<std::optional<std::string>> names_;               // per input address
   size_t distinct_ = 0, named_ = 0, no_name_ = 0, failed_ = 0;  // over distinct addresses
 };
 

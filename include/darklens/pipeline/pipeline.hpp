@@ -50,11 +50,11 @@ struct Candidate {
 
 /// How the clusterer's hyper-parameter was chosen, with the evidence.
 struct Choice {
-  std::string rule;                                    // "k given", "best silhouette over k = 2..10 ...", ...
-  std::optional<std::string> note;                     // a hint (e.g. the best k is the largest tried)
-  std::vector<Candidate> candidates;                   // k heuristics
-  std::vector<std::pair<size_t, double>> k_distance;   // dbscan eps=auto: (rank, distance) at 201 quantiles
-  std::optional<size_t> knee_rank;                     // dbscan eps=auto
+  std::string rule;                                   // "k given", "best silhouette over k = 2..10 ...", ...
+  std::optional<std::string> note;                    // a hint (e.g. the best k is the largest tried)
+  std::vector<Candidate> candidates;                  // k heuristics
+  std::vector<std::pair<size_t, double>> k_distance;  // dbscan eps=auto: (rank, distance) at 201 quantiles
+  std::optional<size_t> knee_rank;                    // dbscan eps=auto
 };
 
 /// Silhouette of one cluster, on the rows the choice was scored on.
@@ -85,19 +85,19 @@ struct Summary {
   size_t noise = 0;
   std::optional<double> silhouette;  // the one the choice was made on, noise left out
   std::optional<std::vector<ClusterSilhouette>> silhouette_per_cluster;  // when computed for the final labels
-  std::optional<double> inertia;  // kmeans
-  std::optional<size_t> cores;    // dbscan
+  std::optional<double> inertia;                                         // kmeans
+  std::optional<size_t> cores;                                           // dbscan
   std::optional<SomSummary> som;
   double seconds = 0;
 };
 nlohmann::json to_json(const Summary& s);
 
 struct Result {
-  std::vector<int> labels_;       // 0..clusters-1, or cluster::kNoise
-  cluster::Matrix centroids_;     // in the embedded space (DBSCAN, hac: member means)
+  std::vector<int> labels_;    // 0..clusters-1, or cluster::kNoise
+  cluster::Matrix centroids_;  // in the embedded space (DBSCAN, hac: member means)
   cluster::Matrix embedding_;
-  Summary summary_;               // algorithm, chosen parameters and why, sizes, silhouette, timing
-  nlohmann::json fitted_;         // the fitted transforms: the stored model's document, re-applied by project()
+  Summary summary_;        // algorithm, chosen parameters and why, sizes, silhouette, timing
+  nlohmann::json fitted_;  // the fitted transforms: the stored model's document, re-applied by project()
 };
 
 /// Runs the pipeline on a matrix (rows = sources). threads: 0 = all

@@ -40,22 +40,22 @@ struct Match {
 };
 
 struct ClusterProfile {
-  int cluster_ = 0;  // the cluster's label (cluster::kNoise = -1 for noise)
-  int rank_ = 0;     // 1 = most sources
+  int cluster_ = 0;                                 // the cluster's label (cluster::kNoise = -1 for noise)
+  int rank_ = 0;                                    // 1 = most sources
   uint64_t sources_ = 0, packets_ = 0, bytes_ = 0;  // bytes: IP lengths
-  std::vector<Share> protocols_;  // "tcp", "udp", "icmp", ...: share of packets
-  std::vector<Share> classes_;    // "scan", "backscatter", "other": share of packets
+  std::vector<Share> protocols_;                    // "tcp", "udp", "icmp", ...: share of packets
+  std::vector<Share> classes_;                      // "scan", "backscatter", "other": share of packets
   std::vector<Share> ports_;      // "tcp/23", "udp/53": every destination port, share of packets, most first
   std::vector<Share> tcp_flags_;  // "SYN", "SYN+ACK", "RST": share of TCP packets, most first
   std::array<double, 5> packets_per_source_{};  // min, 25%, median, 75%, max (linear interpolation)
-  uint64_t destinations_ = 0;     // distinct destination addresses, at most ProfileOptions::destination_cap_...
-  bool destinations_capped_ = false;  // ...which it reached (then a lower bound)
-  uint64_t source_blocks_ = 0;    // distinct /24 (IPv4) or /48 (IPv6) blocks of the sources
+  uint64_t destinations_ = 0;          // distinct destination addresses, at most ProfileOptions::destination_cap_...
+  bool destinations_capped_ = false;   // ...which it reached (then a lower bound)
+  uint64_t source_blocks_ = 0;         // distinct /24 (IPv4) or /48 (IPv6) blocks of the sources
   std::array<uint64_t, 24> hourly_{};  // packets per UTC hour of the day
   uint64_t tcp_ = 0, syn_ = 0;
-  double mirai_ = 0;    // share of SYNs with the Mirai fingerprint
-  double zmap_ = 0;     // share of packets with ZMap's IP ID
-  double masscan_ = 0;  // share of TCP packets with Masscan's IP ID
+  double mirai_ = 0;                 // share of SYNs with the Mirai fingerprint
+  double zmap_ = 0;                  // share of packets with ZMap's IP ID
+  double masscan_ = 0;               // share of TCP packets with Masscan's IP ID
   std::vector<Share> ground_truth_;  // label: sources, share of sources; unlabelled sources are not listed
   std::vector<Match> activities_;    // empty = unexplained
 };

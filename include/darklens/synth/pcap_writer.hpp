@@ -17,15 +17,12 @@ namespace darklens {
 class PcapWriter {
  public:
   /// Throws IoError naming the path. `linktype` is a LINKTYPE_ value.
-  PcapWriter(const std::string& path, int linktype,
-             ingest::Compression compression = ingest::Compression::kNone,
+  PcapWriter(const std::string& path, int linktype, ingest::Compression compression = ingest::Compression::kNone,
              bool nanosecond = false, uint32_t snaplen = 262144);
   ~PcapWriter();
-  void write(int64_t ts_ns, const uint8_t* frame, uint32_t caplen,
-             uint32_t wire_len);
+  void write(int64_t ts_ns, const uint8_t* frame, uint32_t caplen, uint32_t wire_len);
   void write(int64_t ts_ns, const std::vector<uint8_t>& frame) {
-    write(ts_ns, frame.data(), static_cast<uint32_t>(frame.size()),
-          static_cast<uint32_t>(frame.size()));
+    write(ts_ns, frame.data(), static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size()));
   }
   /// Finishes the compressed stream and renames the file into place.
   void commit();
@@ -51,9 +48,9 @@ struct FrameSpec {
   uint16_t window = 0;
   std::vector<uint8_t> tcp_options;  // raw bytes, padded to 4 by build_frame
   uint8_t icmp_type = 8, icmp_code = 0;
-  std::vector<uint8_t> payload;      // after the TCP/UDP/ICMP/other header
-  uint16_t vlan = 0;                 // 802.1Q tag when non-zero
-  size_t min_frame = 60;             // Ethernet padding (0 = none)
+  std::vector<uint8_t> payload;  // after the TCP/UDP/ICMP/other header
+  uint16_t vlan = 0;             // 802.1Q tag when non-zero
+  size_t min_frame = 60;         // Ethernet padding (0 = none)
 };
 
 /// Ethernet II (+ optional 802.1Q) / IPv4 / TCP|UDP|ICMP|other frame.

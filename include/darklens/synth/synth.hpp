@@ -24,16 +24,14 @@ struct Prefix4 {
   uint32_t base_ = 0;
   int len_ = 32;
   uint64_t size() const { return uint64_t{1} << (32 - len_); }
-  bool contains(uint32_t a) const {
-    return len_ == 0 || (a >> (32 - len_)) == (base_ >> (32 - len_));
-  }
+  bool contains(uint32_t a) const { return len_ == 0 || (a >> (32 - len_)) == (base_ >> (32 - len_)); }
 };
 /// Parses "a.b.c.d/len" with 8 <= len <= 30. Throws ParamError.
 Prefix4 parse_prefix4(std::string_view text);
 
 struct SynthParams {
-  int days_ = 1;                      // 1..366
-  uint32_t sources_ = 5000;           // active sources per day (about)
+  int days_ = 1;             // 1..366
+  uint32_t sources_ = 5000;  // active sources per day (about)
   uint64_t seed_ = 1;
   std::string prefix_ = "198.51.100.0/24";  // the monitored darknet
   std::string start_date_ = "2021-05-01";   // first day, UTC (YYYY-MM-DD)

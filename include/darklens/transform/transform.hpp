@@ -64,8 +64,8 @@ struct PcaParams {
 /// up to sign).
 struct Pca {
   Vector mean_;
-  Matrix components_;           // k x d
-  Vector explained_variance_;   // k, sample variance along each axis (ddof 1)
+  Matrix components_;          // k x d
+  Vector explained_variance_;  // k, sample variance along each axis (ddof 1)
   Vector explained_variance_ratio_;
   Matrix transform(const Matrix& X) const;          // n x k
   Matrix inverse_transform(const Matrix& Y) const;  // n x d
@@ -100,11 +100,11 @@ struct SomParams {
   SomTopology topology_ = SomTopology::kRectangular;
   SomNeighbourhood neighbourhood_ = SomNeighbourhood::kGaussian;
   SomTraining training_ = SomTraining::kBatch;
-  int iterations_ = 0;         // batch: epochs (default 10); online: steps (default 10 n)
-  double sigma_ = 0;           // 0 = max(rows, cols) / 2
-  double learning_rate_ = 0.5; // online only
+  int iterations_ = 0;          // batch: epochs (default 10); online: steps (default 10 n)
+  double sigma_ = 0;            // 0 = max(rows, cols) / 2
+  double learning_rate_ = 0.5;  // online only
   uint64_t seed_ = 0;
-  int threads_ = 0;            // the result does not depend on it
+  int threads_ = 0;  // the result does not depend on it
 };
 
 /// A trained map. Initial weights: the grid spread over the plane of the
