@@ -43,11 +43,7 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
   m["min_packets"] = agg.options().min_packets_;
   m["rows"] = t.rows();
   m["columns"] = t.columns_;
-  m["packets"] = {{"decoded", c.packets_},
-                  {"outside_prefix", c.outside_prefix_},
-                  {"class_filtered", c.class_filtered_},
-                  {"used", c.used_},
-                  {"responder", c.responder_}};
+  m["packets"] = features::packets_to_json(c);
   m["validated_rows"] = c.validated_rows_;
   for (const auto& [path, rc] : c.files_) {
     m["files"].push_back({{"path", path},

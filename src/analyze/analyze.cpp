@@ -4,9 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <thread>
 
-#include "../core/parallel.hpp"
 #include "../core/rng.hpp"
 #include "common.hpp"
 #include "darklens/error.hpp"
@@ -31,43 +29,6 @@ std::string seconds_text(double s) {
 
 void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
   if (progress) progress(line);
-}
-
-std::vector<profile::ClusterProfile> profile_rows(const features::FeatureOptions& fo,
-                                                  const std::vector<std::string>& captures,
-                                                  const features::FeatureTable& t, const std::vector<int>& labels,
-                                                  const ground_truth::GroundTruth* gt,
-                                                  const profile::Catalog* catalog) {
-  profile::Profiler pr(t.source_, t.window_start_ns_, labels, fo.window_);
-  // Packets are read in chunks; each chunk is split into one contiguous
-  // part per thread, counted by that thread's fork, while the next chunk is
-  // read. Counts are sums: the profiles are the same on any number of
-  // threads.
-  const size_t parts = static_cast<size_t>(std::max(1, fo.threads_));
-  std::vector<profile::Profiler> forks;
-  for (size_t i = 1; i < parts; ++i) forks.push_back(pr.fork());
-  constexpr size_t kChunk = 1 << 16;
-  features::UsedPackets used(fo, captures);
-  auto produce = [&](std::vector<Packet>& chunk) { return used.next(chunk, kChunk); };
-  auto consume = [&](const std::vector<Packet>& chunk) {
-    const size_t n = chunk.size();
-    auto count = [&](size_t i) {
-      profile::Profiler& into = i == 0 ? pr : forks[i - 1];
-      into.add(std::span<const Packet>(chunk).subspan(n * i / parts, n * (i + 1) / parts - n * i / parts));
-    };
-    std::vector<std::thread> pool;
-    for (size_t i = 1; i < parts; ++i) pool.emplace_back(count, i);
-    count(0);
-    for (auto& th : pool) th.join();
-  };
-  std::vector<Packet> first, second;
-  produce_ahead(parts > 1, first, second, produce, consume);
-  for (const auto& f : forks) pr.merge(f);
-  auto profiles = pr.finish(gt);
-  if (catalog) {
-    for (auto& p : profiles) p.activities_ = profile::match(*catalog, p);
-  }
-  return profiles;
 }
 
 nlohmann::json profiles_json(const std::vector<profile::ClusterProfile>& profiles) {
@@ -113,13 +74,7 @@ std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::G
   return truth;
 }
 
-std::optional<nlohmann::json> knn_section(const cluster::Matrix& Y, const std::vector<int>& truth,
-                                          const std::vector<std::string>& classes, int threads) {
-  const auto labelled = std::count_if(truth.begin(), truth.end(), [](int x) { return x != evaluate::kUnknown; });
-  if (labelled < 2) return std::nullopt;
-  evaluate::KnnParams kp;
-  kp.threads_ = threads;
-  const auto c = evaluate::knn_leave_one_out(Y, truth, classes, kp);
+nlohmann::json knn_json(const evaluate::Classification& c) {
   nlohmann::json per = nlohmann::json::array();
   for (const auto& s : c.per_class_) {
     per.push_back(
@@ -171,7 +126,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                             " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" +
                             seconds_text(since(t)) + ")");
   t = clock::now();
-  a.profiles = profile_rows(options.features, captures, a.table, labels, options.gt, options.catalog);
+  a.profiles = profile::profile_clusters(options.features, captures, a.table, labels, options.gt, options.catalog);
   size_t unexplained = 0;
   for (const auto& p : a.profiles) unexplained += p.cluster_ >= 0 && p.activities_.empty();
   say(options.progress, "profile: " + std::to_string(a.profiles.size()) + " profiles, " + std::to_string(unexplained) +
@@ -181,66 +136,46 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   // leave-one-out 1-NN and the clusters' agreement with it.
   t = clock::now();
   const cluster::Matrix& Y = a.result.embedding_;
-  nlohmann::json report;
-  std::map<int, int> distinct;
-  for (int l : labels) distinct.emplace(l, 0);
   const size_t n = labels.size();
   const nlohmann::json clustering = pipeline::to_json(a.result.summary_);
-  if (a.result.summary_.silhouette_per_cluster) {
+  const auto& own = a.result.summary_.silhouette_per_cluster;  // the clusterer's, when it scored its labels
+  const std::vector<int> truth = options.gt ? truth_of(a.table, *options.gt) : std::vector<int>();
+  evaluate::ClusteringEvaluationParams ep;
+  ep.silhouette = !own;
+  ep.silhouette_rows = options.silhouette_rows;
+  ep.seed = options.seed;
+  ep.threads = options.threads;
+  const auto ev = evaluate::evaluate_clustering(Y, labels, options.gt ? &truth : nullptr,
+                                                options.gt ? options.gt->labels_ : std::vector<std::string>(), ep);
+  nlohmann::json report;
+  if (own) {
     // The clusterer's own: the same seeded sample of rows, noise left out.
-    report["silhouette"] = clustering["silhouette_per_cluster"];
+    report["silhouette"] = pipeline::to_json(*own);
     size_t rows = 0;
-    for (const auto& c : *a.result.summary_.silhouette_per_cluster) rows += c.rows;
+    for (const auto& c : *own) rows += c.rows;
     report["silhouette_note"] = "On " + std::to_string(rows) +
                                 (rows < n ? " sources (the clusterer's seeded sample)" : " sources") +
                                 ", noise left out.";
-  } else if (distinct.size() >= 2 && n >= 3) {
-    nlohmann::json sil = nlohmann::json::array();
-    std::vector<size_t> idx;
-    if (n > options.silhouette_rows) {
-      idx = seeded_sample(n, options.silhouette_rows, options.seed);
-    } else {
-      for (size_t i = 0; i < n; ++i) idx.push_back(i);
-    }
-    cluster::Matrix S(static_cast<Eigen::Index>(idx.size()), Y.cols());
-    std::vector<int> l(idx.size());
-    for (size_t i = 0; i < idx.size(); ++i) {
-      S.row(static_cast<Eigen::Index>(i)) = Y.row(static_cast<Eigen::Index>(idx[i]));
-      l[i] = labels[idx[i]];
-    }
-    std::map<int, int> in_sample;
-    for (int x : l) in_sample.emplace(x, 0);
-    if (in_sample.size() >= 2 && in_sample.size() < l.size()) {
-      const auto s = evaluate::silhouette_samples(S, l, options.threads);
-      std::map<int, std::pair<double, size_t>> per;
-      for (size_t i = 0; i < l.size(); ++i) per[l[i]].first += s[i], ++per[l[i]].second;
-      for (const auto& [c, v] : per)
-        sil.push_back({{"cluster", c}, {"value", v.first / static_cast<double>(v.second)}, {"rows", v.second}});
-      report["silhouette"] = sil;
-      report["silhouette_note"] = idx.size() < n ? "On a seeded sample of " + std::to_string(idx.size()) + " sources."
-                                                 : std::string("On all sources.");
-    }
+  } else if (!ev.silhouette.empty()) {
+    report["silhouette"] = pipeline::to_json(ev.silhouette);
+    report["silhouette_note"] = ev.silhouette_rows < n
+                                    ? "On a seeded sample of " + std::to_string(ev.silhouette_rows) + " sources."
+                                    : std::string("On all sources.");
   }
   nlohmann::json evaluation;
-  if (options.gt) {
-    const auto truth = truth_of(a.table, *options.gt);
-    if (auto k = knn_section(Y, truth, options.gt->labels_, options.threads)) {
-      report["knn"] = *k;
-      evaluation["knn_accuracy"] = (*k)["accuracy"];
-      evaluation["knn_macro_f1"] = (*k)["macro_f1"];
-      evaluation["labelled_sources"] = (*k)["evaluated"];
-      std::vector<int> tt, pp;
-      for (size_t i = 0; i < n; ++i) {
-        if (truth[i] != evaluate::kUnknown) tt.push_back(truth[i]), pp.push_back(labels[i]);
-      }
-      const auto ag = evaluate::compare_labelings(tt, pp);
-      evaluation["ari"] = ag.ari;
-      evaluation["ami"] = ag.ami;
-      evaluation["homogeneity"] = ag.homogeneity;
-      evaluation["completeness"] = ag.completeness;
-      report["agreement"] = {
-          {"ARI", ag.ari}, {"AMI", ag.ami}, {"homogeneity", ag.homogeneity}, {"completeness", ag.completeness}};
-    }
+  if (ev.knn) {
+    const nlohmann::json k = knn_json(*ev.knn);
+    report["knn"] = k;
+    evaluation["knn_accuracy"] = k["accuracy"];
+    evaluation["knn_macro_f1"] = k["macro_f1"];
+    evaluation["labelled_sources"] = k["evaluated"];
+    const auto& ag = *ev.agreement;
+    evaluation["ari"] = ag.ari;
+    evaluation["ami"] = ag.ami;
+    evaluation["homogeneity"] = ag.homogeneity;
+    evaluation["completeness"] = ag.completeness;
+    report["agreement"] = {
+        {"ARI", ag.ari}, {"AMI", ag.ami}, {"homogeneity", ag.homogeneity}, {"completeness", ag.completeness}};
   }
   say(options.progress, "evaluate: " + seconds_text(since(t)));
 
@@ -250,12 +185,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                {"window_start", iso8601_utc(w0)},
                {"window_end", iso8601_utc(w1)},
                {"features", features::options_to_json(options.features)},
-               {"packets",
-                {{"decoded", a.counters.packets_},
-                 {"used", a.counters.used_},
-                 {"outside_prefix", a.counters.outside_prefix_},
-                 {"class_filtered", a.counters.class_filtered_},
-                 {"responder", a.counters.responder_}}},
+               {"packets", features::packets_to_json(a.counters)},
                {"sources", a.table.rows()},
                {"columns", a.table.columns_.size()},
                {"clustering", clustering},
@@ -325,19 +255,9 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
     for (size_t i = 0; i < a.result.labels_.size(); ++i) {
       if (a.result.labels_[i] == p.cluster_) rows.push_back(static_cast<Eigen::Index>(i));
     }
-    cluster::Matrix M(static_cast<Eigen::Index>(rows.size()), Y.cols());
-    for (size_t i = 0; i < rows.size(); ++i) M.row(static_cast<Eigen::Index>(i)) = Y.row(rows[i]);
-    patterns::Pattern pat;
-    pat.cluster = p.cluster_;
-    pat.centroid.resize(static_cast<size_t>(C.cols()));
-    for (Eigen::Index j = 0; j < C.cols(); ++j) pat.centroid[static_cast<size_t>(j)] = C(p.cluster_, j);
-    pat.radius = patterns::radius_for(M, C, p.cluster_);
-    pat.sources = p.sources_;
-    pat.packets = p.packets_;
-    pat.profile = profile::to_json(p);
     index_of_cluster[p.cluster_] = fresh.size();
     sightings.push_back({0, -static_cast<int64_t>(fresh.size()) - 1, p.sources_, p.packets_});
-    fresh.push_back(std::move(pat));
+    fresh.push_back(patterns::pattern_of(Y, rows, C, p.cluster_, p.cluster_, p));
   }
   for (size_t i = 0; i < a.table.rows(); ++i) {
     const int l = a.result.labels_[i];

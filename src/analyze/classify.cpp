@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <thread>
 #include <unordered_map>
 
+#include "../core/parallel.hpp"
 #include "common.hpp"
 #include "darklens/analyze/analyze.hpp"
 #include "darklens/error.hpp"
@@ -48,7 +48,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                        "the same columns. Analyze with other families to classify later days");
     }
   }
-  fo.threads_ = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  fo.threads_ = static_cast<int>(resolve_threads(o.threads));
   features::AggregateCounters counters;
   auto t = clock::now();
   {
@@ -75,8 +75,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   for (size_t i = 0; i < c.known_of_row.size(); ++i) {
     if (c.known_of_row[i] < 0) fresh_rows.push_back(static_cast<Eigen::Index>(i));
   }
-  cluster::Matrix N(static_cast<Eigen::Index>(fresh_rows.size()), Y.cols());
-  for (size_t i = 0; i < fresh_rows.size(); ++i) N.row(static_cast<Eigen::Index>(i)) = Y.row(fresh_rows[i]);
+  cluster::Matrix N = Y(fresh_rows, Eigen::all);
   std::vector<int> groups(fresh_rows.size(), 0);
   nlohmann::json new_clustering = nullptr;
   if (fresh_rows.size() >= std::max<size_t>(o.min_new_to_cluster, 3)) {
@@ -100,7 +99,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                       std::to_string(new_groups) + " groups (" + seconds_text(since(t)) + ")");
 
   t = clock::now();
-  c.profiles = profile_rows(fo, captures, c.table, labels, o.gt, o.catalog);
+  c.profiles = profile::profile_clusters(fo, captures, c.table, labels, o.gt, o.catalog);
   std::map<int, const profile::ClusterProfile*> profile_of;
   for (const auto& p : c.profiles) profile_of[p.cluster_] = &p;
   // The new groups as patterns: centroid = member mean, radius among all centroids.
@@ -119,19 +118,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
     C.row(K + g) = mean / std::max<double>(1.0, static_cast<double>(members[static_cast<size_t>(g)].size()));
   }
   for (int g = 0; g < new_groups; ++g) {
-    const auto& rows = members[static_cast<size_t>(g)];
-    cluster::Matrix M(static_cast<Eigen::Index>(rows.size()), Y.cols());
-    for (size_t i = 0; i < rows.size(); ++i) M.row(static_cast<Eigen::Index>(i)) = Y.row(rows[i]);
-    patterns::Pattern p;
-    p.cluster = g;
-    p.centroid.resize(static_cast<size_t>(Y.cols()));
-    for (Eigen::Index j = 0; j < Y.cols(); ++j) p.centroid[static_cast<size_t>(j)] = C(K + g, j);
-    p.radius = patterns::radius_for(M, C, K + g);
-    const auto* prof = profile_of.at(K + g);
-    p.sources = prof->sources_;
-    p.packets = prof->packets_;
-    p.profile = profile::to_json(*prof);
-    c.fresh.push_back(std::move(p));
+    c.fresh.push_back(patterns::pattern_of(Y, members[static_cast<size_t>(g)], C, K + g, g, *profile_of.at(K + g)));
   }
   say(o.progress, "profile: " + std::to_string(c.profiles.size()) + " profiles (" + seconds_text(since(t)) + ")");
 
@@ -181,10 +168,15 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   nlohmann::json evaluation;
   if (o.gt) {
     const auto truth = truth_of(c.table, *o.gt);
-    if (auto k = knn_section(Y, truth, o.gt->labels_, o.threads)) {
-      report["knn"] = *k;
-      evaluation["knn_accuracy"] = (*k)["accuracy"];
-      evaluation["labelled_sources"] = (*k)["evaluated"];
+    evaluate::ClusteringEvaluationParams ep;
+    ep.silhouette = false;  // the new groups' clusterer scores its own
+    ep.threads = o.threads;
+    const auto ev = evaluate::evaluate_clustering(Y, labels, &truth, o.gt->labels_, ep);
+    if (ev.knn) {
+      const nlohmann::json k = knn_json(*ev.knn);
+      report["knn"] = k;
+      evaluation["knn_accuracy"] = k["accuracy"];
+      evaluation["labelled_sources"] = k["evaluated"];
     }
   }
   const auto [w0, w1] = window_range(c.table, fo.window_);

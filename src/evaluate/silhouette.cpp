@@ -243,6 +243,32 @@ double silhouette_score_sampled(const transform::Matrix& X, const std::vector<in
   return silhouette_score(S, l, threads);
 }
 
+SampledSilhouettes silhouettes_on_sample(const transform::Matrix& X, const std::vector<size_t>& candidates,
+                                         const std::vector<std::vector<int>>& labelings, size_t sample, uint64_t seed,
+                                         int threads) {
+  SampledSilhouettes out;
+  out.rows = candidates;
+  if (candidates.size() > sample) {
+    out.rows.clear();
+    for (size_t i : seeded_sample(candidates.size(), sample, seed)) out.rows.push_back(candidates[i]);
+  }
+  for (const auto& labels : labelings) {
+    std::vector<int> l(out.rows.size());
+    for (size_t i = 0; i < out.rows.size(); ++i) l[i] = labels[out.rows[i]];
+    out.labels.push_back(std::move(l));
+  }
+  out.values = silhouette_samples(X(out.rows, Eigen::all), out.labels, threads);
+  return out;
+}
+
+std::vector<ClusterSilhouette> per_cluster(const std::vector<int>& labels, const std::vector<double>& values) {
+  std::map<int, std::pair<double, size_t>> by;
+  for (size_t i = 0; i < values.size(); ++i) by[labels[i]].first += values[i], ++by[labels[i]].second;
+  std::vector<ClusterSilhouette> out;
+  for (const auto& [c, v] : by) out.push_back({c, v.first / static_cast<double>(v.second), v.second});
+  return out;
+}
+
 double silhouette_score_cosine(const transform::Matrix& X, const std::vector<int>& labels, int threads) {
   // As scikit-learn: rows scaled to unit length (zero rows stay zero), then
   // 1 - dot clipped to [0, 2]; 0 from a row to itself, 1 between two zero rows.

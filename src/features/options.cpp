@@ -160,6 +160,14 @@ WindowSpec parse_window(std::string_view text) {
   return w;
 }
 
+nlohmann::json packets_to_json(const AggregateCounters& c) {
+  return {{"decoded", c.packets_},
+          {"outside_prefix", c.outside_prefix_},
+          {"class_filtered", c.class_filtered_},
+          {"used", c.used_},
+          {"responder", c.responder_}};
+}
+
 nlohmann::json options_to_json(const FeatureOptions& o) {
   std::string families;
   for (Family f : o.families_) {

@@ -9,6 +9,19 @@
 
 namespace darklens::patterns {
 
+Pattern pattern_of(const cluster::Matrix& Y, const std::vector<Eigen::Index>& members, const cluster::Matrix& centroids,
+                   Eigen::Index self, int cluster, const profile::ClusterProfile& prof) {
+  Pattern p;
+  p.cluster = cluster;
+  p.centroid.resize(static_cast<size_t>(centroids.cols()));
+  for (Eigen::Index j = 0; j < centroids.cols(); ++j) p.centroid[static_cast<size_t>(j)] = centroids(self, j);
+  p.radius = radius_for(Y(members, Eigen::all), centroids, self);
+  p.sources = prof.sources_;
+  p.packets = prof.packets_;
+  p.profile = profile::to_json(prof);
+  return p;
+}
+
 double radius_for(const cluster::Matrix& members, const cluster::Matrix& centroids, Eigen::Index self) {
   const Eigen::RowVectorXd c = centroids.row(self);
   std::vector<double> d(static_cast<size_t>(members.rows()));

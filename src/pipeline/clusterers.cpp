@@ -88,7 +88,8 @@ Clustering run_kmeans(const Stage& s, const cluster::Matrix& Y, int threads) {
     // k on every row.
     const bool sampled = st.search > 0 && static_cast<size_t>(Y.rows()) > st.search;
     const cluster::Matrix S =
-        sampled ? rows_of(Y, seeded_sample(static_cast<size_t>(Y.rows()), st.search, st.p.seed_)) : cluster::Matrix();
+        sampled ? cluster::Matrix(Y(seeded_sample(static_cast<size_t>(Y.rows()), st.search, st.p.seed_), Eigen::all))
+                : cluster::Matrix();
     const cluster::Matrix& search = sampled ? S : Y;
     std::vector<cluster::KMeansResult> fits;
     int best_k = 0;

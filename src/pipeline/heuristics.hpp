@@ -14,9 +14,6 @@ namespace darklens::pipeline::detail {
 /// Silhouettes are exact up to this many rows, else on a seeded sample of it.
 inline constexpr size_t kSilhouetteSample = 5000;
 
-/// The rows of Y listed, in that order.
-cluster::Matrix rows_of(const cluster::Matrix& Y, const std::vector<size_t>& rows);
-
 /// Silhouette of a clustering without its noise rows: exact up to
 /// kSilhouetteSample rows, else on a seeded sample of that many
 /// (silhouette_score_sampled's value). With per_cluster, also each

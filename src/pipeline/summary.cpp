@@ -19,6 +19,12 @@ nlohmann::json or_null(const std::optional<double>& v) { return v ? nlohmann::js
 
 }  // namespace
 
+nlohmann::json to_json(const std::vector<ClusterSilhouette>& per_cluster) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& c : per_cluster) a.push_back({{"cluster", c.cluster}, {"value", c.value}, {"rows", c.rows}});
+  return a;
+}
+
 nlohmann::json to_json(const Summary& s) {
   nlohmann::json j;
   j["algorithm"] = s.algorithm;
@@ -59,12 +65,7 @@ nlohmann::json to_json(const Summary& s) {
   j["sizes"] = s.sizes;
   j["noise"] = s.noise;
   j["silhouette"] = or_null(s.silhouette);
-  if (s.silhouette_per_cluster) {
-    nlohmann::json& per = j["silhouette_per_cluster"] = nlohmann::json::array();
-    for (const auto& c : *s.silhouette_per_cluster) {
-      per.push_back({{"cluster", c.cluster}, {"value", c.value}, {"rows", c.rows}});
-    }
-  }
+  if (s.silhouette_per_cluster) j["silhouette_per_cluster"] = to_json(*s.silhouette_per_cluster);
   j["seconds"] = s.seconds;
   return j;
 }

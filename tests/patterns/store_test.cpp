@@ -206,6 +206,28 @@ TEST(PatternAssign, RadiusAndNearestByHand) {
             "pattern 0 has a 2-dimensional centroid; the rows are embedded in 3 dimensions");
 }
 
+TEST(PatternAssign, PatternOfAClusterByHand) {
+  // Rows 1, 3 and 4 of Y are the members of centroid 1, (10, 0): distances
+  // 0, 1 and 2, whose 95th percentile (1.9) is below a quarter of the
+  // distance to centroid 0, 2.5, which wins. The profile's counts and
+  // document go with it.
+  cluster::Matrix Y(5, 2);
+  Y << 0, 0, 10, 0, 50, 50, 11, 0, 10, 2;
+  cluster::Matrix C(2, 2);
+  C << 0, 0, 10, 0;
+  profile::ClusterProfile prof;
+  prof.cluster_ = 7;
+  prof.sources_ = 3;
+  prof.packets_ = 12;
+  const auto p = patterns::pattern_of(Y, {1, 3, 4}, C, 1, 7, prof);
+  EXPECT_EQ(p.cluster, 7);
+  EXPECT_EQ(p.centroid, (std::vector<double>{10, 0}));
+  EXPECT_NEAR(p.radius, 2.5, 1e-12);
+  EXPECT_EQ(p.sources, 3u);
+  EXPECT_EQ(p.packets, 12u);
+  EXPECT_EQ(p.profile, profile::to_json(prof));
+}
+
 TEST(PipelineProject, ReappliesFittedTransforms) {
   cluster::Matrix X(60, 4);
   for (int i = 0; i < 60; ++i) X.row(i) << i % 3, (i * 7) % 11, i * 0.5, (i % 5) * (i % 2);

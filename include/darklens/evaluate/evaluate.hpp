@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,30 @@ std::vector<double> silhouette_samples(const transform::Matrix& X, const std::ve
 /// vector; one of the wrong length throws ParamError.
 std::vector<std::vector<double>> silhouette_samples(const transform::Matrix& X,
                                                     const std::vector<std::vector<int>>& labelings, int threads = 0);
+
+/// silhouette_samples of labelings scored on one shared set of rows: the
+/// rows `candidates` of X, or a seeded sample of `sample` of them when
+/// there are more (seeded_sample(candidates.size(), sample, seed), the rows
+/// silhouette_score_sampled takes). Returns the rows scored, each
+/// labeling's labels on them and its values (empty for a labeling with
+/// fewer than 2 or more than n-1 clusters there).
+struct SampledSilhouettes {
+  std::vector<size_t> rows;
+  std::vector<std::vector<int>> labels;
+  std::vector<std::vector<double>> values;
+};
+SampledSilhouettes silhouettes_on_sample(const transform::Matrix& X, const std::vector<size_t>& candidates,
+                                         const std::vector<std::vector<int>>& labelings, size_t sample, uint64_t seed,
+                                         int threads = 0);
+
+/// A cluster's silhouette: the mean of its rows' values, over `rows` rows.
+struct ClusterSilhouette {
+  int cluster = 0;
+  double value = 0;
+  size_t rows = 0;
+};
+/// Each cluster's mean of silhouette values (labels[i] is row i's), by label.
+std::vector<ClusterSilhouette> per_cluster(const std::vector<int>& labels, const std::vector<double>& values);
 
 /// The exact silhouette of a seeded random sample of `sample` rows (all
 /// rows when there are no more), as silhouette_score(sample_size=...,
@@ -116,6 +141,27 @@ Classification knn_leave_one_out(const transform::Matrix& X, const std::vector<i
 Classification knn_classify(const transform::Matrix& train, const std::vector<int>& train_truth,
                             const transform::Matrix& test, const std::vector<int>& test_truth,
                             const std::vector<std::string>& classes, const KnnParams& params);
+
+/// How well a clustering of an embedding fits, in one call (analyze's and
+/// classify's evaluation): each cluster's silhouette on a seeded sample,
+/// and, with ground truth, leave-one-out 1-NN in the embedding and the
+/// clusters' agreement with the labelled rows.
+struct ClusteringEvaluationParams {
+  bool silhouette = true;         // false: the clusterer already scored it
+  size_t silhouette_rows = 5000;  // exact up to this many rows, else a seeded sample of it
+  uint64_t seed = 0;
+  int threads = 0;  // 0 = all cores; the result does not depend on it
+};
+struct ClusteringEvaluation {
+  std::vector<ClusterSilhouette> silhouette;  // by cluster (noise, -1, as one); empty: fewer than 2 clusters scored
+  size_t silhouette_rows = 0;                 // rows scored
+  std::optional<Classification> knn;          // with ground truth and at least 2 labelled rows
+  std::optional<Agreement> agreement;         // the clusters vs the ground truth on the labelled rows, with knn
+};
+/// truth: each row's class (kUnknown when none), or nullptr without ground truth.
+ClusteringEvaluation evaluate_clustering(const transform::Matrix& Y, const std::vector<int>& labels,
+                                         const std::vector<int>* truth, const std::vector<std::string>& classes,
+                                         const ClusteringEvaluationParams& params);
 
 /// Cluster lineage between two consecutive windows, by member overlap.
 /// Clusters are sets of sources (noise left out); cluster A of the first

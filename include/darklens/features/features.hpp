@@ -112,6 +112,9 @@ struct AggregateCounters {
   uint64_t validated_rows_ = 0;  // (source, window) rows that completed a handshake
   std::vector<std::pair<std::string, ingest::ReadCounters>> files_;
 };
+/// The packet counts as outputs carry them: {decoded, outside_prefix,
+/// class_filtered, used, responder}.
+nlohmann::json packets_to_json(const AggregateCounters& c);
 
 /// A feature table: one row per (source, window), named numeric columns.
 struct FeatureTable {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "darklens/cluster/cluster.hpp"
+#include "darklens/profile/profile.hpp"
 
 namespace darklens::patterns {
 
@@ -108,6 +109,12 @@ class Store {
 /// centroid (so a tight group still accepts a neighbour), and at least 1e-9.
 /// `centroids` are all the model's centroids; `self` indexes this one.
 double radius_for(const cluster::Matrix& members, const cluster::Matrix& centroids, Eigen::Index self);
+
+/// A cluster as a pattern (analyze's clusters, classify's new groups): the
+/// centroid centroids.row(self), the radius_for its member rows of Y, and
+/// its profile's counts and document.
+Pattern pattern_of(const cluster::Matrix& Y, const std::vector<Eigen::Index>& members, const cluster::Matrix& centroids,
+                   Eigen::Index self, int cluster, const profile::ClusterProfile& prof);
 
 /// Each row's nearest pattern (Euclidean, in the model's embedding) when
 /// within that pattern's radius: index into `known`, or -1 ("new"). Ties go

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "darklens/cluster/cluster.hpp"
+#include "darklens/evaluate/evaluate.hpp"
 #include "darklens/features/features.hpp"
 
 namespace darklens::pipeline {
@@ -58,11 +59,7 @@ struct Choice {
 };
 
 /// Silhouette of one cluster, on the rows the choice was scored on.
-struct ClusterSilhouette {
-  int cluster = 0;
-  double value = 0;
-  size_t rows = 0;
-};
+using evaluate::ClusterSilhouette;
 
 /// What a som stage learnt (a map a person can look at).
 struct SomSummary {
@@ -91,6 +88,8 @@ struct Summary {
   double seconds = 0;
 };
 nlohmann::json to_json(const Summary& s);
+/// [{cluster, value, rows}, ...], as in to_json(Summary)["silhouette_per_cluster"].
+nlohmann::json to_json(const std::vector<ClusterSilhouette>& per_cluster);
 
 struct Result {
   std::vector<int> labels_;    // 0..clusters-1, or cluster::kNoise

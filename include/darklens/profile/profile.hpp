@@ -151,4 +151,15 @@ struct Catalog {
 /// catalog order), each with its evidence.
 std::vector<Match> match(const Catalog& catalog, const ClusterProfile& p);
 
+/// The profile pass: the packets the feature options select, read again
+/// from the captures, counted for the clusters of the table's rows
+/// (`labels`, one per row) on options.threads_ threads (a reading thread
+/// beside the counting ones; counts are sums, so the profiles are the same
+/// on any number), each matched against `catalog` when given. gt may be
+/// null. Throws what reading the captures throws.
+std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& options,
+                                             const std::vector<std::string>& captures,
+                                             const features::FeatureTable& table, const std::vector<int>& labels,
+                                             const ground_truth::GroundTruth* gt, const Catalog* catalog);
+
 }  // namespace darklens::profile
