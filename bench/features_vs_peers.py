@@ -69,7 +69,7 @@ fam = "agm,intensity,temporal,fingerprints"
 out = os.path.join(args.work, "f.npy")
 rows = []
 dl = [args.darklens, "features", "--timings", "-q"]
-w, m, u, k, a = best(dl + ["--family", fam, days[0], "-o", out])
+w, m, u, k, a = best(dl + ["--family", fam, "--threads", "1", days[0], "-o", out])
 rows.append((f"darklens features ({fam}), 1 thread", n, w, m, u, k, a))
 w1, m1, u1, k1, a1 = best(dl + ["--family", fam, "--threads", "2", days[0], "-o", out], cpus="0,1")
 rows.append((f"darklens features, 1 file on 2 threads", n, w1, m1, u1, k1, a1))
@@ -77,11 +77,11 @@ w2, m2, u2, k2, a2 = best(dl + ["--family", fam, "--threads", "2"] + days + ["-o
 rows.append((f"darklens features, 2 files on 2 threads", both, w2, m2, u2, k2, a2))
 # The same two runs with every output fsynced before its rename (--sync):
 # what durability against a power loss costs on this disk.
-ws, ms, us, ks, as_ = best(dl + ["--sync", "--family", fam, days[0], "-o", out])
+ws, ms, us, ks, as_ = best(dl + ["--sync", "--family", fam, "--threads", "1", days[0], "-o", out])
 rows.append(("same, 1 thread, --sync", n, ws, ms, us, ks, as_))
 ws2, ms2, us2, ks2, as2 = best(dl + ["--sync", "--family", fam, "--threads", "2"] + days + ["-o", out], cpus="0,1")
 rows.append(("same, 2 files on 2 threads, --sync", both, ws2, ms2, us2, ks2, as2))
-wa, ma, ua, ka, aa = best(dl + ["--family", "agm", days[0], "-o", out])
+wa, ma, ua, ka, aa = best(dl + ["--family", "agm", "--threads", "1", days[0], "-o", out])
 rows.append(("darklens features (agm), 1 thread", n, wa, ma, ua, ka, aa))
 wt, mt, ut, kt, _ = best(["tcpdump", "-r", days[0], "-w", "/dev/null"])
 rows.append(("tcpdump -r FILE -w /dev/null", n, wt, mt, ut, kt, None))

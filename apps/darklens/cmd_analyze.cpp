@@ -71,7 +71,7 @@ Loaded load(const Common& c) {
 
 void add_common(CLI::App* sub, Common& c) {
   sub->add_option("captures", c.files, "Captures of the window (pcap, pcapng, DarkVec CSV; gzip/zstd)")->required();
-  sub->add_option("-o,--output", c.out, "Output directory (created if missing)")->required();
+  add_output(sub, c.out, "Output directory (created if missing)");
   sub->add_option("--gt", c.gt,
                   "Ground truth CSV 'ip,label' or 'cidr,label' (repeatable): kNN check and label "
                   "composition of each cluster")
@@ -80,10 +80,8 @@ void add_common(CLI::App* sub, Common& c) {
   sub->add_option("--signatures", c.signatures,
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
-  sub->add_option("-t,--threads", c.threads, "Worker threads (0 = all cores; same result on any number)")
-      ->default_val(0)
-      ->check(CLI::Range(0, 256));
-  sub->add_flag("-q,--quiet", c.quiet, "Print nothing but errors");
+  add_threads(sub, c.threads);
+  add_quiet(sub, c.quiet);
 }
 
 }  // namespace

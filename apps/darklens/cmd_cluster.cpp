@@ -31,11 +31,9 @@ Command add_cluster(CLI::App& app) {
                   "hac:linkage=ward|average|complete|single[,k=N|auto|distance=F]. "
                   "'auto' = the algorithm's heuristic (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
-  sub->add_option("-o,--output", o->out, "Output directory (created if missing)")->required();
-  sub->add_option("-t,--threads", o->threads, "Worker threads (0 = all cores; the result does not depend on it)")
-      ->default_val(0)
-      ->check(CLI::NonNegativeNumber);
-  sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  add_output(sub, o->out, "Output directory (created if missing)");
+  add_threads(sub, o->threads);
+  add_quiet(sub, o->quiet);
   return {sub, [o]() {
             pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
             auto m = pipeline::read_matrix(o->input);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "commands.hpp"
+#include "darklens/analyze/track.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/labels/ground_truth.hpp"
@@ -46,35 +47,6 @@ std::string fixed(double v, int digits = 4) {
 
 }  // namespace
 
-std::vector<int> label_rows(const pipeline::MatrixFile& m, ground_truth::GroundTruth& gt, const std::string& path,
-                            std::optional<double> mirai_share) {
-  std::vector<int> truth(m.row_keys.size(), evaluate::kUnknown);
-  for (size_t i = 0; i < truth.size(); ++i) {
-    const std::string& key = m.row_keys[i];
-    const auto ip = IpAddr::parse(key.substr(0, key.find(',')));
-    if (!ip) {
-      throw FormatError(path + ": row " + std::to_string(i + 1) + ": key '" + key +
-                        "' does not start with a source address (a darklens feature table has)");
-    }
-    truth[i] = gt.index_of(*ip);
-  }
-  if (mirai_share) {
-    // DarkVec's rule: sources sending the Mirai fingerprint are Mirai.
-    const auto col = std::find(m.columns.begin(), m.columns.end(), "fp_mirai");
-    if (col == m.columns.end()) {
-      throw FormatError(path + ": --mirai needs the column fp_mirai (darklens features --family fingerprints)");
-    }
-    auto it = std::find(gt.labels_.begin(), gt.labels_.end(), "mirai");
-    if (it == gt.labels_.end()) it = gt.labels_.insert(gt.labels_.end(), "mirai");
-    const int mirai = static_cast<int>(it - gt.labels_.begin());
-    const Eigen::Index c = col - m.columns.begin();
-    for (size_t i = 0; i < truth.size(); ++i) {
-      if (truth[i] == evaluate::kUnknown && m.X(static_cast<Eigen::Index>(i), c) >= *mirai_share) truth[i] = mirai;
-    }
-  }
-  return truth;
-}
-
 Command add_evaluate(CLI::App& app) {
   struct Opts {
     std::string features, clusters, label_map, scale = "zscore", metric = "euclidean";
@@ -112,9 +84,7 @@ Command add_evaluate(CLI::App& app) {
   sub->add_flag("--labelled-only", o->labelled_only, "Search neighbours among labelled sources only");
   sub->add_flag("--include-unknown", o->include_unknown, "Also classify unlabelled sources, as class 'unknown'");
   sub->add_flag("--json", o->json, "Print JSON instead of text");
-  sub->add_option("-t,--threads", o->threads, "Worker threads (0 = all cores; same result on any number)")
-      ->default_val(0)
-      ->check(CLI::NonNegativeNumber);
+  add_threads(sub, o->threads);
   return {sub, [o]() {
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
@@ -125,7 +95,7 @@ Command add_evaluate(CLI::App& app) {
             transform::Matrix X = m.X;
             if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
             const size_t n = static_cast<size_t>(X.rows());
-            const std::vector<int> truth = label_rows(m, gt, o->features, o->mirai);
+            const std::vector<int> truth = analyze::label_table(m, gt, o->features, o->mirai);
             const size_t labelled = static_cast<size_t>(
                 std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
             nlohmann::json out;

@@ -126,7 +126,7 @@ Command add_features(CLI::App& app) {
     uint64_t min_packets = 1;
     uint32_t exact_cap = 4096;
     double flow_timeout = 60;
-    int threads = 1;
+    int threads = 0;
     bool quiet = false, validated_only = false, timings = false;
   };
   auto o = std::make_shared<Opts>();
@@ -136,7 +136,7 @@ Command add_features(CLI::App& app) {
                                      "Output format by extension: .csv, .jsonl, or .npy (+ .columns.txt, "
                                      ".rows.csv); a <output>.meta.json sidecar records options and counts.");
   sub->add_option("files", o->files, "Captures (pcap, pcapng, DarkVec CSV; gzip/zstd; '-' = stdin)")->required();
-  sub->add_option("-o,--output", o->out, "Output file: .csv, .jsonl or .npy")->required();
+  add_output(sub, o->out, "Output file: .csv, .jsonl or .npy");
   sub->add_option("--family", o->family,
                   "Feature families, comma-separated: agm, agm-ext, agm-num, temporal, fingerprints, intensity")
       ->default_val("agm");
@@ -158,15 +158,11 @@ Command add_features(CLI::App& app) {
   sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
       ->default_val(4096)
       ->check(CLI::Range(16u, 1u << 24));
-  sub->add_option("--threads", o->threads,
-                  "Worker threads (0 = one per core): several files are read in parallel, one file's sources are split "
-                  "across them; same output for any value")
-      ->default_val(1)
-      ->check(CLI::Range(0, 256));
+  add_threads(sub, o->threads, "several files are read in parallel, one file's sources are split across them");
   sub->add_flag("--timings", o->timings,
                 "Print on stderr how long each step took: reading and aggregating (with packets/s), "
                 "building the table, writing it");
-  sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  add_quiet(sub, o->quiet);
   return {sub, [o]() {
             features::FeatureOptions opt;
             opt.families_ = features::parse_families(o->family);

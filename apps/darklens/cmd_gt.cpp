@@ -64,8 +64,8 @@ Command add_gt(CLI::App& app) {
   sub->add_option("--timeout-ms", o->timeout_ms, "Per try")->default_val(2000)->check(CLI::PositiveNumber);
   sub->add_option("--tries", o->tries, "Tries per query")->default_val(3)->check(CLI::Range(1, 10));
   sub->add_option("--names", o->names, "Also write 'ip,ptr' for every address that has a name (to audit the rules)");
-  sub->add_option("-o,--output", o->out, "Ground truth CSV to write")->required();
-  sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  add_output(sub, o->out, "Ground truth CSV to write");
+  add_quiet(sub, o->quiet);
   return {sub, [o]() {
             // A bad rules file fails before any query.
             const auto rules = rdns::load_rules(o->rules.empty() ? data_file("rdns_rules.txt") : o->rules);

@@ -31,11 +31,11 @@ Command add_synth(CLI::App& app) {
   sub->add_option("--compress", o->compress, "Compression of the captures")
       ->default_val("none")
       ->check(CLI::IsMember({"none", "gzip", "zstd"}));
-  sub->add_option("-o,--output", o->out, "Output directory (created if missing)")->required();
+  add_output(sub, o->out, "Output directory (created if missing)");
   sub->add_flag("--responder", o->p.responder_,
                 "The darknet answers SYNs with SYN-ACKs; clients complete the handshake "
                 "(validated TCP), stateless scanners answer RST");
-  sub->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  add_quiet(sub, o->quiet);
   return {sub, [o]() {
             o->p.compression_ = o->compress == "gzip"   ? ingest::Compression::kGzip
                                 : o->compress == "zstd" ? ingest::Compression::kZstd

@@ -36,13 +36,14 @@ Command add_patterns(CLI::App& app);
 /// "198.51.100.0/24,2001:db8::/32" -> prefixes. Throws ParamError naming the bad one.
 std::vector<Cidr> parse_prefixes(const std::string& list);
 
-/// Ground-truth class index (or evaluate::kUnknown) of every row of a
-/// feature table, by the source address its key starts with; with
-/// mirai_share, unlabelled rows whose fp_mirai reaches it are class "mirai"
-/// (added to gt.labels_ when missing). Throws FormatError naming `path` and
-/// the row when a key is not an address, or when fp_mirai is missing.
-std::vector<int> label_rows(const pipeline::MatrixFile& m, ground_truth::GroundTruth& gt, const std::string& path,
-                            std::optional<double> mirai_share = std::nullopt);
+/// The flags several commands share, registered in one place so that each
+/// has one spelling, one default and one help text everywhere (docs/cli.md):
+/// -t,--threads N (0 = all cores, the default; the same output on any
+/// number), -q,--quiet, -o,--output (required). `more` is appended to the
+/// help text.
+CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more = "");
+CLI::Option* add_quiet(CLI::App* sub, bool& quiet);
+CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();

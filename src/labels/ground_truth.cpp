@@ -116,4 +116,27 @@ std::optional<std::string> GroundTruth::label_of(const IpAddr& a) const {
   return labels_[static_cast<size_t>(i)];
 }
 
+std::vector<int> label_rows(const GroundTruth& gt, const std::vector<std::string>& row_keys, const std::string& path) {
+  std::vector<int> truth(row_keys.size(), -1);
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const std::string& key = row_keys[i];
+    const auto ip = IpAddr::parse(key.substr(0, key.find(',')));
+    if (!ip) {
+      throw FormatError(path + ": row " + std::to_string(i + 1) + ": key '" + key +
+                        "' does not start with a source address (a darklens feature table has)");
+    }
+    truth[i] = gt.index_of(*ip);
+  }
+  return truth;
+}
+
+void label_mirai(GroundTruth& gt, std::vector<int>& truth, std::span<const double> fp_mirai, double share) {
+  auto it = std::find(gt.labels_.begin(), gt.labels_.end(), "mirai");
+  if (it == gt.labels_.end()) it = gt.labels_.insert(gt.labels_.end(), "mirai");
+  const int mirai = static_cast<int>(it - gt.labels_.begin());
+  for (size_t i = 0; i < truth.size() && i < fp_mirai.size(); ++i) {
+    if (truth[i] == -1 && fp_mirai[i] >= share) truth[i] = mirai;
+  }
+}
+
 }  // namespace darklens::ground_truth

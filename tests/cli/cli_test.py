@@ -32,6 +32,16 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("stats --help explains", r.returncode == 0 and b"capinfos" in r.stdout)
     r = run(["features", "--help"])
     expect("a command's --help names the global --sync", r.returncode == 0 and b"--sync fsyncs every output" in r.stdout)
+    # The shared flags: one spelling, one default, one help text in every command that has them.
+    helps = {c: run([c, "--help"]).stdout.decode() for c in
+             ["stats", "features", "cluster", "evaluate", "track", "analyze", "classify", "synth"]}
+    threads = [re.search(r"-t,--threads INT:INT in \[0 - 1024\]=0\s+Worker threads \(0 = all cores; the output is the "
+                         r"same on any number\)", h) for c, h in helps.items() if c not in ("stats", "synth")]
+    expect("every command with threads (features too): -t,--threads, 0 = all cores by default, the same help",
+           all(threads), {c: h[h.find("-t,"):h.find("-t,") + 160] for c, h in helps.items()})
+    expect("every command's -q,--quiet says the same",
+           all(re.search(r"-q,--quiet\s+Print nothing but errors", h) for c, h in helps.items()
+               if c not in ("stats", "evaluate")), helps)
     r = run([])
     expect("no subcommand is a usage error (2)", r.returncode == 2, r.stderr)
     r = run(["stats", "--bogus", BBN])

@@ -50,3 +50,24 @@ TEST(GroundTruth, SharedDarkVecFile) {
   EXPECT_EQ(gt.label_of(*IpAddr::parse("71.6.232.5")), "quadmetrics");
   EXPECT_NE(std::find(gt.labels_.begin(), gt.labels_.end(), "censys"), gt.labels_.end());
 }
+
+TEST(GroundTruth, RowsOfATableAndTheMiraiRule) {
+  test::TempDir dir;
+  auto gt =
+      ground_truth::load({dir.write("gt.csv", std::string("ip,label\n192.0.2.1,censys\n198.51.100.0/24,uni\n"))}, {});
+  const std::vector<std::string> keys = {"192.0.2.1,2021-05-01T00:00:00Z", "198.51.100.9,2021-05-01T00:00:00Z",
+                                         "203.0.113.5,2021-05-01T00:00:00Z", "203.0.113.6"};
+  auto truth = ground_truth::label_rows(gt, keys, "t.csv");
+  EXPECT_EQ(truth, (std::vector<int>{0, 1, -1, -1}));
+  // DarkVec's rule: unlabelled rows at or above the share become "mirai";
+  // labelled rows keep their class.
+  const std::vector<double> fp_mirai = {1.0, 1.0, 0.5, 0.49};
+  ground_truth::label_mirai(gt, truth, fp_mirai, 0.5);
+  EXPECT_EQ(gt.labels_, (std::vector<std::string>{"censys", "uni", "mirai"}));
+  EXPECT_EQ(truth, (std::vector<int>{0, 1, 2, -1}));
+  ground_truth::label_mirai(gt, truth, fp_mirai, 0.4);  // "mirai" is not added twice
+  EXPECT_EQ(gt.labels_.size(), 3u);
+  EXPECT_EQ(truth, (std::vector<int>{0, 1, 2, 2}));
+  EXPECT_EQ(test::error_of<FormatError>([&] { ground_truth::label_rows(gt, {"row7,x"}, "t.csv"); }),
+            "t.csv: row 1: key 'row7,x' does not start with a source address (a darklens feature table has)");
+}

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,16 @@ std::map<std::string, std::string> load_label_map(const std::string& path);
 /// and line (a field that is not an address or prefix, an empty label, the
 /// same address or prefix with two labels).
 GroundTruth load(const std::vector<std::string>& paths, const std::map<std::string, std::string>& label_map);
+
+/// Ground-truth class (index into gt.labels_, or -1 when none) of each row
+/// of a table keyed "source,..." (the source address first, as darklens
+/// feature tables are). Throws FormatError naming `path` and the row when a
+/// key does not start with an address.
+std::vector<int> label_rows(const GroundTruth& gt, const std::vector<std::string>& row_keys, const std::string& path);
+
+/// DarkVec's rule: the unlabelled rows (-1) whose share of SYNs with the
+/// Mirai fingerprint (fp_mirai[i]) is at least `share` become class
+/// "mirai", added to gt.labels_ when missing.
+void label_mirai(GroundTruth& gt, std::vector<int>& truth, std::span<const double> fp_mirai, double share);
 
 }  // namespace darklens::ground_truth

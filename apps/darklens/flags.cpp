@@ -1,0 +1,23 @@
+// The flags several commands share (commands.hpp).
+#include "commands.hpp"
+
+namespace darklens::cli {
+
+CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more) {
+  return sub
+      ->add_option("-t,--threads", threads,
+                   "Worker threads (0 = all cores; the output is the same on any number)" +
+                       (more.empty() ? std::string() : ": " + more))
+      ->default_val(0)
+      ->check(CLI::Range(0, 1024));
+}
+
+CLI::Option* add_quiet(CLI::App* sub, bool& quiet) {
+  return sub->add_flag("-q,--quiet", quiet, "Print nothing but errors");
+}
+
+CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what) {
+  return sub->add_option("-o,--output", out, what)->required();
+}
+
+}  // namespace darklens::cli
