@@ -27,6 +27,176 @@ std::string clusterer_of(const std::string& spec) {
   return out;
 }
 
+// The model's feature options, refused when its families cannot be
+// recomputed on a new window.
+features::FeatureOptions model_features(const patterns::Store& db, const patterns::RunRecord& model, int64_t model_id,
+                                        int threads) {
+  if (model.kind != "analyze") {
+    throw ParamError(db.path() + ": run " + std::to_string(model_id) +
+                     " is a classify run; give the id of an analyze run (darklens patterns list)");
+  }
+  features::FeatureOptions fo = features::options_from_json(model.features);
+  for (auto f : fo.families_) {
+    if (f == features::Family::kAgmNum) {
+      throw ParamError(db.path() + ": model " + std::to_string(model_id) +
+                       " uses agm-num, whose port columns are chosen per window; a later window cannot be put in "
+                       "the same columns. Analyze with other families to classify later days");
+    }
+  }
+  fo.threads_ = static_cast<int>(resolve_threads(threads));
+  return fo;
+}
+
+// Rows in known patterns, and the others clustered into new groups with
+// the model's clusterer in the model's embedding.
+struct Grouping {
+  std::vector<int> labels;               // per row: known index, K + new group, or cluster::kNoise
+  std::vector<Eigen::Index> fresh_rows;  // rows in no known pattern
+  std::vector<int> groups;               // per fresh row: new group, or cluster::kNoise
+  int new_groups = 0;
+  nlohmann::json new_clustering = nullptr;  // the clusterer's summary, when it ran
+};
+Grouping group_rows(Classification& c, const cluster::Matrix& Y, const ClassifyOptions& o) {
+  Grouping g;
+  c.known_of_row = patterns::assign(Y, c.known, o.threads);
+  const int K = static_cast<int>(c.known.size());
+  for (size_t i = 0; i < c.known_of_row.size(); ++i) {
+    if (c.known_of_row[i] < 0) g.fresh_rows.push_back(static_cast<Eigen::Index>(i));
+  }
+  g.groups.assign(g.fresh_rows.size(), 0);
+  if (g.fresh_rows.size() >= std::max<size_t>(o.min_new_to_cluster, 3)) {
+    auto r = pipeline::run(Y(g.fresh_rows, Eigen::all), clusterer_of(c.model.pipeline), o.threads);
+    g.groups = r.labels_;
+    g.new_clustering = pipeline::to_json(r.summary_);
+  }
+  for (int x : g.groups) g.new_groups = std::max(g.new_groups, x + 1);
+  c.new_of_row.assign(c.table.rows(), -2);
+  g.labels.assign(c.known_of_row.begin(), c.known_of_row.end());
+  for (size_t i = 0; i < g.fresh_rows.size(); ++i) {
+    const auto r = static_cast<size_t>(g.fresh_rows[i]);
+    c.new_of_row[r] = g.groups[i];
+    g.labels[r] = g.groups[i] < 0 ? cluster::kNoise : K + g.groups[i];
+  }
+  return g;
+}
+
+// The new groups as patterns: centroid = member mean, radius among all centroids.
+void new_patterns(Classification& c, const cluster::Matrix& Y, const Grouping& g,
+                  const std::map<int, const profile::ClusterProfile*>& profile_of) {
+  const int K = static_cast<int>(c.known.size());
+  cluster::Matrix C(K + g.new_groups, Y.cols());
+  for (int k = 0; k < K; ++k) {
+    for (Eigen::Index j = 0; j < Y.cols(); ++j)
+      C(k, j) = c.known[static_cast<size_t>(k)].centroid[static_cast<size_t>(j)];
+  }
+  std::vector<std::vector<Eigen::Index>> members(static_cast<size_t>(g.new_groups));
+  for (size_t i = 0; i < g.fresh_rows.size(); ++i) {
+    if (g.groups[i] >= 0) members[static_cast<size_t>(g.groups[i])].push_back(g.fresh_rows[i]);
+  }
+  for (int n = 0; n < g.new_groups; ++n) {
+    Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(Y.cols());
+    for (auto r : members[static_cast<size_t>(n)]) mean += Y.row(r);
+    C.row(K + n) = mean / std::max<double>(1.0, static_cast<double>(members[static_cast<size_t>(n)].size()));
+  }
+  for (int n = 0; n < g.new_groups; ++n) {
+    c.fresh.push_back(patterns::pattern_of(Y, members[static_cast<size_t>(n)], C, K + n, n, *profile_of.at(K + n)));
+  }
+}
+
+// Which known patterns are back, which absent, and the new groups.
+nlohmann::json pattern_status(const Classification& c, const std::map<int, const profile::ClusterProfile*>& profile_of,
+                              size_t& back) {
+  nlohmann::json pats = nlohmann::json::array();
+  back = 0;
+  for (int k = 0; k < static_cast<int>(c.known.size()); ++k) {
+    const auto& kp = c.known[static_cast<size_t>(k)];
+    const auto it = profile_of.find(k);
+    const uint64_t now = it == profile_of.end() ? 0 : it->second->sources_;
+    back += now > 0;
+    pats.push_back({{"id", kp.id},
+                    {"name", kp.name},
+                    {"status", now > 0 ? "back" : "absent"},
+                    {"sources", now},
+                    {"packets", it == profile_of.end() ? 0 : it->second->packets_},
+                    {"sources_then", kp.sources},
+                    {"activity", profile::activity_of(kp.profile)}});
+  }
+  for (size_t g = 0; g < c.fresh.size(); ++g) {
+    const auto& p = c.fresh[g];
+    pats.push_back({{"id", 0},
+                    {"name", ""},
+                    {"status", "new"},
+                    {"new_group", g},
+                    {"sources", p.sources},
+                    {"packets", p.packets},
+                    {"sources_then", 0},
+                    {"activity", profile::activity_of(p.profile)}});
+  }
+  return pats;
+}
+
+// Day-over-day agreement with the model's window over the sources in both.
+nlohmann::json tracking_vs_model(const patterns::Store& db, const Classification& c, int64_t model_id) {
+  std::unordered_map<std::string, int64_t> then;
+  for (const auto& m : db.members(model_id)) then[m.source] = m.pattern;
+  std::vector<int> a_then, a_now;
+  size_t same = 0;
+  for (size_t i = 0; i < c.table.rows(); ++i) {
+    const auto it = then.find(c.table.source_[i].to_string());
+    if (it == then.end()) continue;
+    a_then.push_back(static_cast<int>(it->second) - 1);  // pattern id - 1; no pattern -> -1
+    const int now = c.known_of_row[i] >= 0 ? static_cast<int>(c.known[static_cast<size_t>(c.known_of_row[i])].id) - 1
+                                           : -1000 - std::max(c.new_of_row[i], -1);
+    a_now.push_back(now);
+    same += now == a_then.back() && now >= 0;
+  }
+  nlohmann::json tracking = {{"sources_in_both", a_then.size()}, {"same_pattern", same}};
+  if (a_then.size() >= 2) tracking["ami_vs_model"] = evaluate::compare_labelings(a_then, a_now).ami;
+  return tracking;
+}
+
+// The report's lines over time: the model's window, earlier classify runs
+// of the same model, this one.
+nlohmann::json series(const patterns::Store& db, const Classification& c, int64_t model_id, int64_t w0) {
+  nlohmann::json xs = nlohmann::json::array(), ami = nlohmann::json::array(), knn = nlohmann::json::array(),
+                 known_share = nlohmann::json::array();
+  auto point = [&](const std::string& start, const nlohmann::json& s, bool is_model) {
+    xs.push_back(start.substr(0, 10));
+    ami.push_back(is_model ? nlohmann::json(1.0)
+                           : s.value("/tracking/ami_vs_model"_json_pointer, nlohmann::json(nullptr)));
+    knn.push_back(s.value("/evaluation/knn_accuracy"_json_pointer, nlohmann::json(nullptr)));
+    known_share.push_back(is_model ? nlohmann::json(1.0) : s.value("share_known", nlohmann::json(nullptr)));
+  };
+  point(c.model.summary.value("window_start", iso8601_utc(c.model.window_start_ns)), c.model.summary, true);
+  for (const auto& r : db.runs()) {
+    if (r.kind == "classify" && r.model_run == model_id) point(r.summary.value("window_start", ""), r.summary, false);
+  }
+  point(iso8601_utc(w0), c.summary, false);
+  return {{"x", xs},
+          {"lines",
+           {{"AMI vs the model's window", ami},
+            {"share of sources in known patterns", known_share},
+            {"1-NN accuracy (ground truth)", knn}}}};
+}
+
+// Each profile named after its known pattern or new group.
+void name_profiles(nlohmann::json& profiles, const std::vector<patterns::Pattern>& known) {
+  const int K = static_cast<int>(known.size());
+  for (auto& p : profiles) {
+    const int l = p["cluster"].get<int>();
+    if (l >= 0 && l < K) {
+      const auto& kp = known[static_cast<size_t>(l)];
+      p["pattern"] = kp.id;
+      p["name"] = "pattern " + std::to_string(kp.id) + (kp.name.empty() ? "" : " (" + kp.name + ")");
+    } else if (l >= K) {
+      p["new_group"] = l - K;
+      p["name"] = "new group " + std::to_string(l - K);
+    } else {
+      p["name"] = "new, noise";
+    }
+  }
+}
+
 }  // namespace
 
 Classification classify(const patterns::Store& db, const std::vector<std::string>& captures, const ClassifyOptions& o) {
@@ -36,19 +206,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   Classification c;
   const int64_t model_id = o.model ? o.model : db.latest_model();
   c.model = db.run(model_id);
-  if (c.model.kind != "analyze") {
-    throw ParamError(db.path() + ": run " + std::to_string(model_id) +
-                     " is a classify run; give the id of an analyze run (darklens patterns list)");
-  }
-  features::FeatureOptions fo = features::options_from_json(c.model.features);
-  for (auto f : fo.families_) {
-    if (f == features::Family::kAgmNum) {
-      throw ParamError(db.path() + ": model " + std::to_string(model_id) +
-                       " uses agm-num, whose port columns are chosen per window; a later window cannot be put in "
-                       "the same columns. Analyze with other families to classify later days");
-    }
-  }
-  fo.threads_ = static_cast<int>(resolve_threads(o.threads));
+  const features::FeatureOptions fo = model_features(db, c.model, model_id, o.threads);
   features::AggregateCounters counters;
   auto t = clock::now();
   {
@@ -69,101 +227,22 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   t = clock::now();
   const cluster::Matrix Y = pipeline::project(pipeline::matrix_of(c.table), c.model.transforms, o.threads);
   c.known = db.patterns(model_id);
-  c.known_of_row = patterns::assign(Y, c.known, o.threads);
   const int K = static_cast<int>(c.known.size());
-  std::vector<Eigen::Index> fresh_rows;
-  for (size_t i = 0; i < c.known_of_row.size(); ++i) {
-    if (c.known_of_row[i] < 0) fresh_rows.push_back(static_cast<Eigen::Index>(i));
-  }
-  cluster::Matrix N = Y(fresh_rows, Eigen::all);
-  std::vector<int> groups(fresh_rows.size(), 0);
-  nlohmann::json new_clustering = nullptr;
-  if (fresh_rows.size() >= std::max<size_t>(o.min_new_to_cluster, 3)) {
-    const std::string spec = clusterer_of(c.model.pipeline);
-    auto r = pipeline::run(N, spec, o.threads);
-    groups = r.labels_;
-    new_clustering = pipeline::to_json(r.summary_);
-  }
-  int new_groups = 0;
-  for (int g : groups) new_groups = std::max(new_groups, g + 1);
-  c.new_of_row.assign(c.table.rows(), -2);
-  std::vector<int> labels(c.table.rows());
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = c.known_of_row[i];
-  for (size_t i = 0; i < fresh_rows.size(); ++i) {
-    const auto r = static_cast<size_t>(fresh_rows[i]);
-    c.new_of_row[r] = groups[i];
-    labels[r] = groups[i] < 0 ? cluster::kNoise : K + groups[i];
-  }
-  say(o.progress, "classify: " + std::to_string(c.table.rows() - fresh_rows.size()) + " sources in " +
-                      std::to_string(K) + " known patterns, " + std::to_string(fresh_rows.size()) + " new in " +
-                      std::to_string(new_groups) + " groups (" + seconds_text(since(t)) + ")");
+  const Grouping g = group_rows(c, Y, o);
+  say(o.progress, "classify: " + std::to_string(c.table.rows() - g.fresh_rows.size()) + " sources in " +
+                      std::to_string(K) + " known patterns, " + std::to_string(g.fresh_rows.size()) + " new in " +
+                      std::to_string(g.new_groups) + " groups (" + seconds_text(since(t)) + ")");
 
   t = clock::now();
-  c.profiles = profile::profile_clusters(fo, captures, c.table, labels, o.gt, o.catalog);
+  c.profiles = profile::profile_clusters(fo, captures, c.table, g.labels, o.gt, o.catalog);
   std::map<int, const profile::ClusterProfile*> profile_of;
   for (const auto& p : c.profiles) profile_of[p.cluster_] = &p;
-  // The new groups as patterns: centroid = member mean, radius among all centroids.
-  cluster::Matrix C(K + new_groups, Y.cols());
-  for (int k = 0; k < K; ++k) {
-    for (Eigen::Index j = 0; j < Y.cols(); ++j)
-      C(k, j) = c.known[static_cast<size_t>(k)].centroid[static_cast<size_t>(j)];
-  }
-  std::vector<std::vector<Eigen::Index>> members(static_cast<size_t>(new_groups));
-  for (size_t i = 0; i < fresh_rows.size(); ++i) {
-    if (groups[i] >= 0) members[static_cast<size_t>(groups[i])].push_back(fresh_rows[i]);
-  }
-  for (int g = 0; g < new_groups; ++g) {
-    Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(Y.cols());
-    for (auto r : members[static_cast<size_t>(g)]) mean += Y.row(r);
-    C.row(K + g) = mean / std::max<double>(1.0, static_cast<double>(members[static_cast<size_t>(g)].size()));
-  }
-  for (int g = 0; g < new_groups; ++g) {
-    c.fresh.push_back(patterns::pattern_of(Y, members[static_cast<size_t>(g)], C, K + g, g, *profile_of.at(K + g)));
-  }
+  new_patterns(c, Y, g, profile_of);
   say(o.progress, "profile: " + std::to_string(c.profiles.size()) + " profiles (" + seconds_text(since(t)) + ")");
 
-  // Which known patterns are back, which absent; day-over-day agreement.
-  nlohmann::json pats = nlohmann::json::array();
   size_t back = 0;
-  for (int k = 0; k < K; ++k) {
-    const auto& kp = c.known[static_cast<size_t>(k)];
-    const auto it = profile_of.find(k);
-    const uint64_t now = it == profile_of.end() ? 0 : it->second->sources_;
-    back += now > 0;
-    pats.push_back({{"id", kp.id},
-                    {"name", kp.name},
-                    {"status", now > 0 ? "back" : "absent"},
-                    {"sources", now},
-                    {"packets", it == profile_of.end() ? 0 : it->second->packets_},
-                    {"sources_then", kp.sources},
-                    {"activity", profile::activity_of(kp.profile)}});
-  }
-  for (int g = 0; g < new_groups; ++g) {
-    const auto& p = c.fresh[static_cast<size_t>(g)];
-    pats.push_back({{"id", 0},
-                    {"name", ""},
-                    {"status", "new"},
-                    {"new_group", g},
-                    {"sources", p.sources},
-                    {"packets", p.packets},
-                    {"sources_then", 0},
-                    {"activity", profile::activity_of(p.profile)}});
-  }
-  std::unordered_map<std::string, int64_t> then;
-  for (const auto& m : db.members(model_id)) then[m.source] = m.pattern;
-  std::vector<int> a_then, a_now;
-  size_t same = 0;
-  for (size_t i = 0; i < c.table.rows(); ++i) {
-    const auto it = then.find(c.table.source_[i].to_string());
-    if (it == then.end()) continue;
-    a_then.push_back(static_cast<int>(it->second) - 1);  // pattern id - 1; no pattern -> -1
-    const int now = c.known_of_row[i] >= 0 ? static_cast<int>(c.known[static_cast<size_t>(c.known_of_row[i])].id) - 1
-                                           : -1000 - std::max(c.new_of_row[i], -1);
-    a_now.push_back(now);
-    same += now == a_then.back() && now >= 0;
-  }
-  nlohmann::json tracking = {{"sources_in_both", a_then.size()}, {"same_pattern", same}};
-  if (a_then.size() >= 2) tracking["ami_vs_model"] = evaluate::compare_labelings(a_then, a_now).ami;
+  const nlohmann::json pats = pattern_status(c, profile_of, back);
+  const nlohmann::json tracking = tracking_vs_model(db, c, model_id);
   nlohmann::json report;
   nlohmann::json evaluation;
   if (o.gt) {
@@ -171,7 +250,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
     evaluate::ClusteringEvaluationParams ep;
     ep.silhouette = false;  // the new groups' clusterer scores its own
     ep.threads = o.threads;
-    const auto ev = evaluate::evaluate_clustering(Y, labels, &truth, o.gt->labels_, ep);
+    const auto ev = evaluate::evaluate_clustering(Y, g.labels, &truth, o.gt->labels_, ep);
     if (ev.knn) {
       const nlohmann::json k = knn_json(*ev.knn);
       report["knn"] = k;
@@ -180,7 +259,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
     }
   }
   const auto [w0, w1] = window_range(c.table, fo.window_);
-  const size_t known_rows = c.table.rows() - fresh_rows.size();
+  const size_t known_rows = c.table.rows() - g.fresh_rows.size();
   c.summary = {{"generator", "darklens classify"},
                {"inputs", captures},
                {"model", model_id},
@@ -190,9 +269,9 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                {"packets_used", counters.used_},
                {"sources_in_known_patterns", known_rows},
                {"share_known", static_cast<double>(known_rows) / static_cast<double>(c.table.rows())},
-               {"new_sources", fresh_rows.size()},
-               {"new_groups", new_groups},
-               {"new_clustering", new_clustering},
+               {"new_sources", g.fresh_rows.size()},
+               {"new_groups", g.new_groups},
+               {"new_clustering", g.new_clustering},
                {"patterns_back", back},
                {"patterns_absent", K - static_cast<int>(back)},
                {"patterns", pats},
@@ -200,54 +279,23 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                {"evaluation", evaluation},
                {"seconds", since(t0)}};
 
-  // Over time: the model's window, earlier classify runs, this one.
-  nlohmann::json xs = nlohmann::json::array(), ami = nlohmann::json::array(), knn = nlohmann::json::array(),
-                 known_share = nlohmann::json::array();
-  auto point = [&](const std::string& start, const nlohmann::json& s, bool is_model) {
-    xs.push_back(start.substr(0, 10));
-    ami.push_back(is_model ? nlohmann::json(1.0)
-                           : s.value("/tracking/ami_vs_model"_json_pointer, nlohmann::json(nullptr)));
-    knn.push_back(s.value("/evaluation/knn_accuracy"_json_pointer, nlohmann::json(nullptr)));
-    known_share.push_back(is_model ? nlohmann::json(1.0) : s.value("share_known", nlohmann::json(nullptr)));
-  };
-  point(c.model.summary.value("window_start", iso8601_utc(c.model.window_start_ns)), c.model.summary, true);
-  for (const auto& r : db.runs()) {
-    if (r.kind == "classify" && r.model_run == model_id) point(r.summary.value("window_start", ""), r.summary, false);
-  }
-  point(iso8601_utc(w0), c.summary, false);
-  report["series"] = {{"x", xs},
-                      {"lines",
-                       {{"AMI vs the model's window", ami},
-                        {"share of sources in known patterns", known_share},
-                        {"1-NN accuracy (ground truth)", knn}}}};
+  report["series"] = series(db, c, model_id, w0);
   report["title"] = "darklens classification, " + iso8601_utc(w0).substr(0, 10);
   report["subtitle"] = std::to_string(c.table.rows()) + " sources against model " + std::to_string(model_id) + " (" +
                        c.model.summary.value("window_start", "") + ", " + c.model.pipeline + ")";
   report["numbers"] =
       nlohmann::json::array({{"sources", c.table.rows()},
                              {"in known patterns", known_rows},
-                             {"new sources", fresh_rows.size()},
-                             {"new groups", new_groups},
+                             {"new sources", g.fresh_rows.size()},
+                             {"new groups", g.new_groups},
                              {"known patterns back", back},
                              {"known patterns absent", K - static_cast<int>(back)},
-                             {"sources also in the model's window", a_then.size()},
+                             {"sources also in the model's window", tracking["sources_in_both"]},
                              {"AMI vs the model's window", tracking.value("ami_vs_model", nlohmann::json(nullptr))}});
   report["patterns"] = pats;
   report["profiles"] = profiles_json(c.profiles);
-  for (auto& p : report["profiles"]) {
-    const int l = p["cluster"].get<int>();
-    if (l >= 0 && l < K) {
-      const auto& kp = c.known[static_cast<size_t>(l)];
-      p["pattern"] = kp.id;
-      p["name"] = "pattern " + std::to_string(kp.id) + (kp.name.empty() ? "" : " (" + kp.name + ")");
-    } else if (l >= K) {
-      p["new_group"] = l - K;
-      p["name"] = "new group " + std::to_string(l - K);
-    } else {
-      p["name"] = "new, noise";
-    }
-  }
-  report["projection"] = projection(Y, labels, o.projection_points, o.seed);
+  name_profiles(report["profiles"], c.known);
+  report["projection"] = projection(Y, g.labels, o.projection_points, o.seed);
   report["generated_by"] = "darklens classify, model " + std::to_string(model_id);
   c.report = std::move(report);
   return c;
