@@ -29,6 +29,7 @@ struct IpAddr {
   std::string to_string() const;
 
   friend constexpr bool operator==(const IpAddr&, const IpAddr&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend constexpr auto operator<=>(const IpAddr&, const IpAddr&) = default;
 };
 

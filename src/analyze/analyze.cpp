@@ -264,7 +264,7 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
     const int64_t pid = l < 0 ? 0 : -static_cast<int64_t>(index_of_cluster.at(l)) - 1;
     members.push_back({a.table.source_[i].to_string(), a.table.window_start_ns_[i], pid});
   }
-  return db.save_run(std::move(run), fresh, std::move(members), std::move(sightings));
+  return db.save_run(run, fresh, std::move(members), sightings);
 }
 
 }  // namespace darklens::analyze

@@ -328,6 +328,7 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
     }
   }
   std::vector<patterns::Sighting> sightings;
+  sightings.reserve(seen.size() + c.fresh.size());
   for (const auto& [id, s] : seen) sightings.push_back(s);
   for (size_t g = 0; g < c.fresh.size(); ++g) {
     sightings.push_back({0, -static_cast<int64_t>(g) - 1, c.fresh[g].sources, c.fresh[g].packets});
@@ -341,7 +342,7 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
     }
     members.push_back({c.table.source_[i].to_string(), c.table.window_start_ns_[i], pid});
   }
-  return db.save_run(std::move(run), c.fresh, std::move(members), std::move(sightings));
+  return db.save_run(run, c.fresh, std::move(members), sightings);
 }
 
 }  // namespace darklens::analyze

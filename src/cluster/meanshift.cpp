@@ -137,6 +137,7 @@ MeanShiftResult fit_meanshift(const Matrix& X, const MeanShiftParams& p) {
     throw ParamError("meanshift: no seed has a row within bandwidth " + std::to_string(bw) + "; raise it");
   }
   std::vector<std::pair<uint64_t, const std::vector<double>*>> sorted;
+  sorted.reserve(centres.size());
   for (const auto& [c, w] : centres) sorted.emplace_back(w, &c);
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first > b.first;

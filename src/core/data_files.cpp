@@ -18,10 +18,16 @@ std::string binary_dir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+// $DARKLENS_DATA_DIR, or nullptr when unset or empty.
+const char* env_dir() {
+  const char* env = std::getenv("DARKLENS_DATA_DIR");
+  return env && *env ? env : nullptr;
+}
+
 }  // namespace
 
 std::vector<std::string> data_dirs() {
-  if (const char* env = std::getenv("DARKLENS_DATA_DIR"); env && *env) return {env};
+  if (const char* env = env_dir()) return {env};
   const std::string bin = binary_dir();
   if (bin.empty()) return {};
   return {(std::filesystem::path(bin).parent_path() / "share" / "darklens").string()};
@@ -36,7 +42,7 @@ std::string data_file(std::string_view name) {
     if (std::filesystem::is_regular_file(path, ec)) return path.string();
     looked += (looked.empty() ? "" : ", ") + path.string();
   }
-  const bool from_env = std::getenv("DARKLENS_DATA_DIR") && *std::getenv("DARKLENS_DATA_DIR");
+  const bool from_env = env_dir() != nullptr;
   throw IoError(std::string(name) + ": shipped data file not found (looked in " +
                 (looked.empty() ? std::string("no place: /proc/self/exe cannot be read") : looked) + ")" +
                 (from_env ? "; DARKLENS_DATA_DIR names a folder without it"

@@ -59,11 +59,12 @@ class WithinResult {
   }
   size_t size() const { return out_.size(); }
   bool full() const { return true; }
-  bool addPoint(double d2, uint32_t i) {
+  // addPoint and worstDist: the result-set interface nanoflann calls, by its names.
+  bool addPoint(double d2, uint32_t i) {  // NOLINT(readability-identifier-naming)
     if (d2 <= r2_) out_.push_back(i);
     return true;
   }
-  double worstDist() const { return bound_; }  // nanoflann keeps d2 < worstDist
+  double worstDist() const { return bound_; }  // NOLINT(readability-identifier-naming): d2 < worstDist kept
 
  private:
   double r2_, bound_;

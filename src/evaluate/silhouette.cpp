@@ -20,7 +20,19 @@ enum class Kernel { kEuclidean, kCosine };
 // The inner loops, apart and with restrict, so that they vectorise; an
 // AVX2 clone is picked at run time where the CPU has it (no FMA: the same
 // roundings, so the same values on every machine).
+// Not under ThreadSanitizer: the clone's resolver runs while the dynamic
+// loader relocates the program, before the TSan runtime is set up, and its
+// instrumented code crashes there.
+#if defined(__SANITIZE_THREAD__)
+#define DARKLENS_CLONES
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DARKLENS_CLONES
+#endif
+#endif
+#ifndef DARKLENS_CLONES
 #define DARKLENS_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
 DARKLENS_CLONES void add_squared_differences(double* __restrict a, const double* __restrict col, double v,
                                              Eigen::Index len) {
   for (Eigen::Index j = 0; j < len; ++j) {
@@ -265,6 +277,7 @@ std::vector<ClusterSilhouette> per_cluster(const std::vector<int>& labels, const
   std::map<int, std::pair<double, size_t>> by;
   for (size_t i = 0; i < values.size(); ++i) by[labels[i]].first += values[i], ++by[labels[i]].second;
   std::vector<ClusterSilhouette> out;
+  out.reserve(by.size());
   for (const auto& [c, v] : by) out.push_back({c, v.first / static_cast<double>(v.second), v.second});
   return out;
 }

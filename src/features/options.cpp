@@ -154,7 +154,7 @@ WindowSpec parse_window(std::string_view text) {
     default:
       throw bad();
   }
-  if (n > 366 * 86400 / unit) throw bad();
+  if (n > int64_t{366} * 86400 / unit) throw bad();
   WindowSpec w;
   w.length_ns_ = n * unit * 1'000'000'000;
   return w;

@@ -16,7 +16,7 @@
 namespace darklens::ingest {
 namespace {
 
-constexpr size_t kMaxLine = 64 * 1024;
+constexpr size_t kMaxLine = size_t{64} * 1024;
 constexpr size_t kMaxColumns = 256;
 
 enum Col {

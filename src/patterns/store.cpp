@@ -242,8 +242,8 @@ int Store::schema_version() const {
   return v.step() ? static_cast<int>(v.i64(0)) : 0;
 }
 
-int64_t Store::save_run(RunRecord run, std::vector<Pattern>& fresh, std::vector<Member> members,
-                        std::vector<Sighting> sightings) {
+int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::vector<Member> members,
+                        const std::vector<Sighting>& sightings) {
   Transaction t(db_->h, path_);
   Stmt ins(db_->h,
            "INSERT INTO runs(kind, model_run, created, window_start, window_end, inputs, features, columns, pipeline, "

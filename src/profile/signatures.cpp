@@ -221,6 +221,7 @@ std::vector<Match> match(const Catalog& catalog, const ClusterProfile& p) {
   }
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<Match> out;
+  out.reserve(found.size());
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;
 }

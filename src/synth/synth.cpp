@@ -176,15 +176,15 @@ class Generator {
   uint16_t popular_or_random_port() {
     if (rng_.chance(0.5)) {
       // Zipf-like over kPopularPorts: rank r with weight 1/(r+1).
-      constexpr size_t n = std::size(kPopularPorts);
+      constexpr size_t kPorts = std::size(kPopularPorts);
       double total = 0;
-      for (size_t r = 0; r < n; ++r) total += 1.0 / (r + 1);
+      for (size_t r = 0; r < kPorts; ++r) total += 1.0 / (r + 1);
       double u = rng_.uniform() * total;
-      for (size_t r = 0; r < n; ++r) {
+      for (size_t r = 0; r < kPorts; ++r) {
         u -= 1.0 / (r + 1);
         if (u <= 0) return kPopularPorts[r];
       }
-      return kPopularPorts[n - 1];
+      return kPopularPorts[kPorts - 1];
     }
     return static_cast<uint16_t>(rng_.between(1, 65535));
   }

@@ -197,8 +197,9 @@ Som fit_som(const Matrix& X, const SomParams& p) {
       }
     }
     for (int a = 0; a < units; ++a) {
-      const double fr = s.rows_ > 1 ? 2.0 * (a / s.cols_) / (s.rows_ - 1) - 1.0 : 0.0;
-      const double fc = s.cols_ > 1 ? 2.0 * (a % s.cols_) / (s.cols_ - 1) - 1.0 : 0.0;
+      const int row = a / s.cols_, col = a % s.cols_;  // the unit's place on the grid
+      const double fr = s.rows_ > 1 ? 2.0 * row / (s.rows_ - 1) - 1.0 : 0.0;
+      const double fc = s.cols_ > 1 ? 2.0 * col / (s.cols_ - 1) - 1.0 : 0.0;
       // The first axis along the longer side of the grid.
       const double along_first = s.cols_ >= s.rows_ ? fc : fr, along_second = s.cols_ >= s.rows_ ? fr : fc;
       s.weights_.row(a) =

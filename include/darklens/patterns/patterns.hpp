@@ -81,8 +81,8 @@ class Store {
   /// in), its members (Member::pattern < 0 means the new pattern at index
   /// -pattern-1 of `fresh`), and one sighting per pattern it saw.
   /// Returns the run id. Nothing is written when it throws.
-  int64_t save_run(RunRecord run, std::vector<Pattern>& fresh, std::vector<Member> members,
-                   std::vector<Sighting> sightings);
+  int64_t save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::vector<Member> members,
+                   const std::vector<Sighting>& sightings);
 
   std::vector<RunRecord> runs() const;
   /// Throws ParamError naming the id when there is no such run.
