@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential dpkg-dev cmake ninja-build pkg-config git
-  clang clang-14 libclang-rt-14-dev
+  clang clang-14 libclang-rt-14-dev clang-format clang-tidy
   libpcap-dev libeigen3-dev libnanoflann-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
