@@ -43,6 +43,10 @@ def jobs(bin_, out, days):
         ["features", d1, "--family", "agm-num", "-q", "-o", f"{out}/f.npy"],
         ["features", d2, "-q", "-o", f"{out}/f2.csv"],
         ["features", d2, "--family", "agm,intensity,temporal,fingerprints", "-q", "-o", f"{out}/f.jsonl"],
+        ["features", d3, "--family", "agm-ext,fingerprints", "--prefix", "198.51.100.0/24", "--class",
+         "scan,other", "--filter", "tcp or icmp", "--window", "6h", "-q", "-o", f"{out}/f3.csv"],
+        ["features", d3, "--family", "agm-num,intensity", "--prefix", "198.51.100.0/24", "--min-packets", "3",
+         "-q", "-o", f"{out}/f4.csv"],
         ["evaluate", "--gt", gt, f"{out}/f.npy"],
         ["track", "--gt", gt, f"{out}/f.csv", f"{out}/f2.csv", "-q", "-o", f"{out}/track"],
     ]

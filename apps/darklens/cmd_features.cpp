@@ -169,7 +169,7 @@ Command add_features(CLI::App& app) {
             opt.window_ = features::parse_window(o->window);
             opt.darknet_ = parse_prefixes(o->prefix);
             opt.bpf_ = o->filter;
-            opt.classes_ = features::parse_classes(o->classes);
+            opt.classes_ = filter::parse_classes(o->classes);
             opt.min_packets_ = o->min_packets;
             opt.validated_only_ = o->validated_only;
             opt.exact_cap_ = o->exact_cap;

@@ -31,82 +31,41 @@ void sort_by_row(std::vector<uint64_t>& v, std::vector<uint64_t>& tmp) {
   radix_sort(v, tmp, static_cast<int>(std::bit_width(max_row)), 17, [](uint64_t x) { return x >> 32; });
 }
 
-bool in_darknet(const FeatureOptions& opt, const IpAddr& a) {
-  if (opt.darknet_.empty()) return true;
-  for (const auto& c : opt.darknet_) {
-    if (c.contains(a)) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-Selected select_packet(const FeatureOptions& opt, const Packet& p) {
-  if (!opt.darknet_.empty() && in_darknet(opt, p.src_)) return Selected::kResponder;
-  if (!in_darknet(opt, p.dst_)) return Selected::kOutsidePrefix;
-  if (!(opt.classes_ & (1u << static_cast<int>(classify(p))))) return Selected::kClassFiltered;
-  return Selected::kUsed;
-}
-
-UsedPackets::UsedPackets(FeatureOptions options, std::vector<std::string> paths)
-    : options_(std::move(options)), paths_(std::move(paths)) {}
-UsedPackets::~UsedPackets() = default;
-
-bool UsedPackets::next(std::vector<Packet>& out, size_t max) {
-  out.resize(max);
-  size_t n = 0;
-  while (n < max) {
-    if (!reader_) {
-      if (next_path_ == paths_.size()) break;
-      reader_ = ingest::CaptureReader::open(paths_[next_path_++]);
-      reader_->set_filter(options_.bpf_);
-    }
-    if (!reader_->next(out[n])) {
-      reader_.reset();
-      continue;
-    }
-    if (select_packet(options_, out[n]) == Selected::kUsed) ++n;
-  }
-  out.resize(n);
-  return reader_ || next_path_ < paths_.size();
-}
-
-void for_each_used_packet(const FeatureOptions& opt, const std::vector<std::string>& paths,
-                          const std::function<void(const Packet&)>& fn) {
-  UsedPackets used(opt, paths);
-  std::vector<Packet> chunk;
-  for (bool more = true; more;) {
-    more = used.next(chunk, 4096);
-    for (const Packet& p : chunk) fn(p);
-  }
-}
 
 struct Aggregator::Impl {
   FeatureOptions opt;
+  filter::Selection selection;
+  // The states the selected families read (family.hpp).
   bool want_agm = false, want_tcp = false, want_time = false, want_fp = false, want_int = false;
+  bool every_row = false;  // a family reads the rows left out of the table too
   KeyIndex index;
-  // One array per family, indexed by row; only requested families grow.
+  // One array per kind of state, indexed by row; only those the selected
+  // families read grow.
   std::vector<uint64_t> packets;
   ChunkedVector<AgmCounts> all, tcp;
   ChunkedVector<Temporal> time;
   ChunkedVector<Fingerprints> fp;
   ChunkedVector<Intensity> intensity;
-  ChunkedVector<Handshakes> handshakes;  // when a darknet prefix is known
+  ChunkedVector<filter::Handshakes> handshakes;  // when a darknet prefix is known
   AggregateCounters counters;
   // Partitions of the last multi-threaded add_file: keys disjoint from this
   // one's and from each other's. table() reads them as they are; anything
   // that adds to this aggregator folds them in first.
   std::vector<std::unique_ptr<Impl>> shards;
 
-  explicit Impl(FeatureOptions o) : opt(std::move(o)) {
+  explicit Impl(FeatureOptions o) : opt(std::move(o)), selection(opt.selection()) {
     if (opt.families_.empty()) throw ParamError("no feature family given");
+    uint8_t states = 0;
     for (Family f : opt.families_) {
-      want_agm |= f == Family::kAgm || f == Family::kAgmExt;
-      want_tcp |= f == Family::kAgmNum;
-      want_time |= f == Family::kTemporal;
-      want_fp |= f == Family::kFingerprints;
-      want_int |= f == Family::kIntensity;
+      states |= family_def(f).states;
+      every_row |= family_def(f).reads_every_row;
     }
+    want_agm = states & kStateAgm;
+    want_tcp = states & kStateAgmTcp;
+    want_time = states & kStateTemporal;
+    want_fp = states & kStateFingerprints;
+    want_int = states & kStateIntensity;
     if (opt.flow_timeout_ns_ <= 0) throw ParamError("flow timeout must be positive");
     if (opt.validated_only_ && opt.darknet_.empty()) {
       throw ParamError("validated TCP needs the darknet prefix (--prefix): the responder's SYN-ACKs come from it");
@@ -147,8 +106,8 @@ struct Aggregator::Impl {
   enum class Use : uint8_t { kSkip, kSource, kSynAck };
   Use select(const Packet& p, Key& k) {
     ++counters.packets_;
-    switch (select_packet(opt, p)) {
-      case Selected::kResponder:
+    switch (filter::select_packet(selection, p)) {
+      case filter::Selected::kResponder:
         // The responder: never a source. Its SYN-ACK opens a handshake with
         // the source it answers.
         ++counters.responder_;
@@ -158,13 +117,13 @@ struct Aggregator::Impl {
           return Use::kSynAck;
         }
         return Use::kSkip;
-      case Selected::kOutsidePrefix:
+      case filter::Selected::kOutsidePrefix:
         ++counters.outside_prefix_;
         return Use::kSkip;
-      case Selected::kClassFiltered:
+      case filter::Selected::kClassFiltered:
         ++counters.class_filtered_;
         return Use::kSkip;
-      case Selected::kUsed:
+      case filter::Selected::kUsed:
         break;
     }
     ++counters.used_;
@@ -399,7 +358,7 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
   Impl& m = *impl_;
   if (!m.shards.empty()) m.fold_shards();
   auto reader = ingest::CaptureReader::open(path);
-  reader->set_filter(m.opt.bpf_);
+  filter::apply_bpf(*reader, m.opt.bpf_);
   // Packets are taken a chunk at a time. Selection and counting happen once,
   // here; then each key goes to one partition by its hash, and every
   // partition applies its packets grouped by row (a stable order: by row,
@@ -586,7 +545,7 @@ FeatureTable Aggregator::table() const {
   for (const Impl* m : parts) {
     for (uint32_t i = 0; i < m->index.size(); ++i) {
       const RowRef ref{m->index.key(i).src, m->index.key(i).window, m->view(i)};
-      if (main.want_tcp) all.push_back(ref);
+      if (main.every_row) all.push_back(ref);
       if (m->packets[i] < std::max<uint64_t>(1, main.opt.min_packets_)) continue;
       const bool ok = !m->handshakes.empty() && m->handshakes[i].validated;
       validated += ok;
@@ -594,14 +553,7 @@ FeatureTable Aggregator::table() const {
     }
   }
   impl_->counters.validated_rows_ = validated;
-  std::vector<WindowTraffic> windows;
-  if (main.want_tcp) {
-    // agm-num's dummies use each window's top TCP destination ports, over
-    // every source of the window (also those below --min-packets); integer
-    // sums, so the order of the rows does not matter.
-    windows = top_tcp_ports(all, 10);
-  }
-  return build_table(main.opt, refs, windows);  // sorts the rows
+  return build_table(main.opt, refs, all);  // sorts the rows
 }
 
 size_t FeatureTable::column(std::string_view name) const {

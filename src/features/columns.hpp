@@ -1,32 +1,18 @@
-// Turning SourceStates into feature columns, family by family. The column
-// definitions are documented in docs/features.md; change both together.
+// The feature table from the aggregated states: each selected family's
+// columns (family.hpp, registered in families.cpp), rows in output order.
 #pragma once
 
 #include <vector>
 
 #include "darklens/features/features.hpp"
-#include "source_state.hpp"
+#include "family.hpp"
 
 namespace darklens::features {
 
-struct RowRef {
-  IpAddr source;
-  int64_t window;
-  SourceView state;
-};
-
-/// A window's most used TCP destination ports (most packets first, ties by
-/// the smaller port), the vocabulary of agm-num's port dummies.
-struct WindowTraffic {
-  int64_t window;
-  std::vector<uint16_t> top_ports;
-};
-std::vector<WindowTraffic> top_tcp_ports(const std::vector<RowRef>& rows, size_t k);
-
 /// The table of `rows` (best given in the order of their states in memory,
 /// which the builder then reads nearly in sequence), its rows sorted by
-/// window, then source.
+/// window, then source. `every_row`: every row aggregated (see TableInput).
 FeatureTable build_table(const FeatureOptions& options, const std::vector<RowRef>& rows,
-                         const std::vector<WindowTraffic>& windows);
+                         const std::vector<RowRef>& every_row);
 
 }  // namespace darklens::features

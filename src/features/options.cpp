@@ -1,125 +1,34 @@
-// Parsing of the user-facing feature options: families, classes, windows.
+// Parsing of the user-facing feature options: families, windows.
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "../core/lists.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
+#include "family.hpp"
 
 namespace darklens::features {
-namespace {
 
-template <typename F>
-void for_each_item(std::string_view list, F&& f) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string_view item = list.substr(start, comma - start);
-    if (!item.empty()) f(item);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-}
-
-constexpr Family kFamilies[] = {Family::kAgm,      Family::kAgmExt,       Family::kAgmNum,
-                                Family::kTemporal, Family::kFingerprints, Family::kIntensity};
-
-}  // namespace
-
-std::string_view family_name(Family f) {
-  switch (f) {
-    case Family::kAgm:
-      return "agm";
-    case Family::kAgmExt:
-      return "agm-ext";
-    case Family::kAgmNum:
-      return "agm-num";
-    case Family::kTemporal:
-      return "temporal";
-    case Family::kFingerprints:
-      return "fingerprints";
-    case Family::kIntensity:
-      return "intensity";
-  }
-  return "?";
-}
+std::string_view family_name(Family f) { return family_def(f).name; }
 
 std::vector<Family> parse_families(std::string_view list) {
   std::vector<Family> out;
   for_each_item(list, [&](std::string_view item) {
-    for (Family f : kFamilies) {
-      if (item == family_name(f)) {
+    for (const FamilyDef* d : registered_families()) {
+      if (item == d->name) {
         for (Family g : out) {
-          if (g == f) return;  // listed twice: once is enough
+          if (g == d->id) return;  // listed twice: once is enough
         }
-        out.push_back(f);
+        out.push_back(d->id);
         return;
       }
     }
-    throw ParamError("unknown feature family '" + std::string(item) +
-                     "' (known: agm, agm-ext, agm-num, temporal, fingerprints, intensity)");
+    std::string known;
+    for (const FamilyDef* d : registered_families()) known += std::string(known.empty() ? "" : ", ") + d->name;
+    throw ParamError("unknown feature family '" + std::string(item) + "' (known: " + known + ")");
   });
   if (out.empty()) throw ParamError("no feature family given");
   return out;
-}
-
-TrafficClass classify(const Packet& p) {
-  if (p.proto_ == ip_proto::kTcp && p.has(Packet::kHasTransport)) {
-    const uint8_t f = p.tcp_flags_ & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst);
-    if (f == tcp_flag::kSyn) return TrafficClass::kScan;
-    if (f == (tcp_flag::kSyn | tcp_flag::kAck) || (f & tcp_flag::kRst)) {
-      return TrafficClass::kBackscatter;
-    }
-    return TrafficClass::kOther;
-  }
-  if (p.proto_ == ip_proto::kUdp) return TrafficClass::kScan;
-  if (p.proto_ == ip_proto::kIcmp && p.has(Packet::kHasTransport)) {
-    switch (p.icmp_type_) {
-      case 8:
-        return TrafficClass::kScan;  // echo request
-      case 0:                        // echo reply
-      case 3:                        // destination unreachable
-      case 4:                        // source quench
-      case 5:                        // redirect
-      case 11:                       // time exceeded
-      case 12:                       // parameter problem
-        return TrafficClass::kBackscatter;
-      default:
-        return TrafficClass::kOther;
-    }
-  }
-  if (p.proto_ == ip_proto::kIcmpV6 && p.has(Packet::kHasTransport)) {
-    if (p.icmp_type_ == 128) return TrafficClass::kScan;  // echo request
-    if (p.icmp_type_ == 129 || p.icmp_type_ < 128) return TrafficClass::kBackscatter;
-    return TrafficClass::kOther;
-  }
-  return TrafficClass::kOther;
-}
-
-std::string_view class_name(TrafficClass c) {
-  switch (c) {
-    case TrafficClass::kScan:
-      return "scan";
-    case TrafficClass::kBackscatter:
-      return "backscatter";
-    case TrafficClass::kOther:
-      return "other";
-  }
-  return "?";
-}
-
-uint8_t parse_classes(std::string_view list) {
-  uint8_t mask = 0;
-  for_each_item(list, [&](std::string_view item) {
-    for (auto c : {TrafficClass::kScan, TrafficClass::kBackscatter, TrafficClass::kOther}) {
-      if (item == class_name(c)) {
-        mask |= static_cast<uint8_t>(1u << static_cast<int>(c));
-        return;
-      }
-    }
-    throw ParamError("unknown traffic class '" + std::string(item) + "' (known: scan, backscatter, other)");
-  });
-  if (mask == 0) throw ParamError("no traffic class given");
-  return mask;
 }
 
 int64_t WindowSpec::start_of(int64_t ts) const {

@@ -20,7 +20,7 @@ std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& opt
   std::vector<Profiler> forks;
   for (size_t i = 1; i < parts; ++i) forks.push_back(pr.fork());
   constexpr size_t kChunk = 1 << 16;
-  features::UsedPackets used(options, captures);
+  filter::UsedPackets used(options.selection(), captures);
   auto produce = [&](std::vector<Packet>& chunk) { return used.next(chunk, kChunk); };
   auto consume = [&](const std::vector<Packet>& chunk) {
     const size_t n = chunk.size();

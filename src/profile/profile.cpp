@@ -164,7 +164,7 @@ void Profiler::add_row(const Packet& p, std::optional<uint32_t> row) {
   ++a.packets;
   a.bytes += p.ip_len_;
   ++a.protocols[p.proto_];
-  ++a.classes[static_cast<size_t>(features::classify(p))];
+  ++a.classes[static_cast<size_t>(filter::classify(p))];
   if ((p.proto_ == ip_proto::kTcp || p.proto_ == ip_proto::kUdp) && p.has(Packet::kHasTransport)) {
     a.ports.add(uint32_t{p.proto_} << 16 | p.dport_);
   }
@@ -217,7 +217,7 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
     v.clear();
     for (size_t k = 0; k < a.classes.size(); ++k) {
       if (a.classes[k])
-        v.push_back({std::string(features::class_name(static_cast<features::TrafficClass>(k))), a.classes[k], 0});
+        v.push_back({std::string(filter::class_name(static_cast<filter::TrafficClass>(k))), a.classes[k], 0});
     }
     p.classes_ = sorted_shares(std::move(v), a.packets);
     v.clear();

@@ -11,7 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "../../src/features/intensity.hpp"
+#include "../../src/features/family.hpp"
+#include "../../src/features/family_intensity.hpp"
 #include "darklens/error.hpp"
 #include "darklens/synth/pcap_writer.hpp"
 #include "support/capture_bytes.hpp"
@@ -351,7 +352,7 @@ TEST(Features, PrefixClassAndMinPackets) {
   for (const auto& p : v) agg.add(p);
   EXPECT_EQ(agg.counters().outside_prefix_, 1u);
   EXPECT_EQ(agg.counters().used_, 4u);
-  o.classes_ = features::parse_classes("backscatter");
+  o.classes_ = filter::parse_classes("backscatter");
   features::Aggregator none(o);
   for (const auto& p : v) none.add(p);
   EXPECT_EQ(none.table().rows(), 0u);
@@ -414,23 +415,27 @@ TEST(Features, RowsComeByWindowThenSource) {
   }
 }
 
-TEST(Features, ClassesOfPackets) {
-  Packet p = tcp_syn(0, 1, 1, 1, 1);
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kScan);
-  p.tcp_flags_ = 0x12;
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kBackscatter);
-  p.tcp_flags_ = 0x14;
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kBackscatter);
-  p.tcp_flags_ = 0x18;
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kOther);
-  p.proto_ = ip_proto::kIcmp;
-  p.icmp_type_ = 8;
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kScan);
-  p.icmp_type_ = 3;
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kBackscatter);
-  p.proto_ = ip_proto::kGre;
-  p.flags_ = 0;
-  EXPECT_EQ(features::classify(p), features::TrafficClass::kOther);
+TEST(Features, EveryFamilyIsRegisteredOnce) {
+  // The registry is what --families, stored options and the table builder
+  // read: every Family value once, in order, its name parsing back to it,
+  // reading some state, and writing columns under its own prefix.
+  const auto& all = features::registered_families();
+  ASSERT_EQ(all.size(), 6u);
+  const std::map<std::string, std::string> prefix = {{"agm", "agm_"},         {"agm-ext", "ext_"},
+                                                     {"agm-num", "num_"},     {"temporal", "tmp_"},
+                                                     {"fingerprints", "fp_"}, {"intensity", "int_"}};
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& d = *all[i];
+    EXPECT_EQ(static_cast<size_t>(d.id), i) << d.name;
+    EXPECT_EQ(features::family_name(d.id), d.name);
+    EXPECT_EQ(features::parse_families(d.name), std::vector<features::Family>{d.id});
+    EXPECT_NE(d.states, 0) << d.name;
+    features::FeatureOptions o;
+    o.families_ = {d.id};
+    const auto t = table_of(tiny(), o);
+    ASSERT_FALSE(t.columns_.empty()) << d.name;
+    for (const auto& c : t.columns_) EXPECT_EQ(c.rfind(prefix.at(d.name), 0), 0u) << d.name << ": " << c;
+  }
 }
 
 TEST(Features, OptionErrors) {
@@ -438,8 +443,6 @@ TEST(Features, OptionErrors) {
   EXPECT_EQ(msg([] { features::parse_families("agm,pca"); }),
             "unknown feature family 'pca' (known: agm, agm-ext, agm-num, temporal, fingerprints, intensity)");
   EXPECT_EQ(msg([] { features::parse_families(","); }), "no feature family given");
-  EXPECT_EQ(msg([] { features::parse_classes("scan,spam"); }),
-            "unknown traffic class 'spam' (known: scan, backscatter, other)");
   EXPECT_EQ(msg([] { features::parse_window("24x"); }),
             "window '24x': expected a length such as 30m, 1h, 6h, 24h or 7d (1s to 366d)");
   EXPECT_EQ(msg([] { features::parse_window("400d"); }),
@@ -474,7 +477,7 @@ TEST(Features, OptionsJsonRoundTrip) {
   o.families_ = features::parse_families("agm-ext,intensity");
   o.window_ = features::parse_window("6h");
   o.darknet_ = {*Cidr::parse("198.51.100.0/24"), *Cidr::parse("2001:db8::/32")};
-  o.classes_ = features::parse_classes("scan");
+  o.classes_ = filter::parse_classes("scan");
   o.bpf_ = "tcp";
   o.min_packets_ = 3;
   o.flow_timeout_ns_ = 5 * kSec;
@@ -527,22 +530,22 @@ TEST(Features, ForEachUsedPacketSelectsAsTheAggregation) {
   }
   features::FeatureOptions o;
   o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
-  o.classes_ = features::parse_classes("scan");
+  o.classes_ = filter::parse_classes("scan");
   size_t n = 0;
-  features::for_each_used_packet(o, {path}, [&](const Packet& p) {
+  filter::for_each_used_packet(o.selection(), {path}, [&](const Packet& p) {
     ++n;
-    EXPECT_EQ(features::select_packet(o, p), features::Selected::kUsed);
+    EXPECT_EQ(filter::select_packet(o.selection(), p), filter::Selected::kUsed);
   });
   EXPECT_EQ(n, 5u);
   Packet p = tiny()[0];
-  EXPECT_EQ(features::select_packet(o, p), features::Selected::kUsed);
+  EXPECT_EQ(filter::select_packet(o.selection(), p), filter::Selected::kUsed);
   p.dst_ = IpAddr::v4(0x0A000001);
-  EXPECT_EQ(features::select_packet(o, p), features::Selected::kOutsidePrefix);
+  EXPECT_EQ(filter::select_packet(o.selection(), p), filter::Selected::kOutsidePrefix);
   p.src_ = IpAddr::v4(0xC6336405);
-  EXPECT_EQ(features::select_packet(o, p), features::Selected::kResponder);
+  EXPECT_EQ(filter::select_packet(o.selection(), p), filter::Selected::kResponder);
   p = tiny()[0];
   p.tcp_flags_ = tcp_flag::kRst;
-  EXPECT_EQ(features::select_packet(o, p), features::Selected::kClassFiltered);
+  EXPECT_EQ(filter::select_packet(o.selection(), p), filter::Selected::kClassFiltered);
 }
 
 TEST(Features, CsvNumbersAreShortestRoundTrips) {

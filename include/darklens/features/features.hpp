@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "darklens/filter/filter.hpp"
 #include "darklens/ingest/ingest.hpp"
 #include "darklens/types.hpp"
 
@@ -32,18 +33,6 @@ enum class Family : uint8_t { kAgm, kAgmExt, kAgmNum, kTemporal, kFingerprints, 
 /// "agm,temporal,..." -> families. Throws ParamError naming the bad one.
 std::vector<Family> parse_families(std::string_view list);
 std::string_view family_name(Family f);
-
-/// What a packet is, as seen from the darknet.
-enum class TrafficClass : uint8_t {
-  kScan = 0,         // TCP SYN, UDP, ICMP/ICMPv6 echo request: someone probing
-  kBackscatter = 1,  // SYN-ACK, RST, RST-ACK, ICMP errors and echo replies:
-                     // answers to packets spoofed with a darknet source
-  kOther = 2,        // everything else (ACK, PSH-ACK, FIN, GRE, ...)
-};
-TrafficClass classify(const Packet& p);
-std::string_view class_name(TrafficClass c);
-/// "scan,backscatter" -> bit mask over TrafficClass. Throws ParamError.
-uint8_t parse_classes(std::string_view list);
 
 /// Fixed-length windows aligned to `origin_ns_` (default: the Unix epoch,
 /// so any window dividing a day starts at UTC midnight).
@@ -66,17 +55,17 @@ extern const char* const kAgmFieldNames[7];
 struct FeatureOptions {
   std::vector<Family> families_ = {Family::kAgm};
   WindowSpec window_;
-  /// The monitored darknet. Packets to other destinations are counted in
-  /// AggregateCounters::outside_prefix_ and left out. Empty = keep all.
+  /// The packet selection (filter::Selection): the monitored darknet
+  /// (packets to other destinations are counted in
+  /// AggregateCounters::outside_prefix_ and left out; empty = keep all)...
   std::vector<Cidr> darknet_;
-  /// Bit mask of TrafficClass values to keep (default: all).
-  uint8_t classes_ = 0x7;
-  /// libpcap filter expression applied to every record before decoding
-  /// ("" = none). DarkVec CSV rows are filtered as the raw IP packet
-  /// darklens rebuilds from their fields (docs/features.md).
+  /// ...the bit mask of filter::TrafficClass values to keep...
+  uint8_t classes_ = filter::kAllClasses;
+  /// ...and a libpcap expression applied to every record ("" = none).
   std::string bpf_;
   /// Keep only rows of validated sources (completed a TCP handshake with
-  /// the responding darknet). Needs darknet_ (the responder's addresses).
+  /// the responding darknet, filter/handshakes.hpp). Needs darknet_ (the
+  /// responder's addresses).
   bool validated_only_ = false;
   /// Rows with fewer packets are dropped from the table.
   uint64_t min_packets_ = 1;
@@ -94,6 +83,9 @@ struct FeatureOptions {
   /// them by hash; several files are read this many at a time. The result
   /// does not depend on it.
   int threads_ = 1;
+
+  /// The packet selection these options make.
+  filter::Selection selection() const { return {darknet_, classes_, bpf_}; }
 };
 
 /// The options as JSON (what a stored model needs to compute the same
@@ -132,38 +124,6 @@ struct FeatureTable {
   /// Index of a column by name; throws ParamError when absent.
   size_t column(std::string_view name) const;
 };
-
-/// Why a packet is or is not a source's traffic (the aggregation's
-/// selection, shared with everything that re-reads the same captures).
-enum class Selected : uint8_t {
-  kUsed,           // goes into its source's features
-  kResponder,      // sent from inside the darknet (a responder), never a source
-  kOutsidePrefix,  // destination not in the darknet
-  kClassFiltered,  // traffic class not selected
-};
-Selected select_packet(const FeatureOptions& options, const Packet& p);
-
-/// The packets the aggregation uses as sources' traffic (same BPF filter,
-/// prefix and class selection), read from captures in the order given, a
-/// chunk at a time. Throws as Aggregator::add_file.
-class UsedPackets {
- public:
-  UsedPackets(FeatureOptions options, std::vector<std::string> paths);
-  ~UsedPackets();
-  /// Replaces `out` with the next used packets, at most `max`; false once
-  /// the captures are exhausted (`out` may then still hold the last few).
-  bool next(std::vector<Packet>& out, size_t max);
-
- private:
-  FeatureOptions options_;
-  std::vector<std::string> paths_;
-  size_t next_path_ = 0;
-  std::unique_ptr<ingest::CaptureReader> reader_;
-};
-
-/// Calls `fn` with every packet of UsedPackets, in order.
-void for_each_used_packet(const FeatureOptions& options, const std::vector<std::string>& paths,
-                          const std::function<void(const Packet&)>& fn);
 
 /// The per-packet tests behind the fingerprints family (docs/features.md):
 /// ZMap (IP ID 54321) on any packet; Masscan (IP ID == (dst ^ dport ^ seq)

@@ -112,7 +112,15 @@ struct ReadCounters {
   void note_record(int64_t ts_ns, uint32_t wire_len);
 };
 
-class BpfFilter;
+/// A test of raw records before decoding (filter::compile_bpf makes one
+/// from a libpcap expression).
+class RecordFilter {
+ public:
+  virtual ~RecordFilter() = default;
+  /// `data`: the record as captured (`caplen` bytes of a `wire_len` frame).
+  virtual bool match(const uint8_t* data, uint32_t caplen, uint32_t wire_len) const = 0;
+};
+
 class ByteStream;
 
 /// Sequential reader of one capture.
@@ -130,12 +138,13 @@ class CaptureReader {
   CaptureReader();
   virtual ~CaptureReader();
 
-  /// Keeps only records matching a libpcap filter expression (e.g.
-  /// "tcp dst port 23"), compiled for this capture's link type. DarkVec CSV
-  /// rows are matched as the raw IP packet rebuilt from their fields.
-  /// Rejected records are counted in ReadCounters::filtered_. Throws
-  /// ParamError with libpcap's reason when the expression does not compile.
-  void set_filter(const std::string& expression);
+  /// Keeps only records `filter` matches (nullptr: all). DarkVec CSV rows
+  /// are matched as the raw IP packet rebuilt from their fields. Rejected
+  /// records are counted in ReadCounters::filtered_.
+  void set_filter(std::unique_ptr<RecordFilter> filter);
+  /// The link type records are matched as: the capture's, or raw IP (12)
+  /// for DarkVec CSV rows.
+  int record_linktype() const;
 
   /// Decodes the next packet into `out`; false at the end of the input
   /// (clean or early: see counters().stop_message_). Never throws for
@@ -158,7 +167,7 @@ class CaptureReader {
 
   CaptureInfo info_;
   ReadCounters counters_;
-  std::unique_ptr<BpfFilter> filter_;
+  std::unique_ptr<RecordFilter> filter_;
   const ByteStream* input_ = nullptr;  // the reader's byte source (set by each reader)
 };
 

@@ -4,7 +4,7 @@
 // known activities it matches in a signature catalog. docs/analyze.md.
 //
 //   darklens::profile::Profiler pr(table.source_, table.window_start_ns_, labels, options.window_);
-//   darklens::features::for_each_used_packet(options, files, [&](const Packet& p) { pr.add(p); });
+//   darklens::filter::for_each_used_packet(options.selection(), files, [&](const Packet& p) { pr.add(p); });
 //   auto profiles = pr.finish(&gt);                        // largest cluster first
 //   auto catalog = darklens::profile::Catalog::load("data/signatures.txt");
 //   for (auto& c : profiles) c.activities_ = darklens::profile::match(catalog, c);

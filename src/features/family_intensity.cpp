@@ -1,8 +1,12 @@
-#include "intensity.hpp"
+// intensity: packets, bytes and flows per TCP flag combination, protocol
+// and service group; distinct destinations, ports and /24s. The state and
+// its flows: family_intensity.hpp.
+#include "family_intensity.hpp"
 
 #include <array>
+#include <string>
 
-#include "source_state.hpp"
+#include "family.hpp"
 
 namespace darklens::features {
 
@@ -198,5 +202,50 @@ void Intensity::adopt(Intensity&& o, int64_t timeout) {
   *this = std::move(o);
   std::erase_if(head, [&](const Head& h) { return h.start - first > timeout; });
 }
+
+namespace {
+
+void columns(Builder& b, const TableInput& in, Range range) {
+  const std::vector<RowRef>& rows = in.rows;
+  auto packets = b.column("int_packets");
+  auto bytes = b.column("int_bytes");
+  auto flows = b.column("int_flows");
+  std::vector<Col> fp, ff, pp, pf, sp, sf;
+  for (auto* name : kFlagGroupNames) fp.push_back(b.column(std::string("int_") + name + "_packets"));
+  for (auto* name : kFlagGroupNames) ff.push_back(b.column(std::string("int_") + name + "_flows"));
+  for (auto* name : kProtoGroupNames) pp.push_back(b.column(std::string("int_") + name + "_packets"));
+  for (auto* name : kProtoGroupNames) pf.push_back(b.column(std::string("int_") + name + "_flows"));
+  for (auto* name : kServiceGroupNames) sp.push_back(b.column(std::string("int_svc_") + name + "_packets"));
+  for (auto* name : kServiceGroupNames) sf.push_back(b.column(std::string("int_svc_") + name + "_flows"));
+  auto dsts = b.column("int_dst_distinct");
+  auto ports = b.column("int_dst_port_distinct");
+  auto nets = b.column("int_dst24_distinct");
+  for (size_t r = range.begin; r < range.end; ++r) {
+    const Intensity& t = *rows[r].state.intensity;
+    packets[r] = static_cast<double>(t.packets);
+    bytes[r] = static_cast<double>(t.bytes);
+    flows[r] = static_cast<double>(t.flows);
+    for (int i = 0; i < kFlagGroups; ++i) {
+      fp[i][r] = static_cast<double>(t.flag_packets[i]);
+      ff[i][r] = static_cast<double>(t.flag_flows[i]);
+    }
+    for (int i = 0; i < kProtoGroups; ++i) {
+      pp[i][r] = static_cast<double>(t.proto_packets[i]);
+      pf[i][r] = static_cast<double>(t.proto_flows[i]);
+    }
+    for (int i = 0; i < kServiceGroups; ++i) {
+      sp[i][r] = static_cast<double>(t.service_packets[i]);
+      sf[i][r] = static_cast<double>(t.service_flows[i]);
+    }
+    const AgmCounts* agm = rows[r].state.all;
+    dsts[r] = static_cast<double>((agm ? agm->fields[kDstIp] : t.dst).distinct());
+    ports[r] = static_cast<double>(t.dports(agm ? &agm->fields[kDstPort] : nullptr).distinct());
+    nets[r] = static_cast<double>(t.dst24.distinct());
+  }
+}
+
+}  // namespace
+
+extern const FamilyDef kIntensityFamily{Family::kIntensity, "intensity", kStateIntensity, false, columns};
 
 }  // namespace darklens::features

@@ -1,41 +1,10 @@
-// BPF filtering with libpcap's own compiler and interpreter.
-#include <pcap/pcap.h>
-
-#include <cstring>
+// Record filters (filter::compile_bpf makes them) applied by the readers;
+// DarkVec CSV rows are offered as the raw IP packet their fields describe.
 #include <vector>
 
-#include "bytes.hpp"
-#include "darklens/error.hpp"
 #include "darklens/ingest/ingest.hpp"
 
 namespace darklens::ingest {
-
-class BpfFilter {
- public:
-  BpfFilter(int linktype, const std::string& expr) {
-    // LINKTYPE_ values that differ from Linux DLT_ values.
-    const int dlt = (linktype == 101 || linktype == 14) ? 12 : linktype;
-    pcap_t* dead = pcap_open_dead(dlt, 262144);
-    if (dead == nullptr) throw ParamError("filter: cannot open libpcap");
-    if (pcap_compile(dead, &prog_, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      std::string why = pcap_geterr(dead);
-      pcap_close(dead);
-      throw ParamError("filter '" + expr + "': " + why);
-    }
-    pcap_close(dead);
-  }
-  ~BpfFilter() { pcap_freecode(&prog_); }
-  BpfFilter(const BpfFilter&) = delete;
-  BpfFilter& operator=(const BpfFilter&) = delete;
-
-  bool match(const uint8_t* data, uint32_t caplen, uint32_t wire_len) const {
-    return bpf_filter(prog_.bf_insns, data, wire_len, caplen) != 0;
-  }
-
- private:
-  bpf_program prog_{};
-};
-
 namespace {
 
 void put16(uint8_t* p, uint16_t v) { p[0] = v >> 8, p[1] = v & 0xff; }
@@ -95,15 +64,10 @@ std::vector<uint8_t> rebuild(const Packet& p) {
 CaptureReader::CaptureReader() = default;
 CaptureReader::~CaptureReader() = default;
 
-void CaptureReader::set_filter(const std::string& expression) {
-  if (expression.empty()) {
-    filter_.reset();
-    return;
-  }
-  // CSV rows are matched as raw IP (DLT_RAW).
-  const int linktype = info_.format_ == Format::kDarkVecCsv ? 12 : info_.linktype_;
-  filter_ = std::make_unique<BpfFilter>(linktype, expression);
-}
+void CaptureReader::set_filter(std::unique_ptr<RecordFilter> filter) { filter_ = std::move(filter); }
+
+// CSV rows are matched as raw IP (DLT_RAW).
+int CaptureReader::record_linktype() const { return info_.format_ == Format::kDarkVecCsv ? 12 : info_.linktype_; }
 
 bool CaptureReader::keep(const uint8_t* frame, uint32_t caplen, uint32_t wire_len) {
   if (!filter_ || filter_->match(frame, caplen, wire_len)) return true;

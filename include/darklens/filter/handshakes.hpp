@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace darklens::features {
+namespace darklens::filter {
 
 struct Handshakes {
   struct Key {  // the connection, seen from the source
@@ -96,4 +96,4 @@ struct Handshakes {
   }
 };
 
-}  // namespace darklens::features
+}  // namespace darklens::filter

@@ -1,0 +1,92 @@
+// A feature family: the columns it writes from the per-(source, window)
+// states it reads. Each family is one file, family_<name>.cpp (its columns
+// and its FamilyDef; a state only it reads sits in family_<name>.hpp), and
+// is registered once, in families.cpp. docs/features.md defines the
+// columns; change both together. Adding a family: a Family value
+// (features.hpp), the file, its row in families.cpp, its section of
+// docs/features.md. A new kind of state also needs its array in the
+// aggregator (add, merge, adopt, view: aggregator.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "darklens/features/features.hpp"
+#include "source_state.hpp"
+
+namespace darklens::features {
+
+/// One row to build: its key and its states.
+struct RowRef {
+  IpAddr source;
+  int64_t window;
+  SourceView state;
+};
+
+// Each family is written in two passes over the same code: one declares
+// its columns (names, in order; no rows), then, with the column-major
+// buffer allocated once, others fill disjoint ranges of rows, on as many
+// threads (each cell depends on its row only: the same table on any
+// number). A family asks for its columns in the same order in every pass.
+struct Builder;
+struct Col {
+  Builder* b;
+  size_t index;
+  double& operator[](size_t row) const;
+};
+struct Builder {
+  FeatureTable& t;
+  size_t rows;
+  bool declaring;
+  size_t next = 0;  // the index of the next column asked for
+  Builder(FeatureTable& table, size_t n, bool declare) : t(table), rows(n), declaring(declare) {}
+  Col column(std::string name) {
+    if (declaring) t.columns_.push_back(std::move(name));
+    return {this, next++};
+  }
+};
+inline double& Col::operator[](size_t row) const { return b->t.values_[index * b->rows + row]; }
+
+/// The rows one pass fills.
+struct Range {
+  size_t begin, end;
+};
+
+/// What a family's columns are computed from.
+struct TableInput {
+  const FeatureOptions& options;
+  /// The table's rows (those with at least --min-packets, and validated
+  /// when asked), in the order their states are in memory.
+  const std::vector<RowRef>& rows;
+  /// Every row aggregated, also those left out of the table (filled only
+  /// when a selected family has `reads_every_row`).
+  const std::vector<RowRef>& every_row;
+};
+
+/// The per-(source, window) states a family reads (bits): the aggregator
+/// keeps those of the selected families only.
+enum StateBits : uint8_t {
+  kStateAgm = 1,           // AgmCounts over every packet (family_agm.hpp)
+  kStateAgmTcp = 2,        // AgmCounts over TCP segments only
+  kStateTemporal = 4,      // Temporal (family_temporal.hpp)
+  kStateFingerprints = 8,  // Fingerprints (family_fingerprints.hpp)
+  kStateIntensity = 16,    // Intensity (family_intensity.hpp)
+};
+
+struct FamilyDef {
+  Family id;
+  const char* name;  // as --families spells it
+  uint8_t states;    // StateBits it reads
+  bool reads_every_row;
+  /// Declares (b.declaring: on the empty table, once, before any filling;
+  /// it may also set the table's side data, e.g. a vocabulary) or fills
+  /// rows [range) of its columns.
+  void (*columns)(Builder& b, const TableInput& in, Range range);
+};
+
+/// Every family, in the order of Family (families.cpp).
+const std::vector<const FamilyDef*>& registered_families();
+const FamilyDef& family_def(Family f);
+
+}  // namespace darklens::features
