@@ -136,10 +136,10 @@ Command add_analyze(CLI::App& app) {
             auto features_csv =
                 std::async(std::launch::async, [&] { features::write_table(a.table, o->out + "/features.csv"); });
             write_file(o->out + "/clusters.csv", clusters_csv(a.table, a.result.labels_));
-            write_file(o->out + "/profiles.json", a.report["profiles"].dump(2) + "\n");
+            write_file(o->out + "/profiles.json", a.report.profiles.dump(2) + "\n");
             if (db) a.summary["stored"] = {{"db", o->db}, {"run", analyze::store(*db, a, o->files, opt)}};
             write_file(o->out + "/summary.json", a.summary.dump(2) + "\n");
-            write_file(o->out + "/report.html", report::render_html(a.report));
+            write_file(o->out + "/report.html", report::render_html(report::to_json(a.report)));
             features_csv.get();
             if (!o->quiet) {
               std::cout << o->out << "/report.html: " << a.table.rows() << " sources in " << a.result.summary_.clusters
@@ -201,23 +201,11 @@ Command add_classify(CLI::App& app) {
               }
               csv += "\n";
             }
-            if (!o->no_store) {
-              c.summary["stored"] = {{"db", o->db}, {"run", analyze::store(db, c, o->files)}};
-              // New groups got pattern ids: show them.
-              for (auto& p : c.summary["patterns"]) {
-                if (p["status"] == "new") p["id"] = c.fresh[p["new_group"].get<size_t>()].id;
-              }
-              c.report["patterns"] = c.summary["patterns"];
-              for (auto& p : c.report["profiles"]) {
-                if (!p.contains("new_group")) continue;
-                p["pattern"] = c.fresh[p["new_group"].get<size_t>()].id;
-                p["name"] = "pattern " + std::to_string(p["pattern"].get<int64_t>()) + " (new)";
-              }
-            }
+            if (!o->no_store) c.summary["stored"] = {{"db", o->db}, {"run", analyze::store(db, c, o->files)}};
             write_file(o->out + "/assignments.csv", csv);
-            write_file(o->out + "/profiles.json", c.report["profiles"].dump(2) + "\n");
+            write_file(o->out + "/profiles.json", c.report.profiles.dump(2) + "\n");
             write_file(o->out + "/classify.json", c.summary.dump(2) + "\n");
-            write_file(o->out + "/report.html", report::render_html(c.report));
+            write_file(o->out + "/report.html", report::render_html(report::to_json(c.report)));
             if (!o->quiet) {
               std::cout << o->out << "/report.html: " << c.table.rows() << " sources; "
                         << c.summary["sources_in_known_patterns"] << " in known patterns ("

@@ -5,11 +5,10 @@
 #include <chrono>
 #include <map>
 
-#include "../core/rng.hpp"
 #include "common.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
-#include "darklens/transform/transform.hpp"
+#include "darklens/report/document.hpp"
 
 namespace darklens::analyze {
 namespace detail {
@@ -31,62 +30,10 @@ void say(const std::function<void(const std::string&)>& progress, const std::str
   if (progress) progress(line);
 }
 
-nlohmann::json profiles_json(const std::vector<profile::ClusterProfile>& profiles) {
-  nlohmann::json a = nlohmann::json::array();
-  for (const auto& p : profiles) a.push_back(profile::to_json(p));
-  return a;
-}
-
-nlohmann::json projection(const cluster::Matrix& Y, const std::vector<int>& labels, size_t points, uint64_t seed) {
-  cluster::Matrix P = cluster::Matrix::Zero(Y.rows(), 2);
-  std::string note;
-  if (Y.cols() > 2 && Y.rows() >= 2) {
-    P = transform::fit_pca(Y, {.n_components_ = 2}).transform(Y);
-    note = "Axes: the first two principal components of the " + std::to_string(Y.cols()) + "-dimensional embedding.";
-  } else if (Y.cols() == 2) {
-    P = Y;
-    note = "Axes: the two embedded dimensions.";
-  } else if (Y.cols() == 1) {
-    P.col(0) = Y.col(0);
-    note = "Axis: the one embedded dimension.";
-  }
-  const size_t n = static_cast<size_t>(Y.rows());
-  std::vector<size_t> idx;
-  if (n > points) {
-    idx = seeded_sample(n, points, seed);
-    std::sort(idx.begin(), idx.end());
-    note += " A seeded sample of " + std::to_string(points) + " of the " + std::to_string(n) + " sources.";
-  } else {
-    for (size_t i = 0; i < n; ++i) idx.push_back(i);
-  }
-  nlohmann::json x = nlohmann::json::array(), y = nlohmann::json::array(), c = nlohmann::json::array();
-  for (size_t i : idx) {
-    x.push_back(P(static_cast<Eigen::Index>(i), 0));
-    y.push_back(P(static_cast<Eigen::Index>(i), 1));
-    c.push_back(labels[i]);
-  }
-  return {{"x", x}, {"y", y}, {"cluster", c}, {"note", note}};
-}
-
 std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt) {
   std::vector<int> truth(t.rows());
   for (size_t i = 0; i < t.rows(); ++i) truth[i] = gt.index_of(t.source_[i]);
   return truth;
-}
-
-nlohmann::json knn_json(const evaluate::Classification& c) {
-  nlohmann::json per = nlohmann::json::array();
-  for (const auto& s : c.per_class_) {
-    per.push_back(
-        {{"class", s.name}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}});
-  }
-  return nlohmann::json{{"k", 1},
-                        {"classes", c.classes_},
-                        {"confusion", c.confusion_},
-                        {"per_class", per},
-                        {"accuracy", c.accuracy_},
-                        {"macro_f1", c.macro_f1_},
-                        {"evaluated", c.evaluated_}};
 }
 
 std::pair<int64_t, int64_t> window_range(const features::FeatureTable& t, const features::WindowSpec& w) {
@@ -136,7 +83,6 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   // leave-one-out 1-NN and the clusters' agreement with it.
   t = clock::now();
   const cluster::Matrix& Y = a.result.embedding_;
-  const size_t n = labels.size();
   const nlohmann::json clustering = pipeline::to_json(a.result.summary_);
   const auto& own = a.result.summary_.silhouette_per_cluster;  // the clusterer's, when it scored its labels
   const std::vector<int> truth = options.gt ? truth_of(a.table, *options.gt) : std::vector<int>();
@@ -147,35 +93,16 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   ep.threads = options.threads;
   const auto ev = evaluate::evaluate_clustering(Y, labels, options.gt ? &truth : nullptr,
                                                 options.gt ? options.gt->labels_ : std::vector<std::string>(), ep);
-  nlohmann::json report;
-  if (own) {
-    // The clusterer's own: the same seeded sample of rows, noise left out.
-    report["silhouette"] = pipeline::to_json(*own);
-    size_t rows = 0;
-    for (const auto& c : *own) rows += c.rows;
-    report["silhouette_note"] = "On " + std::to_string(rows) +
-                                (rows < n ? " sources (the clusterer's seeded sample)" : " sources") +
-                                ", noise left out.";
-  } else if (!ev.silhouette.empty()) {
-    report["silhouette"] = pipeline::to_json(ev.silhouette);
-    report["silhouette_note"] = ev.silhouette_rows < n
-                                    ? "On a seeded sample of " + std::to_string(ev.silhouette_rows) + " sources."
-                                    : std::string("On all sources.");
-  }
   nlohmann::json evaluation;
   if (ev.knn) {
-    const nlohmann::json k = knn_json(*ev.knn);
-    report["knn"] = k;
-    evaluation["knn_accuracy"] = k["accuracy"];
-    evaluation["knn_macro_f1"] = k["macro_f1"];
-    evaluation["labelled_sources"] = k["evaluated"];
+    evaluation["knn_accuracy"] = ev.knn->accuracy_;
+    evaluation["knn_macro_f1"] = ev.knn->macro_f1_;
+    evaluation["labelled_sources"] = ev.knn->evaluated_;
     const auto& ag = *ev.agreement;
     evaluation["ari"] = ag.ari;
     evaluation["ami"] = ag.ami;
     evaluation["homogeneity"] = ag.homogeneity;
     evaluation["completeness"] = ag.completeness;
-    report["agreement"] = {
-        {"ARI", ag.ari}, {"AMI", ag.ami}, {"homogeneity", ag.homogeneity}, {"completeness", ag.completeness}};
   }
   say(options.progress, "evaluate: " + seconds_text(since(t)));
 
@@ -198,34 +125,19 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   }
   a.summary["files"] = damaged;
 
-  report["title"] = "darklens analysis, " + iso8601_utc(w0).substr(0, 10);
-  report["subtitle"] = std::to_string(a.table.rows()) + " sources, " + std::to_string(a.counters.used_) +
-                       " packets, window " + iso8601_utc(w0) + " to " + iso8601_utc(w1);
-  report["numbers"] = nlohmann::json::array(
-      {{"sources", a.table.rows()},
-       {"packets used", a.counters.used_},
-       {"features", std::to_string(a.table.columns_.size()) + " columns (" +
-                        features::options_to_json(options.features)["families"].get<std::string>() + ")"},
-       {"pipeline", options.pipeline},
-       {"how the clusters were chosen",
-        a.result.summary_.choice.rule +
-            (a.result.summary_.choice.note ? " — " + *a.result.summary_.choice.note : std::string())},
-       {"clusters", a.result.summary_.clusters},
-       {"noise sources", a.result.summary_.noise},
-       {"silhouette (the clusterer's choice)", clustering["silhouette"]},
-       {"unexplained clusters", unexplained}});
-  if (evaluation.contains("knn_accuracy")) {
-    report["numbers"].push_back({"leave-one-out 1-NN accuracy (ground truth)", evaluation["knn_accuracy"]});
-    report["numbers"].push_back({"AMI clusters vs ground truth", evaluation["ami"]});
-  }
-  report["profiles"] = profiles_json(a.profiles);
-  size_t rank = 0;
-  for (auto& p : report["profiles"]) p["top"] = p["cluster"].get<int>() >= 0 && ++rank <= options.top;
-  report["top"] = options.top;
-  report["projection"] = projection(Y, labels, options.projection_points, options.seed);
-  if (clustering.contains("som")) report["som"] = clustering["som"];
-  report["generated_by"] = "darklens analyze " + options.pipeline;
-  a.report = std::move(report);
+  a.report = report::analysis_document({.table = a.table,
+                                        .counters = a.counters,
+                                        .features = options.features,
+                                        .pipeline = options.pipeline,
+                                        .result = a.result,
+                                        .profiles = a.profiles,
+                                        .evaluation = ev,
+                                        .unexplained = unexplained,
+                                        .window_start_ns = w0,
+                                        .window_end_ns = w1,
+                                        .top = options.top,
+                                        .projection_points = options.projection_points,
+                                        .seed = options.seed});
   return a;
 }
 

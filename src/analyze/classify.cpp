@@ -179,22 +179,30 @@ nlohmann::json series(const patterns::Store& db, const Classification& c, int64_
             {"1-NN accuracy (ground truth)", knn}}}};
 }
 
-// Each profile named after its known pattern or new group.
-void name_profiles(nlohmann::json& profiles, const std::vector<patterns::Pattern>& known) {
-  const int K = static_cast<int>(known.size());
-  for (auto& p : profiles) {
-    const int l = p["cluster"].get<int>();
+// Each profile's name after its known pattern or new group (new groups'
+// pattern ids once stored).
+std::vector<nlohmann::json> profile_names(const Classification& c) {
+  const int K = static_cast<int>(c.known.size());
+  std::vector<nlohmann::json> names;
+  for (const auto& p : c.profiles) {
+    const int l = p.cluster_;
     if (l >= 0 && l < K) {
-      const auto& kp = known[static_cast<size_t>(l)];
-      p["pattern"] = kp.id;
-      p["name"] = "pattern " + std::to_string(kp.id) + (kp.name.empty() ? "" : " (" + kp.name + ")");
+      const auto& kp = c.known[static_cast<size_t>(l)];
+      names.push_back({{"pattern", kp.id},
+                       {"name", "pattern " + std::to_string(kp.id) + (kp.name.empty() ? "" : " (" + kp.name + ")")}});
     } else if (l >= K) {
-      p["new_group"] = l - K;
-      p["name"] = "new group " + std::to_string(l - K);
+      const auto g = static_cast<size_t>(l - K);
+      const int64_t id = g < c.fresh.size() ? c.fresh[g].id : 0;
+      if (id > 0) {
+        names.push_back({{"new_group", g}, {"pattern", id}, {"name", "pattern " + std::to_string(id) + " (new)"}});
+      } else {
+        names.push_back({{"new_group", g}, {"name", "new group " + std::to_string(g)}});
+      }
     } else {
-      p["name"] = "new, noise";
+      names.push_back({{"name", "new, noise"}});
     }
   }
+  return names;
 }
 
 }  // namespace
@@ -243,19 +251,17 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   size_t back = 0;
   const nlohmann::json pats = pattern_status(c, profile_of, back);
   const nlohmann::json tracking = tracking_vs_model(db, c, model_id);
-  nlohmann::json report;
   nlohmann::json evaluation;
+  std::optional<evaluate::Classification> knn;
   if (o.gt) {
     const auto truth = truth_of(c.table, *o.gt);
     evaluate::ClusteringEvaluationParams ep;
     ep.silhouette = false;  // the new groups' clusterer scores its own
     ep.threads = o.threads;
-    const auto ev = evaluate::evaluate_clustering(Y, g.labels, &truth, o.gt->labels_, ep);
-    if (ev.knn) {
-      const nlohmann::json k = knn_json(*ev.knn);
-      report["knn"] = k;
-      evaluation["knn_accuracy"] = k["accuracy"];
-      evaluation["labelled_sources"] = k["evaluated"];
+    knn = evaluate::evaluate_clustering(Y, g.labels, &truth, o.gt->labels_, ep).knn;
+    if (knn) {
+      evaluation["knn_accuracy"] = knn->accuracy_;
+      evaluation["labelled_sources"] = knn->evaluated_;
     }
   }
   const auto [w0, w1] = window_range(c.table, fo.window_);
@@ -279,25 +285,27 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                {"evaluation", evaluation},
                {"seconds", since(t0)}};
 
-  report["series"] = series(db, c, model_id, w0);
-  report["title"] = "darklens classification, " + iso8601_utc(w0).substr(0, 10);
-  report["subtitle"] = std::to_string(c.table.rows()) + " sources against model " + std::to_string(model_id) + " (" +
-                       c.model.summary.value("window_start", "") + ", " + c.model.pipeline + ")";
-  report["numbers"] =
-      nlohmann::json::array({{"sources", c.table.rows()},
-                             {"in known patterns", known_rows},
-                             {"new sources", g.fresh_rows.size()},
-                             {"new groups", g.new_groups},
-                             {"known patterns back", back},
-                             {"known patterns absent", K - static_cast<int>(back)},
-                             {"sources also in the model's window", tracking["sources_in_both"]},
-                             {"AMI vs the model's window", tracking.value("ami_vs_model", nlohmann::json(nullptr))}});
-  report["patterns"] = pats;
-  report["profiles"] = profiles_json(c.profiles);
-  name_profiles(report["profiles"], c.known);
-  report["projection"] = projection(Y, g.labels, o.projection_points, o.seed);
-  report["generated_by"] = "darklens classify, model " + std::to_string(model_id);
-  c.report = std::move(report);
+  const nlohmann::json lines = series(db, c, model_id, w0);
+  c.report = report::classification_document({.model_id = model_id,
+                                              .model_window_start = c.model.summary.value("window_start", ""),
+                                              .model_pipeline = c.model.pipeline,
+                                              .sources = c.table.rows(),
+                                              .known_rows = known_rows,
+                                              .new_sources = g.fresh_rows.size(),
+                                              .new_groups = static_cast<size_t>(g.new_groups),
+                                              .back = back,
+                                              .absent = static_cast<size_t>(K) - back,
+                                              .window_start_ns = w0,
+                                              .tracking = tracking,
+                                              .patterns = pats,
+                                              .series = lines,
+                                              .profiles = c.profiles,
+                                              .profile_names = profile_names(c),
+                                              .embedding = Y,
+                                              .labels = g.labels,
+                                              .knn = knn ? &*knn : nullptr,
+                                              .projection_points = o.projection_points,
+                                              .seed = o.seed});
   return c;
 }
 
@@ -342,7 +350,15 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
     }
     members.push_back({c.table.source_[i].to_string(), c.table.window_start_ns_[i], pid});
   }
-  return db.save_run(run, c.fresh, std::move(members), sightings);
+  const int64_t id = db.save_run(run, c.fresh, std::move(members), sightings);
+  // The new groups have pattern ids now: the summary and the report show them.
+  for (auto& p : c.summary["patterns"]) {
+    if (p["status"] == "new") p["id"] = c.fresh[p["new_group"].get<size_t>()].id;
+  }
+  c.report.patterns = c.summary["patterns"];
+  const auto names = profile_names(c);
+  for (size_t i = 0; i < names.size() && i < c.report.profiles.size(); ++i) c.report.profiles[i].update(names[i]);
+  return id;
 }
 
 }  // namespace darklens::analyze

@@ -17,6 +17,7 @@
 #include "darklens/patterns/patterns.hpp"
 #include "darklens/pipeline/pipeline.hpp"
 #include "darklens/profile/profile.hpp"
+#include "darklens/report/document.hpp"
 
 namespace darklens::analyze {
 
@@ -47,7 +48,7 @@ struct Analysis {
   pipeline::Result result;
   std::vector<profile::ClusterProfile> profiles;  // largest first, noise included
   nlohmann::json summary;                         // summary.json
-  nlohmann::json report;                          // report::render_html's document
+  report::Document report;                        // report.html (report::to_json, render_html)
 };
 
 /// Throws as the stages it runs (IoError / FormatError naming the file,
@@ -79,7 +80,7 @@ struct Classification {
   std::vector<patterns::Pattern> fresh;           // the new groups, as patterns (ids 0 until stored)
   std::vector<profile::ClusterProfile> profiles;  // labels: known index, then known.size() + new group
   nlohmann::json summary;                         // classify.json
-  nlohmann::json report;
+  report::Document report;                        // report.html; store() fills in the new patterns' ids
 };
 
 /// Throws ParamError when the database has no model (or not `model`), or
