@@ -2,7 +2,6 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
-#include <thread>
 
 #include "commands.hpp"
 #include "darklens/analyze/analyze.hpp"
@@ -118,8 +117,7 @@ Command add_analyze(CLI::App& app) {
             opt.features.darknet_ = parse_prefixes(o->prefix);
             opt.features.bpf_ = o->filter;
             opt.features.min_packets_ = o->min_packets;
-            opt.features.threads_ =
-                o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : o->threads;
+            opt.features.threads_ = o->threads;  // 0: all cores
             opt.pipeline = o->pipeline;
             opt.threads = o->threads;
             opt.top = o->top;

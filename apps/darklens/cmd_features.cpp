@@ -6,7 +6,6 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
@@ -175,8 +174,7 @@ Command add_features(CLI::App& app) {
             opt.exact_cap_ = o->exact_cap;
             opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
             if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
-            opt.threads_ =
-                o->threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : o->threads;
+            opt.threads_ = o->threads;           // 0: all cores
             features::check_table_path(o->out);  // fail before reading anything
             features::Aggregator agg(opt);
             const bool tty = stderr_is_tty() && !o->quiet;

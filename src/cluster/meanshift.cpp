@@ -18,14 +18,7 @@ double estimate_bandwidth(const Matrix& X, double quantile, size_t sample, uint6
   if (!(quantile > 0 && quantile <= 1)) throw ParamError("meanshift: quantile must be in (0, 1]");
   if (sample < 1) throw ParamError("meanshift: the bandwidth sample must hold at least one row");
   const size_t n = static_cast<size_t>(X.rows());
-  RowMatrix P;
-  if (n <= sample) {
-    P = X;
-  } else {
-    const auto idx = seeded_sample(n, sample, seed);
-    P.resize(static_cast<Eigen::Index>(sample), X.cols());
-    for (size_t i = 0; i < sample; ++i) P.row(static_cast<Eigen::Index>(i)) = X.row(static_cast<Eigen::Index>(idx[i]));
-  }
+  const RowMatrix P = n <= sample ? RowMatrix(X) : RowMatrix(X(seeded_sample(n, sample, seed), Eigen::all));
   const size_t m = static_cast<size_t>(P.rows());
   const size_t q = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(m) * quantile));
   std::vector<double> kth(m);

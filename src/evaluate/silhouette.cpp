@@ -246,13 +246,9 @@ double silhouette_score_sampled(const transform::Matrix& X, const std::vector<in
   }
   if (n <= sample) return silhouette_score(X, labels, threads);
   const auto idx = seeded_sample(n, sample, seed);
-  transform::Matrix S(static_cast<Eigen::Index>(sample), X.cols());
   std::vector<int> l(sample);
-  for (size_t i = 0; i < sample; ++i) {
-    S.row(static_cast<Eigen::Index>(i)) = X.row(static_cast<Eigen::Index>(idx[i]));
-    l[i] = labels[idx[i]];
-  }
-  return silhouette_score(S, l, threads);
+  for (size_t i = 0; i < sample; ++i) l[i] = labels[idx[i]];
+  return silhouette_score(X(idx, Eigen::all), l, threads);
 }
 
 SampledSilhouettes silhouettes_on_sample(const transform::Matrix& X, const std::vector<size_t>& candidates,

@@ -66,6 +66,7 @@ struct Aggregator::Impl {
     want_time = states & kStateTemporal;
     want_fp = states & kStateFingerprints;
     want_int = states & kStateIntensity;
+    if (opt.threads_ <= 0) opt.threads_ = static_cast<int>(resolve_threads(0));  // all cores
     if (opt.flow_timeout_ns_ <= 0) throw ParamError("flow timeout must be positive");
     if (opt.validated_only_ && opt.darknet_.empty()) {
       throw ParamError("validated TCP needs the darknet prefix (--prefix): the responder's SYN-ACKs come from it");

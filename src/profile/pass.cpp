@@ -16,7 +16,7 @@ std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& opt
   // part per thread, counted by that part's fork, while the next chunk is
   // read. Reading is most of this pass, so it keeps a thread of its own
   // (produce_ahead; docs/architecture.md).
-  const size_t parts = static_cast<size_t>(std::max(1, options.threads_));
+  const size_t parts = resolve_threads(options.threads_);  // 0: all cores
   std::vector<Profiler> forks;
   for (size_t i = 1; i < parts; ++i) forks.push_back(pr.fork());
   constexpr size_t kChunk = 1 << 16;

@@ -81,7 +81,7 @@ struct FeatureOptions {
   std::optional<AgmExtVocab> agm_ext_vocab_;
   /// Threads for add_file / add_files: one file's sources are split across
   /// them by hash; several files are read this many at a time. The result
-  /// does not depend on it.
+  /// does not depend on it. 0 = all cores.
   int threads_ = 1;
 
   /// The packet selection these options make.
