@@ -87,9 +87,12 @@ with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(out)
         jobs(b, out, days)
         outs.append(out)
-    files = sorted({os.path.relpath(os.path.join(dp, f), outs[0])
-                    for dp, _, fs in os.walk(outs[0]) for f in fs} |
-                   {os.path.relpath(os.path.join(dp, f), outs[1]) for dp, _, fs in os.walk(outs[1]) for f in fs})
+    # The tool's own bookkeeping beside its outputs (locks, run markers:
+    # docs/outputs.md) is not an output.
+    def outputs(root):
+        return {os.path.relpath(os.path.join(dp, f), root) for dp, _, fs in os.walk(root) for f in fs
+                if f != ".darklens-run" and not f.endswith(".darklens-lock")}
+    files = sorted(outputs(outs[0]) | outputs(outs[1]))
     differ = []
     for rel in files:
         a, b = (os.path.join(o, rel) for o in outs)

@@ -1,50 +1,20 @@
 // darklens analyze / classify: the main job, over the library's analyze module.
 #include <filesystem>
-#include <future>
 #include <iostream>
 
 #include "commands.hpp"
 #include "darklens/analyze/analyze.hpp"
-#include "darklens/core/atomic_file.hpp"
 #include "darklens/core/data_files.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/report/report.hpp"
 
 namespace darklens::cli {
 namespace {
 
-void write_file(const std::string& path, const std::string& text) {
-  AtomicFile f(path);
-  f.write(text);
-  f.commit();
-}
-
-// Creates OUTDIR and checks it takes files, before any work.
-void prepare_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) {
-    throw IoError(dir + ": cannot create the output directory" + (ec ? ": " + ec.message() : std::string()));
-  }
-  AtomicFile probe(dir + "/.darklens-write-test");  // removed uncommitted
-}
-
 std::function<void(const std::string&)> progress_printer(bool quiet) {
   if (quiet) return {};
   return [](const std::string& line) { std::cerr << "darklens: " << line << std::endl; };
-}
-
-std::string clusters_csv(const features::FeatureTable& t, const std::vector<int>& labels) {
-  std::string s = "source,window_start,cluster\n";
-  for (size_t i = 0; i < t.rows(); ++i) {
-    s += t.source_[i].to_string();
-    s += ',';
-    s += iso8601_utc(t.window_start_ns_[i]);
-    s += ',';
-    s += std::to_string(labels[i]);
-    s += '\n';
-  }
-  return s;
 }
 
 struct Common {
@@ -64,6 +34,16 @@ Loaded load(const Common& c) {
   if (!c.gt.empty()) {
     in.gt = ground_truth::load(
         c.gt, c.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(c.label_map));
+  }
+  return in;
+}
+
+// What a run reads or updates: its output may replace none of them.
+std::vector<std::string> inputs_of(const Common& c) {
+  std::vector<std::string> in = c.files;
+  in.insert(in.end(), c.gt.begin(), c.gt.end());
+  for (const auto* p : {&c.label_map, &c.signatures, &c.db}) {
+    if (!p->empty()) in.push_back(*p);
   }
   return in;
 }
@@ -125,20 +105,12 @@ Command add_analyze(CLI::App& app) {
             const Loaded in = load(*o);
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
+            OutputDir out(o->out, analyze::kAnalysisFiles, inputs_of(*o), patterns::committed);
             std::unique_ptr<patterns::Store> db;
             if (!o->db.empty()) db = std::make_unique<patterns::Store>(o->db);
-            prepare_dir(o->out);
             opt.progress = progress_printer(o->quiet);
             auto a = analyze::analyze(o->files, opt);
-            // The largest output is written alongside the others and the database.
-            auto features_csv =
-                std::async(std::launch::async, [&] { features::write_table(a.table, o->out + "/features.csv"); });
-            write_file(o->out + "/clusters.csv", clusters_csv(a.table, a.result.labels_));
-            write_file(o->out + "/profiles.json", a.report.profiles.dump(2) + "\n");
-            if (db) a.summary["stored"] = {{"db", o->db}, {"run", analyze::store(*db, a, o->files, opt)}};
-            write_file(o->out + "/summary.json", a.summary.dump(2) + "\n");
-            write_file(o->out + "/report.html", report::render_html(report::to_json(a.report)));
-            features_csv.get();
+            analyze::publish(out, a, db.get(), o->files, opt);
             if (!o->quiet) {
               std::cout << o->out << "/report.html: " << a.table.rows() << " sources in " << a.result.summary_.clusters
                         << " clusters";
@@ -184,26 +156,10 @@ Command add_classify(CLI::App& app) {
             const Loaded in = load(*o);
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
-            prepare_dir(o->out);
+            OutputDir out(o->out, analyze::kClassificationFiles, inputs_of(*o), patterns::committed);
             opt.progress = progress_printer(o->quiet);
             auto c = analyze::classify(db, o->files, opt);
-            std::string csv = "source,window_start,status,pattern\n";
-            for (size_t i = 0; i < c.table.rows(); ++i) {
-              csv += c.table.source_[i].to_string() + "," + iso8601_utc(c.table.window_start_ns_[i]) + ",";
-              if (c.known_of_row[i] >= 0) {
-                csv += "known," + std::to_string(c.known[static_cast<size_t>(c.known_of_row[i])].id);
-              } else if (c.new_of_row[i] >= 0) {
-                csv += "new,new-" + std::to_string(c.new_of_row[i]);
-              } else {
-                csv += "new,noise";
-              }
-              csv += "\n";
-            }
-            if (!o->no_store) c.summary["stored"] = {{"db", o->db}, {"run", analyze::store(db, c, o->files)}};
-            write_file(o->out + "/assignments.csv", csv);
-            write_file(o->out + "/profiles.json", c.report.profiles.dump(2) + "\n");
-            write_file(o->out + "/classify.json", c.summary.dump(2) + "\n");
-            write_file(o->out + "/report.html", report::render_html(report::to_json(c.report)));
+            analyze::publish(out, c, o->no_store ? nullptr : &db, o->files);
             if (!o->quiet) {
               std::cout << o->out << "/report.html: " << c.table.rows() << " sources; "
                         << c.summary["sources_in_known_patterns"] << " in known patterns ("

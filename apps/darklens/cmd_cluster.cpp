@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/pipeline/pipeline.hpp"
 
@@ -36,16 +37,13 @@ Command add_cluster(CLI::App& app) {
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
             pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
+            OutputDir out(o->out, {"labels.csv", "centroids.csv", "summary.json"}, features::table_files(o->input));
             auto m = pipeline::read_matrix(o->input);
             if (m.X.rows() < 2) throw FormatError(o->input + ": needs at least 2 rows to cluster");
             auto r = pipeline::run(m.X, o->spec, o->threads);
-            std::error_code ec;
-            std::filesystem::create_directories(o->out, ec);
-            if (ec) throw IoError(o->out + ": cannot create output directory: " + ec.message());
-            const auto dir = std::filesystem::path(o->out);
             const bool keyed = m.row_keys.size() && m.row_keys[0].find(',') != std::string::npos;
             {
-              AtomicFile f((dir / "labels.csv").string());
+              AtomicFile f(out.path("labels.csv"));
               f.write(keyed ? "source,window_start,cluster\n" : "row,cluster\n");
               for (size_t i = 0; i < r.labels_.size(); ++i) {
                 f.write(m.row_keys[i] + "," + std::to_string(r.labels_[i]) + "\n");
@@ -53,7 +51,7 @@ Command add_cluster(CLI::App& app) {
               f.commit();
             }
             {
-              AtomicFile f((dir / "centroids.csv").string());
+              AtomicFile f(out.path("centroids.csv"));
               std::string line = "cluster";
               for (Eigen::Index j = 0; j < r.centroids_.cols(); ++j) line += ",e" + std::to_string(j);
               f.write(line + "\n");
@@ -71,9 +69,13 @@ Command add_cluster(CLI::App& app) {
             nlohmann::json summary = pipeline::to_json(r.summary_);
             summary["input"] = {{"path", o->input}, {"columns", m.columns}};
             summary["fitted"] = r.fitted_;
-            AtomicFile f((dir / "summary.json").string());
-            f.write(summary.dump(2) + "\n");
-            f.commit();
+            {
+              AtomicFile f(out.path("summary.json"));
+              f.write(summary.dump(2) + "\n");
+              f.commit();
+            }
+            out.publish();
+            out.finish();
             if (!o->quiet) {
               std::cout << o->out << ": " << r.labels_.size() << " rows in " << r.centroids_.rows() << " clusters ("
                         << r.summary_.choice.rule << ")";

@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
 
@@ -176,6 +177,11 @@ Command add_features(CLI::App& app) {
             if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
             opt.threads_ = o->threads;           // 0: all cores
             features::check_table_path(o->out);  // fail before reading anything
+            auto targets = features::table_files(o->out);
+            targets.push_back(o->out + ".meta.json");
+            std::vector<std::string> inputs = o->files;
+            if (!o->vocab.empty()) inputs.push_back(o->vocab);
+            OutputFiles out(targets, inputs);
             features::Aggregator agg(opt);
             const bool tty = stderr_is_tty() && !o->quiet;
             const auto t0 = std::chrono::steady_clock::now();
@@ -186,10 +192,13 @@ Command add_features(CLI::App& app) {
             const auto t1 = std::chrono::steady_clock::now();
             auto table = agg.table();
             const auto t2 = std::chrono::steady_clock::now();
-            features::write_table(table, o->out);
-            AtomicFile meta(o->out + ".meta.json");
-            meta.write(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes).dump(2) + "\n");
-            meta.commit();
+            features::write_table(table, out.path(o->out));
+            {
+              AtomicFile meta(out.path(o->out + ".meta.json"));
+              meta.write(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes).dump(2) + "\n");
+              meta.commit();
+            }
+            out.commit();
             if (o->timings) {
               const auto t3 = std::chrono::steady_clock::now();
               auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };

@@ -1,10 +1,14 @@
 // darklens gt build: ground truth by reverse DNS.
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/core/data_files.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/labels/rdns.hpp"
 
@@ -69,6 +73,14 @@ Command add_gt(CLI::App& app) {
   return {sub, [o]() {
             // A bad rules file fails before any query.
             const auto rules = rdns::load_rules(o->rules.empty() ? data_file("rdns_rules.txt") : o->rules);
+            // Outputs checked before any query; --names elsewhere is published on its own.
+            std::vector<std::string> inputs = {o->ips, o->rules};
+            const bool together = !o->names.empty() && std::filesystem::path(o->names).parent_path() ==
+                                                           std::filesystem::path(o->out).parent_path();
+            OutputFiles out(together ? std::vector<std::string>{o->out, o->names} : std::vector<std::string>{o->out},
+                            inputs);
+            std::optional<OutputFiles> names_out;
+            if (!o->names.empty() && !together) names_out.emplace(std::vector<std::string>{o->names}, inputs);
             const auto ips = read_addresses(o->ips);
             rdns::LookupOptions lo;
             lo.resolver_ = o->resolver;
@@ -84,18 +96,22 @@ Command add_gt(CLI::App& app) {
             }
             std::sort(rows.begin(), rows.end());
             rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-            AtomicFile f(o->out);
-            f.write("ip,label\n");
-            for (const auto& [ip, label] : rows) f.write(ip.to_string() + "," + label + "\n");
-            f.commit();
+            {
+              AtomicFile f(out.path(o->out));
+              f.write("ip,label\n");
+              for (const auto& [ip, label] : rows) f.write(ip.to_string() + "," + label + "\n");
+              f.commit();
+            }
             if (!o->names.empty()) {
               std::sort(named.begin(), named.end());
               named.erase(std::unique(named.begin(), named.end()), named.end());
-              AtomicFile n(o->names);
+              AtomicFile n(together ? out.path(o->names) : names_out->path(o->names));
               n.write("ip,ptr\n");
               for (const auto& [ip, name] : named) n.write(ip.to_string() + "," + name + "\n");
               n.commit();
             }
+            out.commit();
+            if (names_out) names_out->commit();
             if (!o->quiet) {
               std::cerr << o->out << ": " << r.distinct_ << " addresses: " << r.named_ << " with a name, "
                         << rows.size() << " labelled by a rule, " << r.no_name_ << " without a name, " << r.failed_

@@ -1,9 +1,11 @@
 // darklens patterns list|show|label|export: read and name what the pattern database holds.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns/patterns.hpp"
 #include "darklens/profile/profile.hpp"
@@ -93,6 +95,8 @@ Command add_patterns(CLI::App& app) {
                         << "\n";
               return 0;
             }
+            std::optional<OutputFiles> out;  // checked before the export is read
+            if (!o->out.empty()) out.emplace(std::vector<std::string>{o->out}, std::vector<std::string>{o->db});
             std::string text;
             if (o->format == "json") {
               nlohmann::json doc = {{"schema_version", db->schema_version()},
@@ -131,9 +135,12 @@ Command add_patterns(CLI::App& app) {
             if (o->out.empty()) {
               std::cout << text;
             } else {
-              AtomicFile f(o->out);
-              f.write(text);
-              f.commit();
+              {
+                AtomicFile f(out->path(o->out));
+                f.write(text);
+                f.commit();
+              }
+              out->commit();
             }
             return 0;
           }};

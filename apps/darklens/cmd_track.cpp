@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "darklens/analyze/track.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 
 namespace darklens::cli {
@@ -67,19 +68,23 @@ Command add_track(CLI::App& app) {
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
             auto gt = ground_truth::load(o->gt, map);
-            std::error_code ec;
-            std::filesystem::create_directories(o->out, ec);
-            if (ec) throw IoError(o->out + ": cannot create output directory: " + ec.message());
+            std::vector<std::string> inputs = o->gt;
+            if (!o->label_map.empty()) inputs.push_back(o->label_map);
+            for (const auto& table : o->tables) {
+              for (const auto& f : features::table_files(table)) inputs.push_back(f);
+            }
+            OutputDir out(o->out, {"track.csv", "lineage.csv", "track.json"}, inputs);
             const auto t = analyze::track(o->tables, std::move(gt), opt);
             const std::string csv = analyze::track_csv(t);
-            const auto dir = std::filesystem::path(o->out);
             for (const auto& [name, text] : {std::pair<std::string, std::string>{"track.csv", csv},
                                              {"lineage.csv", analyze::lineage_csv(t)},
                                              {"track.json", analyze::to_json(t, opt).dump(2) + "\n"}}) {
-              AtomicFile f((dir / name).string());
+              AtomicFile f(out.path(name));
               f.write(text);
               f.commit();
             }
+            out.publish();
+            out.finish();
             if (!o->quiet) std::cout << csv;
             return 0;
           }};

@@ -3,12 +3,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <future>
 #include <map>
 
 #include "common.hpp"
+#include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/report/document.hpp"
+#include "darklens/report/report.hpp"
 
 namespace darklens::analyze {
 namespace detail {
@@ -24,6 +28,18 @@ std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f s", s);
   return buf;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text);
+  f.commit();
+}
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  const auto p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.string();
 }
 
 void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
@@ -141,7 +157,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   return a;
 }
 
-int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs, const Options& options) {
+int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs, const Options& options,
+              const std::string& token) {
   const auto [w0, w1] = window_range(a.table, options.features.window_);
   patterns::RunRecord run;
   run.kind = "analyze";
@@ -154,6 +171,7 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
   run.pipeline = options.pipeline;
   run.transforms = a.result.fitted_;
   run.summary = a.summary;
+  run.token = token;
   const cluster::Matrix& Y = a.result.embedding_;
   const cluster::Matrix& C = a.result.centroids_;
   std::vector<patterns::Pattern> fresh;
@@ -177,6 +195,47 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
     members.push_back({a.table.source_[i].to_string(), a.table.window_start_ns_[i], pid});
   }
   return db.save_run(run, fresh, std::move(members), sightings);
+}
+
+namespace {
+
+std::string clusters_csv(const features::FeatureTable& t, const std::vector<int>& labels) {
+  std::string s = "source,window_start,cluster\n";
+  for (size_t i = 0; i < t.rows(); ++i) {
+    s += t.source_[i].to_string();
+    s += ',';
+    s += iso8601_utc(t.window_start_ns_[i]);
+    s += ',';
+    s += std::to_string(labels[i]);
+    s += '\n';
+  }
+  return s;
+}
+
+}  // namespace
+
+int64_t publish(OutputDir& out, Analysis& a, patterns::Store* db, const std::vector<std::string>& inputs,
+                const Options& options) {
+  // The largest output is written alongside the others and the database.
+  auto features_csv = std::async(std::launch::async, [&] { features::write_table(a.table, out.path("features.csv")); });
+  write_text(out.path("clusters.csv"), clusters_csv(a.table, a.result.labels_));
+  write_text(out.path("profiles.json"), a.report.profiles.dump(2) + "\n");
+  std::optional<patterns::Store::Batch> batch;
+  std::string token;
+  int64_t id = 0;
+  if (db) {
+    token = new_run_token();
+    batch.emplace(*db);
+    id = store(*db, a, inputs, options, token);
+    a.summary["stored"] = {{"db", db->path()}, {"run", id}};
+  }
+  write_text(out.path("summary.json"), a.summary.dump(2) + "\n");
+  write_text(out.path("report.html"), report::render_html(report::to_json(a.report)));
+  features_csv.get();
+  out.publish(db ? absolute_path(db->path()) : std::string(), token);
+  if (batch) batch->commit();
+  out.finish();
+  return id;
 }
 
 }  // namespace darklens::analyze

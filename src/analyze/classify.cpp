@@ -9,6 +9,7 @@
 #include "darklens/analyze/analyze.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
+#include "darklens/report/report.hpp"
 
 namespace darklens::analyze {
 using namespace detail;
@@ -309,7 +310,8 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   return c;
 }
 
-int64_t store(patterns::Store& db, Classification& c, const std::vector<std::string>& inputs) {
+int64_t store(patterns::Store& db, Classification& c, const std::vector<std::string>& inputs,
+              const std::string& token) {
   patterns::RunRecord run;
   run.kind = "classify";
   run.model_run = c.model.id;
@@ -325,6 +327,7 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
   run.pipeline = c.model.pipeline;
   run.transforms = nlohmann::json::array();  // the model's are used
   run.summary = c.summary;
+  run.token = token;
   std::vector<patterns::Member> members;
   std::map<int64_t, patterns::Sighting> seen;
   for (const auto& k : c.known) seen[k.id] = {0, k.id, 0, 0};
@@ -358,6 +361,38 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
   c.report.patterns = c.summary["patterns"];
   const auto names = profile_names(c);
   for (size_t i = 0; i < names.size() && i < c.report.profiles.size(); ++i) c.report.profiles[i].update(names[i]);
+  return id;
+}
+
+int64_t publish(OutputDir& out, Classification& c, patterns::Store* db, const std::vector<std::string>& inputs) {
+  std::string csv = "source,window_start,status,pattern\n";
+  for (size_t i = 0; i < c.table.rows(); ++i) {
+    csv += c.table.source_[i].to_string() + "," + iso8601_utc(c.table.window_start_ns_[i]) + ",";
+    if (c.known_of_row[i] >= 0) {
+      csv += "known," + std::to_string(c.known[static_cast<size_t>(c.known_of_row[i])].id);
+    } else if (c.new_of_row[i] >= 0) {
+      csv += "new,new-" + std::to_string(c.new_of_row[i]);
+    } else {
+      csv += "new,noise";
+    }
+    csv += "\n";
+  }
+  std::optional<patterns::Store::Batch> batch;
+  std::string token;
+  int64_t id = 0;
+  if (db) {
+    token = new_run_token();
+    batch.emplace(*db);
+    id = store(*db, c, inputs, token);
+    c.summary["stored"] = {{"db", db->path()}, {"run", id}};
+  }
+  write_text(out.path("assignments.csv"), csv);
+  write_text(out.path("profiles.json"), c.report.profiles.dump(2) + "\n");
+  write_text(out.path("classify.json"), c.summary.dump(2) + "\n");
+  write_text(out.path("report.html"), report::render_html(report::to_json(c.report)));
+  out.publish(db ? absolute_path(db->path()) : std::string(), token);
+  if (batch) batch->commit();
+  out.finish();
   return id;
 }
 

@@ -19,6 +19,11 @@ void say(const std::function<void(const std::string&)>& progress, const std::str
 /// Ground-truth class of every row (evaluate::kUnknown when none).
 std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt);
 
+/// Writes `text` to `path` whole (AtomicFile).
+void write_text(const std::string& path, const std::string& text);
+/// `path` made absolute (as given when that fails).
+std::string absolute_path(const std::string& path);
+
 /// (first window start, last window end) of a table.
 std::pair<int64_t, int64_t> window_range(const features::FeatureTable& t, const features::WindowSpec& w);
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 
 namespace darklens {
@@ -18,6 +19,7 @@ std::atomic<bool> g_sync{false};
 }  // namespace
 
 void AtomicFile::set_sync(bool on) { g_sync = on; }
+bool AtomicFile::sync() { return g_sync; }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   tmp_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++);
@@ -73,6 +75,7 @@ void AtomicFile::commit() {
   if (rc != 0 || close_rc != 0) {
     throw IoError(path_ + ": write failed: " + std::strerror(errno));
   }
+  crash_point();
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     throw IoError(path_ + ": cannot rename temporary file into place: " + std::strerror(errno));
   }

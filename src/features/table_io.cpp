@@ -130,6 +130,12 @@ void check_table_path(const std::string& path) {
   }
 }
 
+std::vector<std::string> table_files(const std::string& path) {
+  if (!ends_with(path, ".npy")) return {path};
+  const std::string base = path.substr(0, path.size() - 4);
+  return {path, base + ".columns.txt", base + ".rows.csv"};
+}
+
 void write_table(const FeatureTable& t, const std::string& path) {
   check_table_path(path);
   if (ends_with(path, ".csv")) {

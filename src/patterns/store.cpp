@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns/patterns.hpp"
 
@@ -56,6 +58,13 @@ CREATE TABLE sightings(
   sources INTEGER NOT NULL,
   packets INTEGER NOT NULL,
   PRIMARY KEY (run, pattern)) WITHOUT ROWID;
+)sql",
+    // 2 -> 3: the run's token, also in its output directory's marker, so a
+    // run killed while publishing its outputs can be told committed or not
+    // (docs/outputs.md).
+    R"sql(
+ALTER TABLE runs ADD COLUMN token TEXT;
+CREATE UNIQUE INDEX runs_by_token ON runs(token) WHERE token IS NOT NULL;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -122,19 +131,20 @@ void exec(sqlite3* h, const std::string& sql, const std::string& path) {
   }
 }
 
-// Rolls back unless committed.
+// Rolls back unless committed. Inside a Store::Batch, a savepoint: its
+// writes then wait for the batch's commit.
 class Transaction {
  public:
-  Transaction(sqlite3* h, const std::string& path) : h_(h), path_(path) {
-    exec(h_, "BEGIN IMMEDIATE", path_);
+  Transaction(sqlite3* h, const std::string& path) : h_(h), path_(path), nested_(sqlite3_get_autocommit(h) == 0) {
+    exec(h_, nested_ ? "SAVEPOINT write" : "BEGIN IMMEDIATE", path_);
     open_ = true;
   }
   void commit() {
-    exec(h_, "COMMIT", path_);
+    exec(h_, nested_ ? "RELEASE write" : "COMMIT", path_);
     open_ = false;
   }
   ~Transaction() {
-    if (open_) sqlite3_exec(h_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (open_) sqlite3_exec(h_, nested_ ? "ROLLBACK TO write; RELEASE write" : "ROLLBACK", nullptr, nullptr, nullptr);
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -142,6 +152,7 @@ class Transaction {
  private:
   sqlite3* h_;
   const std::string& path_;
+  bool nested_;
   bool open_ = false;
 };
 
@@ -237,6 +248,34 @@ Store::Store(const std::string& path) : db_(std::make_unique<Db>()), path_(path)
 
 Store::~Store() = default;
 
+Store::Batch::Batch(Store& s) : store_(s) { exec(s.db_->h, "BEGIN IMMEDIATE", s.path_); }
+Store::Batch::~Batch() {
+  if (!done_) sqlite3_exec(store_.db_->h, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+void Store::Batch::commit() {
+  exec(store_.db_->h, "COMMIT", store_.path_);
+  done_ = true;
+  crash_point();
+}
+
+bool Store::has_token(const std::string& token) const {
+  Stmt s(db_->h, "SELECT 1 FROM runs WHERE token = ?", path_);
+  s.bind(1, token);
+  return s.step();
+}
+
+bool committed(const std::string& db, const std::string& token) {
+  // Only a database that opens and answers can say "no": anything else
+  // keeps the outputs as they are.
+  std::error_code ec;
+  if (db.empty() || !std::filesystem::exists(db, ec)) return true;
+  try {
+    return Store(db).has_token(token);
+  } catch (const Error&) {
+    return true;
+  }
+}
+
 int Store::schema_version() const {
   Stmt v(db_->h, "PRAGMA user_version", path_);
   return v.step() ? static_cast<int>(v.i64(0)) : 0;
@@ -247,7 +286,7 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
   Transaction t(db_->h, path_);
   Stmt ins(db_->h,
            "INSERT INTO runs(kind, model_run, created, window_start, window_end, inputs, features, columns, pipeline, "
-           "transforms, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+           "transforms, summary, token) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
            path_);
   ins.bind(1, run.kind);
   if (run.model_run) {
@@ -259,6 +298,11 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
   ins.bind(6, nlohmann::json(run.inputs).dump()).bind(7, run.features.dump());
   ins.bind(8, nlohmann::json(run.columns).dump()).bind(9, run.pipeline);
   ins.bind(10, run.transforms.dump()).bind(11, run.summary.dump());
+  if (run.token.empty()) {
+    ins.bind_null(12);
+  } else {
+    ins.bind(12, run.token);
+  }
   ins.step();
   const int64_t id = sqlite3_last_insert_rowid(db_->h);
   if (!run.model_run) {

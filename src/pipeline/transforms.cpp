@@ -28,6 +28,10 @@ transform::SomParams som_params(const Stage& s) {
     const bool ok = x != std::string::npos && std::from_chars(g.data(), g.data() + x, r).ptr == g.data() + x &&
                     std::from_chars(g.data() + x + 1, g.data() + g.size(), c).ptr == g.data() + g.size();
     if (!ok || r < 1 || c < 1) throw ParamError("pipeline stage 'som': grid '" + g + "' is not ROWSxCOLS (som:20x20)");
+    if (int64_t{r} * c > 4096) {
+      throw ParamError("pipeline stage 'som': grid '" + g + "' has " + std::to_string(int64_t{r} * c) +
+                       " units; at most 4,096 (64x64)");
+    }
     p.rows_ = r, p.cols_ = c;
   }
   p.topology_ = a.choice("topology", {"rect", "hex"}) == "rect" ? transform::SomTopology::kRectangular

@@ -176,9 +176,13 @@ Som fit_som(const Matrix& X, const SomParams& p) {
     const int side = std::max(2, static_cast<int>(std::lround(std::sqrt(5 * std::sqrt(static_cast<double>(n))))));
     s.rows_ = s.cols_ = side;
   }
+  // In 64 bits: a grid such as 46341x46341 overflows int.
+  if (int64_t{s.rows_} * int64_t{s.cols_} > 4096) {
+    throw ParamError("som: at most 4,096 units (64x64); the grid " + std::to_string(s.rows_) + "x" +
+                     std::to_string(s.cols_) + " has " + std::to_string(int64_t{s.rows_} * int64_t{s.cols_}) +
+                     " (the 5 sqrt(n) rule reaches 4,096 at 28 million rows)");
+  }
   const int units = s.rows_ * s.cols_;
-  if (units > 4096)
-    throw ParamError("som: at most 4,096 units (64x64); the 5 sqrt(n) rule reaches that at 28 million rows");
   const double sigma0 = p.sigma_ > 0 ? p.sigma_ : std::max(1.0, std::max(s.rows_, s.cols_) / 2.0);
 
   // Initial weights over the plane of the two first principal axes.

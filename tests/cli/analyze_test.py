@@ -167,13 +167,13 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["patterns", "export", "--db", db, "-o", export])
     doc = json.load(open(export))
     expect("patterns export json: runs and patterns", r.returncode == 0 and [x["kind"] for x in doc["runs"]] ==
-           ["analyze", "classify", "classify"] and doc["schema_version"] == 2)
+           ["analyze", "classify", "classify"] and doc["schema_version"] == 3)
     r = run(["patterns", "export", "--db", db, "--format", "csv"])
     rows = list(csv.DictReader(r.stdout.decode().splitlines()))
     expect("patterns export csv", r.returncode == 0 and any(x["name"] == "Mirai telnet" for x in rows))
     con = sqlite3.connect(db)
-    expect("database: WAL journal, schema version 2", con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and
-           con.execute("PRAGMA user_version").fetchone()[0] == 2)
+    expect("database: WAL journal, schema version 3", con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and
+           con.execute("PRAGMA user_version").fetchone()[0] == 3)
     runs_before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     con.close()
 
@@ -184,9 +184,9 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["analyze", day[0], bad, "--db", db, "-o", out_bad])
     expect("analyze: a bad capture, exit 4 naming it", r.returncode == 4 and b"bad.pcap: not a capture file" in
            r.stderr, r.stderr)
-    expect("analyze: after the failure no output file and no new run",
-           not os.listdir(out_bad) and
-           sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone()[0] == runs_before, os.listdir(out_bad))
+    expect("analyze: after the failure no output, nothing staged left, and no new run",
+           not os.path.exists(out_bad) and not any(".darklens-new" in f for f in os.listdir(tmp)) and
+           sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone()[0] == runs_before, os.listdir(tmp))
     r = run(["analyze", day[0], "--pipeline", "zscore|kmeans:k=two", "-o", out_bad])
     expect("analyze: a bad pipeline, exit 2", r.returncode == 2 and b"pipeline stage 'kmeans': k 'two' is not a number" in r.stderr,
            r.stderr)

@@ -154,10 +154,16 @@ print("ok")"""], capture_output=True, text=True)
                                ["--family", "agm,temporal", "--prefix", "198.51.100.0/25", "-q", day, "-o", synced],
                                capture_output=True, env=env)
             calls = open(log).read()
-            # The four outputs: .npy, .columns.txt, .rows.csv, .meta.json.
-            want = 4 if "--sync" in args else 0
-            expect(f"features {where}: {want} fsyncs, 4 renames, same table",
-                   r.returncode == 0 and calls.count("fsync(") == want and calls.count("rename(") == 4
+            # The four outputs (.npy, .columns.txt, .rows.csv, .meta.json)
+            # staged, then the journal naming them, then moved into place;
+            # with --sync the files and the journal are fsynced before
+            # their renames and the folder after the moves.
+            want = 6 if "--sync" in args else 0
+            into = re.findall(r'rename\("[^"]*", "' + re.escape(tmp) + r'/([^"/]*)"\)', calls)
+            expect(f"features {where}: {want} fsyncs, 4 outputs staged, then the journal and 4 moves, same table",
+                   r.returncode == 0 and calls.count("fsync(") == want and calls.count("rename(") == 9
+                   and sorted(into) == sorted([".synced.npy.darklens-journal", "synced.npy", "synced.columns.txt",
+                                               "synced.rows.csv", "synced.npy.meta.json"])
                    and open(synced, "rb").read() == open(fnpy, "rb").read(), calls)
     else:
         print("skip: strace cannot trace here (the --sync checks need it)")

@@ -70,7 +70,13 @@ TEST(Errors, Som) {
   transform::SomParams p;
   p.rows_ = p.cols_ = 65;
   EXPECT_EQ(test::error_of<ParamError>([&] { transform::fit_som(line(4), p); }),
-            "som: at most 4,096 units (64x64); the 5 sqrt(n) rule reaches that at 28 million rows");
+            "som: at most 4,096 units (64x64); the grid 65x65 has 4225 (the 5 sqrt(n) rule reaches 4,096 at 28 "
+            "million rows)");
+  // 46341 x 46341 overflows a 32-bit int to a negative count: still refused.
+  p.rows_ = p.cols_ = 46341;
+  EXPECT_EQ(test::error_of<ParamError>([&] { transform::fit_som(line(4), p); }),
+            "som: at most 4,096 units (64x64); the grid 46341x46341 has 2147488281 (the 5 sqrt(n) rule reaches "
+            "4,096 at 28 million rows)");
   transform::SomParams q;
   q.iterations_ = -1;
   EXPECT_EQ(test::error_of<ParamError>([&] { transform::fit_som(line(4), q); }),

@@ -150,7 +150,7 @@ INSERT INTO patterns VALUES (1, 1, 1, 0, 'old name', '[1.5]', 0.5, 3, 4, '{"acti
 PRAGMA user_version = 1;
 )");
   patterns::Store db(path);
-  EXPECT_EQ(db.schema_version(), 2);
+  EXPECT_EQ(db.schema_version(), patterns::kSchemaVersion);
   EXPECT_EQ(db.pattern(1).name, "old name");
   EXPECT_TRUE(db.sightings(1).empty());  // the new table exists
   std::vector<patterns::Pattern> none;
@@ -174,7 +174,7 @@ TEST(PatternStore, RefusesForeignAndNewerFiles) {
   { patterns::Store db(newer); }
   sql(newer, "PRAGMA user_version = 9;");
   EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(newer); }),
-            newer + ": schema version 9 is newer than this darklens knows (2); use a newer darklens");
+            newer + ": schema version 9 is newer than this darklens knows (3); use a newer darklens");
   EXPECT_EQ(test::error_of<IoError>([&] { patterns::Store db("/nonexistent/dir/p.db"); }).substr(0, 60),
             "/nonexistent/dir/p.db: cannot open the pattern database: una");
 }

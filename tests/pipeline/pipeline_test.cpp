@@ -57,6 +57,8 @@ TEST(Pipeline, SpecErrors) {
   // Arguments are checked when the spec is parsed, before any data is read.
   EXPECT_EQ(error_of("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
   EXPECT_EQ(error_of("som:20by20|kmeans"), "pipeline stage 'som': grid '20by20' is not ROWSxCOLS (som:20x20)");
+  EXPECT_EQ(error_of("som:46341x46341|kmeans:k=2"),
+            "pipeline stage 'som': grid '46341x46341' has 2147488281 units; at most 4,096 (64x64)");
   EXPECT_EQ(error_of("som:topology=tri|kmeans"), "pipeline stage 'som': topology 'tri' is not one of rect, hex");
   EXPECT_EQ(error_of("hac:linkage=median"),
             "pipeline stage 'hac': linkage 'median' is not one of ward, average, complete, single");

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "darklens/core/output_set.hpp"
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
 #include "darklens/patterns/patterns.hpp"
@@ -58,7 +59,20 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
 /// Stores an analysis as a model: the run, one pattern per cluster (noise
 /// has none) with centroid and radius (patterns::radius_for), its members
 /// and sightings. Returns the run id.
-int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs, const Options& options);
+/// `token` names the run in its output directory's marker (publish()).
+int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::string>& inputs, const Options& options,
+              const std::string& token = "");
+
+/// The files publish() writes into an analysis's OUTDIR.
+inline const std::vector<std::string> kAnalysisFiles = {"features.csv", "clusters.csv", "profiles.json", "summary.json",
+                                                        "report.html"};
+/// Writes an analysis into `out` and, with `db`, stores it, all or nothing
+/// (core/output_set.hpp, docs/outputs.md): the files are staged, the run
+/// is stored in a database batch (its id in summary.json's "stored"), the
+/// directory is swapped in, then the batch commits. Returns the run id (0
+/// without a database). Nothing is published or stored when it throws.
+int64_t publish(OutputDir& out, Analysis& a, patterns::Store* db, const std::vector<std::string>& inputs,
+                const Options& options);
 
 struct ClassifyOptions {
   int64_t model = 0;  // 0 = the newest analyze run
@@ -92,6 +106,13 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
 
 /// Stores a classification: a classify run under its model, the new groups
 /// as patterns of that model, members and sightings. Returns the run id.
-int64_t store(patterns::Store& db, Classification& c, const std::vector<std::string>& inputs);
+int64_t store(patterns::Store& db, Classification& c, const std::vector<std::string>& inputs,
+              const std::string& token = "");
+
+/// The files publish() writes into a classification's OUTDIR.
+inline const std::vector<std::string> kClassificationFiles = {"assignments.csv", "profiles.json", "classify.json",
+                                                              "report.html"};
+/// As publish() of an analysis; `db` null: the run is not stored.
+int64_t publish(OutputDir& out, Classification& c, patterns::Store* db, const std::vector<std::string>& inputs);
 
 }  // namespace darklens::analyze

@@ -36,6 +36,7 @@ class AtomicFile {
   /// Whether commit() fsyncs before the rename, for every AtomicFile of the
   /// process from now on (default: off).
   static void set_sync(bool on);
+  static bool sync();
 
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return tmp_; }

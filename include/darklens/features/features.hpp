@@ -199,4 +199,8 @@ void write_table(const FeatureTable& t, const std::string& path);
 /// extension (ParamError) or a directory that does not exist (IoError).
 void check_table_path(const std::string& path);
 
+/// The files a table at `path` is made of: the path, and for .npy its
+/// `.columns.txt` and `.rows.csv` sidecars.
+std::vector<std::string> table_files(const std::string& path);
+
 }  // namespace darklens::features

@@ -22,7 +22,7 @@
 
 namespace darklens::patterns {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct RunRecord {
   int64_t id = 0;
@@ -36,6 +36,7 @@ struct RunRecord {
   std::string pipeline;
   nlohmann::json transforms;  // pipeline::Result::fitted_
   nlohmann::json summary;
+  std::string token;  // names the run in its output directory (core/output_set.hpp); "" for none
 };
 
 struct Pattern {
@@ -84,6 +85,25 @@ class Store {
   int64_t save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::vector<Member> members,
                    const std::vector<Sighting>& sightings);
 
+  /// Writes that become visible together: save_run calls while a Batch is
+  /// open wait for its commit(); destroyed uncommitted (or the process
+  /// killed), none of them is kept. One Batch at a time per Store.
+  class Batch {
+   public:
+    explicit Batch(Store& s);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    void commit();
+
+   private:
+    Store& store_;
+    bool done_ = false;
+  };
+
+  /// Whether a run with this token is stored.
+  bool has_token(const std::string& token) const;
+
   std::vector<RunRecord> runs() const;
   /// Throws ParamError naming the id when there is no such run.
   RunRecord run(int64_t id) const;
@@ -103,6 +123,11 @@ class Store {
   std::unique_ptr<Db> db_;
   std::string path_;
 };
+
+/// For output recovery (core's CommittedFn): whether the database at `db`
+/// holds the run with `token`; true when it cannot tell (no such file, not
+/// readable), so that recovery never discards outputs on a doubt.
+bool committed(const std::string& db, const std::string& token);
 
 /// A pattern's radius: the 95th percentile of its members' distances to
 /// the centroid, at least a quarter of the distance to the nearest other
