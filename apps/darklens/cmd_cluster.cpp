@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/core/output_set.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/pipeline/pipeline.hpp"
 
@@ -71,7 +72,7 @@ Command add_cluster(CLI::App& app) {
             summary["fitted"] = r.fitted_;
             {
               AtomicFile f(out.path("summary.json"));
-              f.write(summary.dump(2) + "\n");
+              f.write(dump_json(summary, 2) + "\n");
               f.commit();
             }
             out.publish();

@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "darklens/analyze/track.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/labels/ground_truth.hpp"
@@ -174,7 +175,7 @@ Command add_evaluate(CLI::App& app) {
               out["clusters"] = c;
             }
             if (o->json) {
-              std::cout << out.dump(2) << "\n";
+              std::cout << dump_json(out, 2) << "\n";
               return 0;
             }
             std::cout << o->features << ": " << n << " rows, " << labelled << " with a ground-truth label ("

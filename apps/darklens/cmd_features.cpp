@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/core/output_set.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
 
@@ -163,71 +164,71 @@ Command add_features(CLI::App& app) {
                 "Print on stderr how long each step took: reading and aggregating (with packets/s), "
                 "building the table, writing it");
   add_quiet(sub, o->quiet);
-  return {sub, [o]() {
-            features::FeatureOptions opt;
-            opt.families_ = features::parse_families(o->family);
-            opt.window_ = features::parse_window(o->window);
-            opt.darknet_ = parse_prefixes(o->prefix);
-            opt.bpf_ = o->filter;
-            opt.classes_ = filter::parse_classes(o->classes);
-            opt.min_packets_ = o->min_packets;
-            opt.validated_only_ = o->validated_only;
-            opt.exact_cap_ = o->exact_cap;
-            opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
-            if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
-            opt.threads_ = o->threads;           // 0: all cores
-            features::check_table_path(o->out);  // fail before reading anything
-            auto targets = features::table_files(o->out);
-            targets.push_back(o->out + ".meta.json");
-            std::vector<std::string> inputs = o->files;
-            if (!o->vocab.empty()) inputs.push_back(o->vocab);
-            OutputFiles out(targets, inputs);
-            features::Aggregator agg(opt);
-            const bool tty = stderr_is_tty() && !o->quiet;
-            const auto t0 = std::chrono::steady_clock::now();
-            agg.add_files(o->files, [&](const features::ReadProgress& p) {
-              if (tty) std::cerr << "\r" << progress_line(p) << std::flush;
-            });
-            if (tty) std::cerr << "\r\033[K" << std::flush;
-            const auto t1 = std::chrono::steady_clock::now();
-            auto table = agg.table();
-            const auto t2 = std::chrono::steady_clock::now();
-            features::write_table(table, out.path(o->out));
-            {
-              AtomicFile meta(out.path(o->out + ".meta.json"));
-              meta.write(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes).dump(2) + "\n");
-              meta.commit();
-            }
-            out.commit();
-            if (o->timings) {
-              const auto t3 = std::chrono::steady_clock::now();
-              auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-              const auto packets = static_cast<double>(agg.counters().packets_);
-              auto rate = [&](double seconds) { return packets / std::max(seconds, 1e-9) / 1e6; };
-              std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1) << " s ("
-                        << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table " << std::setprecision(3)
-                        << s(t1, t2) << " s, write " << s(t2, t3) << " s, total " << s(t0, t3) << " s ("
-                        << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
-            }
-            if (!o->quiet) {
-              const auto& c = agg.counters();
-              std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
-                        << c.used_ << " packets (" << c.outside_prefix_ << " outside the prefix, " << c.class_filtered_
-                        << " of other classes";
-              if (!opt.darknet_.empty()) {
-                std::cout << "; " << c.responder_ << " from the responder, " << c.validated_rows_
-                          << " validated sources";
-              }
-              std::cout << ")\n";
-              // Beside the summary, on stderr: a damaged capture is not a result.
-              for (const auto& [path, rc] : c.files_) {
-                if (!rc.stop_message_.empty()) std::cerr << "warning: " << rc.stop_message_ << "\n";
-              }
-            }
-            keep_until_exit(std::move(agg));
-            keep_until_exit(std::move(table));
-            return 0;
-          }};
+  return {
+      sub, [o]() {
+        features::FeatureOptions opt;
+        opt.families_ = features::parse_families(o->family);
+        opt.window_ = features::parse_window(o->window);
+        opt.darknet_ = parse_prefixes(o->prefix);
+        opt.bpf_ = o->filter;
+        opt.classes_ = filter::parse_classes(o->classes);
+        opt.min_packets_ = o->min_packets;
+        opt.validated_only_ = o->validated_only;
+        opt.exact_cap_ = o->exact_cap;
+        opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
+        if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
+        opt.threads_ = o->threads;           // 0: all cores
+        features::check_table_path(o->out);  // fail before reading anything
+        auto targets = features::table_files(o->out);
+        targets.push_back(o->out + ".meta.json");
+        std::vector<std::string> inputs = o->files;
+        if (!o->vocab.empty()) inputs.push_back(o->vocab);
+        OutputFiles out(targets, inputs);
+        features::Aggregator agg(opt);
+        const bool tty = stderr_is_tty() && !o->quiet;
+        const auto t0 = std::chrono::steady_clock::now();
+        agg.add_files(o->files, [&](const features::ReadProgress& p) {
+          if (tty) std::cerr << "\r" << progress_line(p) << std::flush;
+        });
+        if (tty) std::cerr << "\r\033[K" << std::flush;
+        const auto t1 = std::chrono::steady_clock::now();
+        auto table = agg.table();
+        const auto t2 = std::chrono::steady_clock::now();
+        features::write_table(table, out.path(o->out));
+        {
+          AtomicFile meta(out.path(o->out + ".meta.json"));
+          meta.write(dump_json(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes), 2) + "\n");
+          meta.commit();
+        }
+        out.commit();
+        if (o->timings) {
+          const auto t3 = std::chrono::steady_clock::now();
+          auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+          const auto packets = static_cast<double>(agg.counters().packets_);
+          auto rate = [&](double seconds) { return packets / std::max(seconds, 1e-9) / 1e6; };
+          std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1) << " s ("
+                    << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table " << std::setprecision(3)
+                    << s(t1, t2) << " s, write " << s(t2, t3) << " s, total " << s(t0, t3) << " s ("
+                    << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
+        }
+        if (!o->quiet) {
+          const auto& c = agg.counters();
+          std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
+                    << c.used_ << " packets (" << c.outside_prefix_ << " outside the prefix, " << c.class_filtered_
+                    << " of other classes";
+          if (!opt.darknet_.empty()) {
+            std::cout << "; " << c.responder_ << " from the responder, " << c.validated_rows_ << " validated sources";
+          }
+          std::cout << ")\n";
+          // Beside the summary, on stderr: a damaged capture is not a result.
+          for (const auto& [path, rc] : c.files_) {
+            if (!rc.stop_message_.empty()) std::cerr << "warning: " << terminal_text(rc.stop_message_) << "\n";
+          }
+        }
+        keep_until_exit(std::move(agg));
+        keep_until_exit(std::move(table));
+        return 0;
+      }};
 }
 
 }  // namespace darklens::cli

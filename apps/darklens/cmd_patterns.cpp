@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/core/output_set.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns/patterns.hpp"
 #include "darklens/profile/profile.hpp"
@@ -86,7 +87,7 @@ Command add_patterns(CLI::App& app) {
               return 0;
             }
             if (show->parsed()) {
-              std::cout << pattern_json(*db, db->pattern(o->id)).dump(2) << "\n";
+              std::cout << dump_json(pattern_json(*db, db->pattern(o->id)), 2) << "\n";
               return 0;
             }
             if (label->parsed()) {
@@ -117,7 +118,7 @@ Command add_patterns(CLI::App& app) {
                                        {"summary", r.summary}});
               }
               for (const auto& p : db->patterns()) doc["patterns"].push_back(pattern_json(*db, p));
-              text = doc.dump(2) + "\n";
+              text = dump_json(doc, 2) + "\n";
             } else {
               text = "id,model_run,first_run,cluster,name,sources,packets,radius,top_ports,activity\n";
               auto quote = [](const std::string& s) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/ingest/summary.hpp"
 
 namespace darklens::cli {
@@ -31,7 +32,7 @@ std::string pct(uint64_t n, uint64_t total) {
 
 void print_text(const ingest::CaptureSummary& s, std::ostream& o) {
   for (const auto& f : s.files_) {
-    o << "file            " << f.info_.path_ << " (" << ingest::format_name(f.info_.format_);
+    o << "file            " << terminal_text(f.info_.path_) << " (" << ingest::format_name(f.info_.format_);
     if (f.info_.compression_ != ingest::Compression::kNone) {
       o << ", " << ingest::compression_name(f.info_.compression_);
     }
@@ -72,7 +73,7 @@ void print_text(const ingest::CaptureSummary& s, std::ostream& o) {
     }
   }
   o << "\n";
-  for (const auto& w : s.warnings_) o << "warning: " << w << "\n";
+  for (const auto& w : s.warnings_) o << "warning: " << terminal_text(w) << "\n";
 }
 
 }  // namespace
@@ -105,7 +106,7 @@ Command add_stats(CLI::App& app) {
             }
             auto s = b.finish(opts->top);
             if (opts->json) {
-              std::cout << ingest::to_json(s).dump(2) << "\n";
+              std::cout << dump_json(ingest::to_json(s), 2) << "\n";
             } else {
               print_text(s, std::cout);
             }

@@ -6,6 +6,7 @@
 #include "darklens/analyze/track.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/core/output_set.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 
 namespace darklens::cli {
@@ -78,7 +79,7 @@ Command add_track(CLI::App& app) {
             const std::string csv = analyze::track_csv(t);
             for (const auto& [name, text] : {std::pair<std::string, std::string>{"track.csv", csv},
                                              {"lineage.csv", analyze::lineage_csv(t)},
-                                             {"track.json", analyze::to_json(t, opt).dump(2) + "\n"}}) {
+                                             {"track.json", dump_json(analyze::to_json(t, opt), 2) + "\n"}}) {
               AtomicFile f(out.path(name));
               f.write(text);
               f.commit();

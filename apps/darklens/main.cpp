@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/core/data_files.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 
 #ifdef DARKLENS_JEMALLOC
@@ -93,16 +94,16 @@ int main(int argc, char** argv) {
     }
     return 2;
   } catch (const ParamError& e) {
-    std::cerr << "darklens: " << e.what() << "\n";
+    std::cerr << "darklens: " << terminal_text(e.what()) << "\n";
     return 2;
   } catch (const IoError& e) {
-    std::cerr << "darklens: " << e.what() << "\n";
+    std::cerr << "darklens: " << terminal_text(e.what()) << "\n";
     return 3;
   } catch (const FormatError& e) {
-    std::cerr << "darklens: " << e.what() << "\n";
+    std::cerr << "darklens: " << terminal_text(e.what()) << "\n";
     return 4;
   } catch (const std::exception& e) {
-    std::cerr << "darklens: unexpected error: " << e.what() << "\n";
+    std::cerr << "darklens: unexpected error: " << terminal_text(e.what()) << "\n";
     return 1;
   }
 }

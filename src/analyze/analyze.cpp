@@ -9,6 +9,7 @@
 
 #include "common.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/report/document.hpp"
@@ -219,7 +220,7 @@ int64_t publish(OutputDir& out, Analysis& a, patterns::Store* db, const std::vec
   // The largest output is written alongside the others and the database.
   auto features_csv = std::async(std::launch::async, [&] { features::write_table(a.table, out.path("features.csv")); });
   write_text(out.path("clusters.csv"), clusters_csv(a.table, a.result.labels_));
-  write_text(out.path("profiles.json"), a.report.profiles.dump(2) + "\n");
+  write_text(out.path("profiles.json"), dump_json(a.report.profiles, 2) + "\n");
   std::optional<patterns::Store::Batch> batch;
   std::string token;
   int64_t id = 0;
@@ -229,7 +230,7 @@ int64_t publish(OutputDir& out, Analysis& a, patterns::Store* db, const std::vec
     id = store(*db, a, inputs, options, token);
     a.summary["stored"] = {{"db", db->path()}, {"run", id}};
   }
-  write_text(out.path("summary.json"), a.summary.dump(2) + "\n");
+  write_text(out.path("summary.json"), dump_json(a.summary, 2) + "\n");
   write_text(out.path("report.html"), report::render_html(report::to_json(a.report)));
   features_csv.get();
   out.publish(db ? absolute_path(db->path()) : std::string(), token);

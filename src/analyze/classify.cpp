@@ -7,6 +7,7 @@
 #include "../core/parallel.hpp"
 #include "common.hpp"
 #include "darklens/analyze/analyze.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/report/report.hpp"
@@ -387,8 +388,8 @@ int64_t publish(OutputDir& out, Classification& c, patterns::Store* db, const st
     c.summary["stored"] = {{"db", db->path()}, {"run", id}};
   }
   write_text(out.path("assignments.csv"), csv);
-  write_text(out.path("profiles.json"), c.report.profiles.dump(2) + "\n");
-  write_text(out.path("classify.json"), c.summary.dump(2) + "\n");
+  write_text(out.path("profiles.json"), dump_json(c.report.profiles, 2) + "\n");
+  write_text(out.path("classify.json"), dump_json(c.summary, 2) + "\n");
   write_text(out.path("report.html"), report::render_html(report::to_json(c.report)));
   out.publish(db ? absolute_path(db->path()) : std::string(), token);
   if (batch) batch->commit();

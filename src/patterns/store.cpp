@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "darklens/core/output_set.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns/patterns.hpp"
 
@@ -295,9 +296,9 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
     ins.bind_null(2);
   }
   ins.bind(3, run.created).bind(4, run.window_start_ns).bind(5, run.window_end_ns);
-  ins.bind(6, nlohmann::json(run.inputs).dump()).bind(7, run.features.dump());
+  ins.bind(6, dump_json(nlohmann::json(run.inputs))).bind(7, dump_json(run.features));
   ins.bind(8, nlohmann::json(run.columns).dump()).bind(9, run.pipeline);
-  ins.bind(10, run.transforms.dump()).bind(11, run.summary.dump());
+  ins.bind(10, dump_json(run.transforms)).bind(11, dump_json(run.summary));
   if (run.token.empty()) {
     ins.bind_null(12);
   } else {
@@ -318,7 +319,7 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
     if (!p.first_run) p.first_run = id;
     pat.bind(1, p.model_run).bind(2, p.first_run).bind(3, int64_t{p.cluster}).bind(4, p.name);
     pat.bind(5, dump(p.centroid)).bind(6, p.radius).bind(7, static_cast<int64_t>(p.sources));
-    pat.bind(8, static_cast<int64_t>(p.packets)).bind(9, p.profile.dump());
+    pat.bind(8, static_cast<int64_t>(p.packets)).bind(9, dump_json(p.profile));
     pat.step();
     pat.reset();
     p.id = sqlite3_last_insert_rowid(db_->h);
@@ -417,6 +418,10 @@ std::vector<Member> Store::members(int64_t run) const {
 
 void Store::set_name(int64_t pattern, const std::string& name) {
   if (name.size() > 200) throw ParamError("pattern name longer than 200 characters");
+  if (!valid_utf8(name)) {
+    throw ParamError("pattern name '" + escape_invalid_utf8(name) +
+                     "' is not valid UTF-8 (the \\x bytes); names are stored and shown as text");
+  }
   Transaction t(db_->h, path_);
   Stmt s(db_->h, "UPDATE patterns SET name = ? WHERE id = ?", path_);
   s.bind(1, name).bind(2, pattern).step();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/report/report.hpp"
 
@@ -11,7 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string esc(const std::string& s) {
+std::string esc(const std::string& text) {
+  const std::string s = escape_invalid_utf8(text);  // valid UTF-8 out, whatever came in
   std::string o;
   o.reserve(s.size());
   for (char c : s) {
@@ -56,7 +58,7 @@ std::string text_of(const json& v) {
   if (v.is_number()) return fmt(v.get<double>(), 4);
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   if (v.is_null()) return "–";
-  return v.dump();
+  return dump_json(v);
 }
 
 const json& need(const json& j, const char* key, const char* section) {

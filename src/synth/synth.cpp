@@ -13,6 +13,7 @@
 
 #include "../core/rng.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/synth/pcap_writer.hpp"
 #include "groups.hpp"
@@ -540,7 +541,7 @@ SynthOutput generate(const SynthParams& p, const std::string& out_dir) {
   }
   out.manifest_path_ = (std::filesystem::path(out_dir) / "synth.json").string();
   AtomicFile f(out.manifest_path_);
-  f.write(m.dump(2) + "\n");
+  f.write(dump_json(m, 2) + "\n");
   f.commit();
   return out;
 }
