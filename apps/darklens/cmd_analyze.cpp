@@ -149,7 +149,10 @@ Command add_classify(CLI::App& app) {
   sub->add_flag("--no-store", o->no_store, "Do not record this run in the database");
   return {sub, [o]() {
             if (!std::filesystem::exists(o->db)) throw IoError(o->db + ": no such pattern database");
-            patterns::Store db(o->db);
+            // --no-store only reads: also a database in a read-only folder.
+            auto db_ptr = o->no_store ? std::make_unique<patterns::Store>(o->db, patterns::Store::ReadOnly::kYes)
+                                      : std::make_unique<patterns::Store>(o->db);
+            patterns::Store& db = *db_ptr;
             analyze::ClassifyOptions opt;
             opt.model = o->model;
             opt.threads = o->threads;

@@ -73,7 +73,7 @@ Command add_evaluate(CLI::App& app) {
   sub->add_option("--mirai", o->mirai,
                   "Also label 'mirai' the unlabelled sources whose share of SYNs with the Mirai fingerprint "
                   "(column fp_mirai) is at least this, as DarkVec does (e.g. 0.5)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(finite_range(0.0, 1.0));
   sub->add_option("--labels", o->clusters, "labels.csv written by 'darklens cluster' for the same table");
   sub->add_option("--scale", o->scale, "Scale the features before measuring distances")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))

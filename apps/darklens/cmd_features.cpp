@@ -154,7 +154,7 @@ Command add_features(CLI::App& app) {
                 "(needs --prefix)");
   sub->add_option("--flow-timeout", o->flow_timeout, "intensity: idle seconds that end a flow")
       ->default_val(60)
-      ->check(CLI::Range(0.001, 86400.0));
+      ->check(finite_range(0.001, 86400.0));
   sub->add_option("--vocab", o->vocab, "agm-ext: reuse the dummy vocabulary of an earlier run's OUT.meta.json");
   sub->add_option("--exact-cap", o->exact_cap, "Distinct values per source and field kept exactly")
       ->default_val(4096)

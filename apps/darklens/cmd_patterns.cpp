@@ -40,9 +40,12 @@ nlohmann::json pattern_json(const patterns::Store& db, const patterns::Pattern& 
           {"sightings", seen}};
 }
 
-std::unique_ptr<patterns::Store> open_existing(const std::string& path) {
+// Read-only unless the command writes (label): list, show and export work
+// on a database in a folder that cannot be written.
+std::unique_ptr<patterns::Store> open_existing(const std::string& path, bool write) {
   if (!std::filesystem::exists(path)) throw IoError(path + ": no such pattern database");
-  return std::make_unique<patterns::Store>(path);
+  return write ? std::make_unique<patterns::Store>(path)
+               : std::make_unique<patterns::Store>(path, patterns::Store::ReadOnly::kYes);
 }
 
 }  // namespace
@@ -74,7 +77,7 @@ Command add_patterns(CLI::App& app) {
   exp->add_option("-o,--output", o->out, "Output file (default: standard output)");
   exp->add_option("--format", o->format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->default_val("json");
   return {top, [o, list, show, label]() {
-            auto db = open_existing(o->db);
+            auto db = open_existing(o->db, label->parsed());
             if (list->parsed()) {
               const auto runs = db->runs();
               std::cout << "id\tmodel\tname\tsources_found\tsources_last\ttop_ports\tactivity\n";

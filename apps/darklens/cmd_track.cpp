@@ -40,7 +40,7 @@ Command add_track(CLI::App& app) {
   sub->add_option("--family", o->family, "Feature families computed for captures (tables are used as they are)")
       ->default_val("agm,temporal,fingerprints");
   sub->add_option("--mirai", o->mirai, "Also label 'mirai' the unlabelled sources with at least this fp_mirai share")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(finite_range(0.0, 1.0));
   sub->add_option("--pipeline", o->spec, "Clustering pipeline run on every day (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
   sub->add_option("--scale", o->scale, "Scaling for the k-NN distances, fitted on day 1 and applied to every day")
@@ -49,7 +49,7 @@ Command add_track(CLI::App& app) {
   sub->add_option("-k", o->k, "Neighbours that vote")->default_val(1)->check(CLI::PositiveNumber);
   sub->add_option("--link", o->link, "Jaccard overlap that links a cluster to the next day's")
       ->default_val(0.2)
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(finite_range(0.0, 1.0));
   add_output(sub, o->out, "Output directory (created if missing)");
   add_threads(sub, o->threads);
   add_quiet(sub, o->quiet);

@@ -44,6 +44,8 @@ std::vector<Cidr> parse_prefixes(const std::string& list);
 CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more = "");
 CLI::Option* add_quiet(CLI::App* sub, bool& quiet);
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);
+/// A number in [lo, hi]; unlike CLI::Range, NaN and infinities are refused.
+CLI::Validator finite_range(double lo, double hi);
 
 /// True when standard error is a terminal (progress displays go there).
 bool stderr_is_tty();

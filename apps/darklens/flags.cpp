@@ -1,4 +1,8 @@
 // The flags several commands share (commands.hpp).
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
 #include "commands.hpp"
 
 namespace darklens::cli {
@@ -18,6 +22,22 @@ CLI::Option* add_quiet(CLI::App* sub, bool& quiet) {
 
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what) {
   return sub->add_option("-o,--output", out, what)->required();
+}
+
+CLI::Validator finite_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0;
+        const char* end = text.data() + text.size();
+        auto [p, ec] = std::from_chars(text.data(), end, v);
+        if (ec != std::errc() || p != end || !std::isfinite(v) || v < lo || v > hi) {
+          std::ostringstream why;
+          why << "'" << text << "' is not a number between " << lo << " and " << hi;
+          return why.str();
+        }
+        return {};
+      },
+      "FLOAT in [" + CLI::detail::to_string(lo) + " - " + CLI::detail::to_string(hi) + "]");
 }
 
 }  // namespace darklens::cli

@@ -31,6 +31,16 @@ std::string seconds_text(double s) {
   return buf;
 }
 
+void refuse_stdin(const std::vector<std::string>& captures, const std::string& what) {
+  for (const auto& c : captures) {
+    if (c == "-") {
+      throw ParamError(what +
+                       ": reads its captures twice (the features, then each cluster's profile), so not from "
+                       "standard input ('-'); save the capture to a file first");
+    }
+  }
+}
+
 void write_text(const std::string& path, const std::string& text) {
   AtomicFile f(path);
   f.write(text);
@@ -68,6 +78,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   const auto t0 = clock::now();
   auto since = [](clock::time_point a) { return std::chrono::duration<double>(clock::now() - a).count(); };
   pipeline::parse_spec(options.pipeline);  // a bad spec fails before any reading
+  refuse_stdin(captures, "analyze");
   Analysis a;
   auto t = clock::now();
   {

@@ -213,6 +213,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   auto since = [](clock::time_point a) { return std::chrono::duration<double>(clock::now() - a).count(); };
+  refuse_stdin(captures, "classify");
   Classification c;
   const int64_t model_id = o.model ? o.model : db.latest_model();
   c.model = db.run(model_id);

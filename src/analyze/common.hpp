@@ -19,6 +19,10 @@ void say(const std::function<void(const std::string&)>& progress, const std::str
 /// Ground-truth class of every row (evaluate::kUnknown when none).
 std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt);
 
+/// Throws ParamError when a capture is standard input ("-"): `what` reads
+/// its captures twice (features, then each cluster's profile).
+void refuse_stdin(const std::vector<std::string>& captures, const std::string& what);
+
 /// Writes `text` to `path` whole (AtomicFile).
 void write_text(const std::string& path, const std::string& text);
 /// `path` made absolute (as given when that fails).

@@ -20,23 +20,68 @@ std::string trim(std::string s) {
   return s.substr(b);
 }
 
+// The fields of one CSV line, RFC 4180: a field may be quoted ("a,b"),
+// with "" for a quote inside. False when a quote is not closed or text
+// follows a closing quote.
+bool csv_fields(const std::string& line, std::vector<std::string>& out) {
+  out.clear();
+  std::string f;
+  size_t i = 0;
+  for (;;) {
+    f.clear();
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      for (;; ++i) {
+        if (i >= line.size()) return false;  // not closed
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            f += '"';
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        f += line[i];
+      }
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i < line.size() && line[i] != ',') return false;
+    } else {
+      const size_t comma = line.find(',', i);
+      f = line.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
+      if (f.find('"') != std::string::npos) return false;
+      i = comma == std::string::npos ? line.size() : comma;
+      f = trim(f);
+    }
+    out.push_back(f);
+    if (i >= line.size()) return true;
+    ++i;  // the comma
+  }
+}
+
 // Calls fn(line_number, first, second) for every two-field data line.
 template <typename Fn>
 void for_each_pair(const std::string& path, Fn&& fn) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path + ": cannot open");
   std::string line;
+  std::vector<std::string> fields;
   size_t no = 0;
   while (std::getline(in, line)) {
     ++no;
     if (line.size() > kMaxLine) throw FormatError(path + ":" + std::to_string(no) + ": line longer than 4096 bytes");
+    if (no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte order mark
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
-    const size_t comma = line.find(',');
-    if (comma == std::string::npos || line.find(',', comma + 1) != std::string::npos) {
+    if (!csv_fields(line, fields)) {
+      throw FormatError(path + ":" + std::to_string(no) + ": a quoted field is not closed, or text follows its quote");
+    }
+    if (fields.size() != 2) {
       throw FormatError(path + ":" + std::to_string(no) + ": expected two fields 'address,label'");
     }
-    const std::string a = trim(line.substr(0, comma)), b = trim(line.substr(comma + 1));
+    const std::string& a = fields[0];
+    const std::string& b = fields[1];
     const bool header = no == 1 && (a == "ip" || a == "cidr" || a == "from" || a == "address" || a == "src_ip");
     if (!header) fn(no, a, b);
   }

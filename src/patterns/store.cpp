@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "darklens/core/output_set.hpp"
@@ -204,15 +205,63 @@ struct Store::Db {
   ~Db() { sqlite3_close(h); }
 };
 
+namespace {
+
+// "file:" URI of a path (RFC 3986 escapes for what SQLite's URI parser reads).
+std::string uri_of(const std::string& path, const char* query) {
+  std::string u = "file:";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      u += buf;
+    } else {
+      u += static_cast<char>(c);
+    }
+  }
+  return u + "?" + query;
+}
+
+}  // namespace
+
 Store::Store(const std::string& path) : db_(std::make_unique<Db>()), path_(path) {
   if (sqlite3_open_v2(path.c_str(), &db_->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     throw IoError(path + ": cannot open the pattern database: " + sqlite3_errmsg(db_->h));
   }
+  open(false);
+}
+
+Store::Store(const std::string& path, ReadOnly) : db_(std::make_unique<Db>()), path_(path) {
+  // Read-only, then, where the folder cannot take the WAL's index file, as
+  // an immutable file (nothing else may be writing a folder we cannot).
+  for (const char* query : {"mode=ro", "immutable=1"}) {
+    sqlite3_close(db_->h);
+    db_->h = nullptr;
+    if (sqlite3_open_v2(uri_of(path, query).c_str(), &db_->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) !=
+        SQLITE_OK) {
+      throw IoError(path + ": cannot open the pattern database: " + sqlite3_errmsg(db_->h));
+    }
+    try {
+      open(true);
+      return;
+    } catch (const IoError&) {
+      if (std::string(query) == "immutable=1") throw;
+    }
+  }
+}
+
+void Store::open(bool read_only) {
+  const std::string& path = path_;
+  // No code of the file's own: darklens creates no trigger or view, and a
+  // received database that holds one is refused before anything runs.
+  sqlite3_db_config(db_->h, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db_->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   sqlite3_busy_timeout(db_->h, 5000);
   // A file that is not SQLite fails on the first statement that reads it.
   int version = 0;
   try {
     int64_t id = 0, n = 0;
+    std::string code;
     {
       Stmt v(db_->h, "PRAGMA user_version", path_);
       if (v.step()) version = static_cast<int>(v.i64(0));
@@ -220,14 +269,29 @@ Store::Store(const std::string& path) : db_(std::make_unique<Db>()), path_(path)
       if (app.step()) id = app.i64(0);
       Stmt tables(db_->h, "SELECT count(*) FROM sqlite_master", path_);
       if (tables.step()) n = tables.i64(0);
+      Stmt extra(db_->h, "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('trigger', 'view') LIMIT 1",
+                 path_);
+      if (extra.step()) code = extra.text(0);
     }                                       // statements finalised: no read transaction stays open
     constexpr int64_t kAppId = 0x444b4c4e;  // "DKLN"
     if (n > 0 && id != kAppId) {
       throw FormatError(path + ": an SQLite database, but not a darklens pattern database");
     }
+    if (!code.empty()) {
+      throw FormatError(path + ": holds a " + escape_invalid_utf8(code) +
+                        ", which darklens never creates; refusing a database that would run code of its own");
+    }
     if (version > kSchemaVersion) {
       throw FormatError(path + ": schema version " + std::to_string(version) + " is newer than this darklens knows (" +
                         std::to_string(kSchemaVersion) + "); use a newer darklens");
+    }
+    if (read_only) {
+      if (n == 0) throw FormatError(path + ": an empty file, not a darklens pattern database");
+      if (version < kSchemaVersion) {
+        throw FormatError(path + ": schema version " + std::to_string(version) + " (this darklens writes " +
+                          std::to_string(kSchemaVersion) + "); open it once where it can be written to migrate it");
+      }
+      return;
     }
     exec(db_->h, "PRAGMA journal_mode=WAL", path_);
     exec(db_->h, "PRAGMA foreign_keys=ON", path_);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "darklens/error.hpp"
@@ -24,6 +26,7 @@ class Args {
         for (const auto& n : known_) list += (list.empty() ? "" : ", ") + n;
         throw ParamError("pipeline stage '" + s.name + "': unknown argument '" + k + "' (" + list + ")");
       }
+      if (get(key)) throw ParamError("pipeline stage '" + s.name + "': " + key + " is given twice");
       values_.emplace_back(key, v);
     }
   }
@@ -42,6 +45,11 @@ class Args {
     auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
     if (ec != std::errc() || p != text->data() + text->size()) {
       throw ParamError("pipeline stage '" + s_.name + "': " + key + " '" + *text + "' is not a number");
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(v)) {
+        throw ParamError("pipeline stage '" + s_.name + "': " + key + " '" + *text + "' is not a finite number");
+      }
     }
     return v;
   }

@@ -67,6 +67,7 @@ HacStage hac_params(const Stage& s) {
   if (a.get("distance")) {
     if (a.get("k")) throw ParamError("pipeline stage 'hac': give k or distance, not both");
     st.distance = a.num<double>("distance", 0.0);
+    if (!(*st.distance > 0)) throw ParamError("pipeline stage 'hac': distance must be positive");
   }
   st.p.max_pairwise_rows_ = a.num<size_t>("max_rows", st.p.max_pairwise_rows_);
   st.seed = a.num<uint64_t>("seed", 0);

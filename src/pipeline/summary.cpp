@@ -48,6 +48,7 @@ nlohmann::json to_json(const Summary& s) {
   }
   if (s.inertia) j["inertia"] = *s.inertia;
   if (s.cores) j["cores"] = *s.cores;
+  if (!s.notes.empty()) j["notes"] = s.notes;
   if (s.som) {
     j["som"] = {{"rows", s.som->rows},
                 {"cols", s.som->cols},

@@ -1,4 +1,5 @@
 // The transform stages: scalers, pca, som.
+#include <algorithm>
 #include <charconv>
 
 #include "args.hpp"
@@ -61,7 +62,17 @@ void run_scaler(const Stage& s, cluster::Matrix& Y, Result& r, int /*threads*/) 
 void check_pca(const Stage& s) { pca_params(s); }
 
 void run_pca(const Stage& s, cluster::Matrix& Y, Result& r, int /*threads*/) {
-  auto pca = transform::fit_pca(Y, pca_params(s));
+  auto p = pca_params(s);
+  // More components than the table has rows or columns: as many as it
+  // has (a small capture with the default pca:10 still clusters), said so.
+  const int most = static_cast<int>(std::min(Y.rows(), Y.cols()));
+  if (p.n_components_ > most && most >= 1 && Y.rows() >= 2) {
+    r.summary_.notes.push_back("pca:" + std::to_string(p.n_components_) + " kept " + std::to_string(most) +
+                               " components: the table has " + std::to_string(Y.rows()) + " rows and " +
+                               std::to_string(Y.cols()) + " columns");
+    p.n_components_ = most;
+  }
+  auto pca = transform::fit_pca(Y, p);
   Y = pca.transform(Y);
   r.fitted_.push_back(pca.to_json());
 }

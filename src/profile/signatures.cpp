@@ -1,7 +1,11 @@
 // The signature catalog: a readable INI-like file of conditions over a
 // profile, parsed with line numbers for its errors.
+#include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "darklens/error.hpp"
@@ -52,6 +56,49 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// The names the profile uses for protocols and TCP flag combinations.
+const std::set<std::string>& names_of(bool flags) {
+  static const auto build = [](bool f) {
+    std::set<std::string> n;
+    for (int v = 0; v < 256; ++v)
+      n.insert(f ? tcp_flag::names(static_cast<uint8_t>(v)) : ip_proto::name(static_cast<uint8_t>(v)));
+    return n;
+  };
+  static const std::set<std::string> protos = build(false), flag_names = build(true);
+  return flags ? flag_names : protos;
+}
+
+bool is_port(std::string_view s) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && ec == std::errc() && p == s.data() + s.size() && v <= 65535;
+}
+
+// An item of a list metric that can never match is a mistake in the
+// catalog: refused with the line, not silently never matched.
+void check_item(const std::string& metric, const std::string& a, const std::string& where) {
+  if (metric == "fingerprint" && a != "mirai" && a != "zmap" && a != "masscan") {
+    throw FormatError(where + ": unknown fingerprint '" + a + "' (mirai, zmap, masscan)");
+  }
+  if (metric == "port") {
+    const size_t slash = a.find('/');
+    const bool ok = slash == std::string::npos
+                        ? is_port(a)
+                        : names_of(false).count(a.substr(0, slash)) && is_port(std::string_view(a).substr(slash + 1));
+    if (!ok) throw FormatError(where + ": '" + a + "' is not a port (23, tcp/23, udp/53: 0 to 65535)");
+  }
+  if (metric == "proto" && !names_of(false).count(a)) {
+    throw FormatError(where + ": unknown protocol '" + a +
+                      "' (tcp, udp, icmp, icmpv6, gre, ... as darklens stats names them)");
+  }
+  if (metric == "flag" && !names_of(true).count(a)) {
+    throw FormatError(where + ": unknown TCP flags '" + a + "' (SYN, SYN+ACK, RST, RST+ACK, ACK, PSH+ACK, ...)");
+  }
+  if (metric == "class" && a != "scan" && a != "backscatter" && a != "other") {
+    throw FormatError(where + ": unknown traffic class '" + a + "' (scan, backscatter, other)");
+  }
+}
+
 Condition parse_condition(const std::string& text, const std::string& where) {
   const auto w = split_words(text);
   Condition c;
@@ -70,13 +117,8 @@ Condition parse_condition(const std::string& text, const std::string& where) {
   }
   if (list) {
     c.args = split_list(w[1]);
-    if (c.metric == "fingerprint") {
-      for (const auto& a : c.args) {
-        if (a != "mirai" && a != "zmap" && a != "masscan") {
-          throw FormatError(where + ": unknown fingerprint '" + a + "' (mirai, zmap, masscan)");
-        }
-      }
-    }
+    if (c.args.empty()) throw FormatError(where + ": '" + text + "' names no " + c.metric);
+    for (const auto& a : c.args) check_item(c.metric, a, where);
   }
   c.op = w[need - 2];
   if (c.op != ">=" && c.op != "<=" && c.op != ">" && c.op != "<" && c.op != "=") {
@@ -84,7 +126,7 @@ Condition parse_condition(const std::string& text, const std::string& where) {
   }
   const std::string& num = w[need - 1];
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), c.value);
-  if (ec != std::errc() || p != num.data() + num.size()) {
+  if (ec != std::errc() || p != num.data() + num.size() || !std::isfinite(c.value)) {
     throw FormatError(where + ": '" + num + "' is not a number");
   }
   return c;
@@ -192,6 +234,8 @@ Catalog Catalog::parse(std::string_view text, const std::string& name) {
 }
 
 Catalog Catalog::load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw IoError(path + ": is a directory, not a signature catalog");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path + ": cannot open the signature catalog");
   std::ostringstream s;

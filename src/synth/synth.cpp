@@ -101,7 +101,12 @@ int64_t parse_date(const std::string& s) {
       d < 1 || d > 31) {
     throw ParamError("start date '" + s + "' is not a date YYYY-MM-DD (1970..2100)");
   }
-  return days_from_civil(y, m, d);
+  // The day exists in its month (2021-02-30 does not).
+  const int64_t day = days_from_civil(y, m, d);
+  if (m == 12 ? d > 31 : day >= days_from_civil(y, m + 1, 1)) {
+    throw ParamError("start date '" + s + "' is not a date: that month has no day " + std::to_string(d));
+  }
+  return day;
 }
 
 class Generator {

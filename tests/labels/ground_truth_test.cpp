@@ -42,6 +42,23 @@ TEST(GroundTruth, ErrorsNameFileAndLine) {
   const auto m = msg({dir.write("one.csv", std::string("192.0.2.1,x\n")), other});
   EXPECT_NE(m.find("192.0.2.1/32 is labelled 'y' here and 'x' at"), std::string::npos) << m;
   EXPECT_EQ(msg({dir.file("missing.csv")}), dir.file("missing.csv") + ": cannot open");
+  const auto open_quote = dir.write("quote.csv", std::string("192.0.2.1,\"x\n"));
+  EXPECT_EQ(msg({open_quote}), open_quote + ":1: a quoted field is not closed, or text follows its quote");
+}
+
+TEST(GroundTruth, ByteOrderMarkAndRfc4180Quoting) {
+  // As spreadsheets save CSV: a UTF-8 BOM, a quoted header, quoted labels
+  // with a comma and a doubled quote inside, CRLF line ends.
+  test::TempDir dir;
+  const auto f = dir.write("excel.csv", std::string("\xEF\xBB\xBF\"ip\",\"label\"\r\n"
+                                                    "192.0.2.1,\"Censys, Inc.\"\r\n"
+                                                    "\"192.0.2.2\",\"say \"\"hi\"\"\"\r\n"
+                                                    "192.0.2.3, plain \r\n"));
+  const auto gt = ground_truth::load({f}, {});
+  ASSERT_EQ(gt.labels_.size(), 3u);
+  EXPECT_EQ(gt.labels_[static_cast<size_t>(gt.index_of(*IpAddr::parse("192.0.2.1")))], "Censys, Inc.");
+  EXPECT_EQ(gt.labels_[static_cast<size_t>(gt.index_of(*IpAddr::parse("192.0.2.2")))], "say \"hi\"");
+  EXPECT_EQ(gt.labels_[static_cast<size_t>(gt.index_of(*IpAddr::parse("192.0.2.3")))], "plain");
 }
 
 TEST(GroundTruth, SharedDarkVecFile) {

@@ -3,6 +3,10 @@
 // hand; re-applying a pipeline's fitted transforms.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "darklens/error.hpp"
 #include "darklens/patterns/patterns.hpp"
@@ -159,6 +163,68 @@ PRAGMA user_version = 1;
   r.model_run = 1;
   db.save_run(r, none, {}, {{0, 1, 7, 8}});
   EXPECT_EQ(db.sightings(1).at(0).sources, 7u);
+}
+
+TEST(PatternStore, RefusesADatabaseWithCodeOfItsOwn) {
+  // A received database with a trigger: refused on open, before anything
+  // (a write that would fire it, or a read) runs.
+  test::TempDir dir;
+  const std::string path = dir.file("p.db");
+  { patterns::Store db(path); }
+  sql(path, "CREATE TABLE log(x); CREATE TRIGGER spy AFTER INSERT ON runs BEGIN INSERT INTO log VALUES (1); END;");
+  const std::string want =
+      path + ": holds a trigger spy, which darklens never creates; refusing a database that would run code of its own";
+  EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(path); }), want);
+  EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(path, patterns::Store::ReadOnly::kYes); }), want);
+}
+
+TEST(PatternStore, ReadOnlyOpeningWritesNothing) {
+  // What lets list/show/export and classify --no-store work on a database
+  // that cannot be written: the read-only Store changes nothing in it.
+  test::TempDir dir;
+  const std::string folder = dir.file("ro");
+  std::filesystem::create_directory(folder);
+  const std::string path = folder + "/p.db";
+  {
+    patterns::Store db(path);
+    std::vector<patterns::Pattern> fresh(1);
+    fresh[0].centroid = {1.0};
+    fresh[0].profile = nlohmann::json::object();
+    db.save_run(model_run(), fresh, {}, {});
+  }
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(folder)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  ASSERT_EQ(listing(), std::vector<std::string>{"p.db"});
+  const auto bytes = test::read_bytes(path);
+  {
+    const patterns::Store ro(path, patterns::Store::ReadOnly::kYes);
+    EXPECT_EQ(ro.runs().size(), 1u);
+    EXPECT_EQ(ro.patterns().size(), 1u);
+  }
+  EXPECT_EQ(test::read_bytes(path), bytes);
+  // Where the WAL index cannot be created (a read-only folder; here a
+  // directory in its place, which stops root too): read as an immutable
+  // file, still without writing anything.
+  for (const auto& f : listing()) {
+    if (f != "p.db") std::filesystem::remove(folder + "/" + f);
+  }
+  std::filesystem::create_directory(path + "-shm");
+  {
+    const patterns::Store ro(path, patterns::Store::ReadOnly::kYes);
+    EXPECT_EQ(ro.runs().size(), 1u);
+    EXPECT_EQ(ro.patterns().size(), 1u);
+  }
+  EXPECT_EQ(test::read_bytes(path), bytes);
+  // (SQLite's first, read-only attempt may leave an empty -wal beside it.)
+  EXPECT_TRUE(!std::filesystem::exists(path + "-wal") || std::filesystem::file_size(path + "-wal") == 0);
+  EXPECT_EQ(test::error_of<IoError>([&] {
+              patterns::Store db(dir.file("none.db"), patterns::Store::ReadOnly::kYes);
+            }).substr(0, dir.file("none.db").size() + 36),
+            dir.file("none.db") + ": cannot open the pattern database: ");
 }
 
 TEST(PatternStore, RefusesForeignAndNewerFiles) {

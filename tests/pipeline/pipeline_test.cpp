@@ -57,6 +57,10 @@ TEST(Pipeline, SpecErrors) {
   // Arguments are checked when the spec is parsed, before any data is read.
   EXPECT_EQ(error_of("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
   EXPECT_EQ(error_of("som:20by20|kmeans"), "pipeline stage 'som': grid '20by20' is not ROWSxCOLS (som:20x20)");
+  EXPECT_EQ(error_of("kmeans:k=3,k=4"), "pipeline stage 'kmeans': k is given twice");
+  EXPECT_EQ(error_of("hac:distance=nan"), "pipeline stage 'hac': distance 'nan' is not a finite number");
+  EXPECT_EQ(error_of("hac:distance=-1"), "pipeline stage 'hac': distance must be positive");
+  EXPECT_EQ(error_of("dbscan:eps=inf"), "pipeline stage 'dbscan': eps 'inf' is not a finite number");
   EXPECT_EQ(error_of("som:46341x46341|kmeans:k=2"),
             "pipeline stage 'som': grid '46341x46341' has 2147488281 units; at most 4,096 (64x64)");
   EXPECT_EQ(error_of("som:topology=tri|kmeans"), "pipeline stage 'som': topology 'tri' is not one of rect, hex");
@@ -85,6 +89,20 @@ TEST(Pipeline, SpecErrors) {
   EXPECT_EQ(run_error("pca|kmeans:k=2"),
             "pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
   EXPECT_EQ(run_error("zscore:1|kmeans:k=2"), "pipeline stage 'zscore' takes no arguments");
+}
+
+TEST(Pipeline, PcaOfMoreComponentsThanTheTableHasKeepsAllAndSaysSo) {
+  // The default analyze pipeline (pca:10) on a capture of 5 sources.
+  cluster::Matrix X(5, 12);
+  for (Eigen::Index i = 0; i < 5; ++i) {
+    for (Eigen::Index j = 0; j < 12; ++j) X(i, j) = static_cast<double>((i * 7 + j * 3) % 11) + (i == j ? 5 : 0);
+  }
+  const auto r = pipeline::run(X, "zscore|pca:10|kmeans:k=2");
+  EXPECT_EQ(r.embedding_.cols(), 5);
+  ASSERT_EQ(r.summary_.notes.size(), 1u);
+  EXPECT_EQ(r.summary_.notes[0], "pca:10 kept 5 components: the table has 5 rows and 12 columns");
+  EXPECT_EQ(pipeline::to_json(r.summary_)["notes"][0], r.summary_.notes[0]);
+  EXPECT_FALSE(pipeline::to_json(pipeline::run(X, "zscore|pca:3|kmeans:k=2").summary_).contains("notes"));
 }
 
 TEST(Pipeline, RunsAndChoosesKBySilhouette) {

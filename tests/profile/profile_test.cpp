@@ -213,6 +213,19 @@ TEST(Signatures, ParseErrors) {
   EXPECT_EQ(err("[a]\nactivity = x\nwhen = fingerprint zgrab >= 0.5\n"),
             "c.txt:3: unknown fingerprint 'zgrab' (mirai, zmap, masscan)");
   EXPECT_EQ(err("[a]\nactivity = x\nwhen =\n"), "c.txt:3: empty condition");
+  // Conditions that could never match are mistakes, refused with the line.
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = port tcp/99999 >= 0.5\n"),
+            "c.txt:3: 'tcp/99999' is not a port (23, tcp/23, udp/53: 0 to 65535)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = port tpc/23 >= 0.5\n"),
+            "c.txt:3: 'tpc/23' is not a port (23, tcp/23, udp/53: 0 to 65535)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = flag BOGUS >= 0.5\n"),
+            "c.txt:3: unknown TCP flags 'BOGUS' (SYN, SYN+ACK, RST, RST+ACK, ACK, PSH+ACK, ...)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = proto x >= 0.5\n"),
+            "c.txt:3: unknown protocol 'x' (tcp, udp, icmp, icmpv6, gre, ... as darklens stats names them)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = class spam >= 0.5\n"),
+            "c.txt:3: unknown traffic class 'spam' (scan, backscatter, other)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = sources > nan\n"), "c.txt:3: 'nan' is not a number");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = sources > inf\n"), "c.txt:3: 'inf' is not a number");
   EXPECT_EQ(err("[a]\nwhen = sources > 1\n[b]\n"), "c.txt:1: signature [a] has no 'activity ='");
   EXPECT_EQ(err("[a]\nactivity = x\n"), "c.txt:1: signature [a] has no 'when =' condition");
   EXPECT_EQ(err("[a]\nactivity = x\nwhen = sources > 1\n[a]\n"), "c.txt:4: signature [a] is defined twice");
@@ -224,6 +237,8 @@ TEST(Signatures, ParseErrors) {
   EXPECT_EQ(test::error_of<IoError>([] { profile::Catalog::load("/nonexistent/sig.txt"); }),
             "/nonexistent/sig.txt: cannot open the signature catalog");
   test::TempDir dir;
+  EXPECT_EQ(test::error_of<IoError>([&] { profile::Catalog::load(dir.path().string()); }),
+            dir.path().string() + ": is a directory, not a signature catalog");
   const std::string huge = dir.write("huge.txt", std::string(17u << 20, '#'));
   EXPECT_EQ(test::error_of<FormatError>([&] { profile::Catalog::load(huge); }),
             huge + ": larger than 16 MiB; not a signature catalog");

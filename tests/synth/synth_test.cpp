@@ -270,6 +270,10 @@ TEST(Synth, ParameterErrors) {
   p.prefix_ = "198.51.100.0/24";
   p.start_date_ = "2021-13-01";
   EXPECT_EQ(message(), "start date '2021-13-01' is not a date YYYY-MM-DD (1970..2100)");
+  p.start_date_ = "2021-02-30";
+  EXPECT_EQ(message(), "start date '2021-02-30' is not a date: that month has no day 30");
+  p.start_date_ = "2021-04-31";
+  EXPECT_EQ(message(), "start date '2021-04-31' is not a date: that month has no day 31");
   p.start_date_ = "2021-05-01";
   p.days_ = 0;
   EXPECT_EQ(message(), "days must be between 1 and 366");

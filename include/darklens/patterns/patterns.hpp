@@ -70,6 +70,12 @@ class Store {
   /// mode. Throws IoError when the file cannot be opened, FormatError when it
   /// is not a darklens pattern database or comes from a newer darklens.
   explicit Store(const std::string& path);
+  /// For commands that only read (patterns list/show/export, classify
+  /// --no-store): never creates, migrates or writes, and works on a
+  /// database in a read-only folder. Throws as above, and FormatError for
+  /// a database of an older schema (open it once writable to migrate).
+  enum class ReadOnly { kYes };
+  Store(const std::string& path, ReadOnly);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -119,6 +125,7 @@ class Store {
   void set_name(int64_t pattern, const std::string& name);
 
  private:
+  void open(bool read_only);  // checks, then (writable) WAL and migrations
   struct Db;
   std::unique_ptr<Db> db_;
   std::string path_;

@@ -85,6 +85,7 @@ struct Summary {
   std::optional<double> inertia;                                         // kmeans
   std::optional<size_t> cores;                                           // dbscan
   std::optional<SomSummary> som;
+  std::vector<std::string> notes;  // what a stage adapted to the data (pca:10 on 5 rows)
   double seconds = 0;
 };
 nlohmann::json to_json(const Summary& s);

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Careless or hostile command lines are refused before any work, with a
+message that says what is wrong (and the run changes nothing)."""
+import os
+import subprocess
+import sys
+import tempfile
+
+darklens = sys.argv[1]
+results = []
+
+
+def run(args, stdin=None):
+    return subprocess.run([darklens] + args, capture_output=True, input=stdin)
+
+
+def expect(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    days = os.path.join(tmp, "days")
+    assert run(["synth", "--days", "1", "--sources", "400", "--seed", "2", "-q", "-o", days]).returncode == 0
+    day = os.path.join(days, "darknet-2021-05-01.pcap")
+    data = open(day, "rb").read()
+    out = os.path.join(tmp, "out")
+    r = run(["analyze", "-", "-q", "-o", out], stdin=data)
+    expect("analyze -: refused at once, exit 2 (it reads its captures twice)",
+           r.returncode == 2 and b"analyze: reads its captures twice" in r.stderr and not os.path.exists(out),
+           r.stderr)
+    r = run(["features", day, "-q", "-o", os.path.join(tmp, "f.csv")])
+    t = os.path.join(tmp, "f.csv")
+    r = run(["track", t, t, "--gt", os.path.join(days, "ground_truth.csv"), "--link", "nan", "-o", out])
+    expect("track --link nan: refused, exit 2", r.returncode == 2 and b"'nan' is not a number between 0 and 1" in
+           r.stderr, r.stderr)
+    r = run(["features", day, "--flow-timeout", "inf", "-o", t])
+    expect("features --flow-timeout inf: refused, exit 2", r.returncode == 2 and b"'inf' is not a number between" in
+           r.stderr, r.stderr)
+    r = run(["analyze", day, "--signatures", tmp, "-q", "-o", out])
+    expect("analyze --signatures DIR: refused, exit 3 (not an empty catalog)",
+           r.returncode == 3 and b"is a directory, not a signature catalog" in r.stderr, r.stderr)
+    r = run(["cluster", t, "--pipeline", "som:46341x46341|kmeans:k=2", "-o", out])
+    expect("cluster som:46341x46341: refused, exit 2 (was a crash)",
+           r.returncode == 2 and b"has 2147488281 units; at most 4,096" in r.stderr, r.stderr)
+    r = run(["cluster", t, "--pipeline", "kmeans:k=3,k=4", "-o", out])
+    expect("cluster kmeans:k=3,k=4: refused, exit 2", r.returncode == 2 and b"k is given twice" in r.stderr, r.stderr)
+    r = run(["synth", "--start", "2021-02-30", "-o", os.path.join(tmp, "s")])
+    expect("synth --start 2021-02-30: refused, exit 2", r.returncode == 2 and b"that month has no day 30" in
+           r.stderr and not os.path.exists(os.path.join(tmp, "s")), r.stderr)
+    # A capture of a handful of sources with the default pipeline (pca:10).
+    r = run(["synth", "--days", "1", "--sources", "5", "--seed", "9", "-q", "-o", os.path.join(tmp, "five")])
+    r = run(["analyze", os.path.join(tmp, "five", "darknet-2021-05-01.pcap"), "-q", "-o", out])
+    summary = open(os.path.join(out, "summary.json")).read() if r.returncode == 0 else ""
+    expect("analyze of 4 sources with the default pca:10: done, the summary says how many components pca kept",
+           r.returncode == 0 and "pca:10 kept 4 components: the table has 4 rows" in summary, r.stderr)
+
+failed = [r for r in results if not r[1]]
+for name, ok, detail in results:
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f"  {detail}"))
+print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
