@@ -65,32 +65,6 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
   return m;
 }
 
-// The agm-ext vocabulary of an earlier run's <output>.meta.json.
-features::AgmExtVocab read_vocab(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw FormatError(path + ": not JSON");
-  if (!j.contains("agm_ext_vocab") || !j["agm_ext_vocab"].is_object()) {
-    throw FormatError(path + ": no agm_ext_vocab (write one with --family agm-ext)");
-  }
-  features::AgmExtVocab vocab;
-  for (int f = 0; f < 7; ++f) {
-    const auto& v = j["agm_ext_vocab"][features::kAgmFieldNames[f]];
-    if (!v.is_array()) {
-      throw FormatError(path + ": agm_ext_vocab lacks field '" + std::string(features::kAgmFieldNames[f]) + "'");
-    }
-    for (const auto& x : v) {
-      if (!x.is_number_unsigned() || x.get<uint64_t>() > 0xffffffffu) {
-        throw FormatError(path + ": agm_ext_vocab." + features::kAgmFieldNames[f] +
-                          " holds a value that is not a 32-bit unsigned number");
-      }
-      vocab[f].push_back(x.get<uint32_t>());
-    }
-  }
-  return vocab;
-}
-
 }  // namespace
 
 std::string progress_line(const features::ReadProgress& p) {
@@ -176,7 +150,7 @@ Command add_features(CLI::App& app) {
         opt.validated_only_ = o->validated_only;
         opt.exact_cap_ = o->exact_cap;
         opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
-        if (!o->vocab.empty()) opt.agm_ext_vocab_ = read_vocab(o->vocab);
+        if (!o->vocab.empty()) opt.agm_ext_vocab_ = features::read_vocab(o->vocab);
         opt.threads_ = o->threads;           // 0: all cores
         features::check_table_path(o->out);  // fail before reading anything
         auto targets = features::table_files(o->out);

@@ -1,8 +1,11 @@
 // Feature tables on disk: CSV, JSON Lines, NumPy .npy (+ sidecars).
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "darklens/core/atomic_file.hpp"
 #include "darklens/error.hpp"
@@ -145,6 +148,43 @@ void write_table(const FeatureTable& t, const std::string& path) {
   } else {
     write_npy(t, path);
   }
+}
+
+// The agm-ext vocabulary of an earlier run's <output>.meta.json.
+AgmExtVocab read_vocab(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  // Read in pieces up to the bound (a pipe or a growing file has no size to trust).
+  std::string text;
+  char piece[1 << 16];
+  while (in.read(piece, sizeof piece) || in.gcount() > 0) {
+    text.append(piece, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxVocabFile) throw FormatError(path + ": larger than 64 MiB; not a darklens meta.json");
+  }
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw FormatError(path + ": not JSON");
+  if (!j.contains("agm_ext_vocab") || !j["agm_ext_vocab"].is_object()) {
+    throw FormatError(path + ": no agm_ext_vocab (write one with --family agm-ext)");
+  }
+  AgmExtVocab vocab;
+  for (int f = 0; f < 7; ++f) {
+    const auto& v = j["agm_ext_vocab"][kAgmFieldNames[f]];
+    if (!v.is_array()) {
+      throw FormatError(path + ": agm_ext_vocab lacks field '" + std::string(kAgmFieldNames[f]) + "'");
+    }
+    if (v.size() > kMaxVocab) {
+      throw FormatError(path + ": agm_ext_vocab." + kAgmFieldNames[f] + " holds " + std::to_string(v.size()) +
+                        " values; at most " + std::to_string(kMaxVocab) + " (each is a column of every row)");
+    }
+    for (const auto& x : v) {
+      if (!x.is_number_unsigned() || x.get<uint64_t>() > 0xffffffffu) {
+        throw FormatError(path + ": agm_ext_vocab." + kAgmFieldNames[f] +
+                          " holds a value that is not a 32-bit unsigned number");
+      }
+      vocab[f].push_back(x.get<uint32_t>());
+    }
+  }
+  return vocab;
 }
 
 }  // namespace darklens::features

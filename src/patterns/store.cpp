@@ -281,6 +281,9 @@ void Store::open(bool read_only) {
       throw FormatError(path + ": holds a " + escape_invalid_utf8(code) +
                         ", which darklens never creates; refusing a database that would run code of its own");
     }
+    if (version < 0) {
+      throw FormatError(path + ": schema version " + std::to_string(version) + " is not one darklens writes");
+    }
     if (version > kSchemaVersion) {
       throw FormatError(path + ": schema version " + std::to_string(version) + " is newer than this darklens knows (" +
                         std::to_string(kSchemaVersion) + "); use a newer darklens");

@@ -14,6 +14,12 @@ Pca fit_pca(const Matrix& X, const PcaParams& params) {
   const Eigen::Index n = X.rows(), d = X.cols();
   if (n < 2 || d < 1) throw ParamError("pca: needs at least 2 rows and 1 column");
   if (!X.allFinite()) throw ParamError("pca: matrix holds NaN or infinite values");
+  // The covariance is d x d and its eigendecomposition d^3: bounded.
+  if (d > kPcaMaxColumns) {
+    throw ParamError("pca: " + std::to_string(d) + " columns; at most " + std::to_string(kPcaMaxColumns) +
+                     " (its covariance matrix alone would need " +
+                     std::to_string(static_cast<long long>(d) * d * 8 / (1 << 20)) + " MiB)");
+  }
   const Eigen::Index max_k = std::min(n, d);
   if (params.n_components_ < 0 || params.n_components_ > max_k) {
     throw ParamError("pca: n_components must be between 1 and " + std::to_string(max_k));

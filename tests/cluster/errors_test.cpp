@@ -66,6 +66,13 @@ TEST(Errors, HierarchicalAndPipeline) {
             "pipeline stage 'kmeans': need kmin <= kmax < rows");
 }
 
+TEST(Errors, PcaBoundsItsCovariance) {
+  // 5 rows x 100,000 columns grew past 15 GB before; refused at once.
+  const cluster::Matrix X = cluster::Matrix::Ones(3, 8193);
+  EXPECT_EQ(test::error_of<ParamError>([&] { transform::fit_pca(X, {.n_components_ = 2}); }),
+            "pca: 8193 columns; at most 8192 (its covariance matrix alone would need 512 MiB)");
+}
+
 TEST(Errors, Som) {
   transform::SomParams p;
   p.rows_ = p.cols_ = 65;

@@ -438,6 +438,27 @@ TEST(Features, EveryFamilyIsRegisteredOnce) {
   }
 }
 
+TEST(Features, VocabularyFilesAreBounded) {
+  test::TempDir dir;
+  nlohmann::json j;
+  for (const char* f : features::kAgmFieldNames) j["agm_ext_vocab"][f] = nlohmann::json::array({1, 2});
+  const auto ok = dir.write("ok.meta.json", j.dump());
+  EXPECT_EQ(features::read_vocab(ok)[2], (std::vector<uint32_t>{1, 2}));
+  std::vector<uint32_t> many(features::kMaxVocab + 1);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = static_cast<uint32_t>(i);
+  j["agm_ext_vocab"]["dst_port"] = many;
+  const auto big = dir.write("big.meta.json", j.dump());
+  EXPECT_EQ(test::error_of<FormatError>([&] { features::read_vocab(big); }),
+            big + ": agm_ext_vocab.dst_port holds 4097 values; at most 4096 (each is a column of every row)");
+  j["agm_ext_vocab"]["ttl"] = {-1};
+  j["agm_ext_vocab"]["dst_port"] = {1};
+  const auto neg = dir.write("neg.meta.json", j.dump());
+  EXPECT_EQ(test::error_of<FormatError>([&] { features::read_vocab(neg); }),
+            neg + ": agm_ext_vocab.ttl holds a value that is not a 32-bit unsigned number");
+  EXPECT_EQ(test::error_of<FormatError>([&] { features::read_vocab(dir.write("x.json", std::string("{"))); }),
+            dir.file("x.json") + ": not JSON");
+}
+
 TEST(Features, OptionErrors) {
   auto msg = [](auto f) { return test::error_of<ParamError>(f); };
   EXPECT_EQ(msg([] { features::parse_families("agm,pca"); }),

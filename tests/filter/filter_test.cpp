@@ -86,6 +86,9 @@ TEST(Filter, BpfMatchesFramesAsLibpcapCompilesThem) {
   EXPECT_FALSE(filter::compile_bpf("udp", 1)->match(frame.data(), n, n));
   // The same bytes without the 14-byte Ethernet header, as raw IP (12).
   EXPECT_TRUE(filter::compile_bpf("tcp dst port 23", 12)->match(frame.data() + 14, n - 14, n - 14));
+  EXPECT_EQ(test::error_of<ParamError>([] { filter::compile_bpf(std::string(4097, ' '), 1); }),
+            "filter: the expression has 4097 characters; at most 4096 (libpcap's optimiser takes minutes on longer "
+            "ones)");
   const std::string why = test::error_of<ParamError>([] { filter::compile_bpf("tcp dst prot 23", 1); });
   EXPECT_EQ(why.rfind("filter 'tcp dst prot 23': ", 0), 0u) << why;
 }

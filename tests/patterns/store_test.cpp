@@ -241,6 +241,11 @@ TEST(PatternStore, RefusesForeignAndNewerFiles) {
   sql(newer, "PRAGMA user_version = 9;");
   EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(newer); }),
             newer + ": schema version 9 is newer than this darklens knows (3); use a newer darklens");
+  // Found by the database fuzz target: a negative version indexed the
+  // migrations at -1.
+  sql(newer, "PRAGMA user_version = -1;");
+  EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(newer); }),
+            newer + ": schema version -1 is not one darklens writes");
   EXPECT_EQ(test::error_of<IoError>([&] { patterns::Store db("/nonexistent/dir/p.db"); }).substr(0, 60),
             "/nonexistent/dir/p.db: cannot open the pattern database: una");
 }

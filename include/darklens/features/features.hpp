@@ -199,6 +199,14 @@ void write_table(const FeatureTable& t, const std::string& path);
 /// extension (ParamError) or a directory that does not exist (IoError).
 void check_table_path(const std::string& path);
 
+/// The agm-ext vocabulary of an earlier run's `<output>.meta.json`
+/// (features --vocab): at most kMaxVocab values per field (each is a
+/// column of every row), a file of at most 64 MiB. Throws IoError,
+/// FormatError naming the file and what is wrong.
+inline constexpr size_t kMaxVocab = 4096;
+inline constexpr size_t kMaxVocabFile = size_t{64} << 20;
+AgmExtVocab read_vocab(const std::string& path);
+
 /// The files a table at `path` is made of: the path, and for .npy its
 /// `.columns.txt` and `.rows.csv` sidecars.
 std::vector<std::string> table_files(const std::string& path);

@@ -71,7 +71,9 @@ enum class Selected : uint8_t {
 Selected select_packet(const Selection& s, const Packet& p);
 
 /// Compiles `expression` with libpcap for records of `linktype` (a DLT or
-/// LINKTYPE value). Throws ParamError with libpcap's reason.
+/// LINKTYPE value). Throws ParamError with libpcap's reason, or when the
+/// expression is longer than kMaxBpfLength.
+inline constexpr size_t kMaxBpfLength = 4096;
 std::unique_ptr<ingest::RecordFilter> compile_bpf(const std::string& expression, int linktype);
 /// Sets `reader`'s record filter to `expression` compiled for its link
 /// type ("" = none). Throws as compile_bpf.

@@ -49,6 +49,10 @@ struct Scaler {
 /// Fits a scaler. Throws ParamError on an empty matrix or non-finite values.
 Scaler fit_scaler(const Matrix& X, ScalerKind kind);
 
+/// PCA works on the d x d covariance (d^2 memory, d^3 time): at most
+/// this many columns (the covariance is then 512 MiB).
+inline constexpr long kPcaMaxColumns = 8192;
+
 struct PcaParams {
   /// Keep this many components (1..columns)...
   int n_components_ = 0;

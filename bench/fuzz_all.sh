@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target (fuzz/) for a number of executions each and
+# prints one line per target: executions, seconds, executions per second,
+# corpus size reached, and whether it found anything. The figures go to
+# docs/performance.md, "Fuzzing". Needs the asan preset's build (clang,
+# DARKLENS_FUZZ=ON): cmake --preset asan && cmake --build build/asan.
+#
+#   bench/fuzz_all.sh [RUNS] [TARGET...]     RUNS default 10000000
+#
+# Inputs it finds go to bench/results/fuzz/<target>/ (not the source
+# corpus); a crash leaves crash-* files there and the line says CRASH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-10000000}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(ingest ground_truth catalog spec table database)
+build=${BUILD:-build/asan}
+for t in "${targets[@]}"; do
+  bin=$build/fuzz/${t}_fuzz
+  [ -x "$bin" ] || { echo "fuzz_all: $bin missing (cmake --build $build --target ${t}_fuzz)"; exit 2; }
+  corpus=fuzz/corpus_$t
+  [ "$t" = ingest ] && corpus=fuzz/corpus
+  work=bench/results/fuzz/$t
+  mkdir -p "$work/corpus"
+  log=$work/run.log
+  start=$(date +%s.%N)
+  status=ok
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" -runs="$runs" -rss_limit_mb=2048 -max_len=65536 \
+    -artifact_prefix="$work/" "$work/corpus" "$corpus" >"$log" 2>&1 || status=CRASH
+  end=$(date +%s.%N)
+  done_runs=$(grep -oE '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
+  awk -v t="$t" -v r="${done_runs:-0}" -v s="$start" -v e="$end" -v st="$status" \
+    -v c="$(ls "$work/corpus" | wc -l)" \
+    'BEGIN { d = e - s; printf "%-13s %12d runs %9.1f s %10.0f runs/s  corpus %6d  %s\n", t, r, d, r / d, c, st }'
+done

@@ -1,0 +1,35 @@
+// Fuzz target: a pattern database received from someone else: the bytes
+// as an SQLite file, opened read-only and read whole (runs, patterns,
+// their sightings, a run's members), then opened writable (migration).
+#include <cstddef>
+#include <cstdint>
+
+#include "darklens/error.hpp"
+#include "darklens/patterns/patterns.hpp"
+#include "fuzz_file.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace darklens;
+  const std::string path = fuzz_file(data, size, "p.db");
+  try {
+    const patterns::Store db(path, patterns::Store::ReadOnly::kYes);
+    size_t n = 0;
+    for (const auto& r : db.runs()) {
+      if (++n > 16) break;
+      (void)db.members(r.id);
+    }
+    n = 0;
+    for (const auto& p : db.patterns()) {
+      if (++n > 64) break;
+      (void)db.sightings(p.id);
+    }
+  } catch (const Error&) {
+  }
+  try {
+    patterns::Store db(path);
+    (void)db.runs();
+  } catch (const Error&) {
+  }
+  fuzz_remove(path);
+  return 0;
+}
