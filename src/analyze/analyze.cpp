@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <optional>
 
 #include "common.hpp"
 #include "darklens/core/atomic_file.hpp"
@@ -51,6 +52,25 @@ std::string absolute_path(const std::string& path) {
   std::error_code ec;
   const auto p = std::filesystem::absolute(path, ec);
   return ec ? path : p.string();
+}
+
+int64_t publish_run(OutputDir& out, patterns::Store* db, const std::function<int64_t(const std::string& token)>& store,
+                    const std::function<void(const nlohmann::json& stored)>& write) {
+  std::optional<patterns::Store::Batch> batch;
+  std::string token;
+  int64_t id = 0;
+  nlohmann::json stored;
+  if (db) {
+    token = new_run_token();
+    batch.emplace(*db);
+    id = store(token);
+    stored = {{"db", db->path()}, {"run", id}};
+  }
+  write(stored);
+  out.publish(db ? absolute_path(db->path()) : std::string(), token);
+  if (batch) batch->commit();
+  out.finish();
+  return id;
 }
 
 void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
@@ -228,26 +248,19 @@ std::string clusters_csv(const features::FeatureTable& t, const std::vector<int>
 
 int64_t publish(OutputDir& out, Analysis& a, patterns::Store* db, const std::vector<std::string>& inputs,
                 const Options& options) {
-  // The largest output is written alongside the others and the database.
-  auto features_csv = std::async(std::launch::async, [&] { features::write_table(a.table, out.path("features.csv")); });
-  write_text(out.path("clusters.csv"), clusters_csv(a.table, a.result.labels_));
-  write_text(out.path("profiles.json"), dump_json(a.report.profiles, 2) + "\n");
-  std::optional<patterns::Store::Batch> batch;
-  std::string token;
-  int64_t id = 0;
-  if (db) {
-    token = new_run_token();
-    batch.emplace(*db);
-    id = store(*db, a, inputs, options, token);
-    a.summary["stored"] = {{"db", db->path()}, {"run", id}};
-  }
-  write_text(out.path("summary.json"), dump_json(a.summary, 2) + "\n");
-  write_text(out.path("report.html"), report::render_html(report::to_json(a.report)));
-  features_csv.get();
-  out.publish(db ? absolute_path(db->path()) : std::string(), token);
-  if (batch) batch->commit();
-  out.finish();
-  return id;
+  return publish_run(
+      out, db, [&](const std::string& token) { return store(*db, a, inputs, options, token); },
+      [&](const nlohmann::json& stored) {
+        if (!stored.is_null()) a.summary["stored"] = stored;
+        // The largest output is written alongside the others.
+        auto features_csv =
+            std::async(std::launch::async, [&] { features::write_table(a.table, out.path("features.csv")); });
+        write_text(out.path("clusters.csv"), clusters_csv(a.table, a.result.labels_));
+        write_text(out.path("profiles.json"), dump_json(a.report.profiles, 2) + "\n");
+        write_text(out.path("summary.json"), dump_json(a.summary, 2) + "\n");
+        write_text(out.path("report.html"), report::render_html(report::to_json(a.report)));
+        features_csv.get();
+      });
 }
 
 }  // namespace darklens::analyze

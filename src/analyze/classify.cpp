@@ -379,23 +379,15 @@ int64_t publish(OutputDir& out, Classification& c, patterns::Store* db, const st
     }
     csv += "\n";
   }
-  std::optional<patterns::Store::Batch> batch;
-  std::string token;
-  int64_t id = 0;
-  if (db) {
-    token = new_run_token();
-    batch.emplace(*db);
-    id = store(*db, c, inputs, token);
-    c.summary["stored"] = {{"db", db->path()}, {"run", id}};
-  }
-  write_text(out.path("assignments.csv"), csv);
-  write_text(out.path("profiles.json"), dump_json(c.report.profiles, 2) + "\n");
-  write_text(out.path("classify.json"), dump_json(c.summary, 2) + "\n");
-  write_text(out.path("report.html"), report::render_html(report::to_json(c.report)));
-  out.publish(db ? absolute_path(db->path()) : std::string(), token);
-  if (batch) batch->commit();
-  out.finish();
-  return id;
+  return publish_run(
+      out, db, [&](const std::string& token) { return store(*db, c, inputs, token); },
+      [&](const nlohmann::json& stored) {
+        if (!stored.is_null()) c.summary["stored"] = stored;
+        write_text(out.path("assignments.csv"), csv);
+        write_text(out.path("profiles.json"), dump_json(c.report.profiles, 2) + "\n");
+        write_text(out.path("classify.json"), dump_json(c.summary, 2) + "\n");
+        write_text(out.path("report.html"), report::render_html(report::to_json(c.report)));
+      });
 }
 
 }  // namespace darklens::analyze

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "darklens/analyze/analyze.hpp"
+#include "darklens/core/output_set.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/report/document.hpp"
 
@@ -27,6 +28,15 @@ void refuse_stdin(const std::vector<std::string>& captures, const std::string& w
 void write_text(const std::string& path, const std::string& text);
 /// `path` made absolute (as given when that fails).
 std::string absolute_path(const std::string& path);
+
+/// The all-or-nothing step of a run that writes a folder and may store
+/// itself (docs/outputs.md): with a database, `store(token)` runs inside one
+/// transaction and returns the run id; `write(stored)` then writes every
+/// output into `out`'s staging folder (`stored` is {"db", "run"}, or null
+/// without a database); the folder is swapped in, the transaction
+/// committed, leftovers removed. Returns the run id (0 without a database).
+int64_t publish_run(OutputDir& out, patterns::Store* db, const std::function<int64_t(const std::string& token)>& store,
+                    const std::function<void(const nlohmann::json& stored)>& write);
 
 /// (first window start, last window end) of a table.
 std::pair<int64_t, int64_t> window_range(const features::FeatureTable& t, const features::WindowSpec& w);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 #include <unordered_map>
+#include <cstddef>
 #include <vector>
 
 namespace darklens::filter {
