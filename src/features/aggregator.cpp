@@ -40,14 +40,23 @@ struct Aggregator::Impl {
   bool want_agm = false, want_tcp = false, want_time = false, want_fp = false, want_int = false;
   bool every_row = false;  // a family reads the rows left out of the table too
   KeyIndex index;
-  // One array per kind of state, indexed by row; only those the selected
-  // families read grow.
+  // Per row: its packets; where its states are (kNoSlot while it has at
+  // most one packet); its one packet's Facts while it has exactly one. Most
+  // darknet sources send one packet: their states (~1.3 KiB with every
+  // family) are only built when a second packet comes, or when the table
+  // reads them (build_table, a block of rows at a time).
+  static constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
   std::vector<uint64_t> packets;
+  std::vector<uint32_t> slot;
+  ChunkedVector<Facts> only;
+  // One array per kind of state, indexed by slot; only those the selected
+  // families read grow.
+  uint32_t slots = 0;
   ChunkedVector<AgmCounts> all, tcp;
   ChunkedVector<Temporal> time;
   ChunkedVector<Fingerprints> fp;
   ChunkedVector<Intensity> intensity;
-  ChunkedVector<filter::Handshakes> handshakes;  // when a darknet prefix is known
+  ChunkedVector<filter::Handshakes> handshakes;  // by row, when a darknet prefix is known
   AggregateCounters counters;
   // Partitions of the last multi-threaded add_file: keys disjoint from this
   // one's and from each other's. table() reads them as they are; anything
@@ -81,14 +90,40 @@ struct Aggregator::Impl {
     const uint32_t row = index.find_or_insert(k, h, fresh);
     if (fresh) {
       packets.push_back(0);
-      if (want_agm) all.emplace_back();
-      if (want_tcp) tcp.emplace_back();
-      if (want_time) time.emplace_back();
-      if (want_fp) fp.emplace_back();
-      if (want_int) intensity.emplace_back();
+      slot.push_back(kNoSlot);
+      only.emplace_back();
       if (!opt.darknet_.empty()) handshakes.emplace_back();
     }
     return row;
+  }
+
+  StatePtrs ptrs(uint32_t s) {
+    return {want_agm ? &all[s] : nullptr, want_tcp ? &tcp[s] : nullptr, want_time ? &time[s] : nullptr,
+            want_fp ? &fp[s] : nullptr, want_int ? &intensity[s] : nullptr};
+  }
+  SourceView states_view(uint32_t s) const {
+    SourceView v;
+    if (want_agm) v.all = &all[s];
+    if (want_tcp) v.tcp = &tcp[s];
+    if (want_time) v.time = &time[s];
+    if (want_fp) v.fp = &fp[s];
+    if (want_int) v.intensity = &intensity[s];
+    return v;
+  }
+
+  // Gives `row` its states (empty ones) when it has none yet; they then
+  // hold its one packet, if it has one. Returns its slot.
+  uint32_t build_states(uint32_t row) {
+    if (slot[row] != kNoSlot) return slot[row];
+    const uint32_t s = slots++;
+    if (want_agm) all.emplace_back();
+    if (want_tcp) tcp.emplace_back();
+    if (want_time) time.emplace_back();
+    if (want_fp) fp.emplace_back();
+    if (want_int) intensity.emplace_back();
+    slot[row] = s;
+    if (packets[row] > 0) add_packet(ptrs(s), only[row], opt.exact_cap_, opt.flow_timeout_ns_);
+    return s;
   }
 
   // The window of the last packet, [window_lo, window_hi): consecutive
@@ -146,25 +181,21 @@ struct Aggregator::Impl {
     }
   }
 
-  // The agm destination-port map intensity may share (nullptr without agm).
-  template <typename O>
-  static auto* agm_dports(O& o, uint32_t row) {
-    return o.want_agm ? &o.all[row].fields[kDstPort] : nullptr;
-  }
-
   void update(uint32_t row, const Facts& f) {
-    const uint32_t cap = opt.exact_cap_;
-    ++packets[row];
-    // Before agm: intensity may copy agm's ports as they were before f.
-    if (want_int) intensity[row].add(f, opt.flow_timeout_ns_, cap, agm_dports(*this, row));
-    if (want_agm) all[row].add(f, cap);
-    if (want_tcp && f.is_tcp_segment()) tcp[row].add(f, cap);
-    if (want_time) time[row].add(f.ts);
-    if (want_fp) fp[row].add(f, cap);
     if (!handshakes.empty() && f.is_tcp_segment() &&
         (f.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck | tcp_flag::kRst)) == tcp_flag::kAck) {
       handshakes[row].ack({f.addr, f.dport, f.sport}, f.ts, opt.flow_timeout_ns_);
     }
+    if (slot[row] == kNoSlot) {
+      if (packets[row] == 0) {  // the row's first packet: kept as it is
+        only[row] = f;
+        packets[row] = 1;
+        return;
+      }
+      build_states(row);  // the second: the states take the first, then this one
+    }
+    ++packets[row];
+    add_packet(ptrs(slot[row]), f, opt.exact_cap_, opt.flow_timeout_ns_);
   }
 
   // Brings a row's state into cache ahead of update().
@@ -174,11 +205,16 @@ struct Aggregator::Impl {
     for (size_t off = 0; off < sizeof(T); off += 64) __builtin_prefetch(p + off, 1);
   }
   void prefetch_state(uint32_t row) const {
-    if (want_agm) prefetch_object(all[row]);
-    if (want_tcp) prefetch_object(tcp[row]);
-    if (want_time) prefetch_object(time[row]);
-    if (want_fp) prefetch_object(fp[row]);
-    if (want_int) prefetch_object(intensity[row]);
+    const uint32_t s = slot[row];
+    if (s == kNoSlot) {
+      __builtin_prefetch(&only[row], 1);
+      return;
+    }
+    if (want_agm) prefetch_object(all[s]);
+    if (want_tcp) prefetch_object(tcp[s]);
+    if (want_time) prefetch_object(time[s]);
+    if (want_fp) prefetch_object(fp[s]);
+    if (want_int) prefetch_object(intensity[s]);
   }
 
   void add_counters(const AggregateCounters& c) {
@@ -231,13 +267,20 @@ struct Aggregator::Impl {
   // Row `row`, new here, takes o's state of row i as it is: what merging
   // it into an empty state gives, without re-adding every value.
   void adopt(uint32_t row, Impl& o, uint32_t i) {
-    packets[row] = o.packets[i];
-    if (want_agm) all[row] = std::move(o.all[i]);
-    if (want_tcp) tcp[row] = std::move(o.tcp[i]);
-    if (want_time) time[row] = o.time[i];
-    if (want_fp) fp[row] = std::move(o.fp[i]);
-    if (want_int) intensity[row].adopt(std::move(o.intensity[i]), opt.flow_timeout_ns_);
     if (!handshakes.empty()) handshakes[row].merge(o.handshakes[i], opt.flow_timeout_ns_);
+    const uint32_t from = o.slot[i];
+    if (from == kNoSlot) {
+      packets[row] = o.packets[i];
+      only[row] = o.only[i];
+      return;
+    }
+    const uint32_t s = build_states(row);  // empty: no packet here yet
+    packets[row] = o.packets[i];
+    if (want_agm) all[s] = std::move(o.all[from]);
+    if (want_tcp) tcp[s] = std::move(o.tcp[from]);
+    if (want_time) time[s] = o.time[from];
+    if (want_fp) fp[s] = std::move(o.fp[from]);
+    if (want_int) intensity[s].adopt(std::move(o.intensity[from]), opt.flow_timeout_ns_);
   }
 
   void add(const Packet& p) {
@@ -264,28 +307,47 @@ struct Aggregator::Impl {
           continue;
         }
       }
-      packets[row] += o.packets[i];
-      // Before agm's: intensity may take agm's ports as they were.
-      if (want_int) {
-        intensity[row].merge(o.intensity[i], opt.flow_timeout_ns_, cap, agm_dports(*this, row), agm_dports(o, i));
-      }
-      if (want_agm) all[row].merge(o.all[i], cap);
-      if (want_tcp) tcp[row].merge(o.tcp[i], cap);
-      if (want_time) time[row].merge(o.time[i]);
-      if (want_fp) fp[row].merge(o.fp[i], cap);
       if (!handshakes.empty()) handshakes[row].merge(o.handshakes[i], opt.flow_timeout_ns_);
+      if (o.packets[i] == 0) continue;  // nothing to merge (a responder's SYN-ACKs only)
+      const uint32_t from = o.slot[i];
+      if (from == kNoSlot && packets[row] == 0 && slot[row] == kNoSlot) {
+        only[row] = o.only[i];  // one packet, still
+        packets[row] = 1;
+        continue;
+      }
+      const uint32_t s = build_states(row);
+      // o's row as states: its own, or built from its one packet.
+      RowStates built;
+      SourceView later;
+      if (from == kNoSlot) {
+        built.build(o.only[i], states_bits(), cap, opt.flow_timeout_ns_);
+        later = built.view({}, states_bits());
+      } else {
+        later = o.states_view(from);
+      }
+      packets[row] += o.packets[i];
+      merge_states(ptrs(s), later, cap, opt.flow_timeout_ns_);
     }
     add_counters(o.counters);
   }
 
-  SourceView view(uint32_t row) const {
+  uint8_t states_bits() const {
+    return static_cast<uint8_t>((want_agm ? kStateAgm : 0) | (want_tcp ? kStateAgmTcp : 0) |
+                                (want_time ? kStateTemporal : 0) | (want_fp ? kStateFingerprints : 0) |
+                                (want_int ? kStateIntensity : 0));
+  }
+
+  // A row of one packet without states reads as that packet (only); a row
+  // without packets and states gets empty ones.
+  SourceView view(uint32_t row) {
+    if (slot[row] == kNoSlot && packets[row] == 0) build_states(row);
     SourceView v;
+    if (slot[row] == kNoSlot) {
+      v.only = &only[row];
+    } else {
+      v = states_view(slot[row]);
+    }
     v.packets = packets[row];
-    if (want_agm) v.all = &all[row];
-    if (want_tcp) v.tcp = &tcp[row];
-    if (want_time) v.time = &time[row];
-    if (want_fp) v.fp = &fp[row];
-    if (want_int) v.intensity = &intensity[row];
     v.validated = !handshakes.empty() && handshakes[row].validated;
     return v;
   }
@@ -538,13 +600,18 @@ const AggregateCounters& Aggregator::counters() const { return impl_->counters; 
 const FeatureOptions& Aggregator::options() const { return impl_->opt; }
 
 FeatureTable Aggregator::table() const {
-  const Impl& main = *impl_;
-  std::vector<const Impl*> parts = {&main};
+  // Reading may build states (rows of one packet, when a family reads
+  // every row's states to declare its columns): the same table either way.
+  Impl& main = *impl_;
+  std::vector<Impl*> parts = {&main};
   for (const auto& q : main.shards) parts.push_back(q.get());
+  bool build_all = false;
+  for (Family f : main.opt.families_) build_all |= family_def(f).declares_from_rows;
   std::vector<RowRef> refs, all;
   uint64_t validated = 0;
-  for (const Impl* m : parts) {
+  for (Impl* m : parts) {
     for (uint32_t i = 0; i < m->index.size(); ++i) {
+      if (build_all) m->build_states(i);
       const RowRef ref{m->index.key(i).src, m->index.key(i).window, m->view(i)};
       if (main.every_row) all.push_back(ref);
       if (m->packets[i] < std::max<uint64_t>(1, main.opt.min_packets_)) continue;
@@ -554,7 +621,7 @@ FeatureTable Aggregator::table() const {
     }
   }
   impl_->counters.validated_rows_ = validated;
-  return build_table(main.opt, refs, all);  // sorts the rows
+  return build_table(main.opt, std::move(refs), all);  // sorts the rows
 }
 
 size_t FeatureTable::column(std::string_view name) const {

@@ -61,8 +61,7 @@ std::vector<uint32_t> output_order(const std::vector<RowRef>& rows) {
 
 }  // namespace
 
-FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& rows,
-                         const std::vector<RowRef>& every_row) {
+FeatureTable build_table(const FeatureOptions& opt, std::vector<RowRef> rows, const std::vector<RowRef>& every_row) {
   FeatureTable t;
   const std::vector<uint32_t> order = output_order(rows);
   t.source_.reserve(rows.size());
@@ -78,14 +77,30 @@ FeatureTable build_table(const FeatureOptions& opt, const std::vector<RowRef>& r
   Builder names(t, rows.size(), /*declare=*/true);
   families(names, {0, 0});
   t.values_.assign(t.columns_.size() * rows.size(), 0.0);
-  // Filled in the order the rows were given...
+  // Filled in the order the rows were given, a block at a time: rows kept
+  // as their one packet (SourceView::only) get their states built for the
+  // block, then dropped...
+  const uint8_t states = states_of(opt.families_);
+  constexpr size_t kBlock = 4096;
   parallel_for(
       rows.size(), opt.threads_,
       [&](size_t begin, size_t end) {
-        Builder cells(t, rows.size(), /*declare=*/false);
-        families(cells, {begin, end});
+        std::vector<RowStates> built;
+        for (size_t lo = begin; lo < end; lo += kBlock) {
+          const size_t hi = std::min(end, lo + kBlock);
+          built.clear();
+          built.reserve(hi - lo);  // no reallocation: the views point into it
+          for (size_t r = lo; r < hi; ++r) {
+            if (rows[r].state.only == nullptr) continue;
+            RowStates& b = built.emplace_back();
+            b.build(*rows[r].state.only, states, opt.exact_cap_, opt.flow_timeout_ns_);
+            rows[r].state = b.view(rows[r].state, states);
+          }
+          Builder cells(t, rows.size(), /*declare=*/false);
+          families(cells, {lo, hi});
+        }
       },
-      4096);
+      kBlock);
   // ...then each column put in output order (a gather within one column).
   parallel_for(
       t.columns_.size(), opt.threads_,

@@ -12,7 +12,9 @@ namespace darklens::features {
 /// The table of `rows` (best given in the order of their states in memory,
 /// which the builder then reads nearly in sequence), its rows sorted by
 /// window, then source. `every_row`: every row aggregated (see TableInput).
-FeatureTable build_table(const FeatureOptions& options, const std::vector<RowRef>& rows,
-                         const std::vector<RowRef>& every_row);
+/// Rows kept as their one packet (SourceView::only) get their states
+/// built a block at a time, except for families that declare from rows
+/// (the aggregator builds every row's states for those first).
+FeatureTable build_table(const FeatureOptions& options, std::vector<RowRef> rows, const std::vector<RowRef>& every_row);
 
 }  // namespace darklens::features

@@ -74,11 +74,44 @@ enum StateBits : uint8_t {
   kStateIntensity = 16,    // Intensity (family_intensity.hpp)
 };
 
+/// One row's states held together: how a row kept as its one packet's
+/// Facts (SourceView::only) gets its states when they are read.
+struct RowStates {
+  AgmCounts all, tcp;
+  Temporal time;
+  Fingerprints fp;
+  Intensity intensity;
+
+  /// Where the states of `states` (StateBits) are.
+  StatePtrs ptrs(uint8_t states) {
+    return {states & kStateAgm ? &all : nullptr, states & kStateAgmTcp ? &tcp : nullptr,
+            states & kStateTemporal ? &time : nullptr, states & kStateFingerprints ? &fp : nullptr,
+            states & kStateIntensity ? &intensity : nullptr};
+  }
+  /// The states of `states` from one packet.
+  void build(const Facts& f, uint8_t states, uint32_t cap, int64_t timeout) {
+    add_packet(ptrs(states), f, cap, timeout);
+  }
+  /// `v` reading these states (its other fields kept).
+  SourceView view(SourceView v, uint8_t states) const {
+    v.all = states & kStateAgm ? &all : nullptr;
+    v.tcp = states & kStateAgmTcp ? &tcp : nullptr;
+    v.time = states & kStateTemporal ? &time : nullptr;
+    v.fp = states & kStateFingerprints ? &fp : nullptr;
+    v.intensity = states & kStateIntensity ? &intensity : nullptr;
+    v.only = nullptr;
+    return v;
+  }
+};
+
 struct FamilyDef {
   Family id;
   const char* name;  // as --families spells it
   uint8_t states;    // StateBits it reads
   bool reads_every_row;
+  /// Reads rows' states while declaring (e.g. a vocabulary over every
+  /// row): the aggregator then builds every row's states before the table.
+  bool declares_from_rows;
   /// Declares (b.declaring: on the empty table, once, before any filling;
   /// it may also set the table's side data, e.g. a vocabulary) or fills
   /// rows [range) of its columns.
@@ -88,5 +121,12 @@ struct FamilyDef {
 /// Every family, in the order of Family (families.cpp).
 const std::vector<const FamilyDef*>& registered_families();
 const FamilyDef& family_def(Family f);
+
+/// The StateBits the families read.
+inline uint8_t states_of(const std::vector<Family>& families) {
+  uint8_t s = 0;
+  for (Family f : families) s |= family_def(f).states;
+  return s;
+}
 
 }  // namespace darklens::features

@@ -33,6 +33,6 @@ void columns(Builder& b, const TableInput& in, Range range) {
 
 const char* const kAgmFieldNames[7] = {"dst_ip", "src_port", "dst_port", "proto", "ttl", "tcp_flags", "size"};
 
-extern const FamilyDef kAgmFamily{Family::kAgm, "agm", kStateAgm, false, columns};
+extern const FamilyDef kAgmFamily{Family::kAgm, "agm", kStateAgm, false, false, columns};
 
 }  // namespace darklens::features

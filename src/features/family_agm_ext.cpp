@@ -55,6 +55,6 @@ void columns(Builder& b, const TableInput& in, Range range) {
 
 }  // namespace
 
-extern const FamilyDef kAgmExtFamily{Family::kAgmExt, "agm-ext", kStateAgm, false, columns};
+extern const FamilyDef kAgmExtFamily{Family::kAgmExt, "agm-ext", kStateAgm, false, true, columns};
 
 }  // namespace darklens::features

@@ -86,6 +86,6 @@ void columns(Builder& b, const TableInput& in, Range range) {
 
 }  // namespace
 
-extern const FamilyDef kAgmNumFamily{Family::kAgmNum, "agm-num", kStateAgmTcp, true, columns};
+extern const FamilyDef kAgmNumFamily{Family::kAgmNum, "agm-num", kStateAgmTcp, true, true, columns};
 
 }  // namespace darklens::features

@@ -36,6 +36,7 @@ void columns(Builder& b, const TableInput& in, Range range) {
 
 }  // namespace
 
-extern const FamilyDef kFingerprintsFamily{Family::kFingerprints, "fingerprints", kStateFingerprints, false, columns};
+extern const FamilyDef kFingerprintsFamily{
+    Family::kFingerprints, "fingerprints", kStateFingerprints, false, false, columns};
 
 }  // namespace darklens::features

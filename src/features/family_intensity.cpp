@@ -246,6 +246,6 @@ void columns(Builder& b, const TableInput& in, Range range) {
 
 }  // namespace
 
-extern const FamilyDef kIntensityFamily{Family::kIntensity, "intensity", kStateIntensity, false, columns};
+extern const FamilyDef kIntensityFamily{Family::kIntensity, "intensity", kStateIntensity, false, false, columns};
 
 }  // namespace darklens::features

@@ -47,6 +47,6 @@ void columns(Builder& b, const TableInput& in, Range range) {
 
 }  // namespace
 
-extern const FamilyDef kTemporalFamily{Family::kTemporal, "temporal", kStateTemporal, false, columns};
+extern const FamilyDef kTemporalFamily{Family::kTemporal, "temporal", kStateTemporal, false, false, columns};
 
 }  // namespace darklens::features

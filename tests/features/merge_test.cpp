@@ -129,6 +129,40 @@ TEST(FeatureMerge, RandomSplitsEqualTheWhole) {
   }
 }
 
+// A row of one packet is kept as that packet and gets its states when the
+// table is built (block by block); with agm-num, which declares from every
+// row, all states are built first. Both give the same columns, whole or
+// merged from parts, for rows of one packet and of more.
+TEST(FeatureMerge, RowsOfOnePacketGiveTheColumnsOfBuiltStates) {
+  using F = features::Family;
+  features::FeatureOptions lazy;
+  lazy.families_ = {F::kAgm, F::kTemporal, F::kFingerprints, F::kIntensity};
+  lazy.window_ = features::parse_window("6h");
+  features::FeatureOptions built = lazy;
+  built.families_.push_back(F::kAgmNum);
+  const auto& packets = day().packets;
+  features::Aggregator a(lazy), b(built);
+  for (const auto& p : packets) a.add(p), b.add(p);
+  const auto t = a.table(), reference = b.table();
+  ASSERT_EQ(t.rows(), reference.rows());
+  const size_t packets_col = t.column("agm_packets");
+  size_t one = 0;
+  for (size_t r = 0; r < t.rows(); ++r) one += t.at(r, packets_col) == 1;
+  EXPECT_GT(one, 100u);            // rows of one packet...
+  EXPECT_LT(one, t.rows() - 100);  // ...and of more
+  for (size_t c = 0; c < t.columns_.size(); ++c) {
+    const size_t rc = reference.column(t.columns_[c]);
+    for (size_t r = 0; r < t.rows(); ++r) {
+      ASSERT_EQ(t.at(r, c), reference.at(r, rc)) << t.columns_[c] << " row " << r;
+    }
+  }
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 4; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    expect_same(merged_in_parts(packets, lazy, rng, 2 + 3 * trial), t);
+  }
+}
+
 TEST(FeatureMerge, ValidatedTcpAcrossRandomSplits) {
   test::TempDir dir;
   const auto out = responder_day(dir, 9);

@@ -11,10 +11,10 @@
 // SYN-ACK pending at the end of the previous part.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <unordered_map>
-#include <cstddef>
 #include <vector>
 
 namespace darklens::filter {
