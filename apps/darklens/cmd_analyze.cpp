@@ -21,6 +21,7 @@ struct Common {
   std::vector<std::string> files, gt;
   std::string out, label_map, signatures, db;  // signatures: empty = the shipped catalog
   int threads = 0;
+  std::string max_memory = MemoryBudget::kDefault;
   bool quiet = false;
 };
 
@@ -60,6 +61,7 @@ void add_common(CLI::App* sub, Common& c) {
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
   add_threads(sub, c.threads);
+  add_max_memory(sub, c.max_memory);
   add_quiet(sub, c.quiet);
 }
 
@@ -98,6 +100,7 @@ Command add_analyze(CLI::App& app) {
             opt.features.bpf_ = o->filter;
             opt.features.min_packets_ = o->min_packets;
             opt.features.threads_ = o->threads;  // 0: all cores
+            opt.features.max_memory_ = parse_memory_size(o->max_memory);
             opt.pipeline = o->pipeline;
             opt.threads = o->threads;
             opt.top = o->top;
@@ -156,6 +159,7 @@ Command add_classify(CLI::App& app) {
             analyze::ClassifyOptions opt;
             opt.model = o->model;
             opt.threads = o->threads;
+            opt.max_memory = parse_memory_size(o->max_memory);
             const Loaded in = load(*o);
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;

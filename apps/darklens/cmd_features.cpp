@@ -102,6 +102,7 @@ Command add_features(CLI::App& app) {
     uint32_t exact_cap = 4096;
     double flow_timeout = 60;
     int threads = 0;
+    std::string max_memory = MemoryBudget::kDefault;
     bool quiet = false, validated_only = false, timings = false;
   };
   auto o = std::make_shared<Opts>();
@@ -134,6 +135,7 @@ Command add_features(CLI::App& app) {
       ->default_val(4096)
       ->check(CLI::Range(16u, 1u << 24));
   add_threads(sub, o->threads, "several files are read in parallel, one file's sources are split across them");
+  add_max_memory(sub, o->max_memory);
   sub->add_flag("--timings", o->timings,
                 "Print on stderr how long each step took: reading and aggregating (with packets/s), "
                 "building the table, writing it");
@@ -151,7 +153,8 @@ Command add_features(CLI::App& app) {
         opt.exact_cap_ = o->exact_cap;
         opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
         if (!o->vocab.empty()) opt.agm_ext_vocab_ = features::read_vocab(o->vocab);
-        opt.threads_ = o->threads;           // 0: all cores
+        opt.threads_ = o->threads;  // 0: all cores
+        opt.max_memory_ = parse_memory_size(o->max_memory);
         features::check_table_path(o->out);  // fail before reading anything
         auto targets = features::table_files(o->out);
         targets.push_back(o->out + ".meta.json");

@@ -17,6 +17,7 @@ Command add_track(CLI::App& app) {
     std::string family = "agm,temporal,fingerprints";
     std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto";
     int k = 1, threads = 0;
+    std::string max_memory = MemoryBudget::kDefault;
     double link = 0.2;
     std::optional<double> mirai;
     bool quiet = false;
@@ -52,6 +53,7 @@ Command add_track(CLI::App& app) {
       ->check(finite_range(0.0, 1.0));
   add_output(sub, o->out, "Output directory (created if missing)");
   add_threads(sub, o->threads);
+  add_max_memory(sub, o->max_memory);
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
             analyze::TrackOptions opt;  // the flags, then the library does the work
@@ -62,6 +64,7 @@ Command add_track(CLI::App& app) {
             opt.link = o->link;
             opt.mirai_share = o->mirai;
             opt.threads = o->threads;
+            opt.max_memory = parse_memory_size(o->max_memory);
             if (!o->quiet)
               opt.progress = [](const std::string& line) { std::cerr << "darklens track: " << line << "\n"; };
             pipeline::parse_spec(o->spec);  // a bad spec or family list fails before any reading

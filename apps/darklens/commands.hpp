@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "darklens/core/memory.hpp"
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
 #include "darklens/pipeline/pipeline.hpp"
@@ -43,6 +44,9 @@ std::vector<Cidr> parse_prefixes(const std::string& list);
 /// help text.
 CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more = "");
 CLI::Option* add_quiet(CLI::App* sub, bool& quiet);
+/// --max-memory SIZE (default MemoryBudget::kDefault, 75% of memory);
+/// parse_memory_size() gives the bytes.
+CLI::Option* add_max_memory(CLI::App* sub, std::string& budget);
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);
 /// A number in [lo, hi]; unlike CLI::Range, NaN and infinities are refused.
 CLI::Validator finite_range(double lo, double hi);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "darklens/error.hpp"
 
 namespace darklens::cli {
 
@@ -14,6 +15,23 @@ CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more) {
                        (more.empty() ? std::string() : ": " + more))
       ->default_val(0)
       ->check(CLI::Range(0, 1024));
+}
+
+CLI::Option* add_max_memory(CLI::App* sub, std::string& budget) {
+  return sub
+      ->add_option("--max-memory", budget,
+                   "Memory budget: a size (4G, 512M), a share of this machine's memory (75%), or none. Work "
+                   "estimated to need more is refused with exit 5 as soon as it is known, before the machine runs "
+                   "out (docs/cli.md, Memory)")
+      ->default_val(MemoryBudget::kDefault)
+      ->check([](const std::string& text) -> std::string {
+        try {
+          parse_memory_size(text, "size");
+          return {};
+        } catch (const ParamError& e) {
+          return e.what();
+        }
+      });
 }
 
 CLI::Option* add_quiet(CLI::App* sub, bool& quiet) {

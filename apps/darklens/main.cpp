@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <new>
 #include <vector>
 
 #include "commands.hpp"
@@ -102,6 +103,13 @@ int main(int argc, char** argv) {
   } catch (const FormatError& e) {
     std::cerr << "darklens: " << terminal_text(e.what()) << "\n";
     return 4;
+  } catch (const ResourceError& e) {
+    std::cerr << "darklens: " << terminal_text(e.what()) << "\n";
+    return 5;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "darklens: out of memory: the machine could not give the memory this work needs; set a smaller "
+                 "--max-memory to be told what needs it before it runs out, or give the work less at once\n";
+    return 5;
   } catch (const std::exception& e) {
     std::cerr << "darklens: unexpected error: " << terminal_text(e.what()) << "\n";
     return 1;

@@ -33,4 +33,11 @@ class ParamError : public Error {
   using Error::Error;
 };
 
+/// The work would need more memory than the budget allows (--max-memory,
+/// core/memory.hpp), or the machine ran out.
+class ResourceError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace darklens

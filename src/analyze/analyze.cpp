@@ -115,6 +115,9 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                      " sources left in the captures after filtering; at least 3 are needed to cluster");
   }
   t = clock::now();
+  const uint64_t table_bytes = a.table.values_.size() * sizeof(double);
+  pipeline::check_memory(options.features.max_memory_, table_bytes, static_cast<Eigen::Index>(a.table.rows()),
+                         static_cast<Eigen::Index>(a.table.columns_.size()));
   a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads);
   const auto& labels = a.result.labels_;
   say(options.progress, "cluster: " + options.pipeline + ": " + std::to_string(a.result.summary_.clusters) +

@@ -217,7 +217,8 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   Classification c;
   const int64_t model_id = o.model ? o.model : db.latest_model();
   c.model = db.run(model_id);
-  const features::FeatureOptions fo = model_features(db, c.model, model_id, o.threads);
+  features::FeatureOptions fo = model_features(db, c.model, model_id, o.threads);
+  fo.max_memory_ = o.max_memory;
   features::AggregateCounters counters;
   auto t = clock::now();
   {

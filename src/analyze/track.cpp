@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "darklens/core/memory.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
 #include "darklens/transform/transform.hpp"
@@ -31,10 +32,12 @@ bool is_table(const std::string& path) {
 
 // A capture's feature table (24 h windows; families as given), in the
 // shape read_matrix gives.
-pipeline::MatrixFile capture_table(const std::string& path, const std::string& families, int threads) {
+pipeline::MatrixFile capture_table(const std::string& path, const std::string& families, int threads,
+                                   uint64_t max_memory) {
   features::FeatureOptions opt;
   opt.families_ = features::parse_families(families);
   opt.threads_ = threads;
+  opt.max_memory_ = max_memory;
   features::Aggregator agg(opt);
   agg.add_file(path);
   const auto t = agg.table();
@@ -86,10 +89,17 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
   pipeline::parse_spec(o.pipeline);  // a bad spec or family list fails before any reading
   features::parse_families(o.families);
   std::vector<Day> days;
+  uint64_t held = 0;  // bytes of the days' tables so far
   for (const auto& path : inputs) {
     Day d;
     d.path = path;
-    d.m = is_table(path) ? pipeline::read_matrix(path) : capture_table(path, o.families, o.threads);
+    // The days read so far stay in memory: what is left of the budget.
+    MemoryBudget{o.max_memory}.check(held + 1, "track: the tables of " + std::to_string(days.size()) + " days",
+                                     "raise it, or track fewer days at once");
+    const uint64_t left = o.max_memory == 0 ? 0 : o.max_memory - held;
+    d.m = is_table(path) ? pipeline::read_matrix(path) : capture_table(path, o.families, o.threads, left);
+    held += static_cast<uint64_t>(d.m.X.size()) * sizeof(double);
+    pipeline::check_memory(o.max_memory, held, d.m.X.rows(), d.m.X.cols());
     if (!days.empty() && d.m.columns != days[0].m.columns) {
       throw FormatError(path + ": its columns differ from " + days[0].path + "'s (the same features are needed)");
     }

@@ -14,6 +14,7 @@
 #include "../core/radix_sort.hpp"
 #include "chunked_vector.hpp"
 #include "columns.hpp"
+#include "darklens/core/memory.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
 #include "source_state.hpp"
@@ -331,6 +332,53 @@ struct Aggregator::Impl {
     add_counters(o.counters);
   }
 
+  // What this part holds (and its shards), estimated from the sizes of
+  // its arrays: bytes per row (packets, slot, Facts, index) and per slot
+  // (the states); value counts past their inline part and flows add more.
+  uint64_t state_bytes() const {
+    // The index: the key, and two slots of a table at most half full.
+    uint64_t per_row = sizeof(uint64_t) + sizeof(uint32_t) + sizeof(Facts) + 3 * sizeof(Key);
+    if (!opt.darknet_.empty()) per_row += sizeof(filter::Handshakes);
+    uint64_t per_slot = 0;
+    if (want_agm) per_slot += sizeof(AgmCounts);
+    if (want_tcp) per_slot += sizeof(AgmCounts);
+    if (want_time) per_slot += sizeof(Temporal);
+    if (want_fp) per_slot += sizeof(Fingerprints);
+    if (want_int) per_slot += sizeof(Intensity);
+    uint64_t b = index.size() * per_row + uint64_t{slots} * per_slot;
+    for (const auto& q : shards) b += q->state_bytes();
+    return b;
+  }
+  uint64_t rows_held() const {
+    uint64_t n = index.size();
+    for (const auto& q : shards) n += q->rows_held();
+    return n;
+  }
+  // Refuses (ResourceError) when the rows held here and in `more` parts,
+  // with the table they make, are over the budget.
+  void check_memory(const std::vector<std::unique_ptr<Impl>>& more = {}) const {
+    if (opt.max_memory_ == 0) return;
+    uint64_t bytes = state_bytes(), rows = rows_held();
+    for (const auto& q : more) bytes += q->state_bytes(), rows += q->rows_held();
+    // The table: a double per column, the key, the row's reference and order.
+    const uint64_t columns = table_columns();
+    bytes += rows * (columns * sizeof(double) + sizeof(IpAddr) + sizeof(int64_t) + sizeof(RowRef) + 8);
+    // A quarter more: the index's free slots, read buffers, the allocator
+    // (the peak of `features` on a storm of one-packet sources).
+    bytes += bytes / 4;
+    MemoryBudget{opt.max_memory_}.check(
+        bytes,
+        "reading the captures: " + std::to_string(rows) +
+            " (source, window) rows so far, their states and a table of " + std::to_string(columns) + " columns",
+        "raise it, or read less at once: fewer or shorter captures per run, --prefix, --class or --filter, "
+        "fewer --family");
+  }
+  mutable uint64_t columns_ = 0;
+  uint64_t table_columns() const {
+    if (columns_ == 0) columns_ = build_table(opt, {}, {}).columns_.size();
+    return columns_;
+  }
+
   uint8_t states_bits() const {
     return static_cast<uint8_t>((want_agm ? kStateAgm : 0) | (want_tcp ? kStateAgmTcp : 0) |
                                 (want_time ? kStateTemporal : 0) | (want_fp ? kStateFingerprints : 0) |
@@ -545,6 +593,7 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
   Chunk second = parts == 1 ? Chunk{} : make_chunk();  // one thread: no reading ahead, one chunk
   produce_and_share(threads, parts, first, second, produce, apply_part, [&](const Chunk& c) {
     if (report) report(c.records, c.bytes);
+    m.check_memory(extra);  // every partition is idle here
   });
   // Disjoint keys: kept as they are (no copy), read by table().
   for (auto& q : extra) m.shards.push_back(std::move(q));
@@ -566,6 +615,11 @@ void Aggregator::add_files(const std::vector<std::string>& paths, const Progress
     std::vector<Aggregator> parts;
     FeatureOptions one = impl_->opt;
     one.threads_ = 1;  // the threads go to the files here
+    // Files read at once share the budget; what is held already counts.
+    if (one.max_memory_ > 0) {
+      const uint64_t held = impl_->state_bytes();
+      one.max_memory_ = one.max_memory_ > held ? (one.max_memory_ - held) / (end - begin) : 1;
+    }
     for (size_t i = begin; i < end; ++i) parts.emplace_back(one);
     std::vector<std::exception_ptr> errors(end - begin);
     std::vector<std::thread> pool;
@@ -590,6 +644,7 @@ void Aggregator::add_files(const std::vector<std::string>& paths, const Progress
       } else {
         impl_->absorb(std::move(part.impl_));  // given up: kept as it is, or merged
       }
+      impl_->check_memory();
     }
   }
 }

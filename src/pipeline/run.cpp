@@ -2,10 +2,19 @@
 // transforms to later windows.
 #include <chrono>
 
+#include "darklens/core/memory.hpp"
 #include "darklens/error.hpp"
 #include "stages.hpp"
 
 namespace darklens::pipeline {
+
+void check_memory(uint64_t budget, uint64_t held, Eigen::Index rows, Eigen::Index cols) {
+  const auto r = static_cast<uint64_t>(rows), c = static_cast<uint64_t>(cols);
+  MemoryBudget{budget}.check(held + r * (2 * c * sizeof(double) + 128),
+                             "clustering " + std::to_string(r) + " rows x " + std::to_string(c) + " columns",
+                             "raise it, or cluster fewer rows: --min-packets, shorter or fewer captures, a "
+                             "narrower --prefix, --class or --filter");
+}
 
 Result run(cluster::Matrix X, std::string_view spec, int threads) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -79,6 +79,7 @@ struct ClassifyOptions {
   const ground_truth::GroundTruth* gt = nullptr;
   const profile::Catalog* catalog = nullptr;
   int threads = 0;
+  uint64_t max_memory = 0;         // bytes (core/memory.hpp); 0 = no budget
   size_t min_new_to_cluster = 20;  // fewer new sources form one new group
   size_t projection_points = 5000;
   uint64_t seed = 0;

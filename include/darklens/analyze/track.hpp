@@ -31,6 +31,7 @@ struct TrackOptions {
   double link = 0.2;                  // Jaccard overlap that links a cluster to the next day's
   std::optional<double> mirai_share;  // also label 'mirai' the unlabelled sources at or above this fp_mirai
   int threads = 0;                    // 0 = all cores; the result does not depend on it
+  uint64_t max_memory = 0;            // bytes (core/memory.hpp); 0 = no budget
   std::function<void(const std::string&)> progress;
 };
 

@@ -83,6 +83,10 @@ struct FeatureOptions {
   /// them by hash; several files are read this many at a time. The result
   /// does not depend on it. 0 = all cores.
   int threads_ = 1;
+  /// Memory budget in bytes (core/memory.hpp; 0 = none): reading refuses
+  /// with ResourceError once the rows so far would need more for their
+  /// states and the table. Not part of the stored options.
+  uint64_t max_memory_ = 0;
 
   /// The packet selection these options make.
   filter::Selection selection() const { return {darknet_, classes_, bpf_}; }

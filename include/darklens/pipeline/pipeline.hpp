@@ -105,6 +105,11 @@ struct Result {
 /// with std::move when it is no longer needed, and the scalers work in it.
 Result run(cluster::Matrix X, std::string_view spec, int threads = 0);
 
+/// Refuses (ResourceError) when `held` bytes plus what run() needs for a
+/// matrix of rows x cols (the matrix, a working copy, per-row work) are
+/// over `budget` bytes (0: no budget; core/memory.hpp).
+void check_memory(uint64_t budget, uint64_t held, Eigen::Index rows, Eigen::Index cols);
+
 /// Applies a run's fitted transforms (Result::fitted_, in order) to new
 /// rows with the same columns: the embedding later windows are compared in.
 /// Throws ParamError when the column count differs from the fit, FormatError
