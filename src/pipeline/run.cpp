@@ -10,7 +10,7 @@ namespace darklens::pipeline {
 
 void check_memory(uint64_t budget, uint64_t held, Eigen::Index rows, Eigen::Index cols) {
   const auto r = static_cast<uint64_t>(rows), c = static_cast<uint64_t>(cols);
-  MemoryBudget{budget}.check(held + r * (2 * c * sizeof(double) + 128),
+  MemoryBudget{budget}.check(held + r * (c * sizeof(double) + 256),
                              "clustering " + std::to_string(r) + " rows x " + std::to_string(c) + " columns",
                              "raise it, or cluster fewer rows: --min-packets, shorter or fewer captures, a "
                              "narrower --prefix, --class or --filter");

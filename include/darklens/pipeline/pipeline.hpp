@@ -106,7 +106,7 @@ struct Result {
 Result run(cluster::Matrix X, std::string_view spec, int threads = 0);
 
 /// Refuses (ResourceError) when `held` bytes plus what run() needs for a
-/// matrix of rows x cols (the matrix, a working copy, per-row work) are
+/// matrix of rows x cols (a working copy of it, per-row work) are
 /// over `budget` bytes (0: no budget; core/memory.hpp).
 void check_memory(uint64_t budget, uint64_t held, Eigen::Index rows, Eigen::Index cols);
 
