@@ -53,6 +53,28 @@ class Args {
     }
     return v;
   }
+  /// num(), refused outside [lo, hi] with the stated limit and why.
+  template <typename T>
+  T num_in(const std::string& key, T fallback, T lo, T hi, const std::string& why = "") const {
+    const T v = num<T>(key, fallback);
+    if (get(key) && !(v >= lo && v <= hi)) {
+      throw ParamError("pipeline stage '" + s_.name + "': " + key + " " + *get(key) + " is out of range: " +
+                       number_text(lo) + " to " + number_text(hi) + (why.empty() ? "" : " (" + why + ")"));
+    }
+    return v;
+  }
+  template <typename T>
+  static std::string number_text(T v) {
+    std::string s = std::to_string(v);
+    if constexpr (std::is_floating_point_v<T>) {
+      s.erase(s.find_last_not_of('0') + 1);
+      if (s.back() == '.') s.pop_back();
+    } else {
+      for (int i = static_cast<int>(s.size()) - 3; i > (s[0] == '-' ? 1 : 0); i -= 3)
+        s.insert(static_cast<size_t>(i), ",");
+    }
+    return s;
+  }
   bool flag(const std::string& key, bool fallback) const {
     const std::string* text = get(key);
     if (!text) return fallback;
@@ -75,6 +97,10 @@ class Args {
   std::vector<std::pair<std::string, std::string>> values_;
 };
 
+// Stated limits of the k options (docs/cluster.md, "Limits").
+inline constexpr int kMaxK = 10000;
+inline constexpr int kMaxAutoK = 100;
+
 // A k range for the "best silhouette" heuristics.
 struct KRange {
   bool automatic = true;
@@ -83,10 +109,11 @@ struct KRange {
 inline KRange k_range(const Stage& s, const Args& a) {
   KRange r;
   r.automatic = a.is_auto("k");
-  if (!r.automatic) r.k = a.num<int>("k", 0);
-  r.kmin = a.num<int>("kmin", 2);
-  r.kmax = a.num<int>("kmax", 10);
-  if (!r.automatic && r.k < 1) throw ParamError("pipeline stage '" + s.name + "': k must be at least 1");
+  if (!r.automatic)
+    r.k = a.num_in<int>("k", 0, 1, kMaxK, "one centre or merge level per cluster; more is one cluster per source");
+  // Every k tried is a full fit and a silhouette: the search states its size.
+  r.kmin = a.num_in<int>("kmin", 2, 2, kMaxAutoK, "k=auto tries every k up to kmax; give k for more clusters");
+  r.kmax = a.num_in<int>("kmax", 10, 2, kMaxAutoK, "k=auto tries every k up to kmax; give k for more clusters");
   if (r.automatic && (r.kmin < 2 || r.kmin > r.kmax)) {
     throw ParamError("pipeline stage '" + s.name + "': need 2 <= kmin <= kmax");
   }

@@ -21,8 +21,8 @@ KMeansStage kmeans_params(const Stage& s) {
                                                                              : cluster::KMeansAlgorithm::kLloyd;
   st.range = k_range(s, a);
   st.p.k_ = st.range.k;
-  st.p.n_init_ = a.num<int>("n_init", 10);
-  st.p.max_iter_ = a.num<int>("max_iter", 300);
+  st.p.n_init_ = a.num_in<int>("n_init", 10, 1, 100, "each is a full fit from new seeds");
+  st.p.max_iter_ = a.num_in<int>("max_iter", 300, 1, 10000);
   st.p.seed_ = a.num<uint64_t>("seed", 0);
   return st;
 }
@@ -31,7 +31,7 @@ cluster::DbscanParams dbscan_params(const Stage& s) {
   Args a(s, {"eps", "min_samples"});
   cluster::DbscanParams p;
   p.eps_ = a.is_auto("eps") ? 0.0 : a.num<double>("eps", 0.0);
-  p.min_samples_ = a.num<int>("min_samples", 5);
+  p.min_samples_ = a.num_in<int>("min_samples", 5, 1, 100000);
   if (!a.is_auto("eps") && !(p.eps_ > 0)) throw ParamError("pipeline stage 'dbscan': eps must be positive, or auto");
   return p;
 }
@@ -43,12 +43,12 @@ cluster::MeanShiftParams meanshift_params(const Stage& s) {
   if (!a.is_auto("bandwidth") && !(p.bandwidth_ > 0)) {
     throw ParamError("pipeline stage 'meanshift': bandwidth must be positive, or auto");
   }
-  p.quantile_ = a.num<double>("quantile", 0.3);
-  p.bandwidth_sample_ = a.num<size_t>("sample", 10000);
+  p.quantile_ = a.num_in<double>("quantile", 0.3, 0.0, 1.0);
+  p.bandwidth_sample_ = a.num_in<size_t>("sample", 10000, 1, 100000, "the bandwidth estimate is quadratic in it");
   p.bin_seeding_ = a.flag("bin_seeding", false);
-  p.min_bin_freq_ = a.num<int>("min_bin_freq", 1);
+  p.min_bin_freq_ = a.num_in<int>("min_bin_freq", 1, 1, 1000000000);
   p.cluster_all_ = a.flag("cluster_all", true);
-  p.max_iter_ = a.num<int>("max_iter", 300);
+  p.max_iter_ = a.num_in<int>("max_iter", 300, 1, 10000);
   p.seed_ = a.num<uint64_t>("seed", 0);
   return p;
 }
@@ -69,7 +69,8 @@ HacStage hac_params(const Stage& s) {
     st.distance = a.num<double>("distance", 0.0);
     if (!(*st.distance > 0)) throw ParamError("pipeline stage 'hac': distance must be positive");
   }
-  st.p.max_pairwise_rows_ = a.num<size_t>("max_rows", st.p.max_pairwise_rows_);
+  st.p.max_pairwise_rows_ = a.num_in<size_t>("max_rows", st.p.max_pairwise_rows_, 2, 50000,
+                                             "pairwise distances: 8 bytes a pair, 10 GB at 50,000 rows");
   st.seed = a.num<uint64_t>("seed", 0);
   return st;
 }

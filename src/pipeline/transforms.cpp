@@ -42,9 +42,11 @@ transform::SomParams som_params(const Stage& s) {
                          : transform::SomNeighbourhood::kBubble;
   p.training_ = a.choice("training", {"batch", "online"}) == "batch" ? transform::SomTraining::kBatch
                                                                      : transform::SomTraining::kOnline;
-  p.iterations_ = a.num<int>("iterations", 0);
-  p.sigma_ = a.num<double>("sigma", 0.0);
-  p.learning_rate_ = a.num<double>("learning_rate", 0.5);
+  p.iterations_ = p.training_ == transform::SomTraining::kBatch
+                      ? a.num_in<int>("iterations", 0, 0, 1000, "batch epochs, each over every row and unit; 0 = 10")
+                      : a.num_in<int>("iterations", 0, 0, 100000000, "online steps; 0 = 10 per row");
+  p.sigma_ = a.num_in<double>("sigma", 0.0, 0.0, 1000.0, "in grid units; 0 = half the larger side");
+  p.learning_rate_ = a.num_in<double>("learning_rate", 0.5, 1e-6, 1.0);
   p.seed_ = a.num<uint64_t>("seed", 0);
   return p;
 }

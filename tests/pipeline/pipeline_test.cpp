@@ -73,6 +73,28 @@ TEST(Pipeline, SpecErrors) {
             "pipeline stage 'meanshift': bin_seeding 'maybe' is not 0/1 or true/false");
   EXPECT_EQ(error_of("kmeans:k=auto,kmin=5,kmax=3"), "pipeline stage 'kmeans': need 2 <= kmin <= kmax");
   EXPECT_EQ(error_of("zscore||kmeans"), "pipeline 'zscore||kmeans': empty stage");
+  // Stated limits (docs/cluster.md, "Limits").
+  EXPECT_EQ(error_of("kmeans:k=auto,kmax=200"),
+            "pipeline stage 'kmeans': kmax 200 is out of range: 2 to 100 (k=auto tries every k up to kmax; give k "
+            "for more clusters)");
+  EXPECT_EQ(error_of("kmeans:k=0"),
+            "pipeline stage 'kmeans': k 0 is out of range: 1 to 10,000 (one centre or merge level per cluster; more "
+            "is one cluster per source)");
+  EXPECT_EQ(error_of("kmeans:n_init=1000"),
+            "pipeline stage 'kmeans': n_init 1000 is out of range: 1 to 100 (each is a full fit from new seeds)");
+  EXPECT_EQ(error_of("som:iterations=5000|kmeans:k=2"),
+            "pipeline stage 'som': iterations 5000 is out of range: 0 to 1,000 (batch epochs, each over every row "
+            "and unit; 0 = 10)");
+  EXPECT_EQ(error_of("som:training=online,iterations=-1|kmeans:k=2"),
+            "pipeline stage 'som': iterations -1 is out of range: 0 to 100,000,000 (online steps; 0 = 10 per row)");
+  EXPECT_EQ(error_of("som:learning_rate=2|kmeans:k=2"),
+            "pipeline stage 'som': learning_rate 2 is out of range: 0.000001 to 1");
+  EXPECT_EQ(error_of("hac:max_rows=100000"),
+            "pipeline stage 'hac': max_rows 100000 is out of range: 2 to 50,000 (pairwise distances: 8 bytes a "
+            "pair, 10 GB at 50,000 rows)");
+  EXPECT_EQ(error_of("meanshift:quantile=1.5"), "pipeline stage 'meanshift': quantile 1.5 is out of range: 0 to 1");
+  EXPECT_EQ(error_of("dbscan:eps=1,min_samples=0"),
+            "pipeline stage 'dbscan': min_samples 0 is out of range: 1 to 100,000");
   EXPECT_EQ(error_of("kmeans:k=3,"), "pipeline stage 'kmeans': empty argument");
   auto run_error = [](std::string_view spec) -> std::string {
     try {
