@@ -78,7 +78,7 @@ Command add_evaluate(CLI::App& app) {
   sub->add_option("--scale", o->scale, "Scale the features before measuring distances")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
-  sub->add_option("-k", o->k, "Neighbours that vote")->default_val(1)->check(CLI::PositiveNumber);
+  sub->add_option("-k", o->k, "Neighbours that vote (at most 1,000)")->default_val(1)->check(CLI::Range(1, 1000));
   sub->add_option("--metric", o->metric, "Distance")
       ->check(CLI::IsMember({"euclidean", "cosine"}))
       ->default_val("euclidean");

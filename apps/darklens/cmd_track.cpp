@@ -47,7 +47,7 @@ Command add_track(CLI::App& app) {
   sub->add_option("--scale", o->scale, "Scaling for the k-NN distances, fitted on day 1 and applied to every day")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
-  sub->add_option("-k", o->k, "Neighbours that vote")->default_val(1)->check(CLI::PositiveNumber);
+  sub->add_option("-k", o->k, "Neighbours that vote (at most 1,000)")->default_val(1)->check(CLI::Range(1, 1000));
   sub->add_option("--link", o->link, "Jaccard overlap that links a cluster to the next day's")
       ->default_val(0.2)
       ->check(finite_range(0.0, 1.0));

@@ -33,6 +33,9 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["track", t, t, "--gt", os.path.join(days, "ground_truth.csv"), "--link", "nan", "-o", out])
     expect("track --link nan: refused, exit 2", r.returncode == 2 and b"'nan' is not a number between 0 and 1" in
            r.stderr, r.stderr)
+    r = run(["track", t, t, "--gt", os.path.join(days, "ground_truth.csv"), "-k", "5000", "-o", out])
+    expect("track -k 5000: refused, exit 2 (at most 1,000 neighbours)",
+           r.returncode == 2 and b"-k: Value 5000 not in range 1 to 1000" in r.stderr, r.stderr)
     r = run(["features", day, "--flow-timeout", "inf", "-o", t])
     expect("features --flow-timeout inf: refused, exit 2", r.returncode == 2 and b"'inf' is not a number between" in
            r.stderr, r.stderr)
