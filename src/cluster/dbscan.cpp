@@ -1,6 +1,7 @@
 // DBSCAN over nanoflann's kd-tree, with scikit-learn 1.2's labelling, and
 // the k-distance knee as the eps heuristic. Memory is O(n): neighbourhoods
-// are queried in blocks and never all stored.
+// are queried in blocks and never all stored; a block's lists hold at most
+// 2^26 entries even when eps spans the whole data.
 #include <algorithm>
 #include <numeric>
 
@@ -17,7 +18,9 @@ namespace {
 template <typename Fn>
 void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, size_t n,
                             const std::vector<uint8_t>* only, int threads, Fn&& fn) {
-  constexpr size_t kBlock = 4096;
+  // A list holds at most n entries (an eps wider than the data): blocks
+  // hold at most 2^26 of them in all (256 MiB), 64 to 4096 lists.
+  const size_t kBlock = std::clamp<size_t>((size_t{1} << 26) / std::max<size_t>(n, 1), 64, 4096);
   std::vector<std::vector<uint32_t>> lists(kBlock);
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t e = std::min(n, b + kBlock);
