@@ -2,10 +2,15 @@
 # Runs every libFuzzer target (fuzz/) for a number of executions each and
 # prints one line per target: executions, seconds, executions per second,
 # corpus size reached, and whether it found anything. The figures go to
-# docs/performance.md, "Fuzzing". Needs the asan preset's build (clang,
-# DARKLENS_FUZZ=ON): cmake --preset asan && cmake --build build/asan.
+# docs/performance.md, "Fuzzing". Needs a build with DARKLENS_FUZZ=ON:
+# the fuzz preset (clang -O2 + ASan/UBSan, the fast one for long runs:
+# cmake --preset fuzz && cmake --build build/fuzz), or BUILD=build/asan.
 #
 #   bench/fuzz_all.sh [RUNS] [TARGET...]     RUNS default 10000000
+#   MAX_TIME=3600 bench/fuzz_all.sh ...       stop a target after an hour
+#
+# The file-based targets write their inputs under TMPDIR (default
+# /dev/shm when it exists: memory, not disk).
 #
 # Inputs it finds go to bench/results/fuzz/<target>/ (not the source
 # corpus); a crash leaves crash-* files there and the line says CRASH.
@@ -15,7 +20,9 @@ runs=${1:-10000000}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(ingest ground_truth catalog spec table database)
-build=${BUILD:-build/asan}
+build=${BUILD:-build/fuzz}
+[ -d /dev/shm ] && export TMPDIR=${TMPDIR:-/dev/shm}
+max_time=${MAX_TIME:-0}
 for t in "${targets[@]}"; do
   bin=$build/fuzz/${t}_fuzz
   [ -x "$bin" ] || { echo "fuzz_all: $bin missing (cmake --build $build --target ${t}_fuzz)"; exit 2; }
@@ -26,7 +33,7 @@ for t in "${targets[@]}"; do
   log=$work/run.log
   start=$(date +%s.%N)
   status=ok
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" -runs="$runs" -rss_limit_mb=2048 -max_len=65536 \
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" -runs="$runs" -max_total_time="$max_time" -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$work/" "$work/corpus" "$corpus" >"$log" 2>&1 || status=CRASH
   end=$(date +%s.%N)
   done_runs=$(grep -oE '#[0-9]+' "$log" | tail -n 1 | tr -d '#')

@@ -110,6 +110,16 @@ class Stmt {
       throw FormatError(path_ + ": a stored JSON value is damaged: " + e.what());
     }
   }
+  /// Column c's JSON as a T (a list of names, of numbers); FormatError
+  /// naming `what` when it is of another shape.
+  template <class T>
+  T json_as(int c, const char* what) const {
+    try {
+      return json(c).get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw FormatError(path_ + ": stored " + what + ": not a JSON list of the right type");
+    }
+  }
 
  private:
   Stmt& check(int rc) {
@@ -168,9 +178,9 @@ RunRecord read_run(const Stmt& s) {
   r.created = s.text(3);
   r.window_start_ns = s.i64(4);
   r.window_end_ns = s.i64(5);
-  r.inputs = s.json(6).get<std::vector<std::string>>();
+  r.inputs = s.json_as<std::vector<std::string>>(6, "run's inputs");
   r.features = s.json(7);
-  r.columns = s.json(8).get<std::vector<std::string>>();
+  r.columns = s.json_as<std::vector<std::string>>(8, "run's columns");
   r.pipeline = s.text(9);
   r.transforms = s.json(10);
   r.summary = s.json(11);
@@ -184,7 +194,7 @@ Pattern read_pattern(const Stmt& s) {
   p.first_run = s.i64(2);
   p.cluster = static_cast<int>(s.i64(3));
   p.name = s.text(4);
-  p.centroid = s.json(5).get<std::vector<double>>();
+  p.centroid = s.json_as<std::vector<double>>(5, "pattern's centroid");
   p.radius = s.f64(6);
   p.sources = static_cast<uint64_t>(s.i64(7));
   p.packets = static_cast<uint64_t>(s.i64(8));

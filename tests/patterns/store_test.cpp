@@ -115,6 +115,14 @@ TEST(PatternStore, DamagedStoredJsonIsAFormatError) {
   patterns::Store db(path);
   EXPECT_EQ(test::error_of<FormatError>([&] { db.run(run); }).substr(0, path.size() + 37),
             path + ": a stored JSON value is damaged: [js");
+  // Found by the database fuzz target: valid JSON of another shape ended
+  // the process (nlohmann's type_error escaped).
+  sql(path, "UPDATE runs SET summary = '{}', columns = '{\"a\": 1}' WHERE id = " + std::to_string(run) + ";");
+  EXPECT_EQ(test::error_of<FormatError>([&] { db.run(run); }),
+            path + ": stored run's columns: not a JSON list of the right type");
+  sql(path, "UPDATE runs SET columns = '[]'; UPDATE patterns SET centroid = '[\"x\"]';");
+  EXPECT_EQ(test::error_of<FormatError>([&] { db.patterns(); }),
+            path + ": stored pattern's centroid: not a JSON list of the right type");
 }
 
 TEST(PatternStore, FailedWriteLeavesNothing) {
