@@ -70,7 +70,7 @@ void add_common(CLI::App* sub, Common& c) {
 Command add_analyze(CLI::App& app) {
   struct Opts : Common {
     std::string family = analyze::kDefaultFamilies, window = "24h", prefix, filter,
-                pipeline = analyze::kDefaultPipeline;
+                pipeline = analyze::kDefaultPipeline, categories = "indicators";
     uint64_t min_packets = 1;
     size_t top = 4;
   };
@@ -85,6 +85,7 @@ Command add_analyze(CLI::App& app) {
   sub->add_option("--db", o->db, "Pattern database (SQLite; created if missing) to store this window's patterns in");
   sub->add_option("--family", o->family, "Feature families (docs/features.md)")->default_val(o->family);
   sub->add_option("--pipeline", o->pipeline, "Transform and cluster spec (docs/cluster.md)")->default_val(o->pipeline);
+  add_categories(sub, o->categories);
   sub->add_option("--window", o->window, "Window length, aligned to UTC midnight")->default_val("24h");
   sub->add_option("--prefix", o->prefix, "Monitored darknet, CIDR[,CIDR]");
   sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet");
@@ -102,6 +103,7 @@ Command add_analyze(CLI::App& app) {
             opt.features.threads_ = o->threads;  // 0: all cores
             opt.features.max_memory_ = parse_memory_size(o->max_memory);
             opt.pipeline = o->pipeline;
+            opt.categories = pipeline::parse_categories(o->categories);
             opt.threads = o->threads;
             opt.top = o->top;
             pipeline::parse_spec(opt.pipeline);

@@ -13,7 +13,7 @@ namespace darklens::cli {
 
 Command add_cluster(CLI::App& app) {
   struct Opts {
-    std::string input, out, spec = "zscore|pca:variance=0.9|kmeans:k=auto";
+    std::string input, out, spec = "zscore|pca:variance=0.9|kmeans:k=auto", categories = "indicators";
     bool quiet = false;
     int threads = 0;
     std::string max_memory = MemoryBudget::kDefault;
@@ -34,18 +34,20 @@ Command add_cluster(CLI::App& app) {
                   "hac:linkage=ward|average|complete|single[,k=N|auto|distance=F]. "
                   "'auto' = the algorithm's heuristic (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
+  add_categories(sub, o->categories);
   add_output(sub, o->out, "Output directory (created if missing)");
   add_threads(sub, o->threads);
   add_max_memory(sub, o->max_memory);
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
             pipeline::parse_spec(o->spec);  // a bad spec fails before any reading
+            const auto categories = pipeline::parse_categories(o->categories);
             OutputDir out(o->out, {"labels.csv", "centroids.csv", "summary.json"}, features::table_files(o->input));
             auto m = pipeline::read_matrix(o->input);
             if (m.X.rows() < 2) throw FormatError(o->input + ": needs at least 2 rows to cluster");
             pipeline::check_memory(parse_memory_size(o->max_memory), static_cast<uint64_t>(m.X.size()) * sizeof(double),
                                    m.X.rows(), m.X.cols());
-            auto r = pipeline::run(m.X, o->spec, o->threads);
+            auto r = pipeline::run(std::move(m.X), o->spec, o->threads, pipeline::columns_named(m.columns, categories));
             const bool keyed = m.row_keys.size() && m.row_keys[0].find(',') != std::string::npos;
             {
               AtomicFile f(out.path("labels.csv"));

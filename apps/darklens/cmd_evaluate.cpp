@@ -50,7 +50,7 @@ std::string fixed(double v, int digits = 4) {
 
 Command add_evaluate(CLI::App& app) {
   struct Opts {
-    std::string features, clusters, label_map, scale = "zscore", metric = "euclidean";
+    std::string features, clusters, label_map, scale = "zscore", metric = "euclidean", categories = "indicators";
     std::optional<double> mirai;
     std::vector<std::string> gt;
     int k = 1, threads = 0;
@@ -78,6 +78,7 @@ Command add_evaluate(CLI::App& app) {
   sub->add_option("--scale", o->scale, "Scale the features before measuring distances")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
+  add_categories(sub, o->categories);
   sub->add_option("-k", o->k, "Neighbours that vote (at most 1,000)")->default_val(1)->check(CLI::Range(1, 1000));
   sub->add_option("--metric", o->metric, "Distance")
       ->check(CLI::IsMember({"euclidean", "cosine"}))
@@ -93,14 +94,17 @@ Command add_evaluate(CLI::App& app) {
             const auto clusters =
                 o->clusters.empty() ? std::unordered_map<std::string, int>{} : read_cluster_labels(o->clusters);
             auto m = pipeline::read_matrix(o->features);
-            transform::Matrix X = m.X;
+            auto encoded =
+                pipeline::encode(m.X, pipeline::columns_named(m.columns, pipeline::parse_categories(o->categories)));
+            transform::Matrix X = std::move(encoded.X);
             if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
             const size_t n = static_cast<size_t>(X.rows());
             const std::vector<int> truth = analyze::label_table(m, gt, o->features, o->mirai);
             const size_t labelled = static_cast<size_t>(
                 std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
             nlohmann::json out;
-            out["features"] = {{"path", o->features}, {"rows", n}, {"columns", X.cols()}, {"scale", o->scale}};
+            out["features"] = {{"path", o->features}, {"rows", n}, {"columns", m.X.cols()}, {"scale", o->scale}};
+            out["features"]["categories"] = {{"rule", o->categories}, {"columns_out", X.cols()}};
             out["ground_truth"] = {{"files", o->gt}, {"labelled_rows", labelled}, {"classes", gt.labels_}};
             if (labelled < 2) {
               throw FormatError(o->features + ": " + std::to_string(labelled) +

@@ -44,6 +44,9 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
   m["min_packets"] = agg.options().min_packets_;
   m["rows"] = t.rows();
   m["columns"] = t.columns_;
+  for (size_t c = 0; c < t.columns_.size(); ++c) {
+    m["column_kinds"][t.columns_[c]] = features::kind_name(t.kinds_[c]);
+  }
   m["packets"] = features::packets_to_json(c);
   m["validated_rows"] = c.validated_rows_;
   for (const auto& [path, rc] : c.files_) {

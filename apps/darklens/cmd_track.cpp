@@ -15,7 +15,8 @@ Command add_track(CLI::App& app) {
   struct Opts {
     std::vector<std::string> tables, gt;
     std::string family = "agm,temporal,fingerprints";
-    std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto";
+    std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto",
+                                categories = "indicators";
     int k = 1, threads = 0;
     std::string max_memory = MemoryBudget::kDefault;
     double link = 0.2;
@@ -44,6 +45,7 @@ Command add_track(CLI::App& app) {
       ->check(finite_range(0.0, 1.0));
   sub->add_option("--pipeline", o->spec, "Clustering pipeline run on every day (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
+  add_categories(sub, o->categories);
   sub->add_option("--scale", o->scale, "Scaling for the k-NN distances, fitted on day 1 and applied to every day")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
@@ -60,6 +62,7 @@ Command add_track(CLI::App& app) {
             opt.pipeline = o->spec;
             opt.families = o->family;
             opt.scale = o->scale;
+            opt.categories = pipeline::parse_categories(o->categories);
             opt.k = o->k;
             opt.link = o->link;
             opt.mirai_share = o->mirai;

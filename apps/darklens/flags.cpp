@@ -17,6 +17,16 @@ CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more) {
       ->check(CLI::Range(0, 1024));
 }
 
+CLI::Option* add_categories(CLI::App* sub, std::string& rule) {
+  return sub
+      ->add_option("--categories", rule,
+                   "How category and address columns (a port, TTL, flag byte or address taken as its value; "
+                   "docs/features.md, Column kinds) enter distances: indicators (a 0/1 column for each value "
+                   "held by at least 1% of the rows), drop, or numbers (their values as coordinates)")
+      ->default_val("indicators")
+      ->check(CLI::IsMember({"indicators", "drop", "numbers"}));
+}
+
 CLI::Option* add_max_memory(CLI::App* sub, std::string& budget) {
   return sub
       ->add_option("--max-memory", budget,

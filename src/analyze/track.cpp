@@ -115,6 +115,16 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
     days.push_back(std::move(d));
   }
 
+  // One category encoding, day 1's, for every day: the same columns to
+  // compare and to cluster.
+  {
+    auto e = pipeline::encode(std::move(days[0].m.X), pipeline::columns_named(days[0].m.columns, o.categories));
+    days[0].m.X = std::move(e.X);
+    if (!e.fitted.is_null()) {
+      const nlohmann::json code = nlohmann::json::array({e.fitted});
+      for (size_t di = 1; di < days.size(); ++di) days[di].m.X = pipeline::project(days[di].m.X, code, o.threads);
+    }
+  }
   std::optional<transform::Scaler> scaler;
   if (o.scale != "none") scaler = transform::fit_scaler(days[0].m.X, transform::parse_scaler(o.scale));
   auto scaled = [&](const Day& d) { return scaler ? scaler->apply(d.m.X) : d.m.X; };
@@ -162,9 +172,13 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
 }
 
 nlohmann::json to_json(const Tracking& t, const TrackOptions& o) {
-  nlohmann::json report = {{"pipeline", o.pipeline}, {"k", o.k},
-                           {"scale", o.scale},       {"link", o.link},
-                           {"classes", t.classes},   {"days", nlohmann::json::array()}};
+  nlohmann::json report = {{"pipeline", o.pipeline},
+                           {"k", o.k},
+                           {"scale", o.scale},
+                           {"link", o.link},
+                           {"categories", pipeline::categories_name(o.categories)},
+                           {"classes", t.classes},
+                           {"days", nlohmann::json::array()}};
   for (size_t di = 0; di < t.days.size(); ++di) {
     const TrackDay& d = t.days[di];
     nlohmann::json day = {{"day", di + 1},

@@ -41,8 +41,11 @@ struct Builder {
   bool declaring;
   size_t next = 0;  // the index of the next column asked for
   Builder(FeatureTable& table, size_t n, bool declare) : t(table), rows(n), declaring(declare) {}
-  Col column(std::string name) {
-    if (declaring) t.columns_.push_back(std::move(name));
+  Col column(std::string name, ColumnKind kind) {
+    if (declaring) {
+      t.columns_.push_back(std::move(name));
+      t.kinds_.push_back(kind);
+    }
     return {this, next++};
   }
 };

@@ -9,13 +9,13 @@ namespace {
 
 void columns(Builder& b, const TableInput& in, Range range) {
   const std::vector<RowRef>& rows = in.rows;
-  auto packets = b.column("agm_packets");
+  auto packets = b.column("agm_packets", ColumnKind::kCount);
   Col c[kAgmFields][3];
   for (int f = 0; f < kAgmFields; ++f) {
     const std::string n = std::string("agm_") + kAgmFieldNames[f];
-    c[f][0] = b.column(n + "_distinct");
-    c[f][1] = b.column(n + "_mode");
-    c[f][2] = b.column(n + "_mode_packets");
+    c[f][0] = b.column(n + "_distinct", ColumnKind::kCount);
+    c[f][1] = b.column(n + "_mode", f == 0 ? ColumnKind::kAddress : ColumnKind::kCategory);
+    c[f][2] = b.column(n + "_mode_packets", ColumnKind::kCount);
   }
   for (size_t r = range.begin; r < range.end; ++r) {
     const AgmCounts& a = *rows[r].state.all;

@@ -29,16 +29,17 @@ void columns(Builder& b, const TableInput& in, Range range) {
   // Chosen once, as the columns are declared; kept with the table.
   if (b.declaring) b.t.agm_ext_vocab_ = agm_ext_vocab(rows, in.options);
   const AgmExtVocab& vocab = b.t.agm_ext_vocab_;
-  auto packets = b.column("ext_packets");
+  auto packets = b.column("ext_packets", ColumnKind::kCount);
   std::vector<Col> distinct, mode_pk;
   for (int f = 0; f < kAgmFields; ++f) {
-    distinct.push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_distinct"));
-    mode_pk.push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_packets"));
+    distinct.push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_distinct", ColumnKind::kCount));
+    mode_pk.push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_packets", ColumnKind::kCount));
   }
   std::vector<std::vector<Col>> dummies(kAgmFields);
   for (int f = 0; f < kAgmFields; ++f) {
     for (uint32_t v : vocab[f]) {
-      dummies[f].push_back(b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_is_" + std::to_string(v)));
+      dummies[f].push_back(
+          b.column(std::string("ext_") + kAgmFieldNames[f] + "_mode_is_" + std::to_string(v), ColumnKind::kShare));
     }
   }
   for (size_t r = range.begin; r < range.end; ++r) {

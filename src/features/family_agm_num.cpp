@@ -38,26 +38,28 @@ void columns(Builder& b, const TableInput& in, Range range) {
   // so the order of the rows does not matter. Kept with the table.
   if (b.declaring) b.t.top_ports_ = top_tcp_ports(in.every_row, 10);
   const auto& windows = b.t.top_ports_;
-  auto packets = b.column("num_packets");
-  auto dst_distinct = b.column("num_dst_ip_distinct");
-  auto dst_mode_pk = b.column("num_dst_ip_mode_packets");
-  auto sport_distinct = b.column("num_src_port_distinct");
-  auto sport_mode_pk = b.column("num_src_port_mode_packets");
-  auto dport_distinct = b.column("num_dst_port_distinct");
-  auto dport_mode_pk = b.column("num_dst_port_mode_packets");
+  auto packets = b.column("num_packets", ColumnKind::kCount);
+  auto dst_distinct = b.column("num_dst_ip_distinct", ColumnKind::kCount);
+  auto dst_mode_pk = b.column("num_dst_ip_mode_packets", ColumnKind::kCount);
+  auto sport_distinct = b.column("num_src_port_distinct", ColumnKind::kCount);
+  auto sport_mode_pk = b.column("num_src_port_mode_packets", ColumnKind::kCount);
+  auto dport_distinct = b.column("num_dst_port_distinct", ColumnKind::kCount);
+  auto dport_mode_pk = b.column("num_dst_port_mode_packets", ColumnKind::kCount);
   std::vector<Col> top;
-  for (int k = 1; k <= 10; ++k) top.push_back(b.column("num_dst_port_top" + std::to_string(k)));
-  auto ttl_distinct = b.column("num_ttl_distinct");
-  auto ttl_mode = b.column("num_ttl_mode");
-  auto ttl_mode_pk = b.column("num_ttl_mode_packets");
-  auto flags_distinct = b.column("num_tcp_flags_distinct");
-  auto flags_mode_pk = b.column("num_tcp_flags_mode_packets");
+  for (int k = 1; k <= 10; ++k) top.push_back(b.column("num_dst_port_top" + std::to_string(k), ColumnKind::kShare));
+  auto ttl_distinct = b.column("num_ttl_distinct", ColumnKind::kCount);
+  auto ttl_mode = b.column("num_ttl_mode", ColumnKind::kCategory);
+  auto ttl_mode_pk = b.column("num_ttl_mode_packets", ColumnKind::kCount);
+  auto flags_distinct = b.column("num_tcp_flags_distinct", ColumnKind::kCount);
+  auto flags_mode_pk = b.column("num_tcp_flags_mode_packets", ColumnKind::kCount);
   constexpr uint8_t kFlagDummies[4] = {0x02, 0x10, 0x18, 0x14};
-  std::vector<Col> flag_cols = {b.column("num_tcp_flags_is_syn"), b.column("num_tcp_flags_is_ack"),
-                                b.column("num_tcp_flags_is_psh_ack"), b.column("num_tcp_flags_is_rst_ack")};
-  auto size_distinct = b.column("num_size_distinct");
-  auto size_mode = b.column("num_size_mode");
-  auto size_mode_pk = b.column("num_size_mode_packets");
+  std::vector<Col> flag_cols = {b.column("num_tcp_flags_is_syn", ColumnKind::kShare),
+                                b.column("num_tcp_flags_is_ack", ColumnKind::kShare),
+                                b.column("num_tcp_flags_is_psh_ack", ColumnKind::kShare),
+                                b.column("num_tcp_flags_is_rst_ack", ColumnKind::kShare)};
+  auto size_distinct = b.column("num_size_distinct", ColumnKind::kCount);
+  auto size_mode = b.column("num_size_mode", ColumnKind::kCategory);
+  auto size_mode_pk = b.column("num_size_mode_packets", ColumnKind::kCount);
 
   for (size_t r = range.begin; r < range.end; ++r) {
     const AgmCounts& a = *rows[r].state.tcp;

@@ -7,16 +7,16 @@ namespace {
 
 void columns(Builder& b, const TableInput& in, Range range) {
   const std::vector<RowRef>& rows = in.rows;
-  auto mirai = b.column("fp_mirai");
-  auto zmap = b.column("fp_zmap");
-  auto masscan = b.column("fp_masscan");
-  auto no_opts = b.column("fp_no_tcp_options");
-  auto ttl200 = b.column("fp_ttl_ge_200");
-  auto win1024 = b.column("fp_win_1024");
-  auto mss = b.column("fp_syn_mss_mode");
-  auto win = b.column("fp_syn_win_mode");
-  auto layout = b.column("fp_syn_options_mode");
-  auto validated = b.column("fp_validated");
+  auto mirai = b.column("fp_mirai", ColumnKind::kShare);
+  auto zmap = b.column("fp_zmap", ColumnKind::kShare);
+  auto masscan = b.column("fp_masscan", ColumnKind::kShare);
+  auto no_opts = b.column("fp_no_tcp_options", ColumnKind::kShare);
+  auto ttl200 = b.column("fp_ttl_ge_200", ColumnKind::kShare);
+  auto win1024 = b.column("fp_win_1024", ColumnKind::kShare);
+  auto mss = b.column("fp_syn_mss_mode", ColumnKind::kCategory);
+  auto win = b.column("fp_syn_win_mode", ColumnKind::kCategory);
+  auto layout = b.column("fp_syn_options_mode", ColumnKind::kCategory);
+  auto validated = b.column("fp_validated", ColumnKind::kShare);
   auto share = [](uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / n : 0.0; };
   for (size_t r = range.begin; r < range.end; ++r) {
     const Fingerprints& f = *rows[r].state.fp;

@@ -207,19 +207,23 @@ namespace {
 
 void columns(Builder& b, const TableInput& in, Range range) {
   const std::vector<RowRef>& rows = in.rows;
-  auto packets = b.column("int_packets");
-  auto bytes = b.column("int_bytes");
-  auto flows = b.column("int_flows");
+  auto packets = b.column("int_packets", ColumnKind::kCount);
+  auto bytes = b.column("int_bytes", ColumnKind::kCount);
+  auto flows = b.column("int_flows", ColumnKind::kCount);
   std::vector<Col> fp, ff, pp, pf, sp, sf;
-  for (auto* name : kFlagGroupNames) fp.push_back(b.column(std::string("int_") + name + "_packets"));
-  for (auto* name : kFlagGroupNames) ff.push_back(b.column(std::string("int_") + name + "_flows"));
-  for (auto* name : kProtoGroupNames) pp.push_back(b.column(std::string("int_") + name + "_packets"));
-  for (auto* name : kProtoGroupNames) pf.push_back(b.column(std::string("int_") + name + "_flows"));
-  for (auto* name : kServiceGroupNames) sp.push_back(b.column(std::string("int_svc_") + name + "_packets"));
-  for (auto* name : kServiceGroupNames) sf.push_back(b.column(std::string("int_svc_") + name + "_flows"));
-  auto dsts = b.column("int_dst_distinct");
-  auto ports = b.column("int_dst_port_distinct");
-  auto nets = b.column("int_dst24_distinct");
+  for (auto* name : kFlagGroupNames)
+    fp.push_back(b.column(std::string("int_") + name + "_packets", ColumnKind::kCount));
+  for (auto* name : kFlagGroupNames) ff.push_back(b.column(std::string("int_") + name + "_flows", ColumnKind::kCount));
+  for (auto* name : kProtoGroupNames)
+    pp.push_back(b.column(std::string("int_") + name + "_packets", ColumnKind::kCount));
+  for (auto* name : kProtoGroupNames) pf.push_back(b.column(std::string("int_") + name + "_flows", ColumnKind::kCount));
+  for (auto* name : kServiceGroupNames)
+    sp.push_back(b.column(std::string("int_svc_") + name + "_packets", ColumnKind::kCount));
+  for (auto* name : kServiceGroupNames)
+    sf.push_back(b.column(std::string("int_svc_") + name + "_flows", ColumnKind::kCount));
+  auto dsts = b.column("int_dst_distinct", ColumnKind::kCount);
+  auto ports = b.column("int_dst_port_distinct", ColumnKind::kCount);
+  auto nets = b.column("int_dst24_distinct", ColumnKind::kCount);
   for (size_t r = range.begin; r < range.end; ++r) {
     const Intensity& t = *rows[r].state.intensity;
     packets[r] = static_cast<double>(t.packets);

@@ -13,14 +13,14 @@ void columns(Builder& b, const TableInput& in, Range range) {
   for (int h = 0; h < 24; ++h) {
     char name[16];
     std::snprintf(name, sizeof name, "tmp_hour_%02d", h);
-    hours.push_back(b.column(name));
+    hours.push_back(b.column(name, ColumnKind::kCount));
   }
-  auto active = b.column("tmp_active_hours");
-  auto first = b.column("tmp_first_seen_s");
-  auto last = b.column("tmp_last_seen_s");
-  auto iat_mean = b.column("tmp_iat_mean_s");
-  auto iat_cv = b.column("tmp_iat_cv");
-  auto burst = b.column("tmp_burstiness");
+  auto active = b.column("tmp_active_hours", ColumnKind::kCount);
+  auto first = b.column("tmp_first_seen_s", ColumnKind::kTime);
+  auto last = b.column("tmp_last_seen_s", ColumnKind::kTime);
+  auto iat_mean = b.column("tmp_iat_mean_s", ColumnKind::kTime);
+  auto iat_cv = b.column("tmp_iat_cv", ColumnKind::kRate);
+  auto burst = b.column("tmp_burstiness", ColumnKind::kRate);
   for (size_t r = range.begin; r < range.end; ++r) {
     const Temporal& t = *rows[r].state.time;
     if (t.first_arrival == Temporal::kNone) continue;

@@ -59,7 +59,9 @@ cluster::Matrix project(const cluster::Matrix& X, const nlohmann::json& fitted, 
   cluster::Matrix Y = X;
   for (const auto& t : fitted) {
     const std::string type = t.is_object() ? t.value("type", "") : "";
-    if (type == "scaler") {
+    if (type == "categories") {
+      Y = detail::apply_categories(t, Y);
+    } else if (type == "scaler") {
       transform::Scaler::from_json(t).apply_in_place(Y);
     } else if (type == "pca") {
       const auto pca = transform::Pca::from_json(t);

@@ -53,6 +53,9 @@ void run_pca(const Stage& s, cluster::Matrix& Y, Result& r, int threads);
 void check_som(const Stage& s);
 void run_som(const Stage& s, cluster::Matrix& Y, Result& r, int threads);
 
+// categories.cpp: a fitted category rule applied to rows (project()).
+cluster::Matrix apply_categories(const nlohmann::json& code, const cluster::Matrix& X);
+
 // clusterers.cpp
 void check_kmeans(const Stage& s);
 Clustering run_kmeans(const Stage& s, const cluster::Matrix& Y, int threads);

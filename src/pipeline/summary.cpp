@@ -58,6 +58,16 @@ nlohmann::json to_json(const Summary& s) {
                 {"u_matrix", grid(s.som->u_matrix)},
                 {"hit_map", grid(s.som->hit_map)}};
   }
+  if (s.categories) {
+    nlohmann::json cols = nlohmann::json::array();
+    for (const auto& c : s.categories->columns) {
+      cols.push_back({{"name", c.name}, {"kind", c.kind}, {"indicators", c.values}, {"rows_covered", c.rows_covered}});
+    }
+    j["categories"] = {{"rule", s.categories->rule},
+                       {"min_share", s.categories->min_share},
+                       {"columns", std::move(cols)},
+                       {"columns_out", s.categories->columns_out}};
+  }
   j["pipeline"] = s.pipeline;
   j["rows"] = s.rows;
   j["columns"] = s.columns;

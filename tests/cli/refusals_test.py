@@ -50,6 +50,27 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["synth", "--start", "2021-02-30", "-o", os.path.join(tmp, "s")])
     expect("synth --start 2021-02-30: refused, exit 2", r.returncode == 2 and b"that month has no day 30" in
            r.stderr and not os.path.exists(os.path.join(tmp, "s")), r.stderr)
+    r = run(["cluster", t, "--categories", "onehot", "-o", out])
+    expect("cluster --categories onehot: refused, exit 2, the choices named",
+           r.returncode == 2 and b"--categories: onehot not in {indicators,drop,numbers}" in r.stderr, r.stderr)
+    # Column kinds reach the outputs a user reads.
+    import json
+    meta = json.load(open(t + ".meta.json"))
+    expect("features meta.json: column_kinds, agm_dst_ip_mode an address, agm_dst_port_mode a category",
+           meta.get("column_kinds", {}).get("agm_dst_ip_mode") == "address" and
+           meta["column_kinds"].get("agm_dst_port_mode") == "category" and
+           meta["column_kinds"].get("agm_packets") == "count", meta.get("column_kinds"))
+    r = run(["evaluate", t, "--gt", os.path.join(days, "ground_truth.csv"), "--json"])
+    ev = json.loads(r.stdout) if r.returncode == 0 else {}
+    cat = ev.get("features", {}).get("categories", {})
+    expect("evaluate --json: the category rule and the columns after it",
+           cat.get("rule") == "indicators" and cat.get("columns_out", 0) > 15, r.stderr + r.stdout[:300])
+    r = run(["cluster", t, "-q", "-o", os.path.join(tmp, "cl")])
+    cs = json.load(open(os.path.join(tmp, "cl", "summary.json"))) if r.returncode == 0 else {}
+    expect("cluster summary.json: categories per column, the encoding as the first fitted transform",
+           cs.get("categories", {}).get("rule") == "indicators" and cs["fitted"][0]["type"] == "categories" and
+           any(c["name"] == "agm_dst_port_mode" and 23 in c["indicators"] for c in cs["categories"]["columns"]),
+           r.stderr)
     # A capture of a handful of sources with the default pipeline (pca:10).
     r = run(["synth", "--days", "1", "--sources", "5", "--seed", "9", "-q", "-o", os.path.join(tmp, "five")])
     r = run(["analyze", os.path.join(tmp, "five", "darknet-2021-05-01.pcap"), "-q", "-o", out])

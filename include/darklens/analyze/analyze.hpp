@@ -32,6 +32,8 @@ inline constexpr const char* kDefaultPipeline = "log1p|zscore|pca:10|kmeans:k=au
 struct Options {
   features::FeatureOptions features;  // families_ default: kDefaultFamilies
   std::string pipeline = kDefaultPipeline;
+  /// How category and address columns enter the distances (docs/cluster.md).
+  pipeline::Categories categories = pipeline::Categories::kIndicators;
   const ground_truth::GroundTruth* gt = nullptr;  // optional
   const profile::Catalog* catalog = nullptr;      // optional; no catalog = every cluster unexplained
   int threads = 0;

@@ -27,6 +27,8 @@ struct TrackOptions {
   std::string pipeline = "zscore|pca:variance=0.9|kmeans:k=auto";
   std::string families = "agm,temporal,fingerprints";  // for inputs that are captures
   std::string scale = "zscore";                        // k-NN distances; fitted on day 1; "none"
+  /// Category and address columns, encoded by day 1's values (docs/cluster.md).
+  pipeline::Categories categories = pipeline::Categories::kIndicators;
   int k = 1;
   double link = 0.2;                  // Jaccard overlap that links a cluster to the next day's
   std::optional<double> mirai_share;  // also label 'mirai' the unlabelled sources at or above this fp_mirai

@@ -112,12 +112,28 @@ struct AggregateCounters {
 /// class_filtered, used, responder}.
 nlohmann::json packets_to_json(const AggregateCounters& c);
 
+/// What a column's numbers are (docs/features.md, "Column kinds"): how a
+/// distance may use them. Counts, shares, rates and times are
+/// coordinates; a category (a port, protocol, TTL, size, flag byte, TCP
+/// window or option layout taken as its value) and an address are labels
+/// written as numbers: the pipeline turns their frequent values into
+/// indicator columns instead of measuring differences between them.
+/// kNumber is a column darklens did not make (a user's own CSV).
+enum class ColumnKind : uint8_t { kCount, kShare, kRate, kTime, kCategory, kAddress, kNumber };
+std::string_view kind_name(ColumnKind k);
+/// Category and address columns.
+inline bool is_label(ColumnKind k) { return k == ColumnKind::kCategory || k == ColumnKind::kAddress; }
+/// The kind of a column by its name: every column a family writes (also
+/// agm-ext's vocabulary dummies), kNumber for any other name.
+ColumnKind column_kind(std::string_view name);
+
 /// A feature table: one row per (source, window), named numeric columns.
 struct FeatureTable {
   std::vector<IpAddr> source_;
   std::vector<int64_t> window_start_ns_;
   std::vector<std::string> columns_;
-  std::vector<double> values_;  // column-major: column c is values_[c*rows() ...]
+  std::vector<ColumnKind> kinds_;  // one per column
+  std::vector<double> values_;     // column-major: column c is values_[c*rows() ...]
   /// agm-num only: per window start, the TCP destination ports behind the
   /// num_dst_port_top1..top10 dummy columns (most packets first).
   std::vector<std::pair<int64_t, std::vector<uint16_t>>> top_ports_;

@@ -69,6 +69,46 @@ struct SomSummary {
   cluster::Matrix u_matrix, hit_map;
 };
 
+/// How category and address columns (features::ColumnKind) enter the
+/// distances (docs/cluster.md, "Column kinds"):
+/// - indicators: a value held by at least `min_share` of the rows (and by
+///   two rows at least), at most kMaxIndicators per column, most rows
+///   first, becomes a 0/1 column `<name>=<value>`; the column itself and
+///   its rarer values drop out;
+/// - drop: category and address columns are left out;
+/// - numbers: they are used as numbers, as any other column.
+enum class Categories : uint8_t { kIndicators, kDrop, kNumbers };
+inline constexpr size_t kMaxIndicators = 32;
+/// "indicators" | "drop" | "numbers"; throws ParamError.
+Categories parse_categories(std::string_view text);
+std::string_view categories_name(Categories c);
+
+/// A table's columns as the pipeline reads them: their names and kinds.
+struct Columns {
+  std::vector<std::string> names;
+  std::vector<features::ColumnKind> kinds;
+  Categories categories = Categories::kIndicators;
+  double min_share = 0.01;
+};
+/// The columns of a feature table (names, kinds).
+Columns columns_of(const features::FeatureTable& t, Categories categories = Categories::kIndicators);
+/// Columns of these names, each of the kind features::column_kind gives.
+Columns columns_named(const std::vector<std::string>& names, Categories categories = Categories::kIndicators);
+
+/// What the category rule did to one column.
+struct CategoryColumn {
+  std::string name;
+  std::string kind;            // "category" | "address"
+  std::vector<double> values;  // those that became indicators, ascending
+  size_t rows_covered = 0;     // rows holding one of them
+};
+struct CategorySummary {
+  std::string rule;  // categories_name
+  double min_share = 0;
+  std::vector<CategoryColumn> columns;
+  int64_t columns_out = 0;  // columns after the rule
+};
+
 /// What a run did and why: a typed value; to_json() makes the document
 /// `summary.json` and the report carry.
 struct Summary {
@@ -85,7 +125,8 @@ struct Summary {
   std::optional<double> inertia;                                         // kmeans
   std::optional<size_t> cores;                                           // dbscan
   std::optional<SomSummary> som;
-  std::vector<std::string> notes;  // what a stage adapted to the data (pca:10 on 5 rows)
+  std::optional<CategorySummary> categories;  // when the columns had kinds
+  std::vector<std::string> notes;             // what a stage adapted to the data (pca:10 on 5 rows)
   double seconds = 0;
 };
 nlohmann::json to_json(const Summary& s);
@@ -104,6 +145,21 @@ struct Result {
 /// cores; the result does not depend on it. X is taken by value: pass it
 /// with std::move when it is no longer needed, and the scalers work in it.
 Result run(cluster::Matrix X, std::string_view spec, int threads = 0);
+/// Rows with their category and address columns encoded by
+/// `columns.categories`: `fitted` is the encoding as a fitted transform
+/// (null for numbers), re-applied by project(). Throws ParamError when the
+/// names or kinds do not match X's columns, or no column is left.
+struct Encoded {
+  cluster::Matrix X;
+  nlohmann::json fitted;
+  CategorySummary summary;
+};
+Encoded encode(cluster::Matrix X, const Columns& columns);
+/// The same on columns with kinds: category and address columns are first
+/// encoded by `columns.categories` (the encoding is the first fitted
+/// transform, so project() applies it to later windows). Throws ParamError
+/// when the names or kinds do not match X's columns, or no column is left.
+Result run(cluster::Matrix X, std::string_view spec, int threads, const Columns& columns);
 
 /// Refuses (ResourceError) when `held` bytes plus what run() needs for a
 /// matrix of rows x cols (a working copy of it, per-row work) are
@@ -124,7 +180,7 @@ cluster::Matrix matrix_of(const features::FeatureTable& t);
 /// Columns named `source` and `window_start` are kept as row keys.
 struct MatrixFile {
   cluster::Matrix X;
-  std::vector<std::string> columns;
+  std::vector<std::string> columns;   // their kinds: columns_named(columns)
   std::vector<std::string> row_keys;  // "source,window_start", or the row number
 };
 /// Throws IoError / FormatError naming the file, line and column.
