@@ -21,6 +21,7 @@ struct Common {
   std::vector<std::string> files, gt;
   std::string out, label_map, signatures, db;  // signatures: empty = the shipped catalog
   int threads = 0;
+  size_t min_class = 1;
   std::string max_memory = MemoryBudget::kDefault;
   bool quiet = false;
 };
@@ -57,6 +58,7 @@ void add_common(CLI::App* sub, Common& c) {
                   "composition of each cluster")
       ->allow_extra_args(false);
   sub->add_option("--label-map", c.label_map, "CSV 'from,to' normalising ground-truth labels");
+  add_min_class(sub, c.min_class);
   sub->add_option("--signatures", c.signatures,
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
@@ -104,6 +106,7 @@ Command add_analyze(CLI::App& app) {
             opt.features.max_memory_ = parse_memory_size(o->max_memory);
             opt.pipeline = o->pipeline;
             opt.categories = pipeline::parse_categories(o->categories);
+            opt.min_class = o->min_class;
             opt.threads = o->threads;
             opt.top = o->top;
             pipeline::parse_spec(opt.pipeline);
@@ -160,6 +163,7 @@ Command add_classify(CLI::App& app) {
             patterns::Store& db = *db_ptr;
             analyze::ClassifyOptions opt;
             opt.model = o->model;
+            opt.min_class = o->min_class;
             opt.threads = o->threads;
             opt.max_memory = parse_memory_size(o->max_memory);
             const Loaded in = load(*o);

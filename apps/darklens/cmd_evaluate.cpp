@@ -54,6 +54,7 @@ Command add_evaluate(CLI::App& app) {
     std::optional<double> mirai;
     std::vector<std::string> gt;
     int k = 1, threads = 0;
+    size_t min_class = 1;
     bool labelled_only = false, include_unknown = false, json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -79,6 +80,7 @@ Command add_evaluate(CLI::App& app) {
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
   add_categories(sub, o->categories);
+  add_min_class(sub, o->min_class);
   sub->add_option("-k", o->k, "Neighbours that vote (at most 1,000)")->default_val(1)->check(CLI::Range(1, 1000));
   sub->add_option("--metric", o->metric, "Distance")
       ->check(CLI::IsMember({"euclidean", "cosine"}))
@@ -99,16 +101,22 @@ Command add_evaluate(CLI::App& app) {
             transform::Matrix X = std::move(encoded.X);
             if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
             const size_t n = static_cast<size_t>(X.rows());
-            const std::vector<int> truth = analyze::label_table(m, gt, o->features, o->mirai);
+            std::vector<int> truth = analyze::label_table(m, gt, o->features, o->mirai);
+            const auto left = ground_truth::drop_small_classes(truth, gt.labels_.size(), o->min_class);
             const size_t labelled = static_cast<size_t>(
                 std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
             nlohmann::json out;
             out["features"] = {{"path", o->features}, {"rows", n}, {"columns", m.X.cols()}, {"scale", o->scale}};
             out["features"]["categories"] = {{"rule", o->categories}, {"columns_out", X.cols()}};
             out["ground_truth"] = {{"files", o->gt}, {"labelled_rows", labelled}, {"classes", gt.labels_}};
+            out["ground_truth"]["min_class"] = {
+                {"members", left.min_members}, {"classes_left_out", left.classes}, {"sources_left_out", left.rows}};
             if (labelled < 2) {
               throw FormatError(o->features + ": " + std::to_string(labelled) +
-                                " rows have a ground-truth label; at least 2 are needed");
+                                " rows have a ground-truth label; at least 2 are needed" +
+                                (left.classes > 0 ? " (--min-class " + std::to_string(left.min_members) + " left out " +
+                                                        std::to_string(left.classes) + " classes)"
+                                                  : std::string()));
             }
             evaluate::KnnParams kp;
             kp.k_ = o->k;
@@ -184,6 +192,10 @@ Command add_evaluate(CLI::App& app) {
             }
             std::cout << o->features << ": " << n << " rows, " << labelled << " with a ground-truth label ("
                       << gt.labels_.size() << " classes)\n";
+            if (left.classes > 0) {
+              std::cout << "--min-class " << left.min_members << ": " << left.classes << " classes of fewer sources ("
+                        << left.rows << " sources) left out of the scores\n";
+            }
             if (out.contains("clusters")) {
               const auto& c = out["clusters"];
               std::cout << "clusters (" << o->clusters << "): " << c["clusters"].get<size_t>() << "\n";

@@ -18,6 +18,7 @@ Command add_track(CLI::App& app) {
     std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto",
                                 categories = "indicators";
     int k = 1, threads = 0;
+    size_t min_class = 1;
     std::string max_memory = MemoryBudget::kDefault;
     double link = 0.2;
     std::optional<double> mirai;
@@ -46,6 +47,7 @@ Command add_track(CLI::App& app) {
   sub->add_option("--pipeline", o->spec, "Clustering pipeline run on every day (docs/cluster.md)")
       ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
   add_categories(sub, o->categories);
+  add_min_class(sub, o->min_class);
   sub->add_option("--scale", o->scale, "Scaling for the k-NN distances, fitted on day 1 and applied to every day")
       ->check(CLI::IsMember({"zscore", "minmax", "robust", "log1p", "none"}))
       ->default_val("zscore");
@@ -63,6 +65,7 @@ Command add_track(CLI::App& app) {
             opt.families = o->family;
             opt.scale = o->scale;
             opt.categories = pipeline::parse_categories(o->categories);
+            opt.min_class = o->min_class;
             opt.k = o->k;
             opt.link = o->link;
             opt.mirai_share = o->mirai;

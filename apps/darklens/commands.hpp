@@ -47,6 +47,8 @@ CLI::Option* add_quiet(CLI::App* sub, bool& quiet);
 /// --max-memory SIZE (default MemoryBudget::kDefault, 75% of memory);
 /// parse_memory_size() gives the bytes.
 CLI::Option* add_max_memory(CLI::App* sub, std::string& budget);
+/// --min-class N: ground-truth classes of fewer labelled sources are left out of the scores.
+CLI::Option* add_min_class(CLI::App* sub, size_t& n);
 /// --categories indicators|drop|numbers (pipeline::Categories).
 CLI::Option* add_categories(CLI::App* sub, std::string& rule);
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);

@@ -17,6 +17,15 @@ CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more) {
       ->check(CLI::Range(0, 1024));
 }
 
+CLI::Option* add_min_class(CLI::App* sub, size_t& n) {
+  return sub
+      ->add_option("--min-class", n,
+                   "Leave ground-truth classes with fewer labelled sources than this out of the scores (their "
+                   "sources count as unlabelled); the output says how many classes and sources were left out")
+      ->default_val(1)
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+}
+
 CLI::Option* add_categories(CLI::App* sub, std::string& rule) {
   return sub
       ->add_option("--categories", rule,

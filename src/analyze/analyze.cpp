@@ -77,10 +77,16 @@ void say(const std::function<void(const std::string&)>& progress, const std::str
   if (progress) progress(line);
 }
 
-std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt) {
+std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt, size_t min_class,
+                          ground_truth::LeftOut& left) {
   std::vector<int> truth(t.rows());
   for (size_t i = 0; i < t.rows(); ++i) truth[i] = gt.index_of(t.source_[i]);
+  left = ground_truth::drop_small_classes(truth, gt.labels_.size(), min_class);
   return truth;
+}
+
+nlohmann::json to_json(const ground_truth::LeftOut& left) {
+  return {{"members", left.min_members}, {"classes_left_out", left.classes}, {"sources_left_out", left.rows}};
 }
 
 std::pair<int64_t, int64_t> window_range(const features::FeatureTable& t, const features::WindowSpec& w) {
@@ -137,7 +143,9 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   const cluster::Matrix& Y = a.result.embedding_;
   const nlohmann::json clustering = pipeline::to_json(a.result.summary_);
   const auto& own = a.result.summary_.silhouette_per_cluster;  // the clusterer's, when it scored its labels
-  const std::vector<int> truth = options.gt ? truth_of(a.table, *options.gt) : std::vector<int>();
+  ground_truth::LeftOut left;
+  const std::vector<int> truth =
+      options.gt ? truth_of(a.table, *options.gt, options.min_class, left) : std::vector<int>();
   evaluate::ClusteringEvaluationParams ep;
   ep.silhouette = !own;
   ep.silhouette_rows = options.silhouette_rows;
@@ -156,6 +164,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
     evaluation["homogeneity"] = ag.homogeneity;
     evaluation["completeness"] = ag.completeness;
   }
+  if (options.gt) evaluation["min_class"] = to_json(left);
   say(options.progress, "evaluate: " + seconds_text(since(t)));
 
   const auto [w0, w1] = window_range(a.table, options.features.window_);

@@ -258,7 +258,9 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   nlohmann::json evaluation;
   std::optional<evaluate::Classification> knn;
   if (o.gt) {
-    const auto truth = truth_of(c.table, *o.gt);
+    ground_truth::LeftOut left;
+    const auto truth = truth_of(c.table, *o.gt, o.min_class, left);
+    evaluation["min_class"] = to_json(left);
     evaluate::ClusteringEvaluationParams ep;
     ep.silhouette = false;  // the new groups' clusterer scores its own
     ep.threads = o.threads;

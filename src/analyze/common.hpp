@@ -17,8 +17,12 @@ std::string now_utc();
 std::string seconds_text(double s);
 void say(const std::function<void(const std::string&)>& progress, const std::string& line);
 
-/// Ground-truth class of every row (evaluate::kUnknown when none).
-std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt);
+/// Ground-truth class of every row (evaluate::kUnknown when none), classes
+/// of fewer than `min_class` rows left out (`left`: what was).
+std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt, size_t min_class,
+                          ground_truth::LeftOut& left);
+/// {"members", "classes_left_out", "sources_left_out"}: what --min-class left out.
+nlohmann::json to_json(const ground_truth::LeftOut& left);
 
 /// Throws ParamError when a capture is standard input ("-"): `what` reads
 /// its captures twice (features, then each cluster's profile).

@@ -19,6 +19,7 @@ struct Day {
   pipeline::MatrixFile m;
   std::vector<std::string> source;  // per row
   std::vector<int> truth;
+  ground_truth::LeftOut left;
   std::vector<int> cluster;
 };
 
@@ -104,6 +105,7 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
       throw FormatError(path + ": its columns differ from " + days[0].path + "'s (the same features are needed)");
     }
     d.truth = label_table(d.m, gt, path, o.mirai_share);
+    d.left = ground_truth::drop_small_classes(d.truth, gt.labels_.size(), o.min_class);
     std::unordered_set<std::string> seen;
     for (const std::string& key : d.m.row_keys) {
       d.source.push_back(key.substr(0, key.find(',')));
@@ -144,6 +146,7 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
     out.input = d.path;
     out.rows = static_cast<size_t>(d.m.X.rows());
     out.labelled = labelled(d.truth);
+    out.left_out = d.left;
     if (out.labelled >= 2) out.knn_accuracy = evaluate::knn_leave_one_out(X, d.truth, gt.labels_, kp).accuracy_;
     if (di > 0 && out.labelled >= 1 && labelled(days[0].truth) >= 1) {
       out.day1_model_accuracy = evaluate::knn_classify(first, days[0].truth, X, d.truth, gt.labels_, kp).accuracy_;
@@ -177,6 +180,7 @@ nlohmann::json to_json(const Tracking& t, const TrackOptions& o) {
                            {"scale", o.scale},
                            {"link", o.link},
                            {"categories", pipeline::categories_name(o.categories)},
+                           {"min_class", o.min_class},
                            {"classes", t.classes},
                            {"days", nlohmann::json::array()}};
   for (size_t di = 0; di < t.days.size(); ++di) {
@@ -185,6 +189,8 @@ nlohmann::json to_json(const Tracking& t, const TrackOptions& o) {
                           {"table", d.input},
                           {"rows", d.rows},
                           {"labelled", d.labelled},
+                          {"classes_left_out", d.left_out.classes},
+                          {"sources_left_out", d.left_out.rows},
                           {"knn_accuracy", or_null(d.knn_accuracy)},
                           {"day1_model_accuracy", or_null(d.day1_model_accuracy)},
                           {"clusters", d.clusters},

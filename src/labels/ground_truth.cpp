@@ -184,4 +184,21 @@ void label_mirai(GroundTruth& gt, std::vector<int>& truth, std::span<const doubl
   }
 }
 
+LeftOut drop_small_classes(std::vector<int>& truth, size_t class_count, size_t min_members) {
+  LeftOut out;
+  out.min_members = min_members;
+  std::vector<size_t> members(class_count, 0);
+  for (int t : truth) {
+    if (t >= 0 && static_cast<size_t>(t) < class_count) ++members[static_cast<size_t>(t)];
+  }
+  for (size_t n : members) out.classes += n > 0 && n < min_members;
+  for (int& t : truth) {
+    if (t >= 0 && static_cast<size_t>(t) < class_count && members[static_cast<size_t>(t)] < min_members) {
+      t = -1;
+      ++out.rows;
+    }
+  }
+  return out;
+}
+
 }  // namespace darklens::ground_truth

@@ -71,6 +71,25 @@ with tempfile.TemporaryDirectory() as tmp:
            cs.get("categories", {}).get("rule") == "indicators" and cs["fitted"][0]["type"] == "categories" and
            any(c["name"] == "agm_dst_port_mode" and 23 in c["indicators"] for c in cs["categories"]["columns"]),
            r.stderr)
+    # --min-class: small ground-truth classes left out, and the output says so.
+    gt_file = os.path.join(days, "ground_truth.csv")
+    r = run(["evaluate", t, "--gt", gt_file, "--min-class", "100000"])
+    expect("evaluate --min-class above every class: exit 4, no labelled rows left, and why",
+           r.returncode == 4 and b"0 rows have a ground-truth label; at least 2 are needed (--min-class 100000 left "
+           b"out " in r.stderr, r.stderr)
+    plain = json.loads(run(["evaluate", t, "--gt", gt_file, "--json"]).stdout)
+    r = run(["evaluate", t, "--gt", gt_file, "--json", "--min-class", "30"])
+    mc = json.loads(r.stdout)["ground_truth"] if r.returncode == 0 else {}
+    left = mc.get("min_class", {})
+    expect("evaluate --min-class 30: classes and sources left out counted, fewer labelled rows",
+           left.get("members") == 30 and left.get("classes_left_out", 0) > 0 and
+           mc["labelled_rows"] + left["sources_left_out"] == plain["ground_truth"]["labelled_rows"],
+           str(mc)[:400])
+    r = run(["evaluate", t, "--gt", gt_file, "--min-class", "30"])
+    expect("evaluate --min-class 30 (text): says what was left out",
+           b"--min-class 30: " in r.stdout and b"left out of the scores" in r.stdout, r.stdout)
+    r = run(["evaluate", t, "--gt", gt_file, "--min-class", "0"])
+    expect("evaluate --min-class 0: refused, exit 2", r.returncode == 2 and b"--min-class" in r.stderr, r.stderr)
     # A capture of a handful of sources with the default pipeline (pca:10).
     r = run(["synth", "--days", "1", "--sources", "5", "--seed", "9", "-q", "-o", os.path.join(tmp, "five")])
     r = run(["analyze", os.path.join(tmp, "five", "darknet-2021-05-01.pcap"), "-q", "-o", out])

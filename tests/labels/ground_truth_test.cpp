@@ -88,3 +88,19 @@ TEST(GroundTruth, RowsOfATableAndTheMiraiRule) {
   EXPECT_EQ(test::error_of<FormatError>([&] { ground_truth::label_rows(gt, {"row7,x"}, "t.csv"); }),
             "t.csv: row 1: key 'row7,x' does not start with a source address (a darklens feature table has)");
 }
+
+TEST(GroundTruth, MinClassLeavesSmallClassesOutOfTheScores) {
+  // Class 0 has 3 rows, class 1 has 1, class 2 has 2, class 3 none.
+  std::vector<int> truth = {0, 1, -1, 0, 2, 0, 2};
+  auto left = ground_truth::drop_small_classes(truth, 4, 2);
+  EXPECT_EQ(truth, (std::vector<int>{0, -1, -1, 0, 2, 0, 2}));
+  EXPECT_EQ(left.classes, 1u);
+  EXPECT_EQ(left.rows, 1u);
+  left = ground_truth::drop_small_classes(truth, 4, 3);
+  EXPECT_EQ(truth, (std::vector<int>{0, -1, -1, 0, -1, 0, -1}));
+  EXPECT_EQ(left.classes, 1u);  // class 2; class 1 has no rows any more
+  EXPECT_EQ(left.rows, 2u);
+  EXPECT_EQ(left.min_members, 3u);
+  left = ground_truth::drop_small_classes(truth, 4, 1);  // the default leaves everything
+  EXPECT_EQ(left.classes + left.rows, 0u);
+}

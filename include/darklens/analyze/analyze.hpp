@@ -36,6 +36,8 @@ struct Options {
   pipeline::Categories categories = pipeline::Categories::kIndicators;
   const ground_truth::GroundTruth* gt = nullptr;  // optional
   const profile::Catalog* catalog = nullptr;      // optional; no catalog = every cluster unexplained
+  /// Ground-truth classes with fewer labelled sources are left out of the scores.
+  size_t min_class = 1;
   int threads = 0;
   size_t projection_points = 5000;  // sources drawn in the report's scatter plot (seeded sample)
   size_t silhouette_rows = 5000;    // rows of the per-cluster silhouette (seeded sample)
@@ -80,6 +82,7 @@ struct ClassifyOptions {
   int64_t model = 0;  // 0 = the newest analyze run
   const ground_truth::GroundTruth* gt = nullptr;
   const profile::Catalog* catalog = nullptr;
+  size_t min_class = 1;  // as Options::min_class
   int threads = 0;
   uint64_t max_memory = 0;         // bytes (core/memory.hpp); 0 = no budget
   size_t min_new_to_cluster = 20;  // fewer new sources form one new group

@@ -30,6 +30,7 @@ struct TrackOptions {
   /// Category and address columns, encoded by day 1's values (docs/cluster.md).
   pipeline::Categories categories = pipeline::Categories::kIndicators;
   int k = 1;
+  size_t min_class = 1;               // ground-truth classes with fewer sources on a day are left out of its scores
   double link = 0.2;                  // Jaccard overlap that links a cluster to the next day's
   std::optional<double> mirai_share;  // also label 'mirai' the unlabelled sources at or above this fp_mirai
   int threads = 0;                    // 0 = all cores; the result does not depend on it
@@ -40,6 +41,7 @@ struct TrackOptions {
 struct TrackDay {
   std::string input;
   size_t rows = 0, labelled = 0;
+  ground_truth::LeftOut left_out;             // --min-class
   std::optional<double> knn_accuracy;         // leave-one-out, at least 2 labelled sources
   std::optional<double> day1_model_accuracy;  // day 1's sources as the training set (days 2..)
   int clusters = 0;

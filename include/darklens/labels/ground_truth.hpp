@@ -46,4 +46,14 @@ std::vector<int> label_rows(const GroundTruth& gt, const std::vector<std::string
 /// "mirai", added to gt.labels_ when missing.
 void label_mirai(GroundTruth& gt, std::vector<int>& truth, std::span<const double> fp_mirai, double share);
 
+/// `--min-class N`: classes with fewer than `min_members` rows in `truth`
+/// are left out of the scores, their rows counted as unlabelled (-1, so
+/// they are not evaluated, and as neighbours they vote "unknown").
+struct LeftOut {
+  size_t min_members = 1;
+  size_t classes = 0;  // classes left out (those with 1 .. min_members-1 rows)
+  size_t rows = 0;     // their rows, now unlabelled
+};
+LeftOut drop_small_classes(std::vector<int>& truth, size_t class_count, size_t min_members);
+
 }  // namespace darklens::ground_truth
