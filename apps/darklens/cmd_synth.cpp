@@ -10,7 +10,7 @@ Command add_synth(CLI::App& app) {
   struct Opts {
     synth::SynthParams p;
     std::string out;
-    std::string compress = "none";
+    std::string compress = "none", profile = "planted";
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
@@ -28,6 +28,12 @@ Command add_synth(CLI::App& app) {
   sub->add_option("--prefix", o->p.prefix_, "Monitored darknet prefix (IPv4 CIDR, /8../30)")
       ->default_val("198.51.100.0/24");
   sub->add_option("--start", o->p.start_date_, "First day (UTC, YYYY-MM-DD)")->default_val("2021-05-01");
+  sub->add_option("--profile", o->profile,
+                  "planted: well-separated groups, every member labelled (the easy case); telescope: as a real /24 "
+                  "sees it (most sources send 1-2 packets, scanning organisations share ports and one holds half "
+                  "the labelled sources, unlabelled groups, heavy hitters). docs/synth.md")
+      ->default_val("planted")
+      ->check(CLI::IsMember({"planted", "telescope"}));
   sub->add_option("--compress", o->compress, "Compression of the captures")
       ->default_val("none")
       ->check(CLI::IsMember({"none", "gzip", "zstd"}));
@@ -37,6 +43,7 @@ Command add_synth(CLI::App& app) {
                 "(validated TCP), stateless scanners answer RST");
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
+            o->p.profile_ = synth::parse_profile(o->profile);
             o->p.compression_ = o->compress == "gzip"   ? ingest::Compression::kGzip
                                 : o->compress == "zstd" ? ingest::Compression::kZstd
                                                         : ingest::Compression::kNone;

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "darklens/synth/synth.hpp"
+
 namespace darklens::synth {
 
 enum class Kind : uint8_t { kTcpSyn, kBackscatter, kUdp, kIcmpEcho, kGre };
@@ -26,11 +28,13 @@ struct GroupSpec {
   uint16_t window;               // 0 = random per packet
   double median_packets, sigma;  // lognormal packets per member and day
   Timing timing;
-  int blocks;                  // > 0: members live in this many /24 blocks
-  bool one_port_each = false;  // each member keeps one of `ports` (by weight)
+  int blocks;                    // > 0: members live in this many /24 blocks
+  bool one_port_each = false;    // each member keeps one of `ports` (by weight)
+  bool hidden = false;           // coordinated, but not in the ground truth (nobody named it)
+  bool shared_universe = false;  // draws its ports from the universe every such group shares
 };
 
-inline const std::vector<GroupSpec>& group_table() {
+inline const std::vector<GroupSpec>& planted_table() {
   static const std::vector<GroupSpec> kGroups = {
       // label, share, stay, kind, ports, pool, fp, opts, ttl, win, median, sigma, timing, blocks
       {"scanorg-alpha",
@@ -263,6 +267,219 @@ inline const std::vector<GroupSpec>& group_table() {
       {"", 0.0, 0.1, Kind::kTcpSyn, {}, 1, 1, Fingerprint::kNone, Options::kLinux, 64, 0, 0, 0, Timing::kUniform, 0},
   };
   return kGroups;
+}
+
+// The telescope profile: what a real /24 sees (docs/synth.md). Most sources
+// send one or two packets a day; the labelled sources are scanning
+// organisations (one holds about half of them) and Mirai, and the
+// organisations draw their ports from one shared universe, so they differ
+// in tools, timing and volume rather than in ports; other coordinated
+// groups exist but nobody labelled them; the background probes the same
+// popular ports and holds a few heavy hitters.
+inline const std::vector<GroupSpec>& telescope_table() {
+  using K = Kind;
+  using F = Fingerprint;
+  using O = Options;
+  using T = Timing;
+  static const std::vector<GroupSpec> kGroups = {
+      {.label = "org-stretch",
+       .share = 0.17,
+       .p_stay = 0.9,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 1,
+       .pool_max = 3,
+       .fingerprint = F::kNone,
+       .options = O::kMss,
+       .initial_ttl = 64,
+       .window = 1024,
+       .median_packets = 2,
+       .sigma = 0.6,
+       .timing = T::kUniform,
+       .blocks = 40,
+       .shared_universe = true},
+      {.label = "org-census",
+       .share = 0.06,
+       .p_stay = 0.9,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 2,
+       .pool_max = 8,
+       .fingerprint = F::kZmap,
+       .options = O::kMss,
+       .initial_ttl = 64,
+       .window = 65535,
+       .median_packets = 4,
+       .sigma = 0.8,
+       .timing = T::kPeriodic,
+       .blocks = 4,
+       .shared_universe = true},
+      {.label = "org-edge",
+       .share = 0.03,
+       .p_stay = 0.85,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 1,
+       .pool_max = 6,
+       .fingerprint = F::kNone,
+       .options = O::kMss,
+       .initial_ttl = 64,
+       .window = 65535,
+       .median_packets = 3,
+       .sigma = 0.8,
+       .timing = T::kBurst,
+       .blocks = 6,
+       .shared_universe = true},
+      {.label = "org-sonar",
+       .share = 0.02,
+       .p_stay = 0.9,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 3,
+       .pool_max = 10,
+       .fingerprint = F::kNone,
+       .options = O::kLinux,
+       .initial_ttl = 64,
+       .window = 64240,
+       .median_packets = 6,
+       .sigma = 1.0,
+       .timing = T::kUniform,
+       .blocks = 8,
+       .shared_universe = true},
+      {.label = "org-census2",
+       .share = 0.015,
+       .p_stay = 0.85,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 1,
+       .pool_max = 5,
+       .fingerprint = F::kMasscan,
+       .options = O::kNone,
+       .initial_ttl = 255,
+       .window = 1024,
+       .median_packets = 3,
+       .sigma = 0.8,
+       .timing = T::kBurst,
+       .blocks = 2,
+       .shared_universe = true},
+      {.label = "org-shadow",
+       .share = 0.008,
+       .p_stay = 0.95,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 20,
+       .pool_max = 200,
+       .fingerprint = F::kNone,
+       .options = O::kLinux,
+       .initial_ttl = 64,
+       .window = 29200,
+       .median_packets = 60,
+       .sigma = 1.5,
+       .timing = T::kPeriodic,
+       .blocks = 3,
+       .shared_universe = true},
+      {.label = "org-small",
+       .share = 0.002,
+       .p_stay = 0.9,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 2,
+       .pool_max = 4,
+       .fingerprint = F::kNone,
+       .options = O::kWindows,
+       .initial_ttl = 128,
+       .window = 8192,
+       .median_packets = 3,
+       .sigma = 0.7,
+       .timing = T::kUniform,
+       .blocks = 1,
+       .shared_universe = true},
+      {.label = "mirai",
+       .share = 0.06,
+       .p_stay = 0.6,
+       .kind = K::kTcpSyn,
+       .ports = {{23, 0.9}, {2323, 0.1}},
+       .pool_min = 0,
+       .pool_max = 0,
+       .fingerprint = F::kMirai,
+       .options = O::kNone,
+       .initial_ttl = 64,
+       .window = 0,
+       .median_packets = 1.5,
+       .sigma = 0.7,
+       .timing = T::kDiurnal,
+       .blocks = 0},
+      // Coordinated, unlabelled.
+      {.label = "ssh-bruteforce",
+       .share = 0.03,
+       .p_stay = 0.7,
+       .kind = K::kTcpSyn,
+       .ports = {{22, 0.8}, {2222, 0.2}},
+       .pool_min = 0,
+       .pool_max = 0,
+       .fingerprint = F::kNone,
+       .options = O::kLinux,
+       .initial_ttl = 64,
+       .window = 64240,
+       .median_packets = 2,
+       .sigma = 0.8,
+       .timing = T::kUniform,
+       .blocks = 0,
+       .hidden = true},
+      {.label = "smb-scan",
+       .share = 0.03,
+       .p_stay = 0.7,
+       .kind = K::kTcpSyn,
+       .ports = {{445, 1.0}},
+       .pool_min = 0,
+       .pool_max = 0,
+       .fingerprint = F::kNone,
+       .options = O::kWindows,
+       .initial_ttl = 128,
+       .window = 8192,
+       .median_packets = 1.5,
+       .sigma = 0.6,
+       .timing = T::kUniform,
+       .blocks = 0,
+       .hidden = true},
+      {.label = "backscatter",
+       .share = 0.04,
+       .p_stay = 0.2,
+       .kind = K::kBackscatter,
+       .ports = {{80, 0.5}, {443, 0.4}, {53, 0.1}},
+       .pool_min = 0,
+       .pool_max = 0,
+       .fingerprint = F::kNone,
+       .options = O::kNone,
+       .initial_ttl = 64,
+       .window = 0,
+       .median_packets = 3,
+       .sigma = 1.5,
+       .timing = T::kBurst,
+       .blocks = 0,
+       .hidden = true},
+      // Unorganised background: the rest of the sources (see synth.cpp).
+      {.label = "",
+       .share = 0.0,
+       .p_stay = 0.1,
+       .kind = K::kTcpSyn,
+       .ports = {},
+       .pool_min = 1,
+       .pool_max = 1,
+       .fingerprint = F::kNone,
+       .options = O::kLinux,
+       .initial_ttl = 64,
+       .window = 0,
+       .median_packets = 0,
+       .sigma = 0,
+       .timing = T::kUniform,
+       .blocks = 0},
+  };
+  return kGroups;
+}
+
+inline const std::vector<GroupSpec>& group_table(Profile p) {
+  return p == Profile::kTelescope ? telescope_table() : planted_table();
 }
 
 }  // namespace darklens::synth

@@ -112,7 +112,16 @@ int64_t parse_date(const std::string& s) {
 class Generator {
  public:
   Generator(const SynthParams& p, Prefix4 darknet) : p_(p), darknet_(darknet), rng_(p.seed_) {
-    for (const auto& spec : group_table()) groups_.push_back(make_group(spec));
+    if (p.profile_ == Profile::kTelescope) {
+      // One universe for every organisation: the popular ports and 500 others.
+      std::unordered_set<uint16_t> seen(std::begin(kPopularPorts), std::end(kPopularPorts));
+      shared_universe_.assign(std::begin(kPopularPorts), std::end(kPopularPorts));
+      while (shared_universe_.size() < std::size(kPopularPorts) + 500) {
+        auto port = static_cast<uint16_t>(rng_.between(1, 65535));
+        if (seen.insert(port).second) shared_universe_.push_back(port);
+      }
+    }
+    for (const auto& spec : group_table(p.profile_)) groups_.push_back(make_group(spec));
   }
 
   // Advances membership to `day` and returns the day's packets, time-sorted.
@@ -145,7 +154,9 @@ class Generator {
   Group make_group(const GroupSpec& spec) {
     Group g{&spec, {}, {}, {}};
     for (int b = 0; b < spec.blocks; ++b) g.blocks.push_back(random_block());
-    if (spec.ports.empty() && spec.pool_max > 1) {
+    if (spec.shared_universe) {
+      g.universe = shared_universe_;
+    } else if (spec.ports.empty() && spec.pool_max > 1) {
       // Scanning universe: the popular ports plus many random ones.
       std::unordered_set<uint16_t> seen(std::begin(kPopularPorts), std::end(kPopularPorts));
       g.universe.assign(std::begin(kPopularPorts), std::end(kPopularPorts));
@@ -234,7 +245,7 @@ class Generator {
     if (g.members.size() > target) g.members.resize(target);
     while (g.members.size() < target) {
       g.members.push_back(new_member(g));
-      if (g.spec->label[0] != '\0') planted_.emplace_back(g.members.back().ip, g.spec->label);
+      if (g.spec->label[0] != '\0' && !g.spec->hidden) planted_.emplace_back(g.members.back().ip, g.spec->label);
     }
   }
 
@@ -270,8 +281,8 @@ class Generator {
   void emit(const Group& g, const Member& m, int64_t day_start, std::vector<Rec>& out) {
     const GroupSpec& s = *g.spec;
     const bool background = s.label[0] == '\0';
-    double count =
-        background ? std::min<double>(rng_.pareto(1.25), 3000) : rng_.lognormal(s.median_packets, s.sigma) * m.rate;
+    double count = background ? std::min<double>(rng_.pareto(1.25), p_.profile_ == Profile::kTelescope ? 200000 : 3000)
+                              : rng_.lognormal(s.median_packets, s.sigma) * m.rate;
     const uint64_t n = std::max<uint64_t>(1, static_cast<uint64_t>(count));
     const double burst_len = 1800.0 + rng_.uniform() * 9000.0;
     const double burst_start = rng_.uniform() * (kDaySeconds - burst_len);
@@ -369,6 +380,7 @@ class Generator {
   Rng rng_;
   int64_t day_ns_ = 0;
   std::vector<Group> groups_;
+  std::vector<uint16_t> shared_universe_;  // telescope: the organisations' ports
   std::unordered_set<uint32_t> used_ips_;
   std::vector<std::pair<uint32_t, std::string>> planted_;
 };
@@ -478,10 +490,16 @@ Prefix4 parse_prefix4(std::string_view text) {
   return p;
 }
 
-std::vector<std::string> group_labels() {
+Profile parse_profile(std::string_view text) {
+  if (text == "planted") return Profile::kPlanted;
+  if (text == "telescope") return Profile::kTelescope;
+  throw ParamError("profile '" + std::string(text) + "': expected planted or telescope");
+}
+
+std::vector<std::string> group_labels(Profile profile) {
   std::vector<std::string> v;
-  for (const auto& g : group_table()) {
-    if (g.label[0] != '\0') v.emplace_back(g.label);
+  for (const auto& g : group_table(profile)) {
+    if (g.label[0] != '\0' && !g.hidden) v.emplace_back(g.label);
   }
   return v;
 }
@@ -535,6 +553,7 @@ SynthOutput generate(const SynthParams& p, const std::string& out_dir) {
   m["sources_per_day"] = p.sources_;
   m["prefix"] = p.prefix_;
   m["start_date"] = p.start_date_;
+  m["profile"] = p.profile_ == Profile::kTelescope ? "telescope" : "planted";
   m["responder"] = p.responder_;
   m["ground_truth"] = "ground_truth.csv";
   for (const auto& d : out.days_) {

@@ -182,6 +182,50 @@ TEST_F(SynthDays, GroupsPersistWithChurn) {
   EXPECT_GT(overlap(s0, s1), overlap(m0, m1));
 }
 
+// The telescope profile: the shape of a real /24 day, not of planted groups.
+TEST(Synth, TelescopeProfileLooksLikeARealTelescope) {
+  test::TempDir dir;
+  synth::SynthParams p;
+  p.sources_ = 8000;
+  p.seed_ = 4;
+  p.profile_ = synth::Profile::kTelescope;
+  const auto out = synth::generate(p, dir.path().string());
+  const auto gt = load_gt(out.ground_truth_path_);
+  const auto day = read_packets(out.days_[0].path_);
+  std::unordered_map<IpAddr, uint64_t, IpAddrHash> packets;
+  std::map<std::string, std::map<uint16_t, size_t>> ports_of;  // label -> port -> packets
+  for (const auto& q : day) {
+    ++packets[q.src_];
+    auto it = gt.find(q.src_);
+    if (it != gt.end() && it->second.starts_with("org-")) ++ports_of[it->second][q.dport_];
+  }
+  size_t small = 0;
+  uint64_t most = 0;
+  for (const auto& [ip, n] : packets) small += n <= 2, most = std::max(most, n);
+  EXPECT_GT(static_cast<double>(small) / packets.size(), 0.6) << "most sources send one or two packets";
+  EXPECT_GT(most, 1000u) << "heavy hitters";
+  // The labelled sources: organisations and Mirai; one organisation holds
+  // about half of those active on the day; the unlabelled groups are not there.
+  std::map<std::string, size_t> members;
+  size_t labelled = 0;
+  for (const auto& [ip, n] : packets) {
+    auto it = gt.find(ip);
+    if (it != gt.end()) ++members[it->second], ++labelled;
+  }
+  EXPECT_EQ(members.count("ssh-bruteforce") + members.count("smb-scan") + members.count("backscatter"), 0u);
+  EXPECT_EQ(synth::group_labels(synth::Profile::kTelescope).size(), members.size());
+  EXPECT_GT(static_cast<double>(members["org-stretch"]) / labelled, 0.4);
+  EXPECT_LT(static_cast<double>(members["org-stretch"]) / labelled, 0.6);
+  EXPECT_GE(members["org-small"], 5u);
+  // Organisations share ports: each of the three largest probes port 80 and 22.
+  for (const char* org : {"org-stretch", "org-census", "org-edge"}) {
+    EXPECT_GT(ports_of[org][80], 0u) << org;
+    EXPECT_GT(ports_of[org][22], 0u) << org;
+  }
+  EXPECT_EQ(synth::parse_profile("telescope"), synth::Profile::kTelescope);
+  EXPECT_THROW(synth::parse_profile("easy"), ParamError);
+}
+
 TEST(Synth, SameSeedSameBytesOtherSeedOtherBytes) {
   test::TempDir a, b, c;
   synth::SynthParams p;

@@ -29,12 +29,24 @@ struct Prefix4 {
 /// Parses "a.b.c.d/len" with 8 <= len <= 30. Throws ParamError.
 Prefix4 parse_prefix4(std::string_view text);
 
+/// Which world to write (docs/synth.md):
+/// - planted: well-separated groups, each with its own ports and tools,
+///   every member labelled (the easy case; the demo's);
+/// - telescope: as a real /24 sees it: most sources send one or two
+///   packets, scanning organisations share one port universe and one of
+///   them holds half the labelled sources, unlabelled coordinated groups,
+///   a background on the same popular ports with a few heavy hitters.
+enum class Profile : uint8_t { kPlanted, kTelescope };
+/// "planted" | "telescope"; throws ParamError.
+Profile parse_profile(std::string_view text);
+
 struct SynthParams {
   int days_ = 1;             // 1..366
   uint32_t sources_ = 5000;  // active sources per day (about)
   uint64_t seed_ = 1;
   std::string prefix_ = "198.51.100.0/24";  // the monitored darknet
   std::string start_date_ = "2021-05-01";   // first day, UTC (YYYY-MM-DD)
+  Profile profile_ = Profile::kPlanted;
   ingest::Compression compression_ = ingest::Compression::kNone;
   /// The darknet answers every TCP SYN with a SYN-ACK (as the source
   /// study's did); clients complete the handshake with an ACK, stateless
@@ -64,7 +76,7 @@ struct SynthOutput {
 /// Same parameters = byte-identical files. Throws ParamError / IoError.
 SynthOutput generate(const SynthParams& params, const std::string& out_dir);
 
-/// Names of the planted groups (the labels of ground_truth.csv).
-std::vector<std::string> group_labels();
+/// Names of the labelled groups of a profile (the labels of ground_truth.csv).
+std::vector<std::string> group_labels(Profile profile = Profile::kPlanted);
 
 }  // namespace darklens::synth
