@@ -15,6 +15,7 @@ const std::vector<StageDef>& stage_table() {
       {"dbscan", kClusterer, check_dbscan, nullptr, run_dbscan},
       {"meanshift", kClusterer, check_meanshift, nullptr, run_meanshift},
       {"hac", kClusterer, check_hac, nullptr, run_hac},
+      {"leiden", kClusterer, check_leiden, nullptr, run_leiden},
   };
   return table;
 }

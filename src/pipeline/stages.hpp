@@ -66,4 +66,8 @@ Clustering run_meanshift(const Stage& s, const cluster::Matrix& Y, int threads);
 void check_hac(const Stage& s);
 Clustering run_hac(const Stage& s, const cluster::Matrix& Y, int threads);
 
+// leiden.cpp
+void check_leiden(const Stage& s);
+Clustering run_leiden(const Stage& s, const cluster::Matrix& Y, int threads);
+
 }  // namespace darklens::pipeline::detail

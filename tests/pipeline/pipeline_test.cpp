@@ -49,11 +49,13 @@ TEST(Pipeline, ParsesStagesAndArguments) {
 TEST(Pipeline, SpecErrors) {
   EXPECT_EQ(error_of("zscore|tsne:2|kmeans:k=3"),
             "pipeline: unknown stage 'tsne' (known: zscore, minmax, robust, log1p, pca, som, kmeans, dbscan, "
-            "meanshift, hac)");
-  EXPECT_EQ(error_of("zscore|pca:2"),
-            "pipeline 'zscore|pca:2': the last stage, and only it, must cluster (kmeans, dbscan, meanshift, hac)");
+            "meanshift, hac, leiden)");
+  EXPECT_EQ(
+      error_of("zscore|pca:2"),
+      "pipeline 'zscore|pca:2': the last stage, and only it, must cluster (kmeans, dbscan, meanshift, hac, leiden)");
   EXPECT_EQ(error_of("kmeans:k=3|zscore"),
-            "pipeline 'kmeans:k=3|zscore': the last stage, and only it, must cluster (kmeans, dbscan, meanshift, hac)");
+            "pipeline 'kmeans:k=3|zscore': the last stage, and only it, must cluster (kmeans, dbscan, meanshift, hac, "
+            "leiden)");
   // Arguments are checked when the spec is parsed, before any data is read.
   EXPECT_EQ(error_of("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
   EXPECT_EQ(error_of("som:20by20|kmeans"), "pipeline stage 'som': grid '20by20' is not ROWSxCOLS (som:20x20)");
@@ -251,4 +253,16 @@ TEST(MatrixFiles, Errors) {
   auto junk = dir.write("j.npy", std::string("hello"));
   EXPECT_EQ(msg(junk), junk + ": not a NumPy .npy file");
   EXPECT_EQ(msg(dir.file("missing.csv")), dir.file("missing.csv") + ": cannot open: No such file or directory");
+}
+
+TEST(Pipeline, LeidenStageReportsItsGraph) {
+  const auto r = pipeline::run(three_blobs(), "zscore|leiden:neighbours=10,seed=2", 2);
+  EXPECT_EQ(r.summary_.algorithm, "leiden");
+  EXPECT_GE(r.summary_.clusters, 3);
+  const auto j = pipeline::to_json(r.summary_);
+  EXPECT_EQ(j["choice"]["rule"].get<std::string>().substr(0, 57),
+            "communities of the 10-nearest-neighbour graph by Leiden, ");
+  EXPECT_EQ(r.labels_, pipeline::run(three_blobs(), "zscore|leiden:neighbours=10,seed=2", 1).labels_);
+  EXPECT_EQ(error_of("leiden:neighbours=0"),
+            "pipeline stage 'leiden': neighbours 0 is out of range: 1 to 1,000 (each row's links in the graph)");
 }

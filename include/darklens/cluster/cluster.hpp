@@ -177,6 +177,32 @@ struct HierarchicalParams {
 /// rows for average/complete (naming the limit and the alternatives).
 Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& params);
 
+/// Coordination as a graph: every row is linked to its `neighbours_`
+/// nearest other rows (Euclidean, exact: a kd-tree; among identical rows,
+/// the first by the tree's order), links in both directions adding up
+/// (weight 2 for mutual neighbours), and the graph is split by the Leiden
+/// algorithm (Traag et al. 2019; igraph's C library) maximising modularity
+/// with resolution γ (larger: more, smaller communities). Communities are
+/// numbered by size, largest first, ties by their lowest row. Deterministic:
+/// the same labels for the same rows, seed and any thread count.
+struct LeidenParams {
+  int neighbours_ = 15;
+  double resolution_ = 1.0;
+  double beta_ = 0.01;   // randomness of the refinement step (igraph's default)
+  int iterations_ = 50;  // passes at most; fewer when a pass changes nothing
+  uint64_t seed_ = 0;
+  int threads_ = 0;  // the neighbour search; 0 = all cores
+};
+struct LeidenResult {
+  std::vector<int> labels_;
+  int clusters_ = 0;
+  double modularity_ = 0;  // of the partition, at resolution 1, on the weighted graph
+  size_t edges_ = 0;       // distinct links
+  int iterations_ = 0;     // passes run
+};
+/// Throws ParamError on bad parameters, fewer than 2 rows, or NaN/infinite values.
+LeidenResult fit_leiden(const Matrix& X, const LeidenParams& params);
+
 /// Mean of each cluster's rows (labels 0..clusters-1; noise ignored).
 Matrix cluster_means(const Matrix& X, const std::vector<int>& labels, int clusters);
 

@@ -1,0 +1,176 @@
+// The kNN graph (nanoflann's kd-tree) split into communities by igraph's
+// Leiden: the graph construction is ours, the community detection the
+// library's.
+#include <igraph.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+#include <string>
+
+#include "../core/parallel.hpp"
+#include "../core/points.hpp"
+#include "darklens/cluster/cluster.hpp"
+#include "darklens/error.hpp"
+
+namespace darklens::cluster {
+namespace {
+
+// igraph reports errors by return code here, never by abort(); its RNG is
+// global, so Leiden runs one at a time.
+std::mutex& igraph_lock() {
+  static std::mutex m;
+  static const bool quiet = [] {
+    igraph_set_error_handler(igraph_error_handler_ignore);
+    igraph_set_warning_handler(igraph_warning_handler_ignore);
+    return true;
+  }();
+  (void)quiet;
+  return m;
+}
+
+void check(igraph_error_t rc, const char* what) {
+  if (rc != IGRAPH_SUCCESS) {
+    throw ParamError(std::string("leiden: igraph ") + what + " failed: " + igraph_strerror(rc));
+  }
+}
+
+// Owners of igraph's C objects.
+struct IntVector {
+  igraph_vector_int_t v;
+  explicit IntVector(igraph_integer_t n) { check(igraph_vector_int_init(&v, n), "vector"); }
+  ~IntVector() { igraph_vector_int_destroy(&v); }
+  IntVector(const IntVector&) = delete;
+  IntVector& operator=(const IntVector&) = delete;
+};
+struct RealVector {
+  igraph_vector_t v;
+  explicit RealVector(igraph_integer_t n) { check(igraph_vector_init(&v, n), "vector"); }
+  ~RealVector() { igraph_vector_destroy(&v); }
+  RealVector(const RealVector&) = delete;
+  RealVector& operator=(const RealVector&) = delete;
+};
+struct Graph {
+  igraph_t g;
+  Graph(const IntVector& edges, igraph_integer_t n) {
+    check(igraph_create(&g, &edges.v, n, IGRAPH_UNDIRECTED), "create");
+  }
+  ~Graph() { igraph_destroy(&g); }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+};
+
+// Each row's k nearest other rows, as sorted (low, high) pairs with the
+// number of directions they were found in.
+std::vector<std::pair<uint64_t, double>> knn_links(const Matrix& X, int k, int threads) {
+  const RowMatrix P(X);
+  const PointCloud cloud{P};
+  KdTree tree(static_cast<int>(P.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  tree.buildIndex();
+  const size_t n = static_cast<size_t>(P.rows());
+  const size_t want = std::min<size_t>(static_cast<size_t>(k) + 1, n);
+  std::vector<uint32_t> nb(n * (want - 1));
+  parallel_for(n, threads, [&](size_t lo, size_t hi) {
+    std::vector<uint32_t> idx(want);
+    std::vector<double> d2(want);
+    for (size_t i = lo; i < hi; ++i) {
+      nanoflann::KNNResultSet<double, uint32_t> res(want);
+      res.init(idx.data(), d2.data());
+      tree.findNeighbors(res, P.data() + i * P.cols(), nanoflann::SearchParams());
+      size_t out = 0;
+      for (size_t j = 0; j < res.size() && out < want - 1; ++j) {
+        if (idx[j] != i) nb[i * (want - 1) + out++] = idx[j];
+      }
+    }
+  });
+  std::vector<uint64_t> keys(nb.size());
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < want - 1; ++j) {
+      const uint64_t a = i, b = nb[i * (want - 1) + j];
+      keys[i * (want - 1) + j] = (std::min(a, b) << 32) | std::max(a, b);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::pair<uint64_t, double>> links;
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    links.emplace_back(keys[i], static_cast<double>(j - i));
+    i = j;
+  }
+  return links;
+}
+
+}  // namespace
+
+LeidenResult fit_leiden(const Matrix& X, const LeidenParams& p) {
+  check_matrix(X, "leiden");
+  if (X.rows() < 2) throw ParamError("leiden: needs at least 2 rows");
+  if (X.rows() >= (Eigen::Index{1} << 31)) throw ParamError("leiden: at most 2^31 rows");
+  if (p.neighbours_ < 1 || p.neighbours_ > 1000) throw ParamError("leiden: neighbours must be between 1 and 1000");
+  if (!(p.resolution_ > 0) || !std::isfinite(p.resolution_)) throw ParamError("leiden: resolution must be positive");
+  if (!(p.beta_ > 0) || !std::isfinite(p.beta_)) throw ParamError("leiden: beta must be positive");
+  if (p.iterations_ < 1) throw ParamError("leiden: iterations must be at least 1");
+  const auto n = static_cast<igraph_integer_t>(X.rows());
+  const auto links = knn_links(X, p.neighbours_, p.threads_);
+
+  const std::lock_guard<std::mutex> lock(igraph_lock());
+  IntVector edges(static_cast<igraph_integer_t>(2 * links.size()));
+  RealVector weights(static_cast<igraph_integer_t>(links.size()));
+  double total = 0;
+  for (size_t e = 0; e < links.size(); ++e) {
+    VECTOR(edges.v)[2 * e] = static_cast<igraph_integer_t>(links[e].first >> 32);
+    VECTOR(edges.v)[2 * e + 1] = static_cast<igraph_integer_t>(links[e].first & 0xffffffffu);
+    VECTOR(weights.v)[e] = links[e].second;
+    total += links[e].second;
+  }
+  const Graph g(edges, n);
+  // Modularity as Leiden's objective: node weights are the strengths, the
+  // resolution divided by twice the total weight (igraph's documentation).
+  RealVector strength(n);
+  check(igraph_strength(&g.g, &strength.v, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS, &weights.v), "strength");
+  igraph_rng_seed(igraph_rng_default(), static_cast<igraph_uint_t>(p.seed_));
+  IntVector membership(n);
+  igraph_integer_t clusters = 0;
+  igraph_real_t quality = 0;
+  LeidenResult r;
+  // One pass at a time, from the last partition, until one changes nothing.
+  std::vector<igraph_integer_t> before;
+  for (int it = 0; it < p.iterations_; ++it) {
+    before.assign(VECTOR(membership.v), VECTOR(membership.v) + n);
+    check(igraph_community_leiden(&g.g, &weights.v, &strength.v, p.resolution_ / (2 * total), p.beta_,
+                                  /*start=*/it > 0, /*n_iterations=*/1, &membership.v, &clusters, &quality),
+          "community_leiden");
+    r.iterations_ = it + 1;
+    if (it > 0 && std::equal(before.begin(), before.end(), VECTOR(membership.v))) break;
+  }
+  igraph_real_t q = 0;
+  check(igraph_modularity(&g.g, &membership.v, &weights.v, 1.0, IGRAPH_UNDIRECTED, &q), "modularity");
+
+  // Number by size, largest first, ties by the lowest row.
+  std::vector<size_t> size(static_cast<size_t>(clusters), 0), first(static_cast<size_t>(clusters), SIZE_MAX);
+  for (igraph_integer_t i = 0; i < n; ++i) {
+    const auto c = static_cast<size_t>(VECTOR(membership.v)[i]);
+    ++size[c];
+    first[c] = std::min(first[c], static_cast<size_t>(i));
+  }
+  std::vector<int> order(static_cast<size_t>(clusters));
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const auto ua = static_cast<size_t>(a), ub = static_cast<size_t>(b);
+    return size[ua] != size[ub] ? size[ua] > size[ub] : first[ua] < first[ub];
+  });
+  std::vector<int> rank(static_cast<size_t>(clusters));
+  for (size_t i = 0; i < order.size(); ++i) rank[static_cast<size_t>(order[i])] = static_cast<int>(i);
+  r.labels_.resize(static_cast<size_t>(n));
+  for (igraph_integer_t i = 0; i < n; ++i) {
+    r.labels_[static_cast<size_t>(i)] = rank[static_cast<size_t>(VECTOR(membership.v)[i])];
+  }
+  r.clusters_ = static_cast<int>(clusters);
+  r.modularity_ = q;
+  r.edges_ = links.size();
+  return r;
+}
+
+}  // namespace darklens::cluster
