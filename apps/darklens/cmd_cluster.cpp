@@ -13,7 +13,7 @@ namespace darklens::cli {
 
 Command add_cluster(CLI::App& app) {
   struct Opts {
-    std::string input, out, spec = "zscore|pca:variance=0.9|kmeans:k=auto", categories = "indicators";
+    std::string input, out, spec = pipeline::kDefaultPipeline, categories = "indicators";
     bool quiet = false;
     int threads = 0;
     std::string max_memory = MemoryBudget::kDefault;
@@ -33,7 +33,7 @@ Command add_cluster(CLI::App& app) {
                   "meanshift:bandwidth=F|auto[,bin_seeding=1], "
                   "hac:linkage=ward|average|complete|single[,k=N|auto|distance=F]. "
                   "'auto' = the algorithm's heuristic (docs/cluster.md)")
-      ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
+      ->default_val(pipeline::kDefaultPipeline);
   add_categories(sub, o->categories);
   add_output(sub, o->out, "Output directory (created if missing)");
   add_threads(sub, o->threads);

@@ -14,8 +14,8 @@ namespace darklens::cli {
 Command add_track(CLI::App& app) {
   struct Opts {
     std::vector<std::string> tables, gt;
-    std::string family = "agm,temporal,fingerprints";
-    std::string out, label_map, scale = "zscore", spec = "zscore|pca:variance=0.9|kmeans:k=auto",
+    std::string family = analyze::kDefaultFamilies;
+    std::string out, label_map, scale = "zscore", spec = pipeline::kDefaultPipeline,
                                 categories = "indicators";
     int k = 1, threads = 0;
     size_t min_class = 1;
@@ -41,11 +41,11 @@ Command add_track(CLI::App& app) {
       ->allow_extra_args(false);
   sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising labels");
   sub->add_option("--family", o->family, "Feature families computed for captures (tables are used as they are)")
-      ->default_val("agm,temporal,fingerprints");
+      ->default_val(analyze::kDefaultFamilies);
   sub->add_option("--mirai", o->mirai, "Also label 'mirai' the unlabelled sources with at least this fp_mirai share")
       ->check(finite_range(0.0, 1.0));
   sub->add_option("--pipeline", o->spec, "Clustering pipeline run on every day (docs/cluster.md)")
-      ->default_val("zscore|pca:variance=0.9|kmeans:k=auto");
+      ->default_val(pipeline::kDefaultPipeline);
   add_categories(sub, o->categories);
   add_min_class(sub, o->min_class);
   sub->add_option("--scale", o->scale, "Scaling for the k-NN distances, fitted on day 1 and applied to every day")

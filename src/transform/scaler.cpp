@@ -88,17 +88,9 @@ void Scaler::apply_in_place(Matrix& X) const {
                      std::to_string(X.cols()));
   }
   if (kind_ == ScalerKind::kLog1p) {
-    for (Eigen::Index j = 0; j < X.cols(); ++j) {
-      Eigen::Index i;
-      const double low = X.col(j).minCoeff(&i);
-      if (low <= -1.0) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%g", low);
-        throw ParamError("log1p: column " + std::to_string(j) + " holds " + buf + " (row " + std::to_string(i) +
-                         "); log1p needs values > -1");
-      }
-    }
-    X.array() = X.array().log1p();
+    // Symmetric, so a column of signed values (tmp_burstiness in [-1, 1],
+    // a user's own) is compressed the same way instead of refused.
+    X.array() = X.array().sign() * X.array().abs().log1p();
     return;
   }
   X.array().rowwise() -= center_.transpose().array();

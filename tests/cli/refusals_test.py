@@ -90,12 +90,12 @@ with tempfile.TemporaryDirectory() as tmp:
            b"--min-class 30: " in r.stdout and b"left out of the scores" in r.stdout, r.stdout)
     r = run(["evaluate", t, "--gt", gt_file, "--min-class", "0"])
     expect("evaluate --min-class 0: refused, exit 2", r.returncode == 2 and b"--min-class" in r.stderr, r.stderr)
-    # A capture of a handful of sources with the default pipeline (pca:10).
+    # A capture of a handful of sources with the default pipeline (pca:20).
     r = run(["synth", "--days", "1", "--sources", "5", "--seed", "9", "-q", "-o", os.path.join(tmp, "five")])
     r = run(["analyze", os.path.join(tmp, "five", "darknet-2021-05-01.pcap"), "-q", "-o", out])
     summary = open(os.path.join(out, "summary.json")).read() if r.returncode == 0 else ""
-    expect("analyze of 4 sources with the default pca:10: done, the summary says how many components pca kept",
-           r.returncode == 0 and "pca:10 kept 4 components: the table has 4 rows" in summary, r.stderr)
+    expect("analyze of 4 sources with the default pca:20: done, the summary says how many components pca kept",
+           r.returncode == 0 and "pca:20 kept 4 components: the table has 4 rows" in summary, r.stderr)
 
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:

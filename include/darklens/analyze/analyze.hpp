@@ -22,12 +22,10 @@
 
 namespace darklens::analyze {
 
-/// Defaults chosen on synthetic days with planted groups (docs/analyze.md):
-/// counts of AGM, intensity and fingerprint columns, log-scaled (counts
-/// are heavy-tailed), standardised, 10 principal components, k-means with
-/// k by the best silhouette.
+/// Defaults chosen on synthetic days (docs/analyze.md): AGM, intensity and
+/// fingerprint columns, and the one default pipeline (pipeline.hpp).
 inline constexpr const char* kDefaultFamilies = "agm,intensity,fingerprints";
-inline constexpr const char* kDefaultPipeline = "log1p|zscore|pca:10|kmeans:k=auto";
+inline constexpr const char* kDefaultPipeline = pipeline::kDefaultPipeline;
 
 struct Options {
   features::FeatureOptions features;  // families_ default: kDefaultFamilies

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "darklens/analyze/analyze.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 #include "darklens/labels/ground_truth.hpp"
 #include "darklens/pipeline/pipeline.hpp"
@@ -24,8 +25,8 @@
 namespace darklens::analyze {
 
 struct TrackOptions {
-  std::string pipeline = "zscore|pca:variance=0.9|kmeans:k=auto";
-  std::string families = "agm,temporal,fingerprints";  // for inputs that are captures
+  std::string pipeline = ::darklens::pipeline::kDefaultPipeline;
+  std::string families = kDefaultFamilies;  // for inputs that are captures (analyze's)
   std::string scale = "zscore";                        // k-NN distances; fitted on day 1; "none"
   /// Category and address columns, encoded by day 1's values (docs/cluster.md).
   pipeline::Categories categories = pipeline::Categories::kIndicators;

@@ -25,6 +25,13 @@
 
 namespace darklens::pipeline {
 
+/// The one default pipeline of `analyze`, `cluster` and `track` (a model
+/// keeps its own for `classify`), chosen by measurement on planted and
+/// telescope-shaped synthetic days (docs/analyze.md, "The default
+/// pipeline"): counts are heavy-tailed (log1p), standardised, 20 principal
+/// components, k-means with k by the best silhouette over 2..20.
+inline constexpr const char* kDefaultPipeline = "log1p|zscore|pca:20|kmeans:k=auto,kmax=20";
+
 struct Stage {
   std::string name;
   std::vector<std::pair<std::string, std::string>> args;  // positional: key ""

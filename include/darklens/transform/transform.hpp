@@ -23,7 +23,7 @@ enum class ScalerKind : uint8_t {
   kZScore,  // (x - mean) / std, population std (ddof 0); std 0 -> 1
   kMinMax,  // (x - min) / (max - min); range 0 -> 1
   kRobust,  // (x - median) / (q75 - q25), linear-interpolated quantiles; IQR 0 -> 1
-  kLog1p,   // log(1 + x), element-wise (nothing to fit); x <= -1 is an error
+  kLog1p,   // sign(x) log(1 + |x|), element-wise (nothing to fit): numpy.log1p for x >= 0
             // naming the column
 };
 std::string_view scaler_name(ScalerKind k);
@@ -36,8 +36,7 @@ struct Scaler {
   ScalerKind kind_ = ScalerKind::kZScore;
   Vector center_;
   Vector scale_;
-  /// Throws ParamError when X has another number of columns than the fit,
-  /// or (log1p) holds a value <= -1.
+  /// Throws ParamError when X has another number of columns than the fit.
   Matrix apply(const Matrix& X) const;
   /// The same, overwriting X (no second matrix). On an error X is unchanged.
   void apply_in_place(Matrix& X) const;
