@@ -47,7 +47,9 @@ Command add_cluster(CLI::App& app) {
             if (m.X.rows() < 2) throw FormatError(o->input + ": needs at least 2 rows to cluster");
             pipeline::check_memory(parse_memory_size(o->max_memory), static_cast<uint64_t>(m.X.size()) * sizeof(double),
                                    m.X.rows(), m.X.cols());
-            auto r = pipeline::run(std::move(m.X), o->spec, o->threads, pipeline::columns_named(m.columns, categories));
+            auto columns = pipeline::columns_named(m.columns, categories);
+            columns.max_memory = parse_memory_size(o->max_memory);
+            auto r = pipeline::run(std::move(m.X), o->spec, o->threads, columns);
             const bool keyed = m.row_keys.size() && m.row_keys[0].find(',') != std::string::npos;
             {
               AtomicFile f(out.path("labels.csv"));

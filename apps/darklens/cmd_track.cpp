@@ -15,8 +15,7 @@ Command add_track(CLI::App& app) {
   struct Opts {
     std::vector<std::string> tables, gt;
     std::string family = analyze::kDefaultFamilies;
-    std::string out, label_map, scale = "zscore", spec = pipeline::kDefaultPipeline,
-                                categories = "indicators";
+    std::string out, label_map, scale = "zscore", spec = pipeline::kDefaultPipeline, categories = "indicators";
     int k = 1, threads = 0;
     size_t min_class = 1;
     std::string max_memory = MemoryBudget::kDefault;

@@ -124,8 +124,10 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   const uint64_t table_bytes = a.table.values_.size() * sizeof(double);
   pipeline::check_memory(options.features.max_memory_, table_bytes, static_cast<Eigen::Index>(a.table.rows()),
                          static_cast<Eigen::Index>(a.table.columns_.size()));
-  a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads,
-                           pipeline::columns_of(a.table, options.categories));
+  auto columns = pipeline::columns_of(a.table, options.categories);
+  columns.max_memory = options.features.max_memory_;
+  columns.held = table_bytes;
+  a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads, columns);
   const auto& labels = a.result.labels_;
   say(options.progress, "cluster: " + options.pipeline + ": " + std::to_string(a.result.summary_.clusters) +
                             " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" +

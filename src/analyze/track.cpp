@@ -120,7 +120,10 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
   // One category encoding, day 1's, for every day: the same columns to
   // compare and to cluster.
   {
-    auto e = pipeline::encode(std::move(days[0].m.X), pipeline::columns_named(days[0].m.columns, o.categories));
+    auto columns = pipeline::columns_named(days[0].m.columns, o.categories);
+    columns.max_memory = o.max_memory;
+    columns.held = held - static_cast<uint64_t>(days[0].m.X.size()) * sizeof(double);  // X is counted by encode
+    auto e = pipeline::encode(std::move(days[0].m.X), columns);
     days[0].m.X = std::move(e.X);
     if (!e.fitted.is_null()) {
       const nlohmann::json code = nlohmann::json::array({e.fitted});

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "darklens/core/memory.hpp"
 #include "darklens/error.hpp"
 #include "stages.hpp"
 
@@ -120,6 +121,13 @@ Encoded encode(cluster::Matrix X, const Columns& columns) {
     }
     sum.columns.push_back(std::move(cc));
   }
+  size_t out = code["keep"].size();
+  for (const auto& i : code["indicators"]) out += i["values"].size();
+  const auto rows = static_cast<uint64_t>(X.rows());
+  MemoryBudget{columns.max_memory}.check(
+      columns.held + rows * ((static_cast<uint64_t>(in_cols) + out) * sizeof(double) + 256),
+      "encoding categories: " + std::to_string(rows) + " rows x " + std::to_string(out) + " columns",
+      "raise it, or cluster fewer rows (--min-packets, shorter captures), or use --categories drop");
   e.X = detail::apply_categories(code, X);
   if (e.X.cols() == 0) {
     throw ParamError("no column is left once category and address columns are encoded (--categories " + sum.rule +

@@ -153,6 +153,16 @@ TEST(Categories, Errors) {
   EXPECT_EQ(test::error_of<FormatError>([&] { pipeline::project(X, bad); }), "fitted categories: no keep");
 }
 
+TEST(Categories, RefusesBeforeWritingIndicatorsOverTheMemoryBudget) {
+  auto c = kinds(pipeline::Categories::kIndicators);
+  c.max_memory = 10000;  // 200 rows x (3 + 6) columns x 8 bytes + 256 a row is 65,600
+  const std::string msg = test::error_of<ResourceError>([&] { pipeline::encode(table(), c); });
+  EXPECT_EQ(msg.substr(0, 46), "encoding categories: 200 rows x 6 columns: abo");
+  EXPECT_NE(msg.find("or use --categories drop"), std::string::npos) << msg;
+  c.max_memory = 65600;
+  EXPECT_EQ(pipeline::encode(table(), c).X.cols(), 6);
+}
+
 TEST(ColumnKinds, EveryColumnAFamilyWritesHasItsKindAndTheNameGivesItBack) {
   EXPECT_EQ(features::column_kind("agm_dst_ip_mode"), ColumnKind::kAddress);
   EXPECT_EQ(features::column_kind("agm_dst_port_mode"), ColumnKind::kCategory);

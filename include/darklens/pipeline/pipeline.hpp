@@ -96,6 +96,10 @@ struct Columns {
   std::vector<features::ColumnKind> kinds;
   Categories categories = Categories::kIndicators;
   double min_share = 0.01;
+  /// Memory budget in bytes (0: none) and bytes the caller already holds:
+  /// encoding refuses (ResourceError) before it writes the indicator
+  /// columns when the rows before and after would not fit.
+  uint64_t max_memory = 0, held = 0;
 };
 /// The columns of a feature table (names, kinds).
 Columns columns_of(const features::FeatureTable& t, Categories categories = Categories::kIndicators);
