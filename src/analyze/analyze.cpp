@@ -126,8 +126,9 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                          static_cast<Eigen::Index>(a.table.columns_.size()));
   auto columns = pipeline::columns_of(a.table, options.categories);
   columns.max_memory = options.features.max_memory_;
-  columns.held = table_bytes;
-  a.result = pipeline::run(pipeline::matrix_of(a.table), options.pipeline, options.threads, columns);
+  columns.held = 0;  // the rows encoded are the table's own (counted by encode)
+  // Read in place: the encoded copy is the pipeline's only one.
+  a.result = pipeline::run(pipeline::table_values(a.table), options.pipeline, options.threads, columns);
   const auto& labels = a.result.labels_;
   say(options.progress, "cluster: " + options.pipeline + ": " + std::to_string(a.result.summary_.clusters) +
                             " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" +

@@ -14,7 +14,7 @@ namespace {
 
 using features::ColumnKind;
 
-void check_columns(const cluster::Matrix& X, const Columns& c) {
+void check_columns(const MatrixRef& X, const Columns& c) {
   const auto n = static_cast<size_t>(X.cols());
   if (c.names.size() != n || c.kinds.size() != n) {
     throw ParamError("the table has " + std::to_string(n) + " columns but " + std::to_string(c.names.size()) +
@@ -27,7 +27,7 @@ void check_columns(const cluster::Matrix& X, const Columns& c) {
 
 // The values of column `col` held by enough rows, ascending, and the rows
 // holding one of them.
-std::vector<double> frequent_values(const cluster::Matrix& X, Eigen::Index col, double min_share, size_t& covered) {
+std::vector<double> frequent_values(const MatrixRef& X, Eigen::Index col, double min_share, size_t& covered) {
   std::vector<double> v;
   v.reserve(static_cast<size_t>(X.rows()));
   for (Eigen::Index r = 0; r < X.rows(); ++r) {
@@ -93,7 +93,7 @@ Columns columns_named(const std::vector<std::string>& names, Categories categori
   return c;
 }
 
-Encoded encode(cluster::Matrix X, const Columns& columns) {
+Encoded encode(const MatrixRef& X, const Columns& columns) {
   check_columns(X, columns);
   Encoded e;
   CategorySummary& sum = e.summary;
@@ -102,7 +102,7 @@ Encoded encode(cluster::Matrix X, const Columns& columns) {
   const Eigen::Index in_cols = X.cols();
   if (columns.categories == Categories::kNumbers) {
     sum.columns_out = in_cols;
-    e.X = std::move(X);
+    e.X = X;
     return e;
   }
   nlohmann::json code = {{"type", "categories"}, {"input_columns", in_cols}};
@@ -138,9 +138,9 @@ Encoded encode(cluster::Matrix X, const Columns& columns) {
   return e;
 }
 
-Result run(cluster::Matrix X, std::string_view spec, int threads, const Columns& columns) {
+Result run(const MatrixRef& X, std::string_view spec, int threads, const Columns& columns) {
   const Eigen::Index in_cols = X.cols();
-  Encoded e = encode(std::move(X), columns);
+  Encoded e = encode(X, columns);
   Result r = run(std::move(e.X), spec, threads);
   if (!e.fitted.is_null()) r.fitted_.insert(r.fitted_.begin(), std::move(e.fitted));
   r.summary_.columns = in_cols;
@@ -150,7 +150,7 @@ Result run(cluster::Matrix X, std::string_view spec, int threads, const Columns&
 
 namespace detail {
 
-cluster::Matrix apply_categories(const nlohmann::json& code, const cluster::Matrix& X) {
+cluster::Matrix apply_categories(const nlohmann::json& code, const MatrixRef& X) {
   const auto bad = [](const std::string& what) { return FormatError("fitted categories: " + what); };
   for (const char* key : {"input_columns", "keep", "indicators"}) {
     if (!code.contains(key)) throw bad(std::string("no ") + key);

@@ -137,6 +137,10 @@ MatrixFile read_matrix(const std::string& path) {
   return read_csv(path);
 }
 
+Eigen::Map<const cluster::Matrix> table_values(const features::FeatureTable& t) {
+  return {t.values_.data(), static_cast<Eigen::Index>(t.rows()), static_cast<Eigen::Index>(t.columns_.size())};
+}
+
 cluster::Matrix matrix_of(const features::FeatureTable& t) {
   return Eigen::Map<const Eigen::MatrixXd>(t.values_.data(), static_cast<Eigen::Index>(t.rows()),
                                            static_cast<Eigen::Index>(t.columns_.size()));  // both column-major

@@ -54,7 +54,7 @@ void check_som(const Stage& s);
 void run_som(const Stage& s, cluster::Matrix& Y, Result& r, int threads);
 
 // categories.cpp: a fitted category rule applied to rows (project()).
-cluster::Matrix apply_categories(const nlohmann::json& code, const cluster::Matrix& X);
+cluster::Matrix apply_categories(const nlohmann::json& code, const MatrixRef& X);
 
 // clusterers.cpp
 void check_kmeans(const Stage& s);

@@ -76,6 +76,10 @@ struct SomSummary {
   cluster::Matrix u_matrix, hit_map;
 };
 
+/// Rows read without a copy: a matrix, or a feature table's values in
+/// place (table_values()).
+using MatrixRef = Eigen::Ref<const cluster::Matrix>;
+
 /// How category and address columns (features::ColumnKind) enter the
 /// distances (docs/cluster.md, "Column kinds"):
 /// - indicators: a value held by at least `min_share` of the rows (and by
@@ -165,12 +169,12 @@ struct Encoded {
   nlohmann::json fitted;
   CategorySummary summary;
 };
-Encoded encode(cluster::Matrix X, const Columns& columns);
+Encoded encode(const MatrixRef& X, const Columns& columns);
 /// The same on columns with kinds: category and address columns are first
 /// encoded by `columns.categories` (the encoding is the first fitted
 /// transform, so project() applies it to later windows). Throws ParamError
 /// when the names or kinds do not match X's columns, or no column is left.
-Result run(cluster::Matrix X, std::string_view spec, int threads, const Columns& columns);
+Result run(const MatrixRef& X, std::string_view spec, int threads, const Columns& columns);
 
 /// Refuses (ResourceError) when `held` bytes plus what run() needs for a
 /// matrix of rows x cols (a working copy of it, per-row work) are
@@ -185,6 +189,8 @@ cluster::Matrix project(const cluster::Matrix& X, const nlohmann::json& fitted, 
 
 /// The feature table's values as a matrix (rows = sources, same column order).
 cluster::Matrix matrix_of(const features::FeatureTable& t);
+/// The same values where they are, without a copy (valid while t is).
+Eigen::Map<const cluster::Matrix> table_values(const features::FeatureTable& t);
 
 /// A numeric table: a darklens feature table (.csv, .npy with its
 /// .columns.txt / .rows.csv sidecars) or any numeric CSV with a header.
