@@ -13,7 +13,8 @@
 # /dev/shm when it exists: memory, not disk).
 #
 # Inputs it finds go to bench/results/fuzz/<target>/ (not the source
-# corpus); a crash leaves crash-* files there and the line says CRASH.
+# corpus); a finding leaves crash-* (leak-, timeout-, oom-) files there and
+# the line says FOUND; an interrupted run says stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10000000}
@@ -34,7 +35,9 @@ for t in "${targets[@]}"; do
   start=$(date +%s.%N)
   status=ok
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" -runs="$runs" -max_total_time="$max_time" -rss_limit_mb=2048 -max_len=65536 \
-    -artifact_prefix="$work/" "$work/corpus" "$corpus" >"$log" 2>&1 || status=CRASH
+    -artifact_prefix="$work/" "$work/corpus" "$corpus" >"$log" 2>&1 || status=stopped
+  # A finding leaves crash-, leak-, timeout- or oom- files; an interrupt does not.
+  ls "$work" | grep -qE '^(crash|leak|timeout|oom|slow-unit)-' && status=FOUND
   end=$(date +%s.%N)
   done_runs=$(grep -oE '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
   awk -v t="$t" -v r="${done_runs:-0}" -v s="$start" -v e="$end" -v st="$status" \
