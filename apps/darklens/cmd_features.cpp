@@ -113,7 +113,10 @@ Command add_features(CLI::App& app) {
                                      "Turn captures into a per-source feature table: one row per (source IP, "
                                      "time window), columns from the chosen families (docs/features.md). "
                                      "Output format by extension: .csv, .jsonl, or .npy (+ .columns.txt, "
-                                     ".rows.csv); a <output>.meta.json sidecar records options and counts.");
+                                     ".rows.csv); a <output>.meta.json sidecar records options, counts and "
+                                     "each column's kind: count, share, rate, time, category (a port, TTL, "
+                                     "size or flag byte as its value) or address; clustering turns categories "
+                                     "and addresses into indicator columns (docs/features.md, Column kinds).");
   sub->add_option("files", o->files, "Captures (pcap, pcapng, DarkVec CSV; gzip/zstd; '-' = stdin)")->required();
   add_output(sub, o->out, "Output file: .csv, .jsonl or .npy");
   sub->add_option("--family", o->family,
