@@ -102,7 +102,17 @@ MatrixFile read_npy(const std::string& path) {
   if (!std::regex_search(header, mt, std::regex("'shape':\\s*\\((\\d+),\\s*(\\d+)\\)"))) {
     throw FormatError(path + ": .npy shape must be two-dimensional (rows, columns)");
   }
-  const uint64_t rows = std::stoull(mt[1]), cols = std::stoull(mt[2]);
+  // Digits only, but any number of them: a value past 2^64 is refused
+  // here (std::stoull threw out_of_range, found by the table fuzz target).
+  auto dim = [&](const std::ssub_match& m) {
+    uint64_t v = 0;
+    const std::string text = m.str();
+    if (std::from_chars(text.data(), text.data() + text.size(), v).ec != std::errc()) {
+      throw FormatError(path + ": .npy shape holds " + std::to_string(text.size()) + "-digit dimension; too large");
+    }
+    return v;
+  };
+  const uint64_t rows = dim(mt[1]), cols = dim(mt[2]);
   const uint64_t bytes = std::filesystem::file_size(path);
   if (cols == 0 || rows > bytes / 8 / cols || 10 + header_len + rows * cols * 8 != bytes) {
     throw FormatError(path + ": .npy data size does not match its shape (" + std::to_string(rows) + ", " +

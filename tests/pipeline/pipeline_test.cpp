@@ -250,6 +250,12 @@ TEST(MatrixFiles, Errors) {
   bytes.insert(bytes.end(), dict.begin(), dict.end());
   auto npy = dir.write("x.npy", bytes);
   EXPECT_EQ(msg(npy), npy + ": .npy dtype must be little-endian float64 ('<f8')");
+  // Found by the table fuzz target: a dimension past 2^64 ended the process.
+  const std::string huge = "{'descr': '<f8', 'fortran_order': True, 'shape': (61, 23333333333333333333333), }";
+  std::vector<uint8_t> big = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(huge.size()), 0};
+  big.insert(big.end(), huge.begin(), huge.end());
+  auto huge_npy = dir.write("h.npy", big);
+  EXPECT_EQ(msg(huge_npy), huge_npy + ": .npy shape holds 23-digit dimension; too large");
   auto junk = dir.write("j.npy", std::string("hello"));
   EXPECT_EQ(msg(junk), junk + ": not a NumPy .npy file");
   EXPECT_EQ(msg(dir.file("missing.csv")), dir.file("missing.csv") + ": cannot open: No such file or directory");
