@@ -49,7 +49,7 @@ Command add_cluster(CLI::App& app) {
                                    m.X.rows(), m.X.cols());
             auto columns = pipeline::columns_named(m.columns, categories);
             columns.max_memory = parse_memory_size(o->max_memory);
-            auto r = pipeline::run(std::move(m.X), o->spec, o->threads, columns);
+            auto r = pipeline::run(m.X, o->spec, o->threads, columns);
             const bool keyed = m.row_keys.size() && m.row_keys[0].find(',') != std::string::npos;
             {
               AtomicFile f(out.path("labels.csv"));

@@ -123,7 +123,7 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
     auto columns = pipeline::columns_named(days[0].m.columns, o.categories);
     columns.max_memory = o.max_memory;
     columns.held = held - static_cast<uint64_t>(days[0].m.X.size()) * sizeof(double);  // X is counted by encode
-    auto e = pipeline::encode(std::move(days[0].m.X), columns);
+    auto e = pipeline::encode(days[0].m.X, columns);
     days[0].m.X = std::move(e.X);
     if (!e.fitted.is_null()) {
       const nlohmann::json code = nlohmann::json::array({e.fitted});
