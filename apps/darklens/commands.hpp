@@ -26,6 +26,7 @@ struct Command {
 Command add_stats(CLI::App& app);
 Command add_synth(CLI::App& app);
 Command add_features(CLI::App& app);
+Command add_embed(CLI::App& app);
 Command add_cluster(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_track(CLI::App& app);

@@ -96,6 +96,23 @@ with tempfile.TemporaryDirectory() as tmp:
     summary = open(os.path.join(out, "summary.json")).read() if r.returncode == 0 else ""
     expect("analyze of 4 sources with the default pca:20: done, the summary says how many components pca kept",
            r.returncode == 0 and "pca:20 kept 4 components: the table has 4 rows" in summary, r.stderr)
+    # embed: a bad services file, an --init table of another size, options out of range.
+    day = os.path.join(tmp, "five", "darknet-2021-05-01.pcap")
+    bad = os.path.join(tmp, "bad_services.txt")
+    open(bad, "w").write("web tcp/80\nmail tcp/25,tcp/99999\n")
+    emb = os.path.join(tmp, "e.csv")
+    r = run(["embed", day, "--services", bad, "-o", emb])
+    expect("embed --services with a bad port: exit 4 (bad input), file:line and the spec named, nothing written",
+           r.returncode == 4 and b"bad_services.txt:2: 'tcp/99999' is not a port spec" in r.stderr and
+           not os.path.exists(emb), r.stderr)
+    r = run(["embed", day, "--dim", "0", "-o", emb])
+    expect("embed --dim 0: refused, exit 2", r.returncode == 2 and b"--dim" in r.stderr, r.stderr)
+    r = run(["embed", day, "-q", "--dim", "8", "-o", emb])
+    r = run(["embed", day, "--init", emb, "-o", os.path.join(tmp, "e2.csv")])
+    expect("embed --init of an 8-column table with the default --dim 50: refused, both sizes named",
+           r.returncode == 2 and b"has 8 columns; --dim is 50" in r.stderr, r.stderr)
+    r = run(["embed", day, "--init", emb, "--dim", "8", "-q", "-o", os.path.join(tmp, "e2.csv")])
+    expect("embed --init with the same --dim: done", r.returncode == 0, r.stderr)
 
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:
