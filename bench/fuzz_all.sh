@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-10000000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ingest ground_truth catalog spec table database)
+[ ${#targets[@]} -gt 0 ] || targets=(ingest ground_truth catalog spec table database services)
 build=${BUILD:-build/fuzz}
 [ -d /dev/shm ] && export TMPDIR=${TMPDIR:-/dev/shm}
 max_time=${MAX_TIME:-0}

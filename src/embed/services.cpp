@@ -31,12 +31,42 @@ bool parse_port(std::string_view s, uint16_t& out) {
   return true;
 }
 
+// The ports not yet given a service, so that each port is visited once
+// however many ranges name it (a hostile file of many 0-65535 ranges stays
+// linear): next_[p] leads to the first free port >= p.
+class FreePorts {
+ public:
+  FreePorts() : next_(65537) {
+    for (uint32_t p = 0; p <= 65536; ++p) next_[p] = p;
+  }
+  void assign(uint32_t lo, uint32_t hi, uint16_t service, std::vector<uint16_t>& map) {
+    for (uint32_t p = find(lo); p <= hi; p = find(p)) {
+      map[p] = service;
+      next_[p] = p + 1;
+    }
+  }
+
+ private:
+  uint32_t find(uint32_t p) {
+    uint32_t root = p;
+    while (next_[root] != root) root = next_[root];
+    while (next_[p] != root) {
+      const uint32_t up = next_[p];
+      next_[p] = root;
+      p = up;
+    }
+    return root;
+  }
+  std::vector<uint32_t> next_;  // 65536 = past the last port
+};
+
 }  // namespace
 
 Services Services::parse(std::string_view text, const std::string& origin) {
   Services s;
   s.tcp_.assign(65536, kUnset);
   s.udp_.assign(65536, kUnset);
+  FreePorts tcp_free, udp_free;
   size_t line_no = 0;
   while (!text.empty()) {
     const size_t nl = text.find('\n');
@@ -85,10 +115,8 @@ Services Services::parse(std::string_view text, const std::string& origin) {
         throw FormatError(where + ": '" + std::string(spec) +
                           "' is not a port spec (tcp/23, udp/53, 23, tcp/137-139; ports 0-65535)");
       }
-      for (uint32_t port = lo; port <= hi; ++port) {
-        if (tcp && s.tcp_[port] == kUnset) s.tcp_[port] = index;
-        if (udp && s.udp_[port] == kUnset) s.udp_[port] = index;
-      }
+      if (tcp) tcp_free.assign(lo, hi, index, s.tcp_);
+      if (udp) udp_free.assign(lo, hi, index, s.udp_);
     }
   }
   const auto add = [&](const char* name) {

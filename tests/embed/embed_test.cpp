@@ -62,6 +62,12 @@ TEST(Services, APortNamedTwiceKeepsItsFirstService) {
   auto s = Services::parse("a tcp/22\nb 22\n", "s.txt");
   EXPECT_EQ(s.names()[s.of(packet(0, 1, ip_proto::kTcp, 22))], "a");
   EXPECT_EQ(s.names()[s.of(packet(0, 1, ip_proto::kUdp, 22))], "b");
+  // Overlapping ranges: each port to the first range that names it.
+  auto r = Services::parse("a tcp/10-20,tcp/40\nb tcp/15-45\nc tcp/0-65535\n", "s.txt");
+  for (uint16_t port : {10, 15, 20, 40}) EXPECT_EQ(r.names()[r.of(packet(0, 1, ip_proto::kTcp, port))], "a") << port;
+  for (uint16_t port : {21, 39, 41, 45}) EXPECT_EQ(r.names()[r.of(packet(0, 1, ip_proto::kTcp, port))], "b") << port;
+  for (uint16_t port : {0, 9, 46, 65535}) EXPECT_EQ(r.names()[r.of(packet(0, 1, ip_proto::kTcp, port))], "c") << port;
+  EXPECT_EQ(r.names()[r.of(packet(0, 1, ip_proto::kUdp, 15))], "other-system");
 }
 
 TEST(Services, RefusalsNameTheFileAndTheLine) {
