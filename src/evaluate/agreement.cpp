@@ -115,6 +115,21 @@ void check_labels(const transform::Matrix& X, const std::vector<int>& labels, in
   }
 }
 
+// ARI from the pair confusion matrix, in exact integers.
+double ari(const Contingency& ct, int64_t n) {
+  Int128 sum_squares = 0, ct_nk = 0, ct_nc = 0;
+  for (const auto& [ij, v] : ct.cells) {
+    sum_squares += static_cast<Int128>(v) * v;
+    ct_nk += static_cast<Int128>(v) * ct.b[static_cast<size_t>(ij.second)];
+    ct_nc += static_cast<Int128>(v) * ct.a[static_cast<size_t>(ij.first)];
+  }
+  const Int128 tp = sum_squares - n, fp = ct_nk - sum_squares, fn = ct_nc - sum_squares;
+  const Int128 tn = static_cast<Int128>(n) * n - fp - fn - sum_squares;
+  if (fn == 0 && fp == 0) return 1.0;
+  const Int128 num = tp * tn - fn * fp, den = (tp + fn) * (fn + tn) + (tp + fp) * (fp + tn);
+  return 2.0 * static_cast<double>(num) / static_cast<double>(den);
+}
+
 // Mean of each cluster's rows and the clusters' sizes (labels dense 0..k-1).
 transform::Matrix centroids(const transform::Matrix& X, const std::vector<int>& y, int k, std::vector<double>& count) {
   transform::Matrix C = transform::Matrix::Zero(k, X.cols());
@@ -129,6 +144,15 @@ transform::Matrix centroids(const transform::Matrix& X, const std::vector<int>& 
 
 }  // namespace
 
+double adjusted_rand_index(const std::vector<int>& a, const std::vector<int>& b) {
+  if (a.size() != b.size()) {
+    throw ParamError("adjusted Rand index: " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
+                     " labels");
+  }
+  if (a.empty()) return 1.0;
+  return ari(contingency(a, b), static_cast<int64_t>(a.size()));
+}
+
 Agreement compare_labelings(const std::vector<int>& truth, const std::vector<int>& predicted) {
   if (truth.size() != predicted.size()) {
     throw ParamError("compare labelings: " + std::to_string(truth.size()) + " and " + std::to_string(predicted.size()) +
@@ -142,21 +166,7 @@ Agreement compare_labelings(const std::vector<int>& truth, const std::vector<int
   }
   const Contingency ct = contingency(truth, predicted);
   const double N = static_cast<double>(n);
-  // ARI from the pair confusion matrix, in exact integers.
-  Int128 sum_squares = 0, ct_nk = 0, ct_nc = 0;
-  for (const auto& [ij, v] : ct.cells) {
-    sum_squares += static_cast<Int128>(v) * v;
-    ct_nk += static_cast<Int128>(v) * ct.b[static_cast<size_t>(ij.second)];
-    ct_nc += static_cast<Int128>(v) * ct.a[static_cast<size_t>(ij.first)];
-  }
-  const Int128 tp = sum_squares - n, fp = ct_nk - sum_squares, fn = ct_nc - sum_squares;
-  const Int128 tn = static_cast<Int128>(n) * n - fp - fn - sum_squares;
-  if (fn == 0 && fp == 0) {
-    g.ari = 1.0;
-  } else {
-    const Int128 num = tp * tn - fn * fp, den = (tp + fn) * (fn + tn) + (tp + fp) * (fp + tn);
-    g.ari = 2.0 * static_cast<double>(num) / static_cast<double>(den);
-  }
+  g.ari = ari(ct, n);
   g.mutual_information = mutual_information(ct, N);
   const double ht = entropy(ct.a), hp = entropy(ct.b);
   const double mean_h = (ht + hp) / 2;

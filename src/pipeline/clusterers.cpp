@@ -1,5 +1,7 @@
 // The clusterer stages: kmeans, dbscan, meanshift, hac, each with its
 // hyper-parameter heuristic and the evidence of its choice.
+#include <map>
+
 #include "../core/rng.hpp"
 #include "args.hpp"
 #include "heuristics.hpp"
@@ -8,14 +10,19 @@
 namespace darklens::pipeline::detail {
 namespace {
 
+// select=stable: k-means starts of each half's refit.
+constexpr int kHalfStarts = 1;
+
 struct KMeansStage {
   cluster::KMeansParams p;
   KRange range;
+  Select select = Select::kStable;
   size_t search = 20000;  // k=auto: candidates fitted on a seeded sample of this many rows (0 = all)
 };
 KMeansStage kmeans_params(const Stage& s) {
-  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax", "algorithm", "search"});
+  Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax", "algorithm", "search", "select"});
   KMeansStage st;
+  st.select = select_of(s, a);
   st.search = a.num<size_t>("search", 20000);
   st.p.algorithm_ = a.choice("algorithm", {"hamerly", "lloyd"}) == "hamerly" ? cluster::KMeansAlgorithm::kHamerly
                                                                              : cluster::KMeansAlgorithm::kLloyd;
@@ -56,12 +63,14 @@ cluster::MeanShiftParams meanshift_params(const Stage& s) {
 struct HacStage {
   cluster::HierarchicalParams p;
   KRange range;
+  Select select = Select::kStable;
   std::optional<double> distance;
   uint64_t seed = 0;
 };
 HacStage hac_params(const Stage& s) {
-  Args a(s, {"linkage", "k", "distance", "kmin", "kmax", "max_rows", "seed"});
+  Args a(s, {"linkage", "k", "distance", "kmin", "kmax", "max_rows", "seed", "select"});
   HacStage st;
+  st.select = select_of(s, a);
   st.p.linkage_ = cluster::parse_linkage(a.choice("linkage", {"ward", "average", "complete", "single"}));
   st.range = k_range(s, a);
   if (a.get("distance")) {
@@ -95,15 +104,24 @@ Clustering run_kmeans(const Stage& s, const cluster::Matrix& Y, int threads) {
     const cluster::Matrix& search = sampled ? S : Y;
     std::vector<cluster::KMeansResult> fits;
     int best_k = 0;
-    c.silhouette = best_silhouette_k(
-        search, s, st.range, st.p.seed_, threads, c.choice,
+    // The stability check's refits of each half: fewer starts than the
+    // candidates' own fits (kHalfStarts), each from its own seed.
+    const HalfFit half_fit = [&](const cluster::Matrix& half, size_t half_id, int k) {
+      cluster::KMeansParams hp = st.p;
+      hp.k_ = k;
+      hp.n_init_ = std::min(hp.n_init_, kHalfStarts);
+      hp.seed_ = st.p.seed_ + 1 + half_id;
+      return cluster::fit_kmeans(half, hp).centroids_;
+    };
+    c.silhouette = choose_k(
+        search, s, st.range, st.select, st.p.seed_, threads, c.choice,
         [&](int k, Candidate& candidate) {
           st.p.k_ = k;
           fits.push_back(cluster::fit_kmeans(search, st.p));
           candidate.inertia = fits.back().inertia_;
           return fits.back().labels_;
         },
-        [&](size_t i) { chosen = std::move(fits[i]), best_k = st.range.kmin + static_cast<int>(i); });
+        half_fit, [&](size_t i) { chosen = std::move(fits[i]), best_k = st.range.kmin + static_cast<int>(i); });
     if (sampled) {
       c.choice.rule += "; candidates fitted on a seeded sample of " + std::to_string(st.search) +
                        " rows; the chosen k then on all " + std::to_string(Y.rows()) +
@@ -207,14 +225,21 @@ Clustering run_hac(const Stage& s, const cluster::Matrix& Y, int threads) {
   } else {
     // The height of the first merge not applied is reported with each k.
     std::vector<std::vector<int>> cuts;
-    c.silhouette = best_silhouette_k(
-        Y, s, st.range, st.seed, threads, c.choice,
+    // The stability check: one dendrogram per half, cut at every k.
+    std::map<size_t, cluster::Dendrogram> halves;
+    const HalfFit half_fit = [&](const cluster::Matrix& half, size_t half_id, int k) {
+      auto it = halves.find(half_id);
+      if (it == halves.end()) it = halves.emplace(half_id, cluster::fit_hierarchical(half, st.p)).first;
+      return cluster::cluster_means(half, it->second.cut(static_cast<size_t>(k)), k);
+    };
+    c.silhouette = choose_k(
+        Y, s, st.range, st.select, st.seed, threads, c.choice,
         [&](int k, Candidate& candidate) {
           cuts.push_back(dg.cut(static_cast<size_t>(k)));
           candidate.next_merge_height = dg.merges_[dg.rows_ - static_cast<size_t>(k)].height;
           return cuts.back();
         },
-        [&](size_t i) { c.labels = std::move(cuts[i]); });
+        half_fit, [&](size_t i) { c.labels = std::move(cuts[i]); });
   }
   c.clusters = *std::max_element(c.labels.begin(), c.labels.end()) + 1;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);

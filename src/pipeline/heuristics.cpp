@@ -1,5 +1,10 @@
 #include "heuristics.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "../core/rng.hpp"
 #include "darklens/evaluate/evaluate.hpp"
 
 namespace darklens::pipeline::detail {
@@ -27,27 +32,184 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
   return mean_of(s);
 }
 
-std::string silhouette_rule(const KRange& r, size_t rows) {
-  return "best silhouette over k = " + std::to_string(r.kmin) + ".." + std::to_string(r.kmax) +
-         (rows > kSilhouetteSample
-              ? " (silhouette on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
-              : std::string(" (exact silhouette)"));
+Select select_of(const Stage& s, const Args& a) {
+  (void)s;
+  return a.choice("select", {"stable", "silhouette"}) == "stable" ? Select::kStable : Select::kSilhouette;
 }
 
-std::vector<std::optional<double>> silhouettes(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
-                                               uint64_t seed, int threads) {
-  for (const auto& labels : labelings) {
-    if (std::find(labels.begin(), labels.end(), cluster::kNoise) != labels.end()) {
-      throw std::logic_error("silhouettes: a labeling with noise");
+size_t size_floor(size_t rows) { return std::max<size_t>(5, (rows + 999) / 1000); }
+
+std::vector<int> nearest_centre(const cluster::Matrix& Y, const cluster::Matrix& centres) {
+  std::vector<int> out(static_cast<size_t>(Y.rows()));
+  for (Eigen::Index i = 0; i < Y.rows(); ++i) {
+    Eigen::Index best = 0;
+    double best_d = std::numeric_limits<double>::infinity();
+    for (Eigen::Index c = 0; c < centres.rows(); ++c) {
+      const double d = (Y.row(i) - centres.row(c)).squaredNorm();
+      if (d < best_d) best_d = d, best = c;
     }
-  }
-  std::vector<size_t> all(static_cast<size_t>(Y.rows()));
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  std::vector<std::optional<double>> out;
-  for (const auto& v : evaluate::silhouettes_on_sample(Y, all, labelings, kSilhouetteSample, seed, threads).values) {
-    out.push_back(mean_of(v));
+    out[static_cast<size_t>(i)] = static_cast<int>(best);
   }
   return out;
+}
+
+std::vector<std::optional<double>> stabilities(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
+                                               int kmin, uint64_t seed, const HalfFit& fit) {
+  const auto n = static_cast<size_t>(Y.rows());
+  std::vector<std::optional<double>> total(labelings.size());
+  // A half of n / 2 rows holds at most n / 2 clusters.
+  size_t scored = 0;
+  while (scored < labelings.size() && static_cast<size_t>(kmin) + scored <= n / 2) ++scored;
+  if (scored == 0) return total;
+  for (size_t q = 0; q < scored; ++q) total[q] = 0.0;
+  for (int round = 0; round < kStabilityRounds; ++round) {
+    const std::vector<size_t> a =
+        seeded_sample(n, n / 2, seed ^ (uint64_t{0x5eed} << 32) ^ static_cast<uint64_t>(round));
+    std::vector<size_t> b;
+    b.reserve(n - a.size());
+    for (size_t i = 0, j = 0; i < n; ++i) {
+      if (j < a.size() && a[j] == i) {
+        ++j;
+      } else {
+        b.push_back(i);
+      }
+    }
+    const cluster::Matrix A = Y(a, Eigen::all), B = Y(b, Eigen::all);
+    for (size_t q = 0; q < scored; ++q) {
+      const int k = kmin + static_cast<int>(q);
+      const auto id = 2 * static_cast<size_t>(round);
+      *total[q] += evaluate::adjusted_rand_index(labelings[q], nearest_centre(Y, fit(A, id, k)));
+      *total[q] += evaluate::adjusted_rand_index(labelings[q], nearest_centre(Y, fit(B, id + 1, k)));
+    }
+  }
+  for (size_t q = 0; q < scored; ++q) *total[q] /= 2 * kStabilityRounds;
+  return total;
+}
+
+namespace {
+
+// Per candidate: the silhouette over every sampled row, and over the rows
+// of clusters of at least `floor` rows (whole labeling's sizes), the other
+// clusters still being neighbours.
+struct Means {
+  std::optional<double> all, large;
+};
+std::vector<Means> silhouette_means(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
+                                    size_t floor, uint64_t seed, int threads) {
+  std::vector<size_t> rows(static_cast<size_t>(Y.rows()));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  const auto sample = evaluate::silhouettes_on_sample(Y, rows, labelings, kSilhouetteSample, seed, threads);
+  std::vector<Means> out(labelings.size());
+  for (size_t q = 0; q < labelings.size(); ++q) {
+    const auto& v = sample.values[q];
+    if (v.empty()) continue;
+    out[q].all = mean_of(v);
+    std::map<int, size_t> size;
+    for (int l : labelings[q]) ++size[l];
+    std::vector<double> large;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (size[sample.labels[q][i]] >= floor) large.push_back(v[i]);
+    }
+    out[q].large = mean_of(large);
+  }
+  return out;
+}
+
+}  // namespace
+
+double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Select select, uint64_t seed, int threads,
+                Choice& why, const std::function<std::vector<int>(int, Candidate&)>& fit, const HalfFit& half_fit,
+                const std::function<void(size_t)>& keep) {
+  const int kmax = std::min<int>(r.kmax, static_cast<int>(Y.rows()) - 1);
+  if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
+  const auto rows = static_cast<size_t>(Y.rows());
+  const size_t floor = size_floor(rows);
+  std::vector<Candidate> candidates;
+  std::vector<std::vector<int>> labelings;
+  for (int k = r.kmin; k <= kmax; ++k) {
+    Candidate& candidate = candidates.emplace_back();
+    candidate.k = k;
+    labelings.push_back(fit(k, candidate));
+    std::map<int, size_t> size;
+    for (int l : labelings.back()) ++size[l];
+    size_t smallest = rows;
+    int large = 0;
+    for (const auto& [label, count] : size) smallest = std::min(smallest, count), large += count >= floor ? 1 : 0;
+    candidate.smallest = smallest;
+    if (select == Select::kStable) candidate.large_clusters = large;
+  }
+  const auto sil = silhouette_means(Y, labelings, floor, seed, threads);
+  std::vector<std::optional<double>> stable;
+  if (select == Select::kStable) stable = stabilities(Y, labelings, r.kmin, seed, half_fit);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    candidates[i].silhouette = sil[i].all;
+    if (select == Select::kStable) {
+      candidates[i].silhouette_large = *candidates[i].large_clusters >= 2 ? sil[i].large : std::nullopt;
+      candidates[i].stability = stable[i];
+    }
+  }
+  // The chosen index: the best silhouette (select=silhouette), or the best
+  // silhouette over large clusters among the stable candidates with two
+  // large clusters, else the most stable of those.
+  std::optional<size_t> best;
+  const std::string sample_note =
+      rows > kSilhouetteSample ? " (silhouettes on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
+                               : std::string(" (exact silhouettes)");
+  const std::string range = "k = " + std::to_string(r.kmin) + ".." + std::to_string(kmax);
+  if (select == Select::kSilhouette) {
+    why.rule = "best silhouette over " + range + sample_note;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (sil[i].all && (!best || *sil[i].all > *sil[*best].all)) best = i;
+    }
+  } else {
+    why.size_floor = floor;
+    why.rule = "best silhouette over clusters of at least " + std::to_string(floor) + " rows, among the candidates " +
+               range + " at least as stable as the median one (stability: mean ARI against refits on " +
+               std::to_string(2 * kStabilityRounds) + " random halves)" + sample_note;
+    // The median stability of the candidates with two large clusters (the
+    // upper one of an even count): the more stable half is eligible.
+    std::vector<double> values;
+    for (const auto& c : candidates) {
+      if (c.silhouette_large && c.stability) values.push_back(*c.stability);
+    }
+    std::sort(values.begin(), values.end());
+    if (!values.empty()) why.stability_median = values[values.size() / 2];
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const auto& c = candidates[i];
+      if (c.silhouette_large && c.stability && *c.stability >= *why.stability_median &&
+          (!best || *c.silhouette_large > *candidates[*best].silhouette_large)) {
+        best = i;
+      }
+    }
+    // Too few rows for the rule: say which part was dropped.
+    if (!best) {
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        if (candidates[i].silhouette_large &&
+            (!best || *candidates[i].silhouette_large > *candidates[*best].silhouette_large)) {
+          best = i;
+        }
+      }
+      if (best) why.note = "too few rows to refit halves at any k: the best silhouette over large clusters was kept";
+    }
+    if (!best) {
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        if (sil[i].all && (!best || *sil[i].all > *sil[*best].all)) best = i;
+      }
+      if (best) {
+        why.note = "no k gave two clusters of at least " + std::to_string(floor) +
+                   " rows: the best silhouette over all clusters was kept";
+      }
+    }
+  }
+  why.candidates = candidates;
+  if (!best) throw ParamError("pipeline stage '" + s.name + "': no k gave two or more clusters");
+  keep(*best);
+  const int best_k = r.kmin + static_cast<int>(*best);
+  if (best_k == kmax && kmax < static_cast<int>(Y.rows()) - 1) {
+    why.note = (why.note ? *why.note + "; " : std::string()) + "the best k is the largest tried; a larger kmax (e.g. " +
+               s.name + ":k=auto,kmax=" + std::to_string(2 * kmax) + ") may fit better";
+  }
+  return *candidates[*best].silhouette;
 }
 
 }  // namespace darklens::pipeline::detail

@@ -3,6 +3,7 @@
 // src/pipeline/.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -27,43 +28,51 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
 std::vector<std::optional<double>> silhouettes(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
                                                uint64_t seed, int threads);
 
-std::string silhouette_rule(const KRange& r, size_t rows);
+/// How k=auto chooses (the stages' `select` argument).
+enum class Select {
+  kSilhouette,  // the best silhouette
+  kStable,      // the best silhouette among the more stable half of the candidates, small clusters left out
+};
+Select select_of(const Stage& s, const Args& a);
+
+/// select=stable: a cluster of fewer rows than this (of the rows the
+/// candidates are fitted on) does not count: max(5, rows / 1000, rounded up).
+size_t size_floor(size_t rows);
+/// select=stable: resampling rounds (two halves each) per k.
+inline constexpr int kStabilityRounds = 3;
+/// Centres of k clusters fitted on `half` (rows of Y); `half_id` names the
+/// half (the same rows for the same id), so a fit done once per half (a
+/// dendrogram) can be reused for every k.
+using HalfFit = std::function<cluster::Matrix(const cluster::Matrix& half, size_t half_id, int k)>;
+
+/// Stability of each candidate labeling (labelings[q] has k = kmin + q
+/// clusters), after Hennig's clusterboot with halves for bootstrap samples:
+/// kStabilityRounds times the rows are split at random (seeded) into two
+/// halves, each half is clustered again by fit, every row is given to its
+/// nearest centre of that fit, and the labeling so made is compared with
+/// the candidate's by the adjusted Rand index; the mean of the
+/// 2 x kStabilityRounds values. 1 = half the data gives the same partition;
+/// near 0 = chance.
+/// None for a k larger than half the rows (a half cannot hold k clusters).
+std::vector<std::optional<double>> stabilities(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
+                                               int kmin, uint64_t seed, const HalfFit& fit);
+
+/// Each row's nearest centre (the lowest index on ties).
+std::vector<int> nearest_centre(const cluster::Matrix& Y, const cluster::Matrix& centres);
 
 /// The k heuristic of kmeans and hac: every k in kmin..kmax (at most
 /// rows - 1); fit(k, candidate) clusters and returns the labels (no noise),
 /// adding what it reports to `candidate`; then every candidate's silhouette
-/// is taken on one sample, and keep(i) is called with the index (from kmin)
-/// of the best. Records the rule and candidates in `why`; returns the best
-/// silhouette.
-template <typename Fit, typename Keep>
-double best_silhouette_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, uint64_t seed, int threads,
-                         Choice& why, Fit&& fit, Keep&& keep) {
-  const int kmax = std::min<int>(r.kmax, static_cast<int>(Y.rows()) - 1);
-  if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
-  why.rule = silhouette_rule({true, 0, r.kmin, kmax}, static_cast<size_t>(Y.rows()));
-  std::vector<Candidate> candidates;
-  std::vector<std::vector<int>> labelings;
-  for (int k = r.kmin; k <= kmax; ++k) {
-    Candidate& candidate = candidates.emplace_back();
-    candidate.k = k;
-    labelings.push_back(fit(k, candidate));
-  }
-  const auto sil = silhouettes(Y, labelings, seed, threads);
-  std::optional<double> best;
-  size_t best_i = 0;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    candidates[i].silhouette = sil[i];
-    why.candidates.push_back(candidates[i]);
-    if (sil[i] && (!best || *sil[i] > *best)) best = sil[i], best_i = i;
-  }
-  if (!best) throw ParamError("pipeline stage '" + s.name + "': no k gave two or more clusters");
-  keep(best_i);
-  const int best_k = r.kmin + static_cast<int>(best_i);
-  if (best_k == kmax && kmax < static_cast<int>(Y.rows()) - 1) {
-    why.note = "the best k is the largest tried; a larger kmax (e.g. " + s.name +
-               ":k=auto,kmax=" + std::to_string(2 * kmax) + ") may fit better";
-  }
-  return *best;
-}
+/// is taken on one sample. select=silhouette keeps the best silhouette;
+/// select=stable (the default; docs/cluster.md, "Choosing k") also takes
+/// each k's stability (half_fit) and keeps the best silhouette over the
+/// clusters of at least size_floor() rows, among the candidates with two
+/// such clusters that are at least as stable as their median (on too few
+/// rows for either, the best that can be scored, with a note). keep(i) is
+/// called with the index (from kmin) of the chosen one. Records the rule and the
+/// candidates in `why`; returns the chosen candidate's silhouette.
+double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Select select, uint64_t seed, int threads,
+                Choice& why, const std::function<std::vector<int>(int, Candidate&)>& fit, const HalfFit& half_fit,
+                const std::function<void(size_t)>& keep);
 
 }  // namespace darklens::pipeline::detail

@@ -34,8 +34,14 @@ nlohmann::json to_json(const Summary& s) {
   }
   nlohmann::json& why = j["choice"] = {{"rule", s.choice.rule}};
   if (s.choice.note) why["note"] = *s.choice.note;
+  if (s.choice.size_floor) why["size_floor"] = *s.choice.size_floor;
+  if (s.choice.stability_median) why["stability_median"] = *s.choice.stability_median;
   for (const auto& c : s.choice.candidates) {
     nlohmann::json candidate = {{"k", c.k}, {"silhouette", or_null(c.silhouette)}};
+    if (c.silhouette_large || c.large_clusters) candidate["silhouette_large"] = or_null(c.silhouette_large);
+    if (c.stability) candidate["stability"] = *c.stability;
+    if (c.smallest) candidate["smallest"] = *c.smallest;
+    if (c.large_clusters) candidate["large_clusters"] = *c.large_clusters;
     if (c.inertia) candidate["inertia"] = *c.inertia;
     if (c.next_merge_height) candidate["next_merge_height"] = *c.next_merge_height;
     why["candidates"].push_back(std::move(candidate));

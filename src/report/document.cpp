@@ -26,6 +26,7 @@ nlohmann::json to_json(const Document& d) {
   if (!d.knn.is_null()) j["knn"] = d.knn;
   if (!d.agreement.is_null()) j["agreement"] = d.agreement;
   if (!d.series.is_null()) j["series"] = d.series;
+  if (!d.choice.is_null()) j["choice"] = d.choice;
   if (!d.patterns.is_null()) j["patterns"] = d.patterns;
   if (!d.som.is_null()) j["som"] = d.som;
   if (d.top) j["top"] = *d.top;
@@ -89,6 +90,28 @@ nlohmann::json knn_section(const evaluate::Classification& c) {
                         {"evaluated", c.evaluated_}};
 }
 
+nlohmann::json choice_section(const pipeline::Summary& s) {
+  const auto& c = s.choice.candidates;
+  if (c.empty()) return nullptr;
+  nlohmann::json x = nlohmann::json::array(), sil = nlohmann::json::array(), large = nlohmann::json::array(),
+                 stable = nlohmann::json::array();
+  auto value = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  for (const auto& k : c) {
+    x.push_back(std::to_string(k.k));
+    sil.push_back(value(k.silhouette));
+    large.push_back(value(k.silhouette_large));
+    stable.push_back(value(k.stability));
+  }
+  nlohmann::json lines = {{"silhouette", sil}};
+  if (c.front().stability) {
+    lines["silhouette over the large clusters"] = large;
+    lines["stability (ARI against refits on halves)"] = stable;
+  }
+  nlohmann::json j = {{"rule", s.choice.rule}, {"k", s.clusters}, {"series", {{"x", x}, {"lines", lines}}}};
+  if (s.choice.note) j["note"] = *s.choice.note;
+  return j;
+}
+
 nlohmann::json agreement_section(const evaluate::Agreement& a) {
   return {{"ARI", a.ari}, {"AMI", a.ami}, {"homogeneity", a.homogeneity}, {"completeness", a.completeness}};
 }
@@ -138,6 +161,7 @@ Document analysis_document(const AnalysisFacts& f) {
   d.top = f.top;
   d.projection = projection_section(f.result.embedding_, f.result.labels_, f.projection_points, f.seed);
   if (clustering.contains("som")) d.som = clustering["som"];
+  d.choice = choice_section(s);
   d.generated_by = "darklens analyze " + f.pipeline;
   return d;
 }

@@ -201,14 +201,14 @@ std::string heatmap(const std::vector<std::string>& rows, const std::vector<std:
   return s.str();
 }
 
-std::string lines(const json& series) {
+std::string lines(const json& series, const std::string& id) {
   const auto xs = need(series, "x", "series").get<std::vector<std::string>>();
   const auto& ls = need(series, "lines", "series");
   const int w = 640, h = 220, left = 40, bottom = 30, top = 10;
   std::ostringstream s;
-  s << "<svg class=\"chart\" id=\"series\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << " " << h
-    << "\" role=\"img\"><line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\"" << w - 10 << "\" y2=\""
-    << h - bottom << "\" stroke=\"#999\"/>";
+  s << "<svg class=\"chart\" id=\"" << id << "\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w
+    << " " << h << "\" role=\"img\"><line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\"" << w - 10
+    << "\" y2=\"" << h - bottom << "\" stroke=\"#999\"/>";
   const double step = xs.size() > 1 ? static_cast<double>(w - left - 20) / static_cast<double>(xs.size() - 1) : 0;
   auto px = [&](size_t i) { return left + step * static_cast<double>(i) + (xs.size() > 1 ? 0 : (w - left) / 2.0); };
   auto py = [&](double v) { return top + (1 - std::clamp(v, 0.0, 1.0)) * (h - top - bottom); };
@@ -423,7 +423,17 @@ std::string render_html(const json& doc) {
   }
 
   if (doc.contains("series")) {
-    o << "<h2>Over time</h2>" << lines(doc["series"]);
+    o << "<h2>Over time</h2>" << lines(doc["series"], "series");
+  }
+
+  if (doc.contains("choice")) {
+    const auto& c = doc["choice"];
+    o << "<h2>How k was chosen</h2><p>" << esc(need(c, "rule", "choice").get<std::string>()) << ": k = <b>"
+      << need(c, "k", "choice").get<int>() << "</b>."
+      << (c.contains("note") ? " " + esc(c["note"].get<std::string>()) : "")
+      << " Silhouette: −1..1, higher = tighter and better separated; stability: agreement (ARI) of the clusterings "
+         "of two disjoint halves of the rows, 1 = the same partition.</p>"
+      << lines(need(c, "series", "choice"), "choice");
   }
 
   if (doc.contains("som")) {

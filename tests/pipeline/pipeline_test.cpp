@@ -109,7 +109,7 @@ TEST(Pipeline, SpecErrors) {
   EXPECT_EQ(run_error("kmeans:k=three"), "pipeline stage 'kmeans': k 'three' is not a number");
   EXPECT_EQ(run_error("kmeans:clusters=3"),
             "pipeline stage 'kmeans': unknown argument 'clusters' (k, n_init, max_iter, seed, kmin, kmax, algorithm, "
-            "search)");
+            "search, select)");
   EXPECT_EQ(run_error("pca|kmeans:k=2"),
             "pipeline stage 'pca': say how many components (pca:3) or how much variance (pca:variance=0.9)");
   EXPECT_EQ(run_error("zscore:1|kmeans:k=2"), "pipeline stage 'zscore' takes no arguments");
@@ -145,11 +145,89 @@ TEST(Pipeline, RunsAndChoosesKBySilhouette) {
   EXPECT_EQ(again.labels_, r.labels_);
 }
 
+// Three blobs of 100 rows and a handful of 4 rows far away (heavy sources
+// unlike the rest): the silhouette alone splits off the handful.
+cluster::Matrix blobs_and_a_far_handful() {
+  cluster::Matrix X = three_blobs();
+  cluster::Matrix Y(304, 3);
+  Y.topRows(300) = X;
+  for (int i = 0; i < 4; ++i) Y.row(300 + i) << 1000.0 + i, 1000.0, 1000.0;
+  return Y;
+}
+
+TEST(Pipeline, StableChoiceIgnoresAFarHandful) {
+  const cluster::Matrix Y = blobs_and_a_far_handful();
+  // Computed by hand: at k = 2 every blob row's nearest other cluster is
+  // the handful ~1,700 away, so its silhouette is ~1: k = 2 wins alone.
+  const auto sil = pipeline::run(Y, "kmeans:k=auto,select=silhouette,seed=1");
+  EXPECT_EQ(sil.summary_.clusters, 2);
+  EXPECT_EQ(sil.summary_.choice.rule.substr(0, 29), "best silhouette over k = 2..1");
+  // The default: the handful (below the floor of 5 rows) does not count;
+  // k = 2 has one cluster that counts, so it is out; the three blobs and
+  // the handful (k = 4) are as stable as can be and the best over the
+  // large clusters.
+  const auto stable = pipeline::run(Y, "kmeans:k=auto,seed=1");
+  EXPECT_EQ(stable.summary_.clusters, 4);
+  EXPECT_EQ(stable.summary_.choice.size_floor.value(), 5u);
+  const auto& c = stable.summary_.choice.candidates;
+  ASSERT_EQ(c.size(), 9u);
+  EXPECT_EQ(c[0].large_clusters.value(), 1);
+  EXPECT_FALSE(c[0].silhouette_large.has_value());
+  EXPECT_EQ(c[0].smallest.value(), 4u);
+  EXPECT_NEAR(c[2].stability.value(), 1.0, 1e-12);  // k = 4: every half finds the same four groups
+  EXPECT_GT(c[2].silhouette_large.value(), 0.8);
+  for (const auto& x : c) EXPECT_LE(x.silhouette_large.value_or(0), c[2].silhouette_large.value());
+  const auto j = pipeline::to_json(stable.summary_)["choice"];
+  EXPECT_EQ(j["size_floor"], 5);
+  EXPECT_EQ(j["candidates"][0]["silhouette_large"], nullptr);
+  EXPECT_EQ(j["candidates"][2]["stability"], 1.0);
+  EXPECT_EQ(j["rule"].get<std::string>().substr(0, 117),
+            "best silhouette over clusters of at least 5 rows, among the candidates k = 2..10 at least as stable as "
+            "the median one");
+  // The more stable half: k = 4 among them.
+  EXPECT_GE(c[2].stability.value(), stable.summary_.choice.stability_median.value());
+  // The same with a dendrogram (each half's own, cut at every k).
+  EXPECT_EQ(pipeline::run(Y, "hac:k=auto,select=silhouette").summary_.clusters, 2);
+  EXPECT_EQ(pipeline::run(Y, "hac:k=auto").summary_.clusters, 4);
+  // The same on any thread count.
+  EXPECT_EQ(pipeline::run(Y, "kmeans:k=auto,seed=1", 1).labels_, pipeline::run(Y, "kmeans:k=auto,seed=1", 2).labels_);
+  EXPECT_EQ(error_of("kmeans:select=best"), "pipeline stage 'kmeans': select 'best' is not one of stable, silhouette");
+}
+
+TEST(Pipeline, StableChoiceOnATinyTableSaysWhatItDropped) {
+  // Two pairs of rows: no cluster reaches the floor of 5 rows, and a half
+  // of 2 rows cannot hold k = 3: the best silhouette, said so.
+  cluster::Matrix X(4, 2);
+  X << 0, 0, 0, 0.1, 10, 10, 10, 10.1;
+  const auto r = pipeline::run(X, "kmeans:k=auto");
+  EXPECT_EQ(r.summary_.clusters, 2);
+  EXPECT_EQ(r.summary_.choice.note.value_or(""),
+            "no k gave two clusters of at least 5 rows: the best silhouette over all clusters was kept");
+  ASSERT_EQ(r.summary_.choice.candidates.size(), 2u);  // k = 2, 3
+  EXPECT_TRUE(r.summary_.choice.candidates[0].stability.has_value());
+  EXPECT_FALSE(r.summary_.choice.candidates[1].stability.has_value());
+  EXPECT_EQ(pipeline::run(X, "hac:k=auto").summary_.clusters, 2);
+}
+
+TEST(Pipeline, AdjustedRandIndexAlone) {
+  // By hand: {0,0,1,1} vs {0,0,1,2}: 1 agreeing pair of 6, ARI = 4/7.
+  EXPECT_NEAR(evaluate::adjusted_rand_index({0, 0, 1, 1}, {0, 0, 1, 2}), 4.0 / 7.0, 1e-15);
+  const std::vector<int> a = {0, 0, 1, 1, 2, 2, 2, 0}, b = {1, 1, 0, 2, 2, 2, 0, 1};
+  EXPECT_EQ(evaluate::adjusted_rand_index(a, b), evaluate::compare_labelings(a, b).ari);
+  EXPECT_EQ(evaluate::adjusted_rand_index({}, {}), 1.0);
+}
+
 TEST(Pipeline, SaysWhenTheBestKIsTheLargestTried) {
   // Three blobs searched over k = 2..2: the best k is the top of the range.
-  auto capped = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=2");
+  auto capped = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=2,select=silhouette");
   EXPECT_EQ(capped.summary_.choice.note.value_or(""),
             "the best k is the largest tried; a larger kmax (e.g. kmeans:k=auto,kmax=4) may fit better");
+  // k = 2 on three blobs merges two of them, and a refit on half the rows
+  // often another two: not stable, though the only candidate.
+  auto unstable = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=2");
+  EXPECT_LT(unstable.summary_.choice.candidates[0].stability.value(), 0.8);
+  EXPECT_EQ(unstable.summary_.choice.stability_median, unstable.summary_.choice.candidates[0].stability);
+  EXPECT_EQ(unstable.summary_.choice.note, capped.summary_.choice.note);
   auto hac = pipeline::run(three_blobs(), "zscore|hac:k=auto,kmax=2");
   EXPECT_TRUE(hac.summary_.choice.note.has_value());
   auto free = pipeline::run(three_blobs(), "zscore|kmeans:k=auto,kmax=6");

@@ -102,3 +102,31 @@ TEST(ReportDocument, KnnAndAgreementSections) {
   EXPECT_EQ(g["AMI"], 0.25);
   EXPECT_TRUE(g.contains("homogeneity") && g.contains("completeness"));
 }
+
+TEST(ReportDocument, ChoiceSectionDrawsTheCurvesOverK) {
+  pipeline::Summary s;
+  EXPECT_TRUE(report::choice_section(s).is_null());  // k given: nothing to draw
+  s.clusters = 3;
+  s.choice.rule = "best silhouette over clusters of at least 5 rows, ...";
+  for (int k = 2; k <= 4; ++k) {
+    pipeline::Candidate c;
+    c.k = k;
+    c.silhouette = 0.1 * k;
+    c.silhouette_large = k == 2 ? std::nullopt : std::optional<double>(0.1 * k + 0.01);
+    c.stability = 1.0 - 0.1 * k;
+    s.choice.candidates.push_back(c);
+  }
+  const json j = report::choice_section(s);
+  EXPECT_EQ(j["k"], 3);
+  EXPECT_EQ(j["series"]["x"], json::parse(R"(["2", "3", "4"])"));
+  EXPECT_EQ(j["series"]["lines"]["silhouette over the large clusters"][0], nullptr);
+  EXPECT_DOUBLE_EQ(j["series"]["lines"]["stability (ARI against refits on halves)"][1].get<double>(), 0.7);
+  report::Document d;
+  d.choice = j;
+  const std::string html = report::render_html(report::to_json(d));
+  EXPECT_NE(html.find("<h2>How k was chosen</h2>"), std::string::npos);
+  EXPECT_NE(html.find("id=\"choice\""), std::string::npos);
+  // select=silhouette: the silhouette alone.
+  for (auto& c : s.choice.candidates) c.stability.reset(), c.silhouette_large.reset();
+  EXPECT_EQ(report::choice_section(s)["series"]["lines"].size(), 1u);
+}

@@ -87,6 +87,8 @@ struct Agreement {
   double mutual_information = 0;  // nats
 };
 Agreement compare_labelings(const std::vector<int>& truth, const std::vector<int>& predicted);
+/// compare_labelings(a, b).ari alone (no mutual information: cheap).
+double adjusted_rand_index(const std::vector<int>& a, const std::vector<int>& b);
 
 /// Leave-one-out k-nearest-neighbour classification of labelled rows, the
 /// source study's test of whether sources known to act together are

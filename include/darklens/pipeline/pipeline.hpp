@@ -29,7 +29,8 @@ namespace darklens::pipeline {
 /// keeps its own for `classify`), chosen by measurement on planted and
 /// telescope-shaped synthetic days (docs/analyze.md, "The default
 /// pipeline"): counts are heavy-tailed (log1p), standardised, 20 principal
-/// components, k-means with k by the best silhouette over 2..20.
+/// components, k-means with k chosen over 2..20 by silhouette among the
+/// more stable half of the candidates (docs/cluster.md, "Choosing k").
 inline constexpr const char* kDefaultPipeline = "log1p|zscore|pca:20|kmeans:k=auto,kmax=20";
 
 struct Stage {
@@ -52,6 +53,10 @@ struct Parameter {
 struct Candidate {
   int k = 0;
   std::optional<double> silhouette;         // none: fewer than 2 clusters in the sample
+  std::optional<double> silhouette_large;   // select=stable: over the clusters of at least the size floor
+  std::optional<double> stability;          // select=stable: mean ARI of the resampled fits
+  std::optional<size_t> smallest;           // rows of its smallest cluster (in the rows it was fitted on)
+  std::optional<int> large_clusters;        // select=stable: clusters of at least the size floor
   std::optional<double> inertia;            // kmeans: the elbow diagnostic
   std::optional<double> next_merge_height;  // hac: height of the first merge not applied
 };
@@ -61,6 +66,8 @@ struct Choice {
   std::string rule;                                   // "k given", "best silhouette over k = 2..10 ...", ...
   std::optional<std::string> note;                    // a hint (e.g. the best k is the largest tried)
   std::vector<Candidate> candidates;                  // k heuristics
+  std::optional<size_t> size_floor;                   // select=stable: the smallest cluster that counts
+  std::optional<double> stability_median;             // select=stable: eligible candidates are at least this stable
   std::vector<std::pair<size_t, double>> k_distance;  // dbscan eps=auto: (rank, distance) at 201 quantiles
   std::optional<size_t> knee_rank;                    // dbscan eps=auto
 };

@@ -32,6 +32,7 @@ struct Document {
   nlohmann::json knn = nullptr;                                 // knn_section
   nlohmann::json agreement = nullptr;                           // agreement_section
   nlohmann::json series = nullptr;                              // lines over windows (classify)
+  nlohmann::json choice = nullptr;                              // choice_section: how k was chosen (k=auto)
   nlohmann::json patterns = nullptr;                            // known patterns back/absent, new groups (classify)
   nlohmann::json som = nullptr;                                 // the SOM's maps (a som stage ran)
   std::optional<size_t> top;                                    // how many profiles are marked "top"
@@ -52,6 +53,12 @@ nlohmann::json projection_section(const Eigen::MatrixXd& Y, const std::vector<in
 /// Leave-one-out 1-NN against the ground truth: classes, confusion, per
 /// class precision/recall/F1, accuracy, macro F1, rows evaluated.
 nlohmann::json knn_section(const evaluate::Classification& c);
+
+/// How k=auto chose: the rule, the chosen k and, per candidate k, the
+/// curves (silhouette; with select=stable also the silhouette over the
+/// large clusters and the stability), as lines over k. Null when the
+/// clusterer had no candidates (k given, dbscan, ...).
+nlohmann::json choice_section(const pipeline::Summary& s);
 
 /// The clusters against the ground truth: ARI, AMI, homogeneity, completeness.
 nlohmann::json agreement_section(const evaluate::Agreement& a);
