@@ -105,11 +105,17 @@ std::vector<std::pair<uint64_t, double>> knn_links(const Matrix& X, int k, int t
 }  // namespace
 
 LeidenResult fit_leiden(const Matrix& X, const LeidenParams& p) {
+  return std::move(fit_leiden(X, p, {p.resolution_}).front());
+}
+
+std::vector<LeidenResult> fit_leiden(const Matrix& X, const LeidenParams& p, const std::vector<double>& resolutions) {
   check_matrix(X, "leiden");
   if (X.rows() < 2) throw ParamError("leiden: needs at least 2 rows");
   if (X.rows() >= (Eigen::Index{1} << 31)) throw ParamError("leiden: at most 2^31 rows");
   if (p.neighbours_ < 1 || p.neighbours_ > 1000) throw ParamError("leiden: neighbours must be between 1 and 1000");
-  if (!(p.resolution_ > 0) || !std::isfinite(p.resolution_)) throw ParamError("leiden: resolution must be positive");
+  for (double resolution : resolutions) {
+    if (!(resolution > 0) || !std::isfinite(resolution)) throw ParamError("leiden: resolution must be positive");
+  }
   if (!(p.beta_ > 0) || !std::isfinite(p.beta_)) throw ParamError("leiden: beta must be positive");
   if (p.iterations_ < 1) throw ParamError("leiden: iterations must be at least 1");
   const auto n = static_cast<igraph_integer_t>(X.rows());
@@ -130,47 +136,51 @@ LeidenResult fit_leiden(const Matrix& X, const LeidenParams& p) {
   // resolution divided by twice the total weight (igraph's documentation).
   RealVector strength(n);
   check(igraph_strength(&g.g, &strength.v, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS, &weights.v), "strength");
-  igraph_rng_seed(igraph_rng_default(), static_cast<igraph_uint_t>(p.seed_));
-  IntVector membership(n);
-  igraph_integer_t clusters = 0;
-  igraph_real_t quality = 0;
-  LeidenResult r;
-  // One pass at a time, from the last partition, until one changes nothing.
-  std::vector<igraph_integer_t> before;
-  for (int it = 0; it < p.iterations_; ++it) {
-    before.assign(VECTOR(membership.v), VECTOR(membership.v) + n);
-    check(igraph_community_leiden(&g.g, &weights.v, &strength.v, p.resolution_ / (2 * total), p.beta_,
-                                  /*start=*/it > 0, /*n_iterations=*/1, &membership.v, &clusters, &quality),
-          "community_leiden");
-    r.iterations_ = it + 1;
-    if (it > 0 && std::equal(before.begin(), before.end(), VECTOR(membership.v))) break;
-  }
-  igraph_real_t q = 0;
-  check(igraph_modularity(&g.g, &membership.v, &weights.v, 1.0, IGRAPH_UNDIRECTED, &q), "modularity");
+  std::vector<LeidenResult> out;
+  for (double resolution : resolutions) {
+    // Each resolution from the same seed, as a fit of its own.
+    igraph_rng_seed(igraph_rng_default(), static_cast<igraph_uint_t>(p.seed_));
+    IntVector membership(n);
+    igraph_integer_t clusters = 0;
+    igraph_real_t quality = 0;
+    LeidenResult& r = out.emplace_back();
+    // One pass at a time, from the last partition, until one changes nothing.
+    std::vector<igraph_integer_t> before;
+    for (int it = 0; it < p.iterations_; ++it) {
+      before.assign(VECTOR(membership.v), VECTOR(membership.v) + n);
+      check(igraph_community_leiden(&g.g, &weights.v, &strength.v, resolution / (2 * total), p.beta_,
+                                    /*start=*/it > 0, /*n_iterations=*/1, &membership.v, &clusters, &quality),
+            "community_leiden");
+      r.iterations_ = it + 1;
+      if (it > 0 && std::equal(before.begin(), before.end(), VECTOR(membership.v))) break;
+    }
+    igraph_real_t q = 0;
+    check(igraph_modularity(&g.g, &membership.v, &weights.v, 1.0, IGRAPH_UNDIRECTED, &q), "modularity");
 
-  // Number by size, largest first, ties by the lowest row.
-  std::vector<size_t> size(static_cast<size_t>(clusters), 0), first(static_cast<size_t>(clusters), SIZE_MAX);
-  for (igraph_integer_t i = 0; i < n; ++i) {
-    const auto c = static_cast<size_t>(VECTOR(membership.v)[i]);
-    ++size[c];
-    first[c] = std::min(first[c], static_cast<size_t>(i));
+    // Number by size, largest first, ties by the lowest row.
+    std::vector<size_t> size(static_cast<size_t>(clusters), 0), first(static_cast<size_t>(clusters), SIZE_MAX);
+    for (igraph_integer_t i = 0; i < n; ++i) {
+      const auto c = static_cast<size_t>(VECTOR(membership.v)[i]);
+      ++size[c];
+      first[c] = std::min(first[c], static_cast<size_t>(i));
+    }
+    std::vector<int> order(static_cast<size_t>(clusters));
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+      const auto ua = static_cast<size_t>(a), ub = static_cast<size_t>(b);
+      return size[ua] != size[ub] ? size[ua] > size[ub] : first[ua] < first[ub];
+    });
+    std::vector<int> rank(static_cast<size_t>(clusters));
+    for (size_t i = 0; i < order.size(); ++i) rank[static_cast<size_t>(order[i])] = static_cast<int>(i);
+    r.labels_.resize(static_cast<size_t>(n));
+    for (igraph_integer_t i = 0; i < n; ++i) {
+      r.labels_[static_cast<size_t>(i)] = rank[static_cast<size_t>(VECTOR(membership.v)[i])];
+    }
+    r.clusters_ = static_cast<int>(clusters);
+    r.modularity_ = q;
+    r.edges_ = links.size();
   }
-  std::vector<int> order(static_cast<size_t>(clusters));
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    const auto ua = static_cast<size_t>(a), ub = static_cast<size_t>(b);
-    return size[ua] != size[ub] ? size[ua] > size[ub] : first[ua] < first[ub];
-  });
-  std::vector<int> rank(static_cast<size_t>(clusters));
-  for (size_t i = 0; i < order.size(); ++i) rank[static_cast<size_t>(order[i])] = static_cast<int>(i);
-  r.labels_.resize(static_cast<size_t>(n));
-  for (igraph_integer_t i = 0; i < n; ++i) {
-    r.labels_[static_cast<size_t>(i)] = rank[static_cast<size_t>(VECTOR(membership.v)[i])];
-  }
-  r.clusters_ = static_cast<int>(clusters);
-  r.modularity_ = q;
-  r.edges_ = links.size();
-  return r;
+  return out;
 }
 
 }  // namespace darklens::cluster

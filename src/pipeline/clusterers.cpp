@@ -106,9 +106,10 @@ Clustering run_kmeans(const Stage& s, const cluster::Matrix& Y, int threads) {
     int best_k = 0;
     // The stability check's refits of each half: fewer starts than the
     // candidates' own fits (kHalfStarts), each from its own seed.
-    const HalfFit half_fit = [&](const cluster::Matrix& half, size_t half_id, int k) {
+    const HalfFit half_fit = [&](const cluster::Matrix& half, size_t half_id,
+                                 size_t q) -> std::optional<cluster::Matrix> {
       cluster::KMeansParams hp = st.p;
-      hp.k_ = k;
+      hp.k_ = st.range.kmin + static_cast<int>(q);
       hp.n_init_ = std::min(hp.n_init_, kHalfStarts);
       hp.seed_ = st.p.seed_ + 1 + half_id;
       return cluster::fit_kmeans(half, hp).centroids_;
@@ -227,7 +228,9 @@ Clustering run_hac(const Stage& s, const cluster::Matrix& Y, int threads) {
     std::vector<std::vector<int>> cuts;
     // The stability check: one dendrogram per half, cut at every k.
     std::map<size_t, cluster::Dendrogram> halves;
-    const HalfFit half_fit = [&](const cluster::Matrix& half, size_t half_id, int k) {
+    const HalfFit half_fit = [&](const cluster::Matrix& half, size_t half_id,
+                                 size_t q) -> std::optional<cluster::Matrix> {
+      const int k = st.range.kmin + static_cast<int>(q);
       auto it = halves.find(half_id);
       if (it == halves.end()) it = halves.emplace(half_id, cluster::fit_hierarchical(half, st.p)).first;
       return cluster::cluster_means(half, it->second.cut(static_cast<size_t>(k)), k);

@@ -54,14 +54,10 @@ std::vector<int> nearest_centre(const cluster::Matrix& Y, const cluster::Matrix&
 }
 
 std::vector<std::optional<double>> stabilities(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
-                                               int kmin, uint64_t seed, const HalfFit& fit) {
+                                               uint64_t seed, const HalfFit& fit) {
   const auto n = static_cast<size_t>(Y.rows());
-  std::vector<std::optional<double>> total(labelings.size());
-  // A half of n / 2 rows holds at most n / 2 clusters.
-  size_t scored = 0;
-  while (scored < labelings.size() && static_cast<size_t>(kmin) + scored <= n / 2) ++scored;
-  if (scored == 0) return total;
-  for (size_t q = 0; q < scored; ++q) total[q] = 0.0;
+  std::vector<double> total(labelings.size(), 0.0);
+  std::vector<bool> scored(labelings.size(), true);
   for (int round = 0; round < kStabilityRounds; ++round) {
     const std::vector<size_t> a =
         seeded_sample(n, n / 2, seed ^ (uint64_t{0x5eed} << 32) ^ static_cast<uint64_t>(round));
@@ -75,15 +71,24 @@ std::vector<std::optional<double>> stabilities(const cluster::Matrix& Y, const s
       }
     }
     const cluster::Matrix A = Y(a, Eigen::all), B = Y(b, Eigen::all);
-    for (size_t q = 0; q < scored; ++q) {
-      const int k = kmin + static_cast<int>(q);
-      const auto id = 2 * static_cast<size_t>(round);
-      *total[q] += evaluate::adjusted_rand_index(labelings[q], nearest_centre(Y, fit(A, id, k)));
-      *total[q] += evaluate::adjusted_rand_index(labelings[q], nearest_centre(Y, fit(B, id + 1, k)));
+    const size_t id = 2 * static_cast<size_t>(round);
+    for (size_t q = 0; q < labelings.size(); ++q) {
+      if (!scored[q]) continue;
+      for (const auto& [half, half_id] : {std::pair<const cluster::Matrix*, size_t>{&A, id}, {&B, id + 1}}) {
+        const std::optional<cluster::Matrix> centres = fit(*half, half_id, q);
+        if (!centres) {
+          scored[q] = false;
+          break;
+        }
+        total[q] += evaluate::adjusted_rand_index(labelings[q], nearest_centre(Y, *centres));
+      }
     }
   }
-  for (size_t q = 0; q < scored; ++q) *total[q] /= 2 * kStabilityRounds;
-  return total;
+  std::vector<std::optional<double>> out(labelings.size());
+  for (size_t q = 0; q < labelings.size(); ++q) {
+    if (scored[q]) out[q] = total[q] / (2 * kStabilityRounds);
+  }
+  return out;
 }
 
 namespace {
@@ -117,30 +122,23 @@ std::vector<Means> silhouette_means(const cluster::Matrix& Y, const std::vector<
 
 }  // namespace
 
-double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Select select, uint64_t seed, int threads,
-                Choice& why, const std::function<std::vector<int>(int, Candidate&)>& fit, const HalfFit& half_fit,
-                const std::function<void(size_t)>& keep) {
-  const int kmax = std::min<int>(r.kmax, static_cast<int>(Y.rows()) - 1);
-  if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
+std::optional<size_t> pick_candidate(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
+                                     const std::string& range, Select select, uint64_t seed, int threads,
+                                     const HalfFit& half_fit, std::vector<Candidate>& candidates, Choice& why) {
   const auto rows = static_cast<size_t>(Y.rows());
   const size_t floor = size_floor(rows);
-  std::vector<Candidate> candidates;
-  std::vector<std::vector<int>> labelings;
-  for (int k = r.kmin; k <= kmax; ++k) {
-    Candidate& candidate = candidates.emplace_back();
-    candidate.k = k;
-    labelings.push_back(fit(k, candidate));
+  for (size_t q = 0; q < candidates.size(); ++q) {
     std::map<int, size_t> size;
-    for (int l : labelings.back()) ++size[l];
+    for (int l : labelings[q]) ++size[l];
     size_t smallest = rows;
     int large = 0;
     for (const auto& [label, count] : size) smallest = std::min(smallest, count), large += count >= floor ? 1 : 0;
-    candidate.smallest = smallest;
-    if (select == Select::kStable) candidate.large_clusters = large;
+    candidates[q].smallest = smallest;
+    if (select == Select::kStable) candidates[q].large_clusters = large;
   }
   const auto sil = silhouette_means(Y, labelings, floor, seed, threads);
   std::vector<std::optional<double>> stable;
-  if (select == Select::kStable) stable = stabilities(Y, labelings, r.kmin, seed, half_fit);
+  if (select == Select::kStable) stable = stabilities(Y, labelings, seed, half_fit);
   for (size_t i = 0; i < candidates.size(); ++i) {
     candidates[i].silhouette = sil[i].all;
     if (select == Select::kStable) {
@@ -148,19 +146,24 @@ double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Selec
       candidates[i].stability = stable[i];
     }
   }
-  // The chosen index: the best silhouette (select=silhouette), or the best
-  // silhouette over large clusters among the stable candidates with two
-  // large clusters, else the most stable of those.
   std::optional<size_t> best;
   const std::string sample_note =
       rows > kSilhouetteSample ? " (silhouettes on a seeded sample of " + std::to_string(kSilhouetteSample) + " rows)"
                                : std::string(" (exact silhouettes)");
-  const std::string range = "k = " + std::to_string(r.kmin) + ".." + std::to_string(kmax);
+  auto best_by = [&](auto&& score, auto&& eligible) {
+    std::optional<size_t> b;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (eligible(candidates[i]) && (!b || score(candidates[i]) > score(candidates[*b]))) b = i;
+    }
+    return b;
+  };
+  auto plain = [](const Candidate& c) { return *c.silhouette; };
+  auto over_large = [](const Candidate& c) { return *c.silhouette_large; };
+  auto has_plain = [](const Candidate& c) { return c.silhouette.has_value(); };
+  auto has_large = [](const Candidate& c) { return c.silhouette_large.has_value(); };
   if (select == Select::kSilhouette) {
     why.rule = "best silhouette over " + range + sample_note;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      if (sil[i].all && (!best || *sil[i].all > *sil[*best].all)) best = i;
-    }
+    best = best_by(plain, has_plain);
   } else {
     why.size_floor = floor;
     why.rule = "best silhouette over clusters of at least " + std::to_string(floor) + " rows, among the candidates " +
@@ -174,34 +177,41 @@ double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Selec
     }
     std::sort(values.begin(), values.end());
     if (!values.empty()) why.stability_median = values[values.size() / 2];
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      const auto& c = candidates[i];
-      if (c.silhouette_large && c.stability && *c.stability >= *why.stability_median &&
-          (!best || *c.silhouette_large > *candidates[*best].silhouette_large)) {
-        best = i;
-      }
-    }
+    best = best_by(over_large, [&](const Candidate& c) {
+      return c.silhouette_large && c.stability && *c.stability >= *why.stability_median;
+    });
     // Too few rows for the rule: say which part was dropped.
-    if (!best) {
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        if (candidates[i].silhouette_large &&
-            (!best || *candidates[i].silhouette_large > *candidates[*best].silhouette_large)) {
-          best = i;
-        }
-      }
-      if (best) why.note = "too few rows to refit halves at any k: the best silhouette over large clusters was kept";
+    if (!best && (best = best_by(over_large, has_large))) {
+      why.note = "too few rows to refit halves: the best silhouette over large clusters was kept";
     }
-    if (!best) {
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        if (sil[i].all && (!best || *sil[i].all > *sil[*best].all)) best = i;
-      }
-      if (best) {
-        why.note = "no k gave two clusters of at least " + std::to_string(floor) +
-                   " rows: the best silhouette over all clusters was kept";
-      }
+    if (!best && (best = best_by(plain, has_plain))) {
+      why.note = "no candidate gave two clusters of at least " + std::to_string(floor) +
+                 " rows: the best silhouette over all clusters was kept";
     }
   }
   why.candidates = candidates;
+  return best;
+}
+
+double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Select select, uint64_t seed, int threads,
+                Choice& why, const std::function<std::vector<int>(int, Candidate&)>& fit, const HalfFit& half_fit,
+                const std::function<void(size_t)>& keep) {
+  const int kmax = std::min<int>(r.kmax, static_cast<int>(Y.rows()) - 1);
+  if (r.kmin > kmax) throw ParamError("pipeline stage '" + s.name + "': need kmin <= kmax < rows");
+  std::vector<Candidate> candidates;
+  std::vector<std::vector<int>> labelings;
+  for (int k = r.kmin; k <= kmax; ++k) {
+    Candidate& candidate = candidates.emplace_back();
+    candidate.k = k;
+    labelings.push_back(fit(k, candidate));
+  }
+  // A half of rows / 2 rows holds at most that many clusters.
+  const HalfFit capped = [&](const cluster::Matrix& half, size_t half_id, size_t q) -> std::optional<cluster::Matrix> {
+    if (static_cast<Eigen::Index>(candidates[q].k) > Y.rows() / 2) return std::nullopt;
+    return half_fit(half, half_id, q);
+  };
+  const auto best = pick_candidate(Y, labelings, "k = " + std::to_string(r.kmin) + ".." + std::to_string(kmax), select,
+                                   seed, threads, capped, candidates, why);
   if (!best) throw ParamError("pipeline stage '" + s.name + "': no k gave two or more clusters");
   keep(*best);
   const int best_k = r.kmin + static_cast<int>(*best);
@@ -209,7 +219,7 @@ double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Selec
     why.note = (why.note ? *why.note + "; " : std::string()) + "the best k is the largest tried; a larger kmax (e.g. " +
                s.name + ":k=auto,kmax=" + std::to_string(2 * kmax) + ") may fit better";
   }
-  return *candidates[*best].silhouette;
+  return *why.candidates[*best].silhouette;
 }
 
 }  // namespace darklens::pipeline::detail

@@ -40,37 +40,47 @@ Select select_of(const Stage& s, const Args& a);
 size_t size_floor(size_t rows);
 /// select=stable: resampling rounds (two halves each) per k.
 inline constexpr int kStabilityRounds = 3;
-/// Centres of k clusters fitted on `half` (rows of Y); `half_id` names the
-/// half (the same rows for the same id), so a fit done once per half (a
-/// dendrogram) can be reused for every k.
-using HalfFit = std::function<cluster::Matrix(const cluster::Matrix& half, size_t half_id, int k)>;
+/// Centres of the clusters of candidate `candidate`'s settings fitted on
+/// `half` (rows of Y); `half_id` names the half (the same rows for the same
+/// id), so a fit done once per half (a dendrogram, a graph) can be reused
+/// for every candidate. None: this candidate cannot be refitted on so few
+/// rows.
+using HalfFit =
+    std::function<std::optional<cluster::Matrix>(const cluster::Matrix& half, size_t half_id, size_t candidate)>;
 
-/// Stability of each candidate labeling (labelings[q] has k = kmin + q
-/// clusters), after Hennig's clusterboot with halves for bootstrap samples:
-/// kStabilityRounds times the rows are split at random (seeded) into two
-/// halves, each half is clustered again by fit, every row is given to its
-/// nearest centre of that fit, and the labeling so made is compared with
-/// the candidate's by the adjusted Rand index; the mean of the
-/// 2 x kStabilityRounds values. 1 = half the data gives the same partition;
-/// near 0 = chance.
-/// None for a k larger than half the rows (a half cannot hold k clusters).
+/// Stability of each candidate labeling, after Hennig's clusterboot with
+/// halves for bootstrap samples: kStabilityRounds times the rows are split
+/// at random (seeded) into two halves, each half is clustered again by fit,
+/// every row is given to its nearest centre of that fit, and the labeling
+/// so made is compared with the candidate's by the adjusted Rand index; the
+/// mean of the 2 x kStabilityRounds values. 1 = half the data gives the
+/// same partition; near 0 = chance. None where fit gave none.
 std::vector<std::optional<double>> stabilities(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
-                                               int kmin, uint64_t seed, const HalfFit& fit);
+                                               uint64_t seed, const HalfFit& fit);
+
+/// The choice among candidate labelings of Y (`candidates[q]` describes
+/// `labelings[q]`; `range` names them in the rule, e.g. "k = 2..20"): fills
+/// each candidate's smallest cluster and silhouette and, with
+/// select=stable, its large clusters, silhouette over them and stability;
+/// records the rule, floor, median and candidates in `why`. select=silhouette:
+/// the best silhouette. select=stable: the best silhouette over the
+/// clusters of at least size_floor() rows among the candidates with two
+/// such clusters at least as stable as their median (on too few rows for
+/// either, the best that can be scored, with a note). None when no
+/// candidate has two clusters.
+std::optional<size_t> pick_candidate(const cluster::Matrix& Y, const std::vector<std::vector<int>>& labelings,
+                                     const std::string& range, Select select, uint64_t seed, int threads,
+                                     const HalfFit& half_fit, std::vector<Candidate>& candidates, Choice& why);
 
 /// Each row's nearest centre (the lowest index on ties).
 std::vector<int> nearest_centre(const cluster::Matrix& Y, const cluster::Matrix& centres);
 
 /// The k heuristic of kmeans and hac: every k in kmin..kmax (at most
 /// rows - 1); fit(k, candidate) clusters and returns the labels (no noise),
-/// adding what it reports to `candidate`; then every candidate's silhouette
-/// is taken on one sample. select=silhouette keeps the best silhouette;
-/// select=stable (the default; docs/cluster.md, "Choosing k") also takes
-/// each k's stability (half_fit) and keeps the best silhouette over the
-/// clusters of at least size_floor() rows, among the candidates with two
-/// such clusters that are at least as stable as their median (on too few
-/// rows for either, the best that can be scored, with a note). keep(i) is
-/// called with the index (from kmin) of the chosen one. Records the rule and the
-/// candidates in `why`; returns the chosen candidate's silhouette.
+/// adding what it reports to `candidate`; then pick_candidate chooses
+/// (half_fit's candidate index q is k = kmin + q; k above half the rows is
+/// not refitted). keep(i) is called with the index (from kmin) of the
+/// chosen one. Returns the chosen candidate's silhouette.
 double choose_k(const cluster::Matrix& Y, const Stage& s, const KRange& r, Select select, uint64_t seed, int threads,
                 Choice& why, const std::function<std::vector<int>(int, Candidate&)>& fit, const HalfFit& half_fit,
                 const std::function<void(size_t)>& keep);

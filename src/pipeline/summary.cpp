@@ -39,6 +39,7 @@ nlohmann::json to_json(const Summary& s) {
   for (const auto& c : s.choice.candidates) {
     nlohmann::json candidate = {{"k", c.k}, {"silhouette", or_null(c.silhouette)}};
     if (c.silhouette_large || c.large_clusters) candidate["silhouette_large"] = or_null(c.silhouette_large);
+    if (c.resolution) candidate["resolution"] = *c.resolution;
     if (c.stability) candidate["stability"] = *c.stability;
     if (c.smallest) candidate["smallest"] = *c.smallest;
     if (c.large_clusters) candidate["large_clusters"] = *c.large_clusters;

@@ -3,6 +3,7 @@
 #include "darklens/report/document.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "../core/rng.hpp"
 #include "darklens/transform/transform.hpp"
@@ -90,6 +91,14 @@ nlohmann::json knn_section(const evaluate::Classification& c) {
                         {"evaluated", c.evaluated_}};
 }
 
+namespace {
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
+
 nlohmann::json choice_section(const pipeline::Summary& s) {
   const auto& c = s.choice.candidates;
   if (c.empty()) return nullptr;
@@ -97,7 +106,8 @@ nlohmann::json choice_section(const pipeline::Summary& s) {
                  stable = nlohmann::json::array();
   auto value = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   for (const auto& k : c) {
-    x.push_back(std::to_string(k.k));
+    // leiden: the resolution tried (and the communities it gave).
+    x.push_back(k.resolution ? number_text(*k.resolution) + " (" + std::to_string(k.k) + ")" : std::to_string(k.k));
     sil.push_back(value(k.silhouette));
     large.push_back(value(k.silhouette_large));
     stable.push_back(value(k.stability));

@@ -202,11 +202,37 @@ TEST(Pipeline, StableChoiceOnATinyTableSaysWhatItDropped) {
   const auto r = pipeline::run(X, "kmeans:k=auto");
   EXPECT_EQ(r.summary_.clusters, 2);
   EXPECT_EQ(r.summary_.choice.note.value_or(""),
-            "no k gave two clusters of at least 5 rows: the best silhouette over all clusters was kept");
+            "no candidate gave two clusters of at least 5 rows: the best silhouette over all clusters was kept");
   ASSERT_EQ(r.summary_.choice.candidates.size(), 2u);  // k = 2, 3
   EXPECT_TRUE(r.summary_.choice.candidates[0].stability.has_value());
   EXPECT_FALSE(r.summary_.choice.candidates[1].stability.has_value());
   EXPECT_EQ(pipeline::run(X, "hac:k=auto").summary_.clusters, 2);
+}
+
+TEST(Pipeline, LeidenChoosesItsResolution) {
+  // Three blobs and a far handful: resolution=auto tries 2^-6..2^1 on the
+  // same graph and keeps the blobs (the handful's 4 rows are under the
+  // floor), with the curves; the same on any thread count.
+  const cluster::Matrix Y = blobs_and_a_far_handful();
+  const auto r = pipeline::run(Y, "leiden:resolution=auto,neighbours=10,seed=2", 2);
+  const auto& c = r.summary_.choice.candidates;
+  ASSERT_EQ(c.size(), 8u);
+  EXPECT_EQ(c.front().resolution.value(), 1.0 / 64);
+  EXPECT_EQ(c.back().resolution.value(), 2.0);
+  for (const auto& x : c) EXPECT_TRUE(x.stability.has_value());
+  EXPECT_GE(r.summary_.clusters, 3);
+  // Every blob in one community of its own.
+  for (int i = 3; i < 300; ++i) EXPECT_EQ(r.labels_[i], r.labels_[i % 3]);
+  EXPECT_NE(r.labels_[0], r.labels_[1]);
+  EXPECT_NE(r.labels_[1], r.labels_[2]);
+  EXPECT_NE(r.summary_.choice.rule.find("chosen: best silhouette over clusters of at least 5 rows, among the "
+                                        "candidates resolution = 0.015625..2"),
+            std::string::npos)
+      << r.summary_.choice.rule;
+  EXPECT_EQ(r.labels_, pipeline::run(Y, "leiden:resolution=auto,neighbours=10,seed=2", 1).labels_);
+  const auto j = pipeline::to_json(r.summary_);
+  EXPECT_EQ(j["choice"]["candidates"][0]["resolution"], 1.0 / 64);
+  EXPECT_EQ(error_of("leiden:resolution=best"), "pipeline stage 'leiden': resolution 'best' is not a number");
 }
 
 TEST(Pipeline, AdjustedRandIndexAlone) {

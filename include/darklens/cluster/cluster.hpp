@@ -202,6 +202,10 @@ struct LeidenResult {
 };
 /// Throws ParamError on bad parameters, fewer than 2 rows, or NaN/infinite values.
 LeidenResult fit_leiden(const Matrix& X, const LeidenParams& params);
+/// The same graph split at each resolution (params.resolution_ unused): one
+/// result per resolution, each as fit_leiden would give it.
+std::vector<LeidenResult> fit_leiden(const Matrix& X, const LeidenParams& params,
+                                     const std::vector<double>& resolutions);
 
 /// Mean of each cluster's rows (labels 0..clusters-1; noise ignored).
 Matrix cluster_means(const Matrix& X, const std::vector<int>& labels, int clusters);

@@ -51,7 +51,8 @@ struct Parameter {
 /// A candidate of a k heuristic (kmeans:k=auto, hac:k=auto), with the
 /// diagnostic its algorithm reports beside the silhouette.
 struct Candidate {
-  int k = 0;
+  int k = 0;                                // clusters (kmeans, hac: the k tried)
+  std::optional<double> resolution;         // leiden:resolution=auto: the resolution tried
   std::optional<double> silhouette;         // none: fewer than 2 clusters in the sample
   std::optional<double> silhouette_large;   // select=stable: over the clusters of at least the size floor
   std::optional<double> stability;          // select=stable: mean ARI of the resampled fits
