@@ -1,6 +1,7 @@
 // The kNN graph (nanoflann's kd-tree) split into communities by igraph's
 // Leiden: the graph construction is ours, the community detection the
 // library's.
+#include <hnswlib/hnswlib.h>
 #include <igraph.h>
 
 #include <algorithm>
@@ -16,6 +17,11 @@
 
 namespace darklens::cluster {
 namespace {
+
+// HNSW: links per node (M), candidates while building and, at least, while
+// searching (ef). hnswlib's defaults but the search's, which is raised from
+// 10 so that the recall of 15 neighbours stays high (docs/cluster.md).
+constexpr size_t kHnswLinks = 16, kHnswBuild = 200, kHnswSearch = 64;
 
 // igraph reports errors by return code here, never by abort(); its RNG is
 // global, so Leiden runs one at a time.
@@ -61,16 +67,12 @@ struct Graph {
   Graph& operator=(const Graph&) = delete;
 };
 
-// Each row's k nearest other rows, as sorted (low, high) pairs with the
-// number of directions they were found in.
-std::vector<std::pair<uint64_t, double>> knn_links(const Matrix& X, int k, int threads) {
-  const RowMatrix P(X);
+// Each row's `want - 1` nearest other rows by the kd-tree (exact), into nb.
+void exact_neighbours(const RowMatrix& P, size_t want, int threads, std::vector<uint32_t>& nb) {
   const PointCloud cloud{P};
   KdTree tree(static_cast<int>(P.cols()), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
   tree.buildIndex();
-  const size_t n = static_cast<size_t>(P.rows());
-  const size_t want = std::min<size_t>(static_cast<size_t>(k) + 1, n);
-  std::vector<uint32_t> nb(n * (want - 1));
+  const auto n = static_cast<size_t>(P.rows());
   parallel_for(n, threads, [&](size_t lo, size_t hi) {
     std::vector<uint32_t> idx(want);
     std::vector<double> d2(want);
@@ -84,6 +86,58 @@ std::vector<std::pair<uint64_t, double>> knn_links(const Matrix& X, int k, int t
       }
     }
   });
+}
+
+// The same by hnswlib's HNSW graph (approximate; in single precision). The
+// graph is built on one thread, rows in order, from a fixed seed, so it is
+// the same on every run; the searches (read-only) run in parallel. A row
+// whose search returns fewer than want - 1 others repeats its nearest.
+void hnsw_neighbours(const RowMatrix& P, size_t want, int threads, std::vector<uint32_t>& nb) {
+  const auto n = static_cast<size_t>(P.rows());
+  const auto d = static_cast<size_t>(P.cols());
+  const std::vector<float> F(P.data(), P.data() + n * d);
+  hnswlib::L2Space space(d);
+  hnswlib::HierarchicalNSW<float> index(&space, n, kHnswLinks, kHnswBuild, /*random_seed=*/100);
+  for (size_t i = 0; i < n; ++i) index.addPoint(F.data() + i * d, i);
+  index.setEf(std::max<size_t>(kHnswSearch, 2 * want));
+  parallel_for(n, threads, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; ++i) {
+      auto found = index.searchKnn(F.data() + i * d, want);
+      std::vector<std::pair<float, size_t>> ranked;
+      while (!found.empty()) ranked.emplace_back(found.top().first, found.top().second), found.pop();
+      std::sort(ranked.begin(), ranked.end());
+      size_t out = 0;
+      for (const auto& [dist, j] : ranked) {
+        if (j != i && out < want - 1) nb[i * (want - 1) + out++] = static_cast<uint32_t>(j);
+      }
+      for (size_t k = out; k < want - 1; ++k) nb[i * (want - 1) + k] = out ? nb[i * (want - 1)] : (i == 0 ? 1 : 0);
+    }
+  });
+}
+
+}  // namespace
+
+std::vector<uint32_t> nearest_neighbours(const Matrix& X, int k, bool approximate, int threads) {
+  const RowMatrix P(X);
+  const size_t n = static_cast<size_t>(P.rows());
+  const size_t want = std::min<size_t>(static_cast<size_t>(k) + 1, n);
+  std::vector<uint32_t> nb(n * (want - 1));
+  if (approximate) {
+    hnsw_neighbours(P, want, threads, nb);
+  } else {
+    exact_neighbours(P, want, threads, nb);
+  }
+  return nb;
+}
+
+namespace {
+
+// Each row's k nearest other rows, as sorted (low, high) pairs with the
+// number of directions they were found in.
+std::vector<std::pair<uint64_t, double>> knn_links(const Matrix& X, int k, bool approximate, int threads) {
+  const size_t n = static_cast<size_t>(X.rows());
+  const size_t want = std::min<size_t>(static_cast<size_t>(k) + 1, n);
+  const std::vector<uint32_t> nb = nearest_neighbours(X, k, approximate, threads);
   std::vector<uint64_t> keys(nb.size());
   for (size_t i = 0; i < n; ++i) {
     for (size_t j = 0; j < want - 1; ++j) {
@@ -119,7 +173,10 @@ std::vector<LeidenResult> fit_leiden(const Matrix& X, const LeidenParams& p, con
   if (!(p.beta_ > 0) || !std::isfinite(p.beta_)) throw ParamError("leiden: beta must be positive");
   if (p.iterations_ < 1) throw ParamError("leiden: iterations must be at least 1");
   const auto n = static_cast<igraph_integer_t>(X.rows());
-  const auto links = knn_links(X, p.neighbours_, p.threads_);
+  const bool approximate =
+      p.index_ == NeighbourIndex::kHnsw ||
+      (p.index_ == NeighbourIndex::kAuto && static_cast<size_t>(X.rows()) >= kHnswRows && X.cols() >= kHnswDims);
+  const auto links = knn_links(X, p.neighbours_, approximate, p.threads_);
 
   const std::lock_guard<std::mutex> lock(igraph_lock());
   IntVector edges(static_cast<igraph_integer_t>(2 * links.size()));
@@ -179,6 +236,7 @@ std::vector<LeidenResult> fit_leiden(const Matrix& X, const LeidenParams& p, con
     r.clusters_ = static_cast<int>(clusters);
     r.modularity_ = q;
     r.edges_ = links.size();
+    r.approximate_ = approximate;
   }
   return out;
 }

@@ -20,7 +20,7 @@ struct LeidenStage {
 };
 
 LeidenStage leiden_params(const Stage& s) {
-  Args a(s, {"neighbours", "resolution", "iterations", "seed", "select", "search"});
+  Args a(s, {"neighbours", "resolution", "iterations", "seed", "select", "search", "index"});
   LeidenStage st;
   st.p.neighbours_ = a.num_in<int>("neighbours", 15, 1, 1000, "each row's links in the graph");
   st.automatic = a.is_auto("resolution") && a.get("resolution");
@@ -29,6 +29,10 @@ LeidenStage leiden_params(const Stage& s) {
   }
   st.p.iterations_ = a.num_in<int>("iterations", 50, 1, 1000, "passes; fewer when one changes nothing");
   st.p.seed_ = a.num<uint64_t>("seed", 0);
+  const std::string index = a.choice("index", {"auto", "exact", "hnsw"});
+  st.p.index_ = index == "exact"  ? cluster::NeighbourIndex::kExact
+                : index == "hnsw" ? cluster::NeighbourIndex::kHnsw
+                                  : cluster::NeighbourIndex::kAuto;
   st.select = select_of(s, a);
   st.search = a.num<size_t>("search", 20000);
   return st;
@@ -101,16 +105,18 @@ Clustering run_leiden(const Stage& s, const cluster::Matrix& Y, int threads) {
   c.clusters = r.clusters_;
   c.centroids = cluster::cluster_means(Y, c.labels, c.clusters);
   c.silhouette = silhouette(Y, c.labels, p.seed_, threads, &c.silhouette_per_cluster);
-  const std::string graph = "communities of the " + std::to_string(p.neighbours_) +
-                            "-nearest-neighbour graph by Leiden, modularity at resolution " + number(p.resolution_) +
-                            ": modularity " + std::to_string(r.modularity_) + " over " + std::to_string(r.edges_) +
-                            " links after " + std::to_string(r.iterations_) + " passes";
+  const std::string graph = "communities of the " + std::to_string(p.neighbours_) + "-nearest-neighbour graph" +
+                            (r.approximate_ ? " (approximate neighbours: HNSW)" : "") +
+                            " by Leiden, modularity at resolution " + number(p.resolution_) + ": modularity " +
+                            std::to_string(r.modularity_) + " over " + std::to_string(r.edges_) + " links after " +
+                            std::to_string(r.iterations_) + " passes";
   c.choice.rule = st.automatic ? graph + "; " + resolution_rule + c.choice.rule : graph;
   c.algorithm = "leiden";
   c.parameters = {{"neighbours", int64_t{p.neighbours_}},
                   {"resolution", p.resolution_},
                   {"modularity", r.modularity_},
                   {"links", static_cast<uint64_t>(r.edges_)},
+                  {"index", std::string(r.approximate_ ? "hnsw" : "exact")},
                   {"seed", p.seed_}};
   return c;
 }

@@ -115,3 +115,44 @@ TEST(Leiden, Errors) {
   p.resolution_ = 0;
   EXPECT_EQ(test::error_of<ParamError>([&] { cluster::fit_leiden(Y, p); }), "leiden: resolution must be positive");
 }
+
+TEST(Leiden, HnswNeighboursAgainstBruteForce) {
+  // 3,000 rows in 50 dimensions (ten overlapping Gaussian groups): the
+  // approximate neighbours against every pair's distance (the oracle).
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> g(0.0, 1.0);
+  const int n = 3000, d = 50, k = 15;
+  cluster::Matrix X(n, d);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) X(i, j) = g(rng) + ((i % 10) == (j % 10) ? 3.0 : 0.0);
+  }
+  const auto approx = cluster::nearest_neighbours(X, k, true, 2);
+  ASSERT_EQ(approx.size(), static_cast<size_t>(n * k));
+  size_t hits = 0;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::pair<double, int>> all;
+    for (int j = 0; j < n; ++j) {
+      if (j != i) all.emplace_back((X.row(i) - X.row(j)).squaredNorm(), j);
+    }
+    std::partial_sort(all.begin(), all.begin() + k, all.end());
+    for (int a = 0; a < k; ++a) {
+      const auto* row = approx.data() + static_cast<size_t>(i) * k;
+      hits += std::count(row, row + k, static_cast<uint32_t>(all[static_cast<size_t>(a)].second));
+    }
+  }
+  const double recall = static_cast<double>(hits) / (n * k);
+  std::printf("HNSW recall of 15 neighbours, 3,000 x 50: %.4f\n", recall);
+  EXPECT_GT(recall, 0.95) << recall;
+  // The exact search is the oracle's, and both are the same on any thread count.
+  EXPECT_EQ(approx, cluster::nearest_neighbours(X, k, true, 1));
+  EXPECT_EQ(cluster::nearest_neighbours(X, k, false, 1), cluster::nearest_neighbours(X, k, false, 2));
+  // Through Leiden: the index is reported; the partitions agree.
+  cluster::LeidenParams p;
+  p.index_ = cluster::NeighbourIndex::kHnsw;
+  const auto a = cluster::fit_leiden(X, p);
+  EXPECT_TRUE(a.approximate_);
+  p.index_ = cluster::NeighbourIndex::kExact;
+  const auto e = cluster::fit_leiden(X, p);
+  EXPECT_FALSE(e.approximate_);
+  EXPECT_GT(evaluate::compare_labelings(a.labels_, e.labels_).ami, 0.9);
+}

@@ -185,8 +185,16 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& params);
 /// with resolution γ (larger: more, smaller communities). Communities are
 /// numbered by size, largest first, ties by their lowest row. Deterministic:
 /// the same labels for the same rows, seed and any thread count.
+/// How the kNN graph finds neighbours: exactly (nanoflann's kd-tree), or
+/// approximately (hnswlib's HNSW graph, for many rows in many dimensions,
+/// where a kd-tree degrades to comparing every pair); kAuto: HNSW from
+/// kHnswRows rows and kHnswDims dimensions, exact below.
+enum class NeighbourIndex { kAuto, kExact, kHnsw };
+inline constexpr size_t kHnswRows = 20000;
+inline constexpr long kHnswDims = 16;
 struct LeidenParams {
   int neighbours_ = 15;
+  NeighbourIndex index_ = NeighbourIndex::kAuto;
   double resolution_ = 1.0;
   double beta_ = 0.01;   // randomness of the refinement step (igraph's default)
   int iterations_ = 50;  // passes at most; fewer when a pass changes nothing
@@ -196,12 +204,17 @@ struct LeidenParams {
 struct LeidenResult {
   std::vector<int> labels_;
   int clusters_ = 0;
-  double modularity_ = 0;  // of the partition, at resolution 1, on the weighted graph
-  size_t edges_ = 0;       // distinct links
-  int iterations_ = 0;     // passes run
+  double modularity_ = 0;     // of the partition, at resolution 1, on the weighted graph
+  size_t edges_ = 0;          // distinct links
+  int iterations_ = 0;        // passes run
+  bool approximate_ = false;  // the neighbours came from the HNSW index
 };
 /// Throws ParamError on bad parameters, fewer than 2 rows, or NaN/infinite values.
 LeidenResult fit_leiden(const Matrix& X, const LeidenParams& params);
+/// The graph's neighbours: each row's min(k, rows - 1) nearest other rows,
+/// nearest first (row i's at [i * that, (i + 1) * that)); exact by the
+/// kd-tree, or approximate by HNSW. The same on any thread count.
+std::vector<uint32_t> nearest_neighbours(const Matrix& X, int k, bool approximate, int threads);
 /// The same graph split at each resolution (params.resolution_ unused): one
 /// result per resolution, each as fit_leiden would give it.
 std::vector<LeidenResult> fit_leiden(const Matrix& X, const LeidenParams& params,
