@@ -22,7 +22,7 @@ struct KMeansStage {
 KMeansStage kmeans_params(const Stage& s) {
   Args a(s, {"k", "n_init", "max_iter", "seed", "kmin", "kmax", "algorithm", "search", "select"});
   KMeansStage st;
-  st.select = select_of(s, a);
+  st.select = select_of(a);
   st.search = a.num<size_t>("search", 20000);
   st.p.algorithm_ = a.choice("algorithm", {"hamerly", "lloyd"}) == "hamerly" ? cluster::KMeansAlgorithm::kHamerly
                                                                              : cluster::KMeansAlgorithm::kLloyd;
@@ -70,7 +70,7 @@ struct HacStage {
 HacStage hac_params(const Stage& s) {
   Args a(s, {"linkage", "k", "distance", "kmin", "kmax", "max_rows", "seed", "select"});
   HacStage st;
-  st.select = select_of(s, a);
+  st.select = select_of(a);
   st.p.linkage_ = cluster::parse_linkage(a.choice("linkage", {"ward", "average", "complete", "single"}));
   st.range = k_range(s, a);
   if (a.get("distance")) {

@@ -32,8 +32,7 @@ std::optional<double> silhouette(const cluster::Matrix& Y, const std::vector<int
   return mean_of(s);
 }
 
-Select select_of(const Stage& s, const Args& a) {
-  (void)s;
+Select select_of(const Args& a) {
   return a.choice("select", {"stable", "silhouette"}) == "stable" ? Select::kStable : Select::kSilhouette;
 }
 

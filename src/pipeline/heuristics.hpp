@@ -33,7 +33,7 @@ enum class Select {
   kSilhouette,  // the best silhouette
   kStable,      // the best silhouette among the more stable half of the candidates, small clusters left out
 };
-Select select_of(const Stage& s, const Args& a);
+Select select_of(const Args& a);
 
 /// select=stable: a cluster of fewer rows than this (of the rows the
 /// candidates are fitted on) does not count: max(5, rows / 1000, rounded up).

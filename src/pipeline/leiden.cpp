@@ -33,7 +33,7 @@ LeidenStage leiden_params(const Stage& s) {
   st.p.index_ = index == "exact"  ? cluster::NeighbourIndex::kExact
                 : index == "hnsw" ? cluster::NeighbourIndex::kHnsw
                                   : cluster::NeighbourIndex::kAuto;
-  st.select = select_of(s, a);
+  st.select = select_of(a);
   st.search = a.num<size_t>("search", 20000);
   return st;
 }
