@@ -1,9 +1,11 @@
 // Fuzz target: a pattern database received from someone else: the bytes
 // as an SQLite file, opened read-only and read whole (runs, patterns,
-// their sightings, a run's members), then opened writable (migration).
+// their sightings, a run's members and its stored embedding model), then
+// opened writable (migration).
 #include <cstddef>
 #include <cstdint>
 
+#include "darklens/embed/embed.hpp"
 #include "darklens/error.hpp"
 #include "darklens/patterns/patterns.hpp"
 #include "fuzz_file.hpp"
@@ -17,6 +19,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& r : db.runs()) {
       if (++n > 16) break;
       (void)db.members(r.id);
+      if (auto words = db.blob(r.id, "embed.words")) {
+        int dim = 50;
+        if (const auto e = r.summary.find("embedding"); e != r.summary.end() && e->is_object()) {
+          if (const auto d = e->find("dim"); d != e->end() && d->is_number_integer()) dim = d->get<int>();
+        }
+        embed::ModelBytes b{*words, db.blob(r.id, "embed.input").value_or(""),
+                            db.blob(r.id, "embed.output").value_or("")};
+        (void)embed::from_bytes(b, dim, path);
+      }
     }
     n = 0;
     for (const auto& p : db.patterns()) {

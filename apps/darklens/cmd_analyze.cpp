@@ -75,6 +75,8 @@ Command add_analyze(CLI::App& app) {
                 pipeline = analyze::kDefaultPipeline, categories = "indicators";
     uint64_t min_packets = 1;
     size_t top = 4;
+    EmbedFlags e;
+    std::vector<CLI::Option*> embed_flags;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -85,7 +87,10 @@ Command add_analyze(CLI::App& app) {
       "patterns so 'darklens classify' can recognise them on later days. docs/analyze.md.");
   add_common(sub, *o);
   sub->add_option("--db", o->db, "Pattern database (SQLite; created if missing) to store this window's patterns in");
-  sub->add_option("--family", o->family, "Feature families (docs/features.md)")->default_val(o->family);
+  sub->add_option("--family", o->family,
+                  "Feature families (docs/features.md); embed among them adds each source's DarkVec embedding "
+                  "(docs/embed.md), stored with the model so that classify continues from it")
+      ->default_val(o->family);
   sub->add_option("--pipeline", o->pipeline, "Transform and cluster spec (docs/cluster.md)")->default_val(o->pipeline);
   add_categories(sub, o->categories);
   sub->add_option("--window", o->window, "Window length, aligned to UTC midnight")->default_val("24h");
@@ -95,9 +100,13 @@ Command add_analyze(CLI::App& app) {
   sub->add_option("--top", o->top, "Summarise the N largest clusters first (the source study inspected 4)")
       ->default_val(4)
       ->check(CLI::Range(size_t{1}, size_t{1000}));
+  o->embed_flags = add_embed_flags(sub, o->e, "Embedding (with embed in --family)");
   return {sub, [o]() {
             analyze::Options opt;
-            opt.features.families_ = features::parse_families(o->family);
+            bool with_embed = false;
+            std::tie(opt.features.families_, with_embed) = analyze::parse_families(o->family);
+            refuse_unused_embed_flags(o->embed_flags, with_embed);
+            if (with_embed) opt.embed = embed_options(o->e);
             opt.features.window_ = features::parse_window(o->window);
             opt.features.darknet_ = parse_prefixes(o->prefix);
             opt.features.bpf_ = o->filter;
@@ -113,7 +122,9 @@ Command add_analyze(CLI::App& app) {
             const Loaded in = load(*o);
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
-            OutputDir out(o->out, analyze::kAnalysisFiles, inputs_of(*o), patterns::committed);
+            auto inputs = inputs_of(*o);
+            if (!o->e.services.empty()) inputs.push_back(o->e.services);
+            OutputDir out(o->out, analyze::kAnalysisFiles, inputs, patterns::committed);
             std::unique_ptr<patterns::Store> db;
             if (!o->db.empty()) db = std::make_unique<patterns::Store>(o->db);
             opt.progress = progress_printer(o->quiet);

@@ -55,9 +55,8 @@ embed::Model read_init(const std::string& path, int dim) {
 Command add_embed(CLI::App& app) {
   struct Opts {
     std::vector<std::string> files;
-    std::string out, window = "24h", bin = "1h", services, corpus, init, prefix, filter,
-                     classes = "scan,backscatter,other";
-    embed::Word2VecParams p;
+    std::string out, window = "24h", corpus, init, prefix, filter, classes = "scan,backscatter,other";
+    EmbedFlags e;
     std::string max_memory = MemoryBudget::kDefault;
     bool quiet = false, timings = false;
   };
@@ -73,28 +72,9 @@ Command add_embed(CLI::App& app) {
   add_output(sub, o->out, "Output table: .csv, .jsonl or .npy");
   sub->add_option("--window", o->window, "One embedding per window (30m, 1h, 6h, 24h, 7d), aligned to UTC midnight")
       ->default_val("24h");
-  sub->add_option("--bin", o->bin, "One sentence per service and bin of this length (within the window)")
-      ->default_val("1h");
-  sub->add_option("--services", o->services,
-                  "Services file (docs/embed.md); default: the shipped one, share/darklens/services.txt");
-  sub->add_option("--dim", o->p.dim_, "Vector size")->default_val(o->p.dim_)->check(CLI::Range(1, 1000));
-  sub->add_option("--context", o->p.context_, "Context words each side")
-      ->default_val(o->p.context_)
-      ->check(CLI::Range(1, 100));
-  sub->add_option("--negative", o->p.negative_, "Negative samples per word")
-      ->default_val(o->p.negative_)
-      ->check(CLI::Range(1, 100));
-  sub->add_option("--epochs", o->p.epochs_, "Passes over each window's corpus")
-      ->default_val(o->p.epochs_)
-      ->check(CLI::Range(1, 1000));
-  sub->add_option("--min-count", o->p.min_count_, "Sources with fewer packets in a window get no vector there")
-      ->default_val(o->p.min_count_)
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
-  sub->add_option("--sample", o->p.sample_, "Down-sampling of frequent sources (0: none)")
-      ->default_val(o->p.sample_)
-      ->check(finite_range(0.0, 0.999));
-  sub->add_option("--seed", o->p.seed_, "Random seed (same seed = same vectors, on any thread count)")
-      ->default_val(o->p.seed_);
+  add_embed_flags(sub, o->e);
+  sub->add_option("--seed", o->e.p.seed_, "Random seed (same seed = same vectors, on any thread count)")
+      ->default_val(o->e.p.seed_);
   sub->add_option("--init", o->init,
                   "Start from the vectors of an earlier `darklens embed` table (its last window per source)");
   sub->add_option("--corpus", o->corpus,
@@ -103,141 +83,128 @@ Command add_embed(CLI::App& app) {
   sub->add_option("--filter", o->filter, "libpcap filter expression applied to every packet");
   sub->add_option("--class", o->classes, "Traffic classes to keep: scan, backscatter, other")
       ->default_val("scan,backscatter,other");
-  add_threads(sub, o->p.threads_, "training runs on up to 8 threads");
+  add_threads(sub, o->e.p.threads_, "training runs on up to 8 threads");
   add_max_memory(sub, o->max_memory);
   sub->add_flag("--timings", o->timings,
                 "Print on stderr how long each step took: reading the captures into sentences, training, writing");
   add_quiet(sub, o->quiet);
-  return {
-      sub, [o]() {
-        embed::check(o->p);
-        const auto window = features::parse_window(o->window);
-        const auto bin = features::parse_window(o->bin);
-        embed::CorpusOptions copt;
-        copt.window_ns_ = window.length_ns_;
-        copt.bin_ns_ = bin.length_ns_;
-        auto services = embed::Services::read(o->services);
-        const filter::Selection selection{parse_prefixes(o->prefix), filter::parse_classes(o->classes), o->filter};
-        const MemoryBudget budget{parse_memory_size(o->max_memory)};
-        features::check_table_path(o->out);
-        auto targets = features::table_files(o->out);
-        targets.push_back(o->out + ".meta.json");
-        if (!o->corpus.empty()) targets.push_back(o->corpus);
-        std::vector<std::string> inputs = o->files;
-        if (!o->services.empty()) inputs.push_back(o->services);
-        if (!o->init.empty()) inputs.push_back(o->init);
-        OutputFiles out(targets, inputs);
-        std::optional<embed::Model> previous;
-        if (!o->init.empty()) previous = read_init(o->init, o->p.dim_);
+  return {sub, [o]() {
+            embed::check(o->e.p);
+            const auto window = features::parse_window(o->window);
+            const auto bin = features::parse_window(o->e.bin);
+            embed::CorpusOptions copt;
+            copt.window_ns_ = window.length_ns_;
+            copt.bin_ns_ = bin.length_ns_;
+            auto services = embed::Services::read(o->e.services);
+            const filter::Selection selection{parse_prefixes(o->prefix), filter::parse_classes(o->classes), o->filter};
+            const MemoryBudget budget{parse_memory_size(o->max_memory)};
+            features::check_table_path(o->out);
+            auto targets = features::table_files(o->out);
+            targets.push_back(o->out + ".meta.json");
+            if (!o->corpus.empty()) targets.push_back(o->corpus);
+            std::vector<std::string> inputs = o->files;
+            if (!o->e.services.empty()) inputs.push_back(o->e.services);
+            if (!o->init.empty()) inputs.push_back(o->init);
+            OutputFiles out(targets, inputs);
+            std::optional<embed::Model> previous;
+            if (!o->init.empty()) previous = read_init(o->init, o->e.p.dim_);
 
-        const auto t0 = std::chrono::steady_clock::now();
-        embed::CorpusBuilder builder(services, copt);
-        uint64_t packets = 0;
-        const bool tty = stderr_is_tty() && !o->quiet;
-        filter::for_each_used_packet(selection, o->files, [&](const Packet& p) {
-          builder.add(p);
-          if ((++packets & 0xfffff) == 0) {
-            budget.check(builder.memory(), "embed: the corpus",
-                         "use a shorter --window, a --filter or --prefix, or more memory");
-            if (tty) std::cerr << "\r" << packets << " packets" << std::flush;
-          }
-        });
-        if (tty) std::cerr << "\r\033[K" << std::flush;
-        auto corpora = builder.finish();
-        const auto t1 = std::chrono::steady_clock::now();
-        double training = 0;
+            const auto t0 = std::chrono::steady_clock::now();
+            embed::CorpusBuilder builder(services, copt);
+            uint64_t packets = 0;
+            const bool tty = stderr_is_tty() && !o->quiet;
+            filter::for_each_used_packet(selection, o->files, [&](const Packet& p) {
+              builder.add(p);
+              if ((++packets & 0xfffff) == 0) {
+                budget.check(builder.memory(), "embed: the corpus",
+                             "use a shorter --window, a --filter or --prefix, or more memory");
+                if (tty) std::cerr << "\r" << packets << " packets" << std::flush;
+              }
+            });
+            if (tty) std::cerr << "\r\033[K" << std::flush;
+            auto corpora = builder.finish();
+            const auto t1 = std::chrono::steady_clock::now();
 
-        features::FeatureTable table;
-        for (int c = 0; c < o->p.dim_; ++c) {
-          table.columns_.push_back("dv_" + std::to_string(c));
-          table.kinds_.push_back(features::ColumnKind::kNumber);
-        }
-        std::vector<std::vector<float>> columns(static_cast<size_t>(o->p.dim_));
-        nlohmann::json meta;
-        meta["generator"] = "darklens embed";
-        meta["window"] = o->window;
-        meta["bin"] = o->bin;
-        meta["services"] = services.names();
-        meta["params"] = {{"dim", o->p.dim_},       {"context", o->p.context_},     {"negative", o->p.negative_},
-                          {"epochs", o->p.epochs_}, {"min_count", o->p.min_count_}, {"sample", o->p.sample_},
-                          {"seed", o->p.seed_},     {"alpha", o->p.alpha_},         {"min_alpha", o->p.min_alpha_}};
-        meta["init"] = o->init;
-        meta["packets"] = packets;
-        std::optional<AtomicFile> corpus_file;
-        if (!o->corpus.empty()) corpus_file.emplace(out.path(o->corpus));
-        size_t wi = 0;
-        for (const auto& [start, corpus] : corpora) {
-          ++wi;
-          budget.check(embed::training_memory(corpus.words_.size(), corpus.tokens_.size(), o->p),
-                       "embed: training on window " + iso8601_utc(start),
-                       "use a shorter --window, a smaller --dim, a higher --min-count, or more memory");
-          if (corpus_file) corpus_file->write(embed::corpus_text(corpus));
-          const auto ts = std::chrono::steady_clock::now();
-          auto model = embed::train(corpus, o->p, previous ? &*previous : nullptr, [&](int epoch) {
-            if (tty) {
-              std::cerr << "\rwindow " << wi << "/" << corpora.size() << ": epoch " << epoch << "/" << o->p.epochs_
-                        << std::flush;
+            features::FeatureTable table;
+            for (int c = 0; c < o->e.p.dim_; ++c) {
+              table.columns_.push_back("dv_" + std::to_string(c));
+              table.kinds_.push_back(features::ColumnKind::kNumber);
             }
-          });
-          training += std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-          // Rows of this window in address order.
-          std::vector<size_t> order(model.words_.size());
-          for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-          std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return model.words_[a] < model.words_[b]; });
-          for (size_t i : order) {
-            table.source_.push_back(model.words_[i]);
-            table.window_start_ns_.push_back(start);
-            const float* v = model.vector(i);
-            for (int c = 0; c < o->p.dim_; ++c) columns[static_cast<size_t>(c)].push_back(v[c]);
-          }
-          meta["windows"].push_back({{"window_start", iso8601_utc(start)},
-                                     {"sources", corpus.words_.size()},
-                                     {"embedded", model.words_.size()},
-                                     {"tokens", corpus.tokens_.size()},
-                                     {"sentences", corpus.sentences()}});
-          // The next window continues from this one, and keeps the
-          // vectors of sources it does not see.
-          if (previous) {
-            std::unordered_map<IpAddr, size_t, IpAddrHash> seen;
-            for (size_t i = 0; i < model.words_.size(); ++i) seen.emplace(model.words_[i], i);
-            for (size_t i = 0; i < previous->words_.size(); ++i) {
-              if (seen.count(previous->words_[i])) continue;
-              model.words_.push_back(previous->words_[i]);
-              const auto d = static_cast<std::ptrdiff_t>(o->p.dim_);
-              const auto at = static_cast<std::ptrdiff_t>(i) * d;
-              model.input_.insert(model.input_.end(), previous->input_.begin() + at, previous->input_.begin() + at + d);
-              model.output_.insert(model.output_.end(), previous->output_.begin() + at,
-                                   previous->output_.begin() + at + d);
+            std::vector<std::vector<float>> columns(static_cast<size_t>(o->e.p.dim_));
+            nlohmann::json meta;
+            meta["generator"] = "darklens embed";
+            meta["window"] = o->window;
+            meta["bin"] = o->e.bin;
+            meta["services"] = services.names();
+            meta["params"] = {
+                {"dim", o->e.p.dim_},       {"context", o->e.p.context_},     {"negative", o->e.p.negative_},
+                {"epochs", o->e.p.epochs_}, {"min_count", o->e.p.min_count_}, {"sample", o->e.p.sample_},
+                {"seed", o->e.p.seed_},     {"alpha", o->e.p.alpha_},         {"min_alpha", o->e.p.min_alpha_}};
+            meta["init"] = o->init;
+            meta["packets"] = packets;
+            std::optional<AtomicFile> corpus_file;
+            if (!o->corpus.empty()) corpus_file.emplace(out.path(o->corpus));
+            const auto trained = embed::train_windows(
+                corpora, o->e.p, previous ? &*previous : nullptr,
+                [&](size_t i) {
+                  const auto& [start, corpus] = corpora[i];
+                  budget.check(embed::training_memory(corpus.words_.size(), corpus.tokens_.size(), o->e.p),
+                               "embed: training on window " + iso8601_utc(start),
+                               "use a shorter --window, a smaller --dim, a higher --min-count, or more memory");
+                  if (corpus_file) corpus_file->write(embed::corpus_text(corpus));
+                },
+                [&](size_t i, int epoch) {
+                  if (tty) {
+                    std::cerr << "\rwindow " << i + 1 << "/" << corpora.size() << ": epoch " << epoch << "/"
+                              << o->e.p.epochs_ << std::flush;
+                  }
+                });
+            const double training = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+            for (const auto& w : trained) {
+              const auto& model = w.model;
+              // Rows of this window in address order.
+              std::vector<size_t> order(model.words_.size());
+              for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+              std::sort(order.begin(), order.end(),
+                        [&](size_t a, size_t b) { return model.words_[a] < model.words_[b]; });
+              for (size_t i : order) {
+                table.source_.push_back(model.words_[i]);
+                table.window_start_ns_.push_back(w.start_ns);
+                const float* v = model.vector(i);
+                for (int c = 0; c < o->e.p.dim_; ++c) columns[static_cast<size_t>(c)].push_back(v[c]);
+              }
+              meta["windows"].push_back({{"window_start", iso8601_utc(w.start_ns)},
+                                         {"sources", w.sources},
+                                         {"embedded", model.words_.size()},
+                                         {"tokens", w.tokens},
+                                         {"sentences", w.sentences}});
             }
-          }
-          previous = std::move(model);
-        }
-        if (tty) std::cerr << "\r\033[K" << std::flush;
-        table.values_.reserve(table.source_.size() * columns.size());
-        for (auto& c : columns) table.values_.insert(table.values_.end(), c.begin(), c.end());
-        meta["rows"] = table.rows();
-        meta["columns"] = table.columns_;
-        for (const auto& c : table.columns_) meta["column_kinds"][c] = "number";
-        features::write_table(table, out.path(o->out));
-        {
-          AtomicFile f(out.path(o->out + ".meta.json"));
-          f.write(dump_json(meta, 2) + "\n");
-          f.commit();
-        }
-        if (corpus_file) corpus_file->commit();
-        out.commit();
-        if (o->timings) {
-          const auto t2 = std::chrono::steady_clock::now();
-          auto sec = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-          std::cerr << std::fixed << std::setprecision(3) << "timings: read into sentences " << sec(t0, t1)
-                    << " s, training " << training << " s, total " << sec(t0, t2) << " s\n";
-        }
-        if (!o->quiet) {
-          std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
-                    << packets << " packets in " << corpora.size() << " window(s)\n";
-        }
-        return 0;
-      }};
+            if (tty) std::cerr << "\r\033[K" << std::flush;
+            table.values_.reserve(table.source_.size() * columns.size());
+            for (auto& c : columns) table.values_.insert(table.values_.end(), c.begin(), c.end());
+            meta["rows"] = table.rows();
+            meta["columns"] = table.columns_;
+            for (const auto& c : table.columns_) meta["column_kinds"][c] = "number";
+            features::write_table(table, out.path(o->out));
+            {
+              AtomicFile f(out.path(o->out + ".meta.json"));
+              f.write(dump_json(meta, 2) + "\n");
+              f.commit();
+            }
+            if (corpus_file) corpus_file->commit();
+            out.commit();
+            if (o->timings) {
+              const auto t2 = std::chrono::steady_clock::now();
+              auto sec = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+              std::cerr << std::fixed << std::setprecision(3) << "timings: read into sentences " << sec(t0, t1)
+                        << " s, training " << training << " s, total " << sec(t0, t2) << " s\n";
+            }
+            if (!o->quiet) {
+              std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
+                        << packets << " packets in " << corpora.size() << " window(s)\n";
+            }
+            return 0;
+          }};
 }
 
 }  // namespace darklens::cli

@@ -22,6 +22,8 @@ Command add_track(CLI::App& app) {
     double link = 0.2;
     std::optional<double> mirai;
     bool quiet = false;
+    EmbedFlags e;
+    std::vector<CLI::Option*> embed_flags;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -39,7 +41,9 @@ Command add_track(CLI::App& app) {
       ->required()
       ->allow_extra_args(false);
   sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising labels");
-  sub->add_option("--family", o->family, "Feature families computed for captures (tables are used as they are)")
+  sub->add_option("--family", o->family,
+                  "Feature families computed for captures (tables are used as they are); embed among them adds "
+                  "each source's DarkVec embedding, each day continuing from the day before (docs/embed.md)")
       ->default_val(analyze::kDefaultFamilies);
   sub->add_option("--mirai", o->mirai, "Also label 'mirai' the unlabelled sources with at least this fp_mirai share")
       ->check(finite_range(0.0, 1.0));
@@ -58,6 +62,7 @@ Command add_track(CLI::App& app) {
   add_threads(sub, o->threads);
   add_max_memory(sub, o->max_memory);
   add_quiet(sub, o->quiet);
+  o->embed_flags = add_embed_flags(sub, o->e, "Embedding (with embed in --family)");
   return {sub, [o]() {
             analyze::TrackOptions opt;  // the flags, then the library does the work
             opt.pipeline = o->spec;
@@ -73,12 +78,15 @@ Command add_track(CLI::App& app) {
             if (!o->quiet)
               opt.progress = [](const std::string& line) { std::cerr << "darklens track: " << line << "\n"; };
             pipeline::parse_spec(o->spec);  // a bad spec or family list fails before any reading
-            features::parse_families(o->family);
+            const bool with_embed = analyze::parse_families(o->family).second;
+            refuse_unused_embed_flags(o->embed_flags, with_embed);
+            if (with_embed) opt.embed = embed_options(o->e);
             const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
                                                   : ground_truth::load_label_map(o->label_map);
             auto gt = ground_truth::load(o->gt, map);
             std::vector<std::string> inputs = o->gt;
             if (!o->label_map.empty()) inputs.push_back(o->label_map);
+            if (!o->e.services.empty()) inputs.push_back(o->e.services);
             for (const auto& table : o->tables) {
               for (const auto& f : features::table_files(table)) inputs.push_back(f);
             }

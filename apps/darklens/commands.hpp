@@ -11,7 +11,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "darklens/analyze/analyze.hpp"
 #include "darklens/core/memory.hpp"
+#include "darklens/embed/embed.hpp"
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
 #include "darklens/pipeline/pipeline.hpp"
@@ -53,6 +55,21 @@ CLI::Option* add_min_class(CLI::App* sub, size_t& n);
 /// --categories indicators|drop|numbers (pipeline::Categories).
 CLI::Option* add_categories(CLI::App* sub, std::string& rule);
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);
+/// The embedding's flags (docs/embed.md), the same in `embed` and in
+/// `analyze`/`track` with embed in --family: --bin, --services, --dim,
+/// --context, --negative, --epochs, --min-count, --sample, in option group
+/// `group` ("" = none). Returns them, to tell whether any was given.
+struct EmbedFlags {
+  std::string bin = "1h", services;
+  embed::Word2VecParams p;
+};
+std::vector<CLI::Option*> add_embed_flags(CLI::App* sub, EmbedFlags& f, const std::string& group = "");
+/// The flags as the library's options (the bin parsed as a window length).
+analyze::EmbedOptions embed_options(const EmbedFlags& f);
+/// Throws ParamError when one of `flags` was given but the run has no
+/// embedding ("--dim is for the embedding: add embed to --family").
+void refuse_unused_embed_flags(const std::vector<CLI::Option*>& flags, bool embedding);
+
 /// A number in [lo, hi]; unlike CLI::Range, NaN and infinities are refused.
 CLI::Validator finite_range(double lo, double hi);
 

@@ -61,6 +61,57 @@ CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what
   return sub->add_option("-o,--output", out, what)->required();
 }
 
+std::vector<CLI::Option*> add_embed_flags(CLI::App* sub, EmbedFlags& f, const std::string& group) {
+  auto& p = f.p;
+  std::vector<CLI::Option*> out;
+  out.push_back(sub->add_option("--bin", f.bin, "One sentence per service and bin of this length (within the window)")
+                    ->default_val("1h"));
+  out.push_back(
+      sub->add_option("--services", f.services,
+                      "Services file (docs/embed.md); default: the shipped one, share/darklens/services.txt"));
+  out.push_back(sub->add_option("--dim", p.dim_, "Vector size")->default_val(p.dim_)->check(CLI::Range(1, 1000)));
+  out.push_back(sub->add_option("--context", p.context_, "Context words each side")
+                    ->default_val(p.context_)
+                    ->check(CLI::Range(1, 100)));
+  out.push_back(sub->add_option("--negative", p.negative_, "Negative samples per word")
+                    ->default_val(p.negative_)
+                    ->check(CLI::Range(1, 100)));
+  out.push_back(sub->add_option("--epochs", p.epochs_, "Passes over each window's corpus")
+                    ->default_val(p.epochs_)
+                    ->check(CLI::Range(1, 1000)));
+  out.push_back(
+      sub->add_option("--min-count", p.min_count_, "Sources with fewer packets in a window get no vector there")
+          ->default_val(p.min_count_)
+          ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40)));
+  out.push_back(sub->add_option("--sample", p.sample_, "Down-sampling of frequent sources (0: none)")
+                    ->default_val(p.sample_)
+                    ->check(finite_range(0.0, 0.999)));
+  if (!group.empty()) {
+    for (auto* o : out) o->group(group);
+  }
+  return out;
+}
+
+analyze::EmbedOptions embed_options(const EmbedFlags& f) {
+  analyze::EmbedOptions e;
+  e.services = f.services;
+  e.bin_ns = features::parse_window(f.bin).length_ns_;
+  e.params = f.p;
+  embed::check(e.params);
+  return e;
+}
+
+void refuse_unused_embed_flags(const std::vector<CLI::Option*>& flags, bool embedding) {
+  if (embedding) return;
+  for (const auto* o : flags) {
+    if (o->count() > 0) {
+      throw ParamError(o->get_name() +
+                       " is for the embedding: add embed to --family (e.g. --family "
+                       "agm,intensity,fingerprints,embed)");
+    }
+  }
+}
+
 CLI::Validator finite_range(double lo, double hi) {
   return CLI::Validator(
       [lo, hi](std::string& text) -> std::string {

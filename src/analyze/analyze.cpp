@@ -105,6 +105,10 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   auto since = [](clock::time_point a) { return std::chrono::duration<double>(clock::now() - a).count(); };
   pipeline::parse_spec(options.pipeline);  // a bad spec fails before any reading
   refuse_stdin(captures, "analyze");
+  if (options.embed) {  // a bad services file or parameter fails before any reading
+    embed::check(options.embed->params);
+    embed::Services::read(options.embed->services);
+  }
   Analysis a;
   auto t = clock::now();
   {
@@ -116,6 +120,11 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   say(options.progress, "features: " + std::to_string(a.table.rows()) + " sources x " +
                             std::to_string(a.table.columns_.size()) + " columns from " +
                             std::to_string(a.counters.used_) + " packets (" + seconds_text(since(t)) + ")");
+  nlohmann::json embedding;
+  if (options.embed) {
+    embedding =
+        add_embedding(a.table, captures, options.features, *options.embed, nullptr, a.embedding, options.progress);
+  }
   if (a.table.rows() < 3) {
     throw ParamError("analyze: " + std::to_string(a.table.rows()) +
                      " sources left in the captures after filtering; at least 3 are needed to cluster");
@@ -179,6 +188,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                {"packets", features::packets_to_json(a.counters)},
                {"sources", a.table.rows()},
                {"columns", a.table.columns_.size()},
+               {"embedding", embedding},
                {"clustering", clustering},
                {"unexplained_clusters", unexplained},
                {"evaluation", evaluation},
@@ -220,6 +230,11 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
   run.transforms = a.result.fitted_;
   run.summary = a.summary;
   run.token = token;
+  if (options.embed) {
+    auto b = embed::to_bytes(a.embedding);
+    run.blobs = {
+        {kEmbedWords, std::move(b.words)}, {kEmbedInput, std::move(b.input)}, {kEmbedOutput, std::move(b.output)}};
+  }
   const cluster::Matrix& Y = a.result.embedding_;
   const cluster::Matrix& C = a.result.centroids_;
   std::vector<patterns::Pattern> fresh;

@@ -227,6 +227,22 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
     c.table = agg.table();
     counters = agg.counters();
   }
+  nlohmann::json embedding;
+  if (const auto e = c.model.summary.find("embedding"); e != c.model.summary.end() && !e->is_null()) {
+    // The window's vectors continue from the model's (i-DarkVec), so that
+    // they live in the space the patterns were found in.
+    const std::string origin = db.path() + ": model " + std::to_string(model_id);
+    const EmbedOptions eo = embed_options_from_json(*e, origin);
+    embed::ModelBytes b;
+    for (auto [name, part] : {std::pair{kEmbedWords, &b.words}, {kEmbedInput, &b.input}, {kEmbedOutput, &b.output}}) {
+      auto blob = db.blob(model_id, name);
+      if (!blob) throw FormatError(origin + " uses the embed family but its stored " + name + " is missing");
+      *part = std::move(*blob);
+    }
+    const embed::Model init = embed::from_bytes(b, eo.params.dim_, origin);
+    embed::Model last;
+    embedding = add_embedding(c.table, captures, fo, eo, &init, last, o.progress);
+  }
   if (c.table.columns_ != c.model.columns) {
     throw FormatError("classify: the new window has " + std::to_string(c.table.columns_.size()) +
                       " feature columns, model " + std::to_string(model_id) + " has " +
@@ -279,6 +295,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                {"window_end", iso8601_utc(w1)},
                {"sources", c.table.rows()},
                {"packets_used", counters.used_},
+               {"embedding", embedding},
                {"sources_in_known_patterns", known_rows},
                {"share_known", static_cast<double>(known_rows) / static_cast<double>(c.table.rows())},
                {"new_sources", g.fresh_rows.size()},

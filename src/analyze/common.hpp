@@ -42,6 +42,21 @@ std::string absolute_path(const std::string& path);
 int64_t publish_run(OutputDir& out, patterns::Store* db, const std::function<int64_t(const std::string& token)>& store,
                     const std::function<void(const nlohmann::json& stored)>& write);
 
+/// Appends the captures' embedding (EmbedOptions) to `table`: columns
+/// dv_0.. of kind number; a row whose source got no vector in its window
+/// (seen fewer than min_count times) gets zeros. Training starts from
+/// `init` when given; `last` receives the model a next window would start
+/// from. Returns what the summary says about it. Throws as embed's stages
+/// (the services file, a memory budget `max_memory` exceeded).
+nlohmann::json add_embedding(features::FeatureTable& table, const std::vector<std::string>& captures,
+                             const features::FeatureOptions& fo, const EmbedOptions& eo, const embed::Model* init,
+                             embed::Model& last, const std::function<void(const std::string&)>& progress);
+
+/// Names of the blobs a run's embedding model is stored under.
+inline constexpr const char* kEmbedWords = "embed.words";
+inline constexpr const char* kEmbedInput = "embed.input";
+inline constexpr const char* kEmbedOutput = "embed.output";
+
 /// (first window start, last window end) of a table.
 std::pair<int64_t, int64_t> window_range(const features::FeatureTable& t, const features::WindowSpec& w);
 

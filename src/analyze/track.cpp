@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common.hpp"
 #include "darklens/core/memory.hpp"
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
@@ -31,17 +33,25 @@ bool is_table(const std::string& path) {
   return ends(".csv") || ends(".npy");
 }
 
-// A capture's feature table (24 h windows; families as given), in the
-// shape read_matrix gives.
-pipeline::MatrixFile capture_table(const std::string& path, const std::string& families, int threads,
-                                   uint64_t max_memory) {
+// A capture's feature table (24 h windows; families as given, with the
+// embedding continuing from `embedding` when asked), in the shape
+// read_matrix gives.
+pipeline::MatrixFile capture_table(const std::string& path, const TrackOptions& o, uint64_t max_memory,
+                                   embed::Model& embedding, bool& embedded) {
   features::FeatureOptions opt;
-  opt.families_ = features::parse_families(families);
-  opt.threads_ = threads;
+  bool with_embed = false;
+  std::tie(opt.families_, with_embed) = parse_families(o.families);
+  opt.threads_ = o.threads;
   opt.max_memory_ = max_memory;
   features::Aggregator agg(opt);
   agg.add_file(path);
-  const auto t = agg.table();
+  auto t = agg.table();
+  if (with_embed) {
+    embed::Model last;
+    detail::add_embedding(t, {path}, opt, o.embed, embedded ? &embedding : nullptr, last, o.progress);
+    embedding = std::move(last);
+    embedded = true;
+  }
   pipeline::MatrixFile m;
   m.columns = t.columns_;
   m.X = pipeline::matrix_of(t);
@@ -88,8 +98,13 @@ std::vector<int> label_table(const pipeline::MatrixFile& m, ground_truth::Ground
 
 Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth gt, const TrackOptions& o) {
   pipeline::parse_spec(o.pipeline);  // a bad spec or family list fails before any reading
-  features::parse_families(o.families);
+  if (parse_families(o.families).second) {
+    embed::check(o.embed.params);
+    embed::Services::read(o.embed.services);
+  }
   std::vector<Day> days;
+  embed::Model embedding;  // each captured day's vectors continue from the day before (i-DarkVec)
+  bool embedded = false;
   uint64_t held = 0;  // bytes of the days' tables so far
   for (const auto& path : inputs) {
     Day d;
@@ -98,7 +113,7 @@ Tracking track(const std::vector<std::string>& inputs, ground_truth::GroundTruth
     MemoryBudget{o.max_memory}.check(held + 1, "track: the tables of " + std::to_string(days.size()) + " days",
                                      "raise it, or track fewer days at once");
     const uint64_t left = o.max_memory == 0 ? 0 : o.max_memory - held;
-    d.m = is_table(path) ? pipeline::read_matrix(path) : capture_table(path, o.families, o.threads, left);
+    d.m = is_table(path) ? pipeline::read_matrix(path) : capture_table(path, o, left, embedding, embedded);
     held += static_cast<uint64_t>(d.m.X.size()) * sizeof(double);
     pipeline::check_memory(o.max_memory, held, d.m.X.rows(), d.m.X.cols());
     if (!days.empty() && d.m.columns != days[0].m.columns) {

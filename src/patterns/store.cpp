@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "darklens/core/output_set.hpp"
 #include "darklens/core/text.hpp"
@@ -68,6 +69,15 @@ CREATE TABLE sightings(
 ALTER TABLE runs ADD COLUMN token TEXT;
 CREATE UNIQUE INDEX runs_by_token ON runs(token) WHERE token IS NOT NULL;
 )sql",
+    // 3 -> 4: binary parts of a run's model (the embedding's vectors a later
+    // window continues from), by name.
+    R"sql(
+CREATE TABLE blobs(
+  run INTEGER NOT NULL REFERENCES runs(id),
+  name TEXT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (run, name)) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -85,6 +95,9 @@ class Stmt {
     return check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   Stmt& bind_null(int i) { return check(sqlite3_bind_null(s_, i)); }
+  Stmt& bind_blob(int i, const std::string& v) {
+    return check(sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT));
+  }
   /// True while there is a row.
   bool step() {
     const int rc = sqlite3_step(s_);
@@ -99,6 +112,10 @@ class Stmt {
   int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }
   double f64(int c) const { return sqlite3_column_double(s_, c); }
   bool null(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+  std::string blob(int c) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
+  }
   std::string text(int c) const {
     const auto* p = sqlite3_column_text(s_, c);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
@@ -426,6 +443,12 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
     mem.step();
     mem.reset();
   }
+  Stmt blob(db_->h, "INSERT INTO blobs(run, name, data) VALUES (?,?,?)", path_);
+  for (const auto& [name, data] : run.blobs) {
+    blob.bind(1, id).bind(2, name).bind_blob(3, data);
+    blob.step();
+    blob.reset();
+  }
   Stmt sig(db_->h, "INSERT INTO sightings(run, pattern, sources, packets) VALUES (?,?,?,?)", path_);
   for (const auto& s : sightings) {
     sig.bind(1, id).bind(2, resolve(s.pattern)).bind(3, static_cast<int64_t>(s.sources));
@@ -449,6 +472,13 @@ RunRecord Store::run(int64_t id) const {
   s.bind(1, id);
   if (!s.step()) throw ParamError(path_ + ": no run " + std::to_string(id));
   return read_run(s);
+}
+
+std::optional<std::string> Store::blob(int64_t run, const std::string& name) const {
+  Stmt s(db_->h, "SELECT data FROM blobs WHERE run = ? AND name = ?", path_);
+  s.bind(1, run).bind(2, name);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
 }
 
 int64_t Store::latest_model() const {

@@ -167,15 +167,38 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["patterns", "export", "--db", db, "-o", export])
     doc = json.load(open(export))
     expect("patterns export json: runs and patterns", r.returncode == 0 and [x["kind"] for x in doc["runs"]] ==
-           ["analyze", "classify", "classify"] and doc["schema_version"] == 3)
+           ["analyze", "classify", "classify"] and doc["schema_version"] == 4)
     r = run(["patterns", "export", "--db", db, "--format", "csv"])
     rows = list(csv.DictReader(r.stdout.decode().splitlines()))
     expect("patterns export csv", r.returncode == 0 and any(x["name"] == "Mirai telnet" for x in rows))
     con = sqlite3.connect(db)
-    expect("database: WAL journal, schema version 3", con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and
-           con.execute("PRAGMA user_version").fetchone()[0] == 3)
+    expect("database: WAL journal, schema version 4", con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and
+           con.execute("PRAGMA user_version").fetchone()[0] == 4)
     runs_before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     con.close()
+
+    # The embedding as a feature family: stored with the model, continued by classify.
+    edb = os.path.join(tmp, "embed.db")
+    eout = os.path.join(tmp, "embed-a")
+    r = run(["analyze", day[0], "--family", "agm,intensity,fingerprints,embed", "--dim", "16", "--epochs", "3",
+             "--gt", gt, "--db", edb, "-q", "-o", eout])
+    summary = json.load(open(os.path.join(eout, "summary.json"))) if r.returncode == 0 else {}
+    header = open(os.path.join(eout, "features.csv")).readline().strip().split(",") if r.returncode == 0 else []
+    expect("analyze --family ...,embed: exit 0, dv_0..dv_15 in features.csv, the parameters in summary.json",
+           r.returncode == 0 and header[-16:] == [f"dv_{i}" for i in range(16)] and
+           summary["embedding"]["dim"] == 16 and summary["embedding"]["epochs"] == 3 and
+           summary["embedding"]["rows_without_vector"] == 0 and summary["evaluation"]["knn_accuracy"] > 0.9,
+           r.stderr + str(summary.get("embedding")).encode())
+    con = sqlite3.connect(edb)
+    blobs = dict(con.execute("SELECT name, length(data) FROM blobs").fetchall())
+    con.close()
+    expect("analyze --db: the embedding's model stored (words, input and output vectors)",
+           blobs.get("embed.input") == blobs.get("embed.output") and blobs.get("embed.input", 0) >=
+           summary.get("sources", 1) * 16 * 4 and blobs.get("embed.words", 0) > 0, blobs)
+    r = run(["classify", "--db", edb, day[1], "--gt", gt, "-q", "-o", os.path.join(tmp, "embed-c")])
+    cj = json.load(open(os.path.join(tmp, "embed-c", "classify.json"))) if r.returncode == 0 else {}
+    expect("classify with an embedding model: continues from its vectors, most sources known",
+           r.returncode == 0 and cj["embedding"]["continued"] is True and cj["share_known"] > 0.7, r.stderr)
 
     # Errors: the message names the file; nothing half-written.
     bad = os.path.join(tmp, "bad.pcap")

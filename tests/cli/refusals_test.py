@@ -53,6 +53,20 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["cluster", t, "--categories", "onehot", "-o", out])
     expect("cluster --categories onehot: refused, exit 2, the choices named",
            r.returncode == 2 and b"--categories: onehot not in {indicators,drop,numbers}" in r.stderr, r.stderr)
+    r = run(["analyze", day, "--dim", "8", "-q", "-o", out])
+    expect("analyze --dim without embed in --family: refused, exit 2, the fix named",
+           r.returncode == 2 and b"--dim is for the embedding: add embed to --family" in r.stderr and
+           not os.path.exists(out), r.stderr)
+    r = run(["analyze", day, "--family", "embed", "-q", "-o", out])
+    expect("analyze --family embed alone: refused, exit 2, darklens embed named",
+           r.returncode == 2 and b"the embedding joins other feature families" in r.stderr and
+           b"run darklens embed, then darklens cluster" in r.stderr, r.stderr)
+    r = run(["analyze", day, "--family", "agm,embed", "--services", os.path.join(tmp, "none.txt"), "-q", "-o", out])
+    expect("analyze with a missing --services file: refused before any reading, exit 3, the file named",
+           r.returncode == 3 and b"none.txt" in r.stderr and not os.path.exists(out), r.stderr)
+    r = run(["track", t, t, "--gt", os.path.join(days, "ground_truth.csv"), "--epochs", "3", "-o", out])
+    expect("track --epochs without embed in --family: refused, exit 2",
+           r.returncode == 2 and b"--epochs is for the embedding" in r.stderr, r.stderr)
     # Column kinds reach the outputs a user reads.
     import json
     meta = json.load(open(t + ".meta.json"))

@@ -244,5 +244,67 @@ TEST(Word2Vec, ParametersOutOfRangeAreRefused) {
   EXPECT_EQ(train(Corpus{}, Word2VecParams{}).words_.size(), 0u);
 }
 
+TEST(Windows, EachWindowStartsFromTheOneBeforeCarriedOver) {
+  // Window 1 sees 101 and 999's vectors come from `init`; window 2 sees
+  // neither: the carried model still holds both.
+  Model init;
+  init.dim_ = 4;
+  init.words_ = {IpAddr::v4(101), IpAddr::v4(999)};
+  init.input_ = {1, 2, 3, 4, 5, 6, 7, 8};
+  init.output_ = {0, 0, 0, 0, 1, 1, 1, 1};
+  Word2VecParams p;
+  p.dim_ = 4;
+  p.epochs_ = 2;
+  std::vector<std::pair<int64_t, Corpus>> corpora = {{0, planted(2, 5, 2, 3)}, {1, planted(1, 3, 1, 1)}};
+  for (auto& w : corpora[1].second.words_) w = IpAddr::v4(w.v4_value() + 5000);  // new sources only
+  std::vector<size_t> before;
+  Model last;
+  const auto out = train_windows(
+      corpora, p, &init, [&](size_t i) { before.push_back(i); }, {}, &last);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(before, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(out[0].model.words_.size(), corpora[0].second.words_.size());
+  EXPECT_EQ(out[0].model.input_, train(corpora[0].second, p, &init).input_);
+  Model carried = out[0].model;
+  carry_over(carried, init);
+  EXPECT_EQ(out[1].model.input_, train(corpora[1].second, p, &carried).input_);
+  // The last model: window 2's words, then window 1's, then 999 from init.
+  EXPECT_EQ(last.words_.size(), out[1].model.words_.size() + out[0].model.words_.size() + 1);
+  EXPECT_EQ(last.words_.back(), IpAddr::v4(999));
+  EXPECT_EQ(std::vector<float>(last.input_.end() - 4, last.input_.end()), (std::vector<float>{5, 6, 7, 8}));
+  EXPECT_EQ(std::vector<float>(last.output_.end() - 4, last.output_.end()), (std::vector<float>{1, 1, 1, 1}));
+}
+
+TEST(Windows, AModelAsBytesAndBack) {
+  Model m;
+  m.dim_ = 2;
+  m.words_ = {IpAddr::v4(0x0a000001), *IpAddr::parse("2001:db8::1")};
+  m.input_ = {0.5F, -1.25F, 3e-8F, 7};
+  m.output_ = {0, 1, 2, -0.0F};
+  const auto b = to_bytes(m);
+  EXPECT_EQ(b.words, "10.0.0.1\n2001:db8::1\n");
+  EXPECT_EQ(b.input.size(), 16u);
+  EXPECT_EQ(b.input.substr(0, 4), std::string("\0\0\0\x3f", 4));  // 0.5, little-endian float32
+  const Model back = from_bytes(b, 2, "db");
+  EXPECT_EQ(back.words_, m.words_);
+  EXPECT_EQ(back.input_, m.input_);
+  EXPECT_EQ(back.output_, m.output_);
+
+  auto bad = b;
+  bad.words = "10.0.0.1\nnot-an-address\n";
+  EXPECT_EQ(message([&] { from_bytes(bad, 2, "db"); }), "db: the embedding's word 2 is not an address");
+  bad.words = "10.0.0.1";
+  EXPECT_EQ(message([&] { from_bytes(bad, 2, "db"); }), "db: the embedding's word list does not end with a newline");
+  bad = b;
+  bad.output.pop_back();
+  EXPECT_EQ(message([&] { from_bytes(bad, 2, "db"); }),
+            "db: the embedding's output vectors hold 15 bytes; 16 expected");
+  bad = b;
+  bad.input.replace(0, 4, std::string("\0\0\xc0\x7f", 4));  // NaN
+  EXPECT_EQ(message([&] { from_bytes(bad, 2, "db"); }),
+            "db: the embedding's input vectors hold a value that is not finite");
+  EXPECT_EQ(message([&] { from_bytes(b, 0, "db"); }), "db: the embedding's vector size is 0; 1 to 1000 expected");
+}
+
 }  // namespace
 }  // namespace darklens::embed

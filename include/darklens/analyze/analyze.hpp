@@ -9,10 +9,12 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "darklens/core/output_set.hpp"
+#include "darklens/embed/embed.hpp"
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
 #include "darklens/patterns/patterns.hpp"
@@ -27,8 +29,31 @@ namespace darklens::analyze {
 inline constexpr const char* kDefaultFamilies = "agm,intensity,fingerprints";
 inline constexpr const char* kDefaultPipeline = pipeline::kDefaultPipeline;
 
+/// The DarkVec embedding as a feature family (`--family ...,embed`,
+/// docs/analyze.md "Embeddings as features"): each source's word2vec vector
+/// of its window (docs/embed.md) joins its row as columns dv_0..dv_{dim-1}.
+/// The captures, window and packet selection are the features' own.
+struct EmbedOptions {
+  std::string services;                  // services file; empty: the shipped one
+  int64_t bin_ns = 3600LL * 1000000000;  // one sentence per service and bin
+  embed::Word2VecParams params;
+};
+nlohmann::json to_json(const EmbedOptions& e);
+/// Throws FormatError naming `origin` when `j` is not what to_json wrote.
+EmbedOptions embed_options_from_json(const nlohmann::json& j, const std::string& origin);
+
+/// A --family list of analyze, classify or track: the feature families,
+/// and whether `embed` is among the names (the embedding joins them).
+/// Throws ParamError for an unknown name, or `embed` alone (the embedding
+/// joins other families; `darklens embed` then `darklens cluster` cluster
+/// embeddings alone).
+std::pair<std::vector<features::Family>, bool> parse_families(const std::string& list);
+
 struct Options {
   features::FeatureOptions features;  // families_ default: kDefaultFamilies
+  /// Set: the embedding joins the features (its model is stored with the
+  /// run, so that classify continues from it on a later window).
+  std::optional<EmbedOptions> embed;
   std::string pipeline = kDefaultPipeline;
   /// How category and address columns enter the distances (docs/cluster.md).
   pipeline::Categories categories = pipeline::Categories::kIndicators;
@@ -47,6 +72,7 @@ struct Options {
 
 struct Analysis {
   features::FeatureTable table;
+  embed::Model embedding;  // with Options::embed: the model a later window continues from
   features::AggregateCounters counters;
   pipeline::Result result;
   std::vector<profile::ClusterProfile> profiles;  // largest first, noise included

@@ -26,7 +26,8 @@ namespace darklens::analyze {
 
 struct TrackOptions {
   std::string pipeline = ::darklens::pipeline::kDefaultPipeline;
-  std::string families = kDefaultFamilies;  // for inputs that are captures (analyze's)
+  std::string families = kDefaultFamilies;  // for inputs that are captures (analyze's); may name embed
+  EmbedOptions embed;                       // with embed among the families
   std::string scale = "zscore";             // k-NN distances; fitted on day 1; "none"
   /// Category and address columns, encoded by day 1's values (docs/cluster.md).
   pipeline::Categories categories = pipeline::Categories::kIndicators;

@@ -125,4 +125,37 @@ uint64_t training_memory(size_t words, size_t tokens, const Word2VecParams& p);
 Model train(const Corpus& corpus, const Word2VecParams& p, const Model* previous = nullptr,
             const std::function<void(int)>& progress = {});
 
+/// Adds to `model` the words of `previous` it does not have, with their
+/// vectors there: the next window continues from both (i-DarkVec keeps the
+/// vectors of sources that were not seen for a while).
+void carry_over(Model& model, const Model& previous);
+
+/// One window's training: its start and the model of the words it saw.
+struct WindowModel {
+  int64_t start_ns = 0;
+  Model model;
+  size_t sources = 0, tokens = 0, sentences = 0;  // of the window's corpus
+};
+
+/// Trains every window's corpus in time order: the first from `init` (may
+/// be null), each later one from the one before, carried over. `before(i)`
+/// runs before window i trains (budget checks, writing the corpus out);
+/// `progress(i, epoch)` after each epoch. `last`, when given, receives the
+/// model a next window would start from.
+std::vector<WindowModel> train_windows(const std::vector<std::pair<int64_t, Corpus>>& corpora, const Word2VecParams& p,
+                                       const Model* init, const std::function<void(size_t)>& before = {},
+                                       const std::function<void(size_t, int)>& progress = {}, Model* last = nullptr);
+
+/// A model as bytes, to be stored (the pattern database keeps the model a
+/// later window continues from): the words as text, one per line, and the
+/// input and output vectors as little-endian float32, words x dim.
+struct ModelBytes {
+  std::string words, input, output;
+};
+ModelBytes to_bytes(const Model& m);
+/// The reverse; throws FormatError naming `origin` when the parts do not
+/// fit together (a word that is not an address, sizes that disagree with
+/// `dim`, a non-finite value).
+Model from_bytes(const ModelBytes& b, int dim, const std::string& origin);
+
 }  // namespace darklens::embed

@@ -22,7 +22,7 @@
 
 namespace darklens::patterns {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct RunRecord {
   int64_t id = 0;
@@ -37,6 +37,9 @@ struct RunRecord {
   nlohmann::json transforms;  // pipeline::Result::fitted_
   nlohmann::json summary;
   std::string token;  // names the run in its output directory (core/output_set.hpp); "" for none
+  /// Binary parts of the model, by name, written by save_run (read back
+  /// one at a time with Store::blob, not by run()/runs()).
+  std::vector<std::pair<std::string, std::string>> blobs;
 };
 
 struct Pattern {
@@ -113,6 +116,8 @@ class Store {
   std::vector<RunRecord> runs() const;
   /// Throws ParamError naming the id when there is no such run.
   RunRecord run(int64_t id) const;
+  /// A binary part a run was saved with (RunRecord::blobs); nullopt when none.
+  std::optional<std::string> blob(int64_t run, const std::string& name) const;
   /// The newest analyze run; throws ParamError when the database holds none.
   int64_t latest_model() const;
   /// Patterns of one model (0 = all), by id.
