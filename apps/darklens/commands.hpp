@@ -36,6 +36,7 @@ Command add_gt(CLI::App& app);
 Command add_analyze(CLI::App& app);
 Command add_classify(CLI::App& app);
 Command add_patterns(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 /// "198.51.100.0/24,2001:db8::/32" -> prefixes. Throws ParamError naming the bad one.
 std::vector<Cidr> parse_prefixes(const std::string& list);

@@ -2,6 +2,7 @@
 #include "darklens/analyze/analyze.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -89,6 +90,36 @@ nlohmann::json to_json(const ground_truth::LeftOut& left) {
   return {{"members", left.min_members}, {"classes_left_out", left.classes}, {"sources_left_out", left.rows}};
 }
 
+std::vector<std::string> row_labels(const features::FeatureTable& t, const ground_truth::GroundTruth* gt) {
+  std::vector<std::string> out;
+  if (!gt) return out;
+  out.resize(t.rows());
+  for (size_t i = 0; i < t.rows(); ++i) {
+    const int k = gt->index_of(t.source_[i]);
+    if (k >= 0) out[i] = gt->labels_[static_cast<size_t>(k)];
+  }
+  return out;
+}
+
+patterns::Member member_of(const features::FeatureTable& t, size_t row, int64_t pattern,
+                           const std::vector<std::string>& labels) {
+  patterns::Member m{t.source_[row].to_string(), t.window_start_ns_[row], pattern, std::nullopt, "", ""};
+  const size_t cols = t.columns_.size();
+  for (size_t c = 0; c < cols; ++c) {
+    if (t.columns_[c] == "agm_packets" || t.columns_[c] == "int_packets") {
+      m.packets = static_cast<uint64_t>(std::max(0.0, t.at(row, c)));
+      break;
+    }
+  }
+  if (!labels.empty()) m.label = labels[row];
+  m.features.resize(cols * 4);
+  for (size_t c = 0; c < cols; ++c) {
+    const auto u = std::bit_cast<uint32_t>(static_cast<float>(t.at(row, c)));
+    for (size_t b = 0; b < 4; ++b) m.features[c * 4 + b] = static_cast<char>((u >> (8 * b)) & 0xff);
+  }
+  return m;
+}
+
 std::pair<int64_t, int64_t> window_range(const features::FeatureTable& t, const features::WindowSpec& w) {
   if (t.rows() == 0) return {0, 0};
   const auto [lo, hi] = std::minmax_element(t.window_start_ns_.begin(), t.window_start_ns_.end());
@@ -125,6 +156,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
     embedding =
         add_embedding(a.table, captures, options.features, *options.embed, nullptr, a.embedding, options.progress);
   }
+  a.labels = row_labels(a.table, options.gt);
   if (a.table.rows() < 3) {
     throw ParamError("analyze: " + std::to_string(a.table.rows()) +
                      " sources left in the captures after filtering; at least 3 are needed to cluster");
@@ -230,6 +262,7 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
   run.transforms = a.result.fitted_;
   run.summary = a.summary;
   run.token = token;
+  run.blobs.emplace_back(kReportBlob, dump_json(report::to_json(a.report)));
   if (options.embed) {
     auto b = embed::to_bytes(a.embedding);
     run.blobs = {
@@ -255,7 +288,7 @@ int64_t store(patterns::Store& db, const Analysis& a, const std::vector<std::str
   for (size_t i = 0; i < a.table.rows(); ++i) {
     const int l = a.result.labels_[i];
     const int64_t pid = l < 0 ? 0 : -static_cast<int64_t>(index_of_cluster.at(l)) - 1;
-    members.push_back({a.table.source_[i].to_string(), a.table.window_start_ns_[i], pid});
+    members.push_back(member_of(a.table, i, pid, a.labels));
   }
   return db.save_run(run, fresh, std::move(members), sightings);
 }

@@ -251,6 +251,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   say(o.progress, "features: " + std::to_string(c.table.rows()) + " sources from " + std::to_string(counters.used_) +
                       " packets (" + seconds_text(since(t)) + ")");
   if (c.table.rows() == 0) throw ParamError("classify: no source left in the captures after filtering");
+  c.labels = row_labels(c.table, o.gt);
 
   t = clock::now();
   const cluster::Matrix Y = pipeline::project(pipeline::matrix_of(c.table), c.model.transforms, o.threads);
@@ -373,7 +374,7 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
     } else if (c.new_of_row[i] >= 0) {
       pid = -static_cast<int64_t>(c.new_of_row[i]) - 1;
     }
-    members.push_back({c.table.source_[i].to_string(), c.table.window_start_ns_[i], pid});
+    members.push_back(member_of(c.table, i, pid, c.labels));
   }
   const int64_t id = db.save_run(run, c.fresh, std::move(members), sightings);
   // The new groups have pattern ids now: the summary and the report show them.
@@ -383,6 +384,7 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
   c.report.patterns = c.summary["patterns"];
   const auto names = profile_names(c);
   for (size_t i = 0; i < names.size() && i < c.report.profiles.size(); ++i) c.report.profiles[i].update(names[i]);
+  db.save_blob(id, kReportBlob, dump_json(report::to_json(c.report)));
   return id;
 }
 

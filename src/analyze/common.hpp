@@ -52,6 +52,18 @@ nlohmann::json add_embedding(features::FeatureTable& table, const std::vector<st
                              const features::FeatureOptions& fo, const EmbedOptions& eo, const embed::Model* init,
                              embed::Model& last, const std::function<void(const std::string&)>& progress);
 
+/// Each row's ground-truth label ("" for none); empty without ground truth.
+std::vector<std::string> row_labels(const features::FeatureTable& t, const ground_truth::GroundTruth* gt);
+
+/// Row `row` as a database member (patterns::Member): in `pattern`, with
+/// its packets (the agm or intensity family's count, when present), its
+/// label (from `labels`, when not empty) and its feature values.
+patterns::Member member_of(const features::FeatureTable& t, size_t row, int64_t pattern,
+                           const std::vector<std::string>& labels);
+
+/// The blob a run's report document is stored under (report::to_json), for `serve`.
+inline constexpr const char* kReportBlob = "report.json";
+
 /// Names of the blobs a run's embedding model is stored under.
 inline constexpr const char* kEmbedWords = "embed.words";
 inline constexpr const char* kEmbedInput = "embed.input";

@@ -78,6 +78,13 @@ CREATE TABLE blobs(
   data BLOB NOT NULL,
   PRIMARY KEY (run, name)) WITHOUT ROWID;
 )sql",
+    // 4 -> 5: what `serve` answers about one address: its packets, its
+    // ground-truth label and its feature values in each run.
+    R"sql(
+ALTER TABLE members ADD COLUMN packets INTEGER;
+ALTER TABLE members ADD COLUMN label TEXT;
+ALTER TABLE members ADD COLUMN features BLOB;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -431,7 +438,9 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
   std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
     return a.source != b.source ? a.source < b.source : a.window_start_ns < b.window_start_ns;
   });
-  Stmt mem(db_->h, "INSERT INTO members(run, source, window_start, pattern) VALUES (?,?,?,?)", path_);
+  Stmt mem(db_->h,
+           "INSERT INTO members(run, source, window_start, pattern, packets, label, features) VALUES (?,?,?,?,?,?,?)",
+           path_);
   for (const auto& m : members) {
     mem.bind(1, id).bind(2, m.source).bind(3, m.window_start_ns);
     const int64_t pid = resolve(m.pattern);
@@ -439,6 +448,21 @@ int64_t Store::save_run(const RunRecord& run, std::vector<Pattern>& fresh, std::
       mem.bind(4, pid);
     } else {
       mem.bind_null(4);
+    }
+    if (m.packets) {
+      mem.bind(5, static_cast<int64_t>(*m.packets));
+    } else {
+      mem.bind_null(5);
+    }
+    if (m.label.empty()) {
+      mem.bind_null(6);
+    } else {
+      mem.bind(6, m.label);
+    }
+    if (m.features.empty()) {
+      mem.bind_null(7);
+    } else {
+      mem.bind_blob(7, m.features);
     }
     mem.step();
     mem.reset();
@@ -481,6 +505,13 @@ std::optional<std::string> Store::blob(int64_t run, const std::string& name) con
   return s.blob(0);
 }
 
+std::vector<std::string> Store::run_columns(int64_t id) const {
+  Stmt s(db_->h, "SELECT columns FROM runs WHERE id = ?", path_);
+  s.bind(1, id);
+  if (!s.step()) throw ParamError(path_ + ": no run " + std::to_string(id));
+  return s.json_as<std::vector<std::string>>(0, "run's columns");
+}
+
 int64_t Store::latest_model() const {
   Stmt s(db_->h, "SELECT max(id) FROM runs WHERE kind = 'analyze'", path_);
   if (!s.step() || s.null(0)) {
@@ -521,6 +552,36 @@ std::vector<Member> Store::members(int64_t run) const {
   std::vector<Member> out;
   while (s.step()) out.push_back({s.text(0), s.i64(1), s.null(2) ? 0 : s.i64(2)});
   return out;
+}
+
+std::vector<SourceRecord> Store::source_history(const std::string& source, size_t limit) const {
+  Stmt s(db_->h,
+         "SELECT m.run, m.window_start, m.pattern, m.packets, m.label, m.features, r.kind, r.model_run "
+         "FROM members m JOIN runs r ON r.id = m.run WHERE m.source = ? ORDER BY m.window_start, m.run LIMIT ?",
+         path_);
+  s.bind(1, source).bind(2, static_cast<int64_t>(limit));
+  std::vector<SourceRecord> out;
+  while (s.step()) {
+    SourceRecord r;
+    r.run = s.i64(0);
+    r.window_start_ns = s.i64(1);
+    r.pattern = s.null(2) ? 0 : s.i64(2);
+    if (!s.null(3)) r.packets = static_cast<uint64_t>(s.i64(3));
+    r.label = s.text(4);
+    r.features = s.blob(5);
+    r.kind = s.text(6);
+    r.model_run = s.null(7) ? 0 : s.i64(7);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void Store::save_blob(int64_t run, const std::string& name, const std::string& data) {
+  Transaction t(db_->h, path_);
+  Stmt s(db_->h, "INSERT OR REPLACE INTO blobs(run, name, data) VALUES (?,?,?)", path_);
+  s.bind(1, run).bind(2, name).bind_blob(3, data);
+  s.step();
+  t.commit();
 }
 
 void Store::set_name(int64_t pattern, const std::string& name) {

@@ -3,6 +3,8 @@
 chromedriver over the W3C WebDriver protocol with the standard library):
 the page loads from a file with the network unused, logs no console error,
 every chart is drawn (visible SVG shapes), and the screenshot is not blank.
+Then darklens serve's lookup page: an address typed in and looked up shows
+its record, and the report served at /v1/runs/1/report draws its charts.
 Exit 77 (skipped) when chromium or chromedriver is not installed."""
 import base64
 import json
@@ -91,7 +93,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # A SOM pipeline, so the U-matrix and hit map are drawn too.
     r = subprocess.run([darklens, "analyze", os.path.join(days, "darknet-2021-05-01.pcap"), "--gt",
                         os.path.join(days, "ground_truth.csv"), "--pipeline", "log1p|zscore|som:6x6|kmeans:k=auto",
-                        "-o", out, "-q"], capture_output=True)
+                        "--db", os.path.join(tmp, "p.db"), "-o", out, "-q"], capture_output=True)
     expect("analyze with a SOM pipeline", r.returncode == 0, r.stderr)
     report = os.path.join(out, "report.html")
 
@@ -139,6 +141,36 @@ with tempfile.TemporaryDirectory() as tmp:
             open(os.path.join(tmp, "shot.png"), "wb").write(png)
             w, h, colours, top = png_pixels(png)
             expect("screenshot is not blank", colours > 20 and top < 0.95, (w, h, colours, top))
+            # darklens serve's page in the same browser.
+            server = subprocess.Popen([darklens, "serve", "--db", os.path.join(tmp, "p.db"), "--listen",
+                                       "127.0.0.1:0", "-q"], stdout=subprocess.PIPE)
+            try:
+                site = server.stdout.readline().decode().split()[2]  # "listening on http://127.0.0.1:PORT/ ..."
+                address = open(os.path.join(out, "clusters.csv")).read().splitlines()[1].split(",")[0]
+                call(base, "POST", s + "/url", {"url": site})
+                call(base, "POST", s + "/execute/sync", {"script": """
+                    document.getElementById('ip').value = arguments[0];
+                    document.getElementById('lookup').requestSubmit();""", "args": [address]})
+                summary = ""
+                for _ in range(100):
+                    summary = call(base, "POST", s + "/execute/sync", {
+                        "script": "return document.getElementById('summary').textContent;", "args": []})
+                    if summary:
+                        break
+                    time.sleep(0.1)
+                expect("serve's page: an address looked up shows its record",
+                       summary.startswith(address + ": seen in 1 window(s)"), summary)
+                call(base, "POST", s + "/url", {"url": site + "v1/runs/1/report"})
+                shapes = call(base, "POST", s + "/execute/sync", {
+                    "script": "return document.querySelectorAll('svg.chart rect, svg.chart circle').length;",
+                    "args": []})
+                expect("the report served at /v1/runs/1/report draws its charts", shapes > 30, shapes)
+                logs = call(base, "POST", s + "/se/log", {"type": "browser"})
+                errors = [e for e in logs if e.get("level") in ("SEVERE", "ERROR")]
+                expect("serve's pages: no console errors", not errors, errors)
+            finally:
+                server.terminate()
+                server.wait(timeout=20)
         finally:
             call(base, "DELETE", s)
     finally:

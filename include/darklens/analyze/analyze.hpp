@@ -72,7 +72,8 @@ struct Options {
 
 struct Analysis {
   features::FeatureTable table;
-  embed::Model embedding;  // with Options::embed: the model a later window continues from
+  embed::Model embedding;           // with Options::embed: the model a later window continues from
+  std::vector<std::string> labels;  // each row's ground-truth label ("" none); empty without ground truth
   features::AggregateCounters counters;
   pipeline::Result result;
   std::vector<profile::ClusterProfile> profiles;  // largest first, noise included
@@ -119,6 +120,7 @@ struct Classification {
   patterns::RunRecord model;
   std::vector<patterns::Pattern> known;
   features::FeatureTable table;
+  std::vector<std::string> labels;                // each row's ground-truth label; empty without ground truth
   std::vector<int> known_of_row;                  // index into `known`, or -1
   std::vector<int> new_of_row;                    // new group index, -1 (not new), or cluster::kNoise... see docs
   std::vector<patterns::Pattern> fresh;           // the new groups, as patterns (ids 0 until stored)

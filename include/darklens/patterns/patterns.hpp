@@ -22,7 +22,7 @@
 
 namespace darklens::patterns {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 struct RunRecord {
   int64_t id = 0;
@@ -59,6 +59,19 @@ struct Member {
   std::string source;
   int64_t window_start_ns = 0;
   int64_t pattern = 0;
+  std::optional<uint64_t> packets;  // the source's packets in the window, when a family counts them
+  std::string label;                // its ground-truth label ("" for none)
+  std::string features;             // its feature row: float32 little-endian, one per run column ("" for none)
+};
+
+/// One run's record of one source (Store::source_history).
+struct SourceRecord {
+  int64_t run = 0, model_run = 0;
+  std::string kind;  // the run's
+  int64_t window_start_ns = 0;
+  int64_t pattern = 0;  // 0: none
+  std::optional<uint64_t> packets;
+  std::string label, features;
 };
 
 /// How many sources and packets of a run a pattern had.
@@ -118,6 +131,8 @@ class Store {
   RunRecord run(int64_t id) const;
   /// A binary part a run was saved with (RunRecord::blobs); nullopt when none.
   std::optional<std::string> blob(int64_t run, const std::string& name) const;
+  /// A run's column names alone (run() parses every stored JSON of it).
+  std::vector<std::string> run_columns(int64_t id) const;
   /// The newest analyze run; throws ParamError when the database holds none.
   int64_t latest_model() const;
   /// Patterns of one model (0 = all), by id.
@@ -126,6 +141,11 @@ class Store {
   Pattern pattern(int64_t id) const;
   std::vector<Sighting> sightings(int64_t pattern) const;
   std::vector<Member> members(int64_t run) const;
+  /// Every run's record of `source` (an address as IpAddr::to_string
+  /// writes it), oldest window first, at most `limit`.
+  std::vector<SourceRecord> source_history(const std::string& source, size_t limit = 1000) const;
+  /// Adds (or replaces) a binary part of a stored run (RunRecord::blobs).
+  void save_blob(int64_t run, const std::string& name, const std::string& data);
   /// Throws ParamError when there is no such pattern.
   void set_name(int64_t pattern, const std::string& name);
 

@@ -1,0 +1,80 @@
+// darklens serve (docs/serve.md): the pattern database over HTTP/JSON.
+//
+//   handle()  one request -> one response, no socket: the whole API, tested
+//             as a function (tests/serve/) and over loopback (tests/cli/)
+//   Server    cpp-httplib around handle(): bounded bodies, timeouts, a
+//             fixed thread pool, one log line per request
+//
+// Every read opens the database read-only (WAL: readers never wait for a
+// writer, and see whole runs only). No part of a request names a file.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace darklens::serve {
+
+struct Request {
+  std::string method = "GET";
+  std::string path;                          // "/v1/ip/198.51.100.7", without the query
+  std::map<std::string, std::string> query;  // decoded parameters
+  std::string authorization;                 // the Authorization header ("" when absent)
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+struct ApiOptions {
+  std::string db;       // the pattern database (darklens analyze --db)
+  std::string token;    // "" = none: every request is answered
+  std::string version;  // darklens's, for /v1/version
+};
+
+/// The API: GET /, /v1/health, /v1/version, /v1/openapi.json,
+/// /v1/ip/{address}, /v1/patterns, /v1/patterns/{id}, /v1/runs,
+/// /v1/runs/{id}, /v1/runs/{id}/report. With a token, every request but
+/// /v1/health needs `Authorization: Bearer TOKEN`. Never throws: an error
+/// is a JSON body {"error": {"status": N, "message": "..."}} with that
+/// HTTP status (400 bad input, 401 no or wrong token, 404 unknown, 405
+/// another method, 500 a damaged database).
+Response handle(const ApiOptions& options, const Request& request);
+
+/// The OpenAPI 3 document of the API (served at /v1/openapi.json).
+std::string openapi_json(const std::string& version);
+
+struct ServerOptions {
+  ApiOptions api;
+  std::string host = "127.0.0.1";  // another address needs a token
+  int port = 8080;                 // 0: any free port (port() tells which)
+  int threads = 8;                 // requests answered at once
+  size_t max_body = 1 << 20;       // bytes of a request body
+  int timeout_s = 10;              // reading a request, writing a response
+  /// One line per request ("GET /v1/runs 200 1.2 ms"); none when empty.
+  std::function<void(const std::string&)> log;
+};
+
+class Server {
+ public:
+  /// Throws ParamError for a non-loopback host without a token, IoError
+  /// when the database is missing or the address cannot be bound.
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  int port() const;
+  /// Answers requests until stop() (from another thread or a signal handler's thread).
+  void run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace darklens::serve
