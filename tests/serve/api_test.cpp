@@ -95,7 +95,9 @@ TEST(ServeApi, AnAddressAsAnalyzeSawIt) {
   EXPECT_EQ(j["label"], a.labels[row]);
   EXPECT_EQ(j["packets"], a.table.at(row, a.table.column("agm_packets")));
   ASSERT_EQ(j["patterns"].size(), pattern > 0 ? 1U : 0U);
-  if (pattern > 0) EXPECT_EQ(j["patterns"][0]["id"], pattern);
+  if (pattern > 0) {
+    EXPECT_EQ(j["patterns"][0]["id"], pattern);
+  }
   const json& f = j["latest"]["features"];
   ASSERT_EQ(f.size(), a.table.columns_.size());
   for (size_t c = 0; c < a.table.columns_.size(); ++c) {
