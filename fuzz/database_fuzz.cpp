@@ -1,7 +1,7 @@
 // Fuzz target: a pattern database received from someone else: the bytes
 // as an SQLite file, opened read-only and read whole (runs, patterns,
-// their sightings, a run's members and its stored embedding model), then
-// opened writable (migration).
+// their sightings, a run's members and its stored embedding model, watch's
+// events), then opened writable (migration).
 #include <cstddef>
 #include <cstdint>
 
@@ -34,11 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (++n > 64) break;
       (void)db.sightings(p.id);
     }
+    (void)db.events(0, 64);
+    (void)db.last_event("window_closed");
   } catch (const Error&) {
   }
   try {
     patterns::Store db(path);
     (void)db.runs();
+    (void)db.events(0, 64);
   } catch (const Error&) {
   }
   fuzz_remove(path);

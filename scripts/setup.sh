@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libigraph-dev libhnswlib-dev
   python3 python3-sklearn python3-numpy python3-dpkt python3-pandas python3-igraph python3-gensim
-  tshark tcpdump zstd gzip time dnsmasq-base strace curl wrk
+  tshark tcpdump tcpreplay zstd gzip time dnsmasq-base strace curl wrk
   chromium chromium-driver
 )
 

@@ -78,6 +78,7 @@ Command add_serve(CLI::App& app) {
   add_threads(sub, o->threads, "requests answered at once (0: 8)");
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
+            allocator_for_long_runs();
             serve::ServerOptions so;
             std::tie(so.host, so.port) = parse_listen(o->listen);
             so.api.db = o->db;

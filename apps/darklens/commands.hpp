@@ -37,6 +37,7 @@ Command add_analyze(CLI::App& app);
 Command add_classify(CLI::App& app);
 Command add_patterns(CLI::App& app);
 Command add_serve(CLI::App& app);
+Command add_watch(CLI::App& app);
 
 /// "198.51.100.0/24,2001:db8::/32" -> prefixes. Throws ParamError naming the bad one.
 std::vector<Cidr> parse_prefixes(const std::string& list);
@@ -70,6 +71,10 @@ analyze::EmbedOptions embed_options(const EmbedFlags& f);
 /// Throws ParamError when one of `flags` was given but the run has no
 /// embedding ("--dim is for the embedding: add embed to --family").
 void refuse_unused_embed_flags(const std::vector<CLI::Option*>& flags, bool embedding);
+
+/// For commands that run for days (watch, serve): freed memory goes back to
+/// the system after a second (allocator.cpp keeps it, for batch runs).
+void allocator_for_long_runs();
 
 /// A number in [lo, hi]; unlike CLI::Range, NaN and infinities are refused.
 CLI::Validator finite_range(double lo, double hi);

@@ -6,6 +6,10 @@
 #include "commands.hpp"
 #include "darklens/error.hpp"
 
+#ifdef DARKLENS_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace darklens::cli {
 
 CLI::Option* add_threads(CLI::App* sub, int& threads, const std::string& more) {
@@ -110,6 +114,26 @@ void refuse_unused_embed_flags(const std::vector<CLI::Option*>& flags, bool embe
                        "agm,intensity,fingerprints,embed)");
     }
   }
+}
+
+void allocator_for_long_runs() {
+#ifdef DARKLENS_JEMALLOC
+  // allocator.cpp keeps freed memory for good (right for a batch run); a
+  // command that runs for days hands it back after a second instead: the
+  // arenas to come and the ones there are.
+  ssize_t ms = 1000;
+  mallctl("arenas.dirty_decay_ms", nullptr, nullptr, &ms, sizeof ms);
+  mallctl("arenas.muzzy_decay_ms", nullptr, nullptr, &ms, sizeof ms);
+  unsigned arenas = 0;
+  size_t size = sizeof arenas;
+  if (mallctl("arenas.narenas", &arenas, &size, nullptr, 0) != 0) return;
+  for (unsigned i = 0; i < arenas; ++i) {
+    for (const char* what : {"dirty_decay_ms", "muzzy_decay_ms"}) {
+      const std::string key = "arena." + std::to_string(i) + "." + what;
+      mallctl(key.c_str(), nullptr, nullptr, &ms, sizeof ms);
+    }
+  }
+#endif
 }
 
 CLI::Validator finite_range(double lo, double hi) {

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   std::vector<cli::Command> commands = {cli::add_stats(app),    cli::add_features(app), cli::add_embed(app),
                                         cli::add_cluster(app),  cli::add_evaluate(app), cli::add_track(app),
                                         cli::add_gt(app),       cli::add_analyze(app),  cli::add_classify(app),
-                                        cli::add_patterns(app), cli::add_serve(app),    cli::add_synth(app)};
+                                        cli::add_patterns(app), cli::add_serve(app),    cli::add_watch(app),
+                                        cli::add_synth(app)};
   for (auto& c : commands) {
     c.sub->footer(
         "Global option (before or after the command): --sync fsyncs every output before it is "

@@ -71,6 +71,20 @@ Grouping group_rows(Classification& c, const cluster::Matrix& Y, const ClassifyO
     g.groups = r.labels_;
     g.new_clustering = pipeline::to_json(r.summary_);
   }
+  // Groups of fewer than min_group sources are noise; the rest renumbered in order.
+  if (o.min_group > 1) {
+    std::map<int, size_t> size;
+    for (int x : g.groups) {
+      if (x >= 0) ++size[x];
+    }
+    std::map<int, int> renumber;
+    for (const auto& [x, n] : size) {
+      if (n >= o.min_group) renumber.emplace(x, static_cast<int>(renumber.size()));
+    }
+    for (int& x : g.groups) {
+      if (x >= 0) x = renumber.count(x) ? renumber.at(x) : cluster::kNoise;
+    }
+  }
   for (int x : g.groups) g.new_groups = std::max(g.new_groups, x + 1);
   c.new_of_row.assign(c.table.rows(), -2);
   g.labels.assign(c.known_of_row.begin(), c.known_of_row.end());
@@ -139,12 +153,13 @@ nlohmann::json pattern_status(const Classification& c, const std::map<int, const
 
 // Day-over-day agreement with the model's window over the sources in both.
 nlohmann::json tracking_vs_model(const patterns::Store& db, const Classification& c, int64_t model_id) {
-  std::unordered_map<std::string, int64_t> then;
-  for (const auto& m : db.members(model_id)) then[m.source] = m.pattern;
+  std::vector<std::string> sources(c.table.rows());
+  for (size_t i = 0; i < c.table.rows(); ++i) sources[i] = c.table.source_[i].to_string();
+  const auto then = db.member_patterns(model_id, sources);
   std::vector<int> a_then, a_now;
   size_t same = 0;
   for (size_t i = 0; i < c.table.rows(); ++i) {
-    const auto it = then.find(c.table.source_[i].to_string());
+    const auto it = then.find(sources[i]);
     if (it == then.end()) continue;
     a_then.push_back(static_cast<int>(it->second) - 1);  // pattern id - 1; no pattern -> -1
     const int now = c.known_of_row[i] >= 0 ? static_cast<int>(c.known[static_cast<size_t>(c.known_of_row[i])].id) - 1
@@ -158,7 +173,8 @@ nlohmann::json tracking_vs_model(const patterns::Store& db, const Classification
 }
 
 // The report's lines over time: the model's window, earlier classify runs
-// of the same model, this one.
+// of the same model (the newest kSeriesRuns), this one.
+constexpr size_t kSeriesRuns = 200;
 nlohmann::json series(const patterns::Store& db, const Classification& c, int64_t model_id, int64_t w0) {
   nlohmann::json xs = nlohmann::json::array(), ami = nlohmann::json::array(), knn = nlohmann::json::array(),
                  known_share = nlohmann::json::array();
@@ -170,8 +186,9 @@ nlohmann::json series(const patterns::Store& db, const Classification& c, int64_
     known_share.push_back(is_model ? nlohmann::json(1.0) : s.value("share_known", nlohmann::json(nullptr)));
   };
   point(c.model.summary.value("window_start", iso8601_utc(c.model.window_start_ns)), c.model.summary, true);
-  for (const auto& r : db.runs()) {
-    if (r.kind == "classify" && r.model_run == model_id) point(r.summary.value("window_start", ""), r.summary, false);
+  // The newest earlier runs only: a watch stores one every few minutes.
+  for (const auto& summary : db.classify_summaries(model_id, kSeriesRuns)) {
+    point(summary.value("window_start", ""), summary, false);
   }
   point(iso8601_utc(w0), c.summary, false);
   return {{"x", xs},
@@ -219,6 +236,14 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
   c.model = db.run(model_id);
   features::FeatureOptions fo = model_features(db, c.model, model_id, o.threads);
   fo.max_memory_ = o.max_memory;
+  if (o.span) {
+    const auto [from, to] = *o.span;
+    if (to <= from) throw ParamError("classify: an empty time span");
+    fo.window_ = {to - from, from};
+    fo.time_from_ns_ = from;
+    fo.time_to_ns_ = to;
+  }
+  c.window = fo.window_;
   features::AggregateCounters counters;
   auto t = clock::now();
   {
@@ -339,9 +364,7 @@ int64_t store(patterns::Store& db, Classification& c, const std::vector<std::str
   run.kind = "classify";
   run.model_run = c.model.id;
   run.created = now_utc();
-  features::WindowSpec w;
-  w.length_ns_ = c.model.features.at("window_ns").get<int64_t>();
-  const auto [w0, w1] = window_range(c.table, w);
+  const auto [w0, w1] = window_range(c.table, c.window);
   run.window_start_ns = w0;
   run.window_end_ns = w1;
   run.inputs = inputs;

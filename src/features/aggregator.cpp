@@ -142,8 +142,10 @@ struct Aggregator::Impl {
   /// What a packet is used for, and the key of the row it updates.
   enum class Use : uint8_t { kSkip, kSource, kSynAck };
   Use select(const Packet& p, Key& k) {
+    const auto selected = filter::select_packet(selection, p);
+    if (selected == filter::Selected::kOutsideTime) return Use::kSkip;  // another window's
     ++counters.packets_;
-    switch (filter::select_packet(selection, p)) {
+    switch (selected) {
       case filter::Selected::kResponder:
         // The responder: never a source. Its SYN-ACK opens a handshake with
         // the source it answers.
@@ -161,6 +163,7 @@ struct Aggregator::Impl {
         ++counters.class_filtered_;
         return Use::kSkip;
       case filter::Selected::kUsed:
+      case filter::Selected::kOutsideTime:
         break;
     }
     ++counters.used_;

@@ -74,6 +74,7 @@ bool in_darknet(const std::vector<Cidr>& darknet, const IpAddr& a) {
 }
 
 Selected select_packet(const Selection& s, const Packet& p) {
+  if (p.ts_ns_ < s.from_ns_ || p.ts_ns_ >= s.to_ns_) return Selected::kOutsideTime;
   if (!s.darknet_.empty() && in_darknet(s.darknet_, p.src_)) return Selected::kResponder;
   if (!in_darknet(s.darknet_, p.dst_)) return Selected::kOutsidePrefix;
   if (!(s.classes_ & (1u << static_cast<int>(classify(p))))) return Selected::kClassFiltered;

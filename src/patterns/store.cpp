@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <unordered_map>
 
 #include "darklens/core/output_set.hpp"
 #include "darklens/core/text.hpp"
@@ -84,6 +85,18 @@ CREATE TABLE blobs(
 ALTER TABLE members ADD COLUMN packets INTEGER;
 ALTER TABLE members ADD COLUMN label TEXT;
 ALTER TABLE members ADD COLUMN features BLOB;
+)sql",
+    // 5 -> 6: the events of `darklens watch` (docs/watch.md), numbered for
+    // `serve`'s /v1/events?since= and for a restarted watch.
+    R"sql(
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  window_end INTEGER NOT NULL,
+  run INTEGER REFERENCES runs(id),
+  body TEXT NOT NULL);
+CREATE INDEX events_by_kind ON events(kind, seq);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -491,6 +504,29 @@ std::vector<RunRecord> Store::runs() const {
   return out;
 }
 
+std::unordered_map<std::string, int64_t> Store::member_patterns(int64_t run,
+                                                                const std::vector<std::string>& sources) const {
+  Stmt s(db_->h, "SELECT pattern FROM members WHERE run = ? AND source = ? ORDER BY window_start DESC LIMIT 1", path_);
+  std::unordered_map<std::string, int64_t> out;
+  for (const auto& source : sources) {
+    s.bind(1, run).bind(2, source);
+    if (s.step()) out[source] = s.null(0) ? 0 : s.i64(0);
+    s.reset();
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> Store::classify_summaries(int64_t model_run, size_t newest) const {
+  Stmt s(db_->h,
+         "SELECT summary FROM (SELECT id, summary FROM runs WHERE kind = 'classify' AND model_run = ? ORDER BY id DESC "
+         "LIMIT ?) ORDER BY id",
+         path_);
+  s.bind(1, model_run).bind(2, static_cast<int64_t>(std::min<size_t>(newest, INT64_MAX)));
+  std::vector<nlohmann::json> out;
+  while (s.step()) out.push_back(s.json(0));
+  return out;
+}
+
 RunRecord Store::run(int64_t id) const {
   Stmt s(db_->h, (std::string(kRunColumns) + " WHERE id = ?").c_str(), path_);
   s.bind(1, id);
@@ -546,11 +582,21 @@ std::vector<Sighting> Store::sightings(int64_t pattern) const {
 }
 
 std::vector<Member> Store::members(int64_t run) const {
-  Stmt s(db_->h, "SELECT source, window_start, pattern FROM members WHERE run = ? ORDER BY window_start, source",
+  Stmt s(db_->h,
+         "SELECT source, window_start, pattern, packets, label FROM members WHERE run = ? ORDER BY window_start, "
+         "source",
          path_);
   s.bind(1, run);
   std::vector<Member> out;
-  while (s.step()) out.push_back({s.text(0), s.i64(1), s.null(2) ? 0 : s.i64(2)});
+  while (s.step()) {
+    Member m;
+    m.source = s.text(0);
+    m.window_start_ns = s.i64(1);
+    m.pattern = s.null(2) ? 0 : s.i64(2);
+    if (!s.null(3)) m.packets = static_cast<uint64_t>(s.i64(3));
+    m.label = s.text(4);
+    out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -582,6 +628,64 @@ void Store::save_blob(int64_t run, const std::string& name, const std::string& d
   s.bind(1, run).bind(2, name).bind_blob(3, data);
   s.step();
   t.commit();
+}
+
+void Store::append_events(std::vector<Event>& events) {
+  Transaction t(db_->h, path_);
+  Stmt s(db_->h, "INSERT INTO events(kind, window_start, window_end, run, body) VALUES (?,?,?,?,?)", path_);
+  for (auto& e : events) {
+    s.bind(1, e.kind).bind(2, e.window_start_ns).bind(3, e.window_end_ns);
+    if (e.run) {
+      s.bind(4, e.run);
+    } else {
+      s.bind_null(4);
+    }
+    s.bind(5, dump_json(e.body));
+    s.step();
+    s.reset();
+    e.seq = sqlite3_last_insert_rowid(db_->h);
+    e.body["seq"] = e.seq;
+  }
+  t.commit();
+}
+
+namespace {
+Event read_event(const Stmt& s) {
+  Event e;
+  e.seq = s.i64(0);
+  e.kind = s.text(1);
+  e.window_start_ns = s.i64(2);
+  e.window_end_ns = s.i64(3);
+  e.run = s.null(4) ? 0 : s.i64(4);
+  e.body = s.json(5);
+  if (!e.body.is_object()) e.body = nlohmann::json::object();
+  e.body["seq"] = e.seq;
+  return e;
+}
+}  // namespace
+
+std::vector<Event> Store::events(int64_t since, size_t limit) const {
+  Stmt s(db_->h, "SELECT seq, kind, window_start, window_end, run, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+         path_);
+  s.bind(1, since).bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<Event> out;
+  while (s.step()) out.push_back(read_event(s));
+  return out;
+}
+
+int64_t Store::last_seq() const {
+  Stmt s(db_->h, "SELECT coalesce(max(seq), 0) FROM events", path_);
+  return s.step() ? s.i64(0) : 0;
+}
+
+std::optional<Event> Store::last_event(const std::string& kind, int64_t after) const {
+  Stmt s(db_->h,
+         "SELECT seq, kind, window_start, window_end, run, body FROM events WHERE kind = ? AND seq > ? ORDER BY seq "
+         "DESC LIMIT 1",
+         path_);
+  s.bind(1, kind).bind(2, after);
+  if (!s.step()) return std::nullopt;
+  return read_event(s);
 }
 
 void Store::set_name(int64_t pattern, const std::string& name) {

@@ -248,6 +248,27 @@ Response route(const ApiOptions& o, const Request& r) {
     j["history"] = history;
     return json_response(j);
   }
+  if (seg.size() == 2 && seg[1] == "events") {
+    // darklens watch's events after `since`, oldest first (docs/watch.md).
+    int64_t since = 0;
+    int64_t limit = 100;
+    auto number = [&](const char* key, int64_t& v) {
+      const auto it = r.query.find(key);
+      if (it == r.query.end() || it->second == "0") return;
+      try {
+        v = id_of(it->second, "");
+      } catch (const HttpError&) {
+        throw HttpError{400, std::string(key) + "='" + it->second.substr(0, 64) + "': expected a whole number"};
+      }
+    };
+    number("since", since);
+    number("limit", limit);
+    limit = std::clamp<int64_t>(limit, 1, 1000);
+    json out = json::array();
+    for (const auto& e : db.events(since, static_cast<size_t>(limit))) out.push_back(e.body);
+    const int64_t next = out.empty() ? since : out.back()["seq"].get<int64_t>();
+    return json_response({{"events", out}, {"next", next}});
+  }
   if (seg.size() == 2 && seg[1] == "runs") {
     json out = json::array();
     for (const auto& run : db.runs()) out.push_back(run_brief(run));

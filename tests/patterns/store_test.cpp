@@ -248,7 +248,7 @@ TEST(PatternStore, RefusesForeignAndNewerFiles) {
   { patterns::Store db(newer); }
   sql(newer, "PRAGMA user_version = 9;");
   EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(newer); }),
-            newer + ": schema version 9 is newer than this darklens knows (5); use a newer darklens");
+            newer + ": schema version 9 is newer than this darklens knows (6); use a newer darklens");
   // Found by the database fuzz target: a negative version indexed the
   // migrations at -1.
   sql(newer, "PRAGMA user_version = -1;");

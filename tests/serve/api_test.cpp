@@ -3,6 +3,7 @@
 // with their status and message. Over real HTTP: tests/cli/serve_test.py.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "darklens/analyze/analyze.hpp"
@@ -67,7 +68,7 @@ TEST(ServeApi, HealthVersionAndTheOpenApiDocument) {
   const json doc = body(get("/v1/openapi.json"));
   EXPECT_EQ(doc["openapi"], "3.0.3");
   for (const char* p : {"/v1/health", "/v1/version", "/v1/ip/{address}", "/v1/patterns", "/v1/patterns/{id}",
-                        "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/report"}) {
+                        "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/report", "/v1/events"}) {
     EXPECT_TRUE(doc["paths"].contains(p)) << p;
   }
   const auto page = get("/");
@@ -153,6 +154,40 @@ TEST(ServeApi, RefusalsSayWhatIsWrong) {
   expect(serve::handle({fx().db, "", "1"}, post), 405, "POST is not answered here; the API reads with GET");
   expect(serve::handle({fx().dir.file("none.db"), "", "1"}, serve::Request{"GET", "/v1/runs", {}, ""}), 500,
          fx().dir.file("none.db") + ": no such pattern database");
+}
+
+TEST(ServeApi, WatchEventsAfterSince) {
+  const std::string path = fx().dir.file("events.db");
+  std::filesystem::copy_file(fx().db, path, std::filesystem::copy_options::overwrite_existing);
+  {
+    patterns::Store s(path);
+    std::vector<patterns::Event> ev(3);
+    for (size_t i = 0; i < ev.size(); ++i) {
+      ev[i].kind = i == 2 ? "window_closed" : "pattern_back";
+      ev[i].body = {{"kind", ev[i].kind}, {"n", i}};
+    }
+    s.append_events(ev);
+  }
+  auto events = [&](const std::string& query) {
+    serve::Request r;
+    r.path = "/v1/events";
+    for (const auto& kv : {query.substr(0, query.find('&')),
+                           query.find('&') == std::string::npos ? "" : query.substr(query.find('&') + 1)}) {
+      if (!kv.empty()) r.query[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    }
+    return serve::handle({path, "", "1"}, r);
+  };
+  json all = body(events(""));
+  ASSERT_EQ(all["events"].size(), 3u);
+  EXPECT_EQ(all["events"][0], (json{{"kind", "pattern_back"}, {"n", 0}, {"seq", 1}}));
+  EXPECT_EQ(all["next"], 3);
+  json one = body(events("since=1&limit=1"));
+  EXPECT_EQ(one["events"], (json::array({json{{"kind", "pattern_back"}, {"n", 1}, {"seq", 2}}})));
+  EXPECT_EQ(one["next"], 2);
+  EXPECT_EQ(body(events("since=3")), (json{{"events", json::array()}, {"next", 3}}));
+  EXPECT_EQ(body(get("/v1/events")), (json{{"events", json::array()}, {"next", 0}}));  // no watch yet
+  EXPECT_EQ(events("since=x").status, 400);
+  EXPECT_EQ(error_message(events("since=-2")), "since='-2': expected a whole number");
 }
 
 TEST(ServeApi, ATokenGuardsEverythingButHealth) {

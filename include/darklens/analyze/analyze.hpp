@@ -111,13 +111,19 @@ struct ClassifyOptions {
   int threads = 0;
   uint64_t max_memory = 0;         // bytes (core/memory.hpp); 0 = no budget
   size_t min_new_to_cluster = 20;  // fewer new sources form one new group
+  size_t min_group = 1;            // new groups of fewer sources are noise (no pattern)
   size_t projection_points = 5000;
   uint64_t seed = 0;
+  /// Set: only packets stamped in [first, second) are read, and they form
+  /// one window that starts at `first` (darklens watch's rolling windows);
+  /// unset: the model's windows.
+  std::optional<std::pair<int64_t, int64_t>> span;
   std::function<void(const std::string&)> progress;
 };
 
 struct Classification {
   patterns::RunRecord model;
+  features::WindowSpec window;  // the windows the rows were cut into
   std::vector<patterns::Pattern> known;
   features::FeatureTable table;
   std::vector<std::string> labels;                // each row's ground-truth label; empty without ground truth

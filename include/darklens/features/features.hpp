@@ -88,8 +88,14 @@ struct FeatureOptions {
   /// states and the table. Not part of the stored options.
   uint64_t max_memory_ = 0;
 
+  /// Only packets stamped in [time_from_ns_, time_to_ns_) are read (the
+  /// others are not counted at all): `darklens watch` takes one window
+  /// out of the captures that overlap it. Not part of the stored options.
+  int64_t time_from_ns_ = std::numeric_limits<int64_t>::min();
+  int64_t time_to_ns_ = std::numeric_limits<int64_t>::max();
+
   /// The packet selection these options make.
-  filter::Selection selection() const { return {darknet_, classes_, bpf_}; }
+  filter::Selection selection() const { return {darknet_, classes_, bpf_, time_from_ns_, time_to_ns_}; }
 };
 
 /// The options as JSON (what a stored model needs to compute the same

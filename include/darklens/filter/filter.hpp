@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,6 +55,11 @@ struct Selection {
   /// ("" = none). DarkVec CSV rows are filtered as the raw IP packet
   /// darklens rebuilds from their fields (docs/features.md).
   std::string bpf_;
+  /// Packets stamped outside [from_ns_, to_ns_) are left out
+  /// (kOutsideTime) before any other test: `darklens watch` reads the
+  /// captures that overlap a window and keeps the window's packets.
+  int64_t from_ns_ = std::numeric_limits<int64_t>::min();
+  int64_t to_ns_ = std::numeric_limits<int64_t>::max();
 };
 
 /// Whether `a` is in one of the prefixes (true when there are none).
@@ -65,6 +71,7 @@ enum class Selected : uint8_t {
   kResponder,      // sent from inside the darknet (a responder), never a source
   kOutsidePrefix,  // destination not in the darknet
   kClassFiltered,  // traffic class not selected
+  kOutsideTime,    // stamped outside the selected time range
 };
 /// The prefix and class selection of one decoded packet (the BPF
 /// expression was applied to its record before).

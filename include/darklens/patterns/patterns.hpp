@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "darklens/cluster/cluster.hpp"
@@ -22,7 +23,7 @@
 
 namespace darklens::patterns {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct RunRecord {
   int64_t id = 0;
@@ -80,6 +81,17 @@ struct Sighting {
   uint64_t sources = 0, packets = 0;
 };
 
+/// One event of `darklens watch` (docs/watch.md): its number (given by
+/// the database, increasing, never reused), kind, window, run (0: none)
+/// and its document (read back with "seq" set).
+struct Event {
+  int64_t seq = 0;
+  std::string kind;
+  int64_t window_start_ns = 0, window_end_ns = 0;
+  int64_t run = 0;
+  nlohmann::json body;
+};
+
 class Store {
  public:
   /// Opens (creating when missing) and migrates to kSchemaVersion, in WAL
@@ -129,6 +141,8 @@ class Store {
   std::vector<RunRecord> runs() const;
   /// Throws ParamError naming the id when there is no such run.
   RunRecord run(int64_t id) const;
+  /// The summaries of a model's newest `newest` classify runs, oldest first.
+  std::vector<nlohmann::json> classify_summaries(int64_t model_run, size_t newest) const;
   /// A binary part a run was saved with (RunRecord::blobs); nullopt when none.
   std::optional<std::string> blob(int64_t run, const std::string& name) const;
   /// A run's column names alone (run() parses every stored JSON of it).
@@ -140,12 +154,26 @@ class Store {
   /// Throws ParamError naming the id when there is no such pattern.
   Pattern pattern(int64_t id) const;
   std::vector<Sighting> sightings(int64_t pattern) const;
+  /// A run's members with their packets and labels (not their feature rows).
   std::vector<Member> members(int64_t run) const;
+  /// The pattern (0: none) of each of `sources` in a run, in its last
+  /// window there; sources not in the run are left out. One indexed lookup
+  /// each: for a few sources of a large run.
+  std::unordered_map<std::string, int64_t> member_patterns(int64_t run, const std::vector<std::string>& sources) const;
   /// Every run's record of `source` (an address as IpAddr::to_string
   /// writes it), oldest window first, at most `limit`.
   std::vector<SourceRecord> source_history(const std::string& source, size_t limit = 1000) const;
   /// Adds (or replaces) a binary part of a stored run (RunRecord::blobs).
   void save_blob(int64_t run, const std::string& name, const std::string& data);
+  /// Appends events in one transaction (or the open Batch), filling in
+  /// their seq (and body["seq"]).
+  void append_events(std::vector<Event>& events);
+  /// Events numbered after `since`, oldest first, at most `limit`.
+  std::vector<Event> events(int64_t since, size_t limit) const;
+  /// The number of the newest event (0: none).
+  int64_t last_seq() const;
+  /// The newest event of a kind numbered after `after`; nullopt when there is none.
+  std::optional<Event> last_event(const std::string& kind, int64_t after = 0) const;
   /// Throws ParamError when there is no such pattern.
   void set_name(int64_t pattern, const std::string& name);
 

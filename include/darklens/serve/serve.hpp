@@ -38,7 +38,7 @@ struct ApiOptions {
 
 /// The API: GET /, /v1/health, /v1/version, /v1/openapi.json,
 /// /v1/ip/{address}, /v1/patterns, /v1/patterns/{id}, /v1/runs,
-/// /v1/runs/{id}, /v1/runs/{id}/report. With a token, every request but
+/// /v1/runs/{id}, /v1/runs/{id}/report, /v1/events?since=N&limit=M. With a token, every request but
 /// /v1/health needs `Authorization: Bearer TOKEN`. Never throws: an error
 /// is a JSON body {"error": {"status": N, "message": "..."}} with that
 /// HTTP status (400 bad input, 401 no or wrong token, 404 unknown, 405

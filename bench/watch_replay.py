@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""darklens watch keeping up: synthetic days of N sources; day 1 analysed
+with 1 h windows is the model (`analyze --db`); then the following days
+are replayed through `watch --stdin` (a pipe, as fast as it reads) with
+--window 1h --step 10m. Reported per replay: the days, packets, wall time,
+sustained packets/s, the time from a window's end being read to its events
+being stored (p50, p99, max over windows: the segment that passes the end
+is committed, the window classified and stored), peak memory (RSS, GNU
+time), and, for scale, `darklens stats` reading the same packets (its
+packets/s and the ratio). Memory over a longer replay (--days 1 vs 3)
+shows whether it grows with days.
+
+    bench/watch_replay.py DARKLENS [--sources 20000] [--days 1 3]
+
+Figures go to docs/performance.md ("watch")."""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("darklens")
+ap.add_argument("--sources", type=int, default=20000)
+ap.add_argument("--days", type=int, nargs="+", default=[1, 3])
+ap.add_argument("--seed", type=int, default=1)
+args = ap.parse_args()
+D = args.darklens
+
+
+def peak_rss_mib(stderr):
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    days = os.path.join(tmp, "days")
+    n = max(args.days) + 1
+    subprocess.run([D, "synth", "-o", days, "--days", str(n), "--sources", str(args.sources), "--seed",
+                    str(args.seed), "-q"], check=True)
+    caps = sorted(os.path.join(days, f) for f in os.listdir(days) if f.endswith(".pcap"))
+    model = os.path.join(tmp, "model.db")
+    t = time.time()
+    subprocess.run([D, "analyze", caps[0], "--window", "1h", "--db", model, "-o", os.path.join(tmp, "a"), "-q"],
+                   check=True)
+    print(f"model: day 1, {args.sources} sources a day, analyze {time.time() - t:.1f} s", file=sys.stderr)
+    print("| days replayed | packets | wall s | real time / wall | packets/s | window close ms p50 / p99 / max "
+          "| first / last 50 windows ms | windows | peak RSS MiB | stats packets/s | watch / stats |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for nd in args.days:
+        db = os.path.join(tmp, f"w{nd}.db")
+        shutil.copy(model, db)
+        feed = caps[1:1 + nd]
+        # stats over the same packets: the reading floor.
+        t = time.time()
+        st = subprocess.run([D, "stats", *feed, "--json"], capture_output=True, check=True)
+        stats_s = time.time() - t
+        packets = json.loads(st.stdout)["packets"]
+        cat = subprocess.Popen(["mergecap", "-a", "-w", "-", *feed], stdout=subprocess.PIPE)
+        t = time.time()
+        w = subprocess.run(["/usr/bin/time", "-v", D, "watch", "--db", db, "--stdin", "--window", "1h", "--step",
+                            "10m", "--events", os.path.join(tmp, f"e{nd}.jsonl"), "--flush", "1s"],
+                           stdin=cat.stdout, capture_output=True)
+        wall = time.time() - t
+        cat.wait()
+        err = w.stderr.decode()
+        if w.returncode != 0:
+            sys.exit(f"watch: exit status {w.returncode}\n" + err[-2000:])
+        # The delay of each window: from the wall time its closing segment
+        # was taken to the end of its own line (the ms it took).
+        took = [int(x) for x in re.findall(r"events \((\d+) ms\)", err)]
+        windows = len(took)
+        recorded = int(re.search(r"(\d+) packets recorded", err).group(1))
+        if recorded != packets:
+            sys.exit(f"watch recorded {recorded} packets, stats read {packets}")
+        q = statistics.quantiles(took, n=100) if len(took) >= 2 else [took[0]] * 99
+        print(f"| {nd} | {packets:,} | {wall:.1f} | {nd * 86400 / wall:,.0f} | {packets / wall:,.0f} | "
+              f"{q[49]:.0f} / {q[98]:.0f} / {max(took)} | {statistics.mean(took[:50]):.0f} / "
+              f"{statistics.mean(took[-50:]):.0f} | {windows} | {peak_rss_mib(err):,.0f} | "
+              f"{packets / stats_s:,.0f} | {(packets / wall) / (packets / stats_s):.3f} |")
+        sys.stdout.flush()
