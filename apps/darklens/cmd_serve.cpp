@@ -1,16 +1,19 @@
 // darklens serve: the pattern database over HTTP/JSON (docs/serve.md).
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "commands.hpp"
+#include "darklens/core/data_files.hpp"
 #include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/serve/serve.hpp"
@@ -51,11 +54,27 @@ std::string read_token(const std::string& path) {
   return token;
 }
 
+// "64M", "1G", "500K", "1048576" -> bytes, 1 KiB .. 64 GiB.
+size_t parse_upload_size(const std::string& text) {
+  size_t unit = 1;
+  std::string digits = text;
+  if (!digits.empty() && std::string("KMG").find(digits.back()) != std::string::npos) {
+    unit = digits.back() == 'K' ? size_t{1} << 10 : digits.back() == 'M' ? size_t{1} << 20 : size_t{1} << 30;
+    digits.pop_back();
+  }
+  if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoull(digits) * unit < 1024 || std::stoull(digits) * unit > (size_t{64} << 30)) {
+    throw ParamError("--max-upload '" + terminal_text(text) + "': expected a size such as 500K, 64M or 1G (1K to 64G)");
+  }
+  return std::stoull(digits) * unit;
+}
+
 }  // namespace
 
 Command add_serve(CLI::App& app) {
   struct Opts {
-    std::string db, listen = "127.0.0.1:8080", token_file;
+    std::string db, listen = "127.0.0.1:8080", token_file, jobs_dir, signatures, max_upload = "64M";
+    size_t max_jobs = 4;
     int threads = 0;
     bool quiet = false;
   };
@@ -75,6 +94,16 @@ Command add_serve(CLI::App& app) {
   sub->add_option("--token-file", o->token_file,
                   "File holding the token clients must send (Authorization: Bearer TOKEN) for everything but "
                   "/v1/health; default: $DARKLENS_TOKEN, or none");
+  sub->add_option("--max-upload", o->max_upload, "Largest capture POST /v1/jobs takes (64M, 1G)")
+      ->default_val(o->max_upload);
+  sub->add_option("--max-jobs", o->max_jobs, "Jobs that may wait; more are refused (HTTP 429)")
+      ->default_val(o->max_jobs)
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
+  sub->add_option("--jobs-dir", o->jobs_dir,
+                  "Where uploads wait for their job (files named by the server); default: a new temporary "
+                  "directory, removed at exit");
+  sub->add_option("--signatures", o->signatures,
+                  "Signature catalog for jobs (docs/analyze.md); default: the shipped one");
   add_threads(sub, o->threads, "requests answered at once (0: 8)");
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
@@ -90,6 +119,27 @@ Command add_serve(CLI::App& app) {
               if (so.api.token.size() > 4096) throw ParamError("$DARKLENS_TOKEN: a token is at most 4,096 bytes");
             }
             so.threads = o->threads > 0 ? o->threads : 8;
+            so.max_upload = parse_upload_size(o->max_upload);
+            // Jobs (they write the database) only with a token.
+            std::unique_ptr<serve::Jobs> jobs;
+            std::string temp_jobs_dir;
+            profile::Catalog catalog;
+            if (!so.api.token.empty()) {
+              catalog = profile::Catalog::load(o->signatures.empty() ? data_file("signatures.txt") : o->signatures);
+              serve::JobOptions jo;
+              jo.db = o->db;
+              jo.dir = o->jobs_dir;
+              if (jo.dir.empty()) {
+                std::string tmpl = (std::filesystem::temp_directory_path() / "darklens-jobs-XXXXXX").string();
+                if (!::mkdtemp(tmpl.data())) throw IoError(tmpl + ": cannot create a directory for uploads");
+                jo.dir = temp_jobs_dir = tmpl;
+              }
+              jo.max_queued = o->max_jobs;
+              jo.max_upload = so.max_upload;
+              jo.catalog = &catalog;
+              jobs = std::make_unique<serve::Jobs>(jo);
+              so.api.jobs = jobs.get();
+            }
             std::mutex log_mutex;
             if (!o->quiet) {
               so.log = [&log_mutex](const std::string& line) {
@@ -122,6 +172,11 @@ Command add_serve(CLI::App& app) {
             server.run();
             done = true;
             waiter.join();
+            jobs.reset();  // the running job finishes
+            if (!temp_jobs_dir.empty()) {
+              std::error_code ec;
+              std::filesystem::remove_all(temp_jobs_dir, ec);
+            }
             if (!o->quiet) std::cerr << "darklens serve: stopped\n";
             return 0;
           }};

@@ -187,7 +187,7 @@ nlohmann::json series(const patterns::Store& db, const Classification& c, int64_
   };
   point(c.model.summary.value("window_start", iso8601_utc(c.model.window_start_ns)), c.model.summary, true);
   // The newest earlier runs only: a watch stores one every few minutes.
-  for (const auto& summary : db.classify_summaries(model_id, kSeriesRuns)) {
+  for (const auto& summary : db.classify_series(model_id, kSeriesRuns)) {
     point(summary.value("window_start", ""), summary, false);
   }
   point(iso8601_utc(w0), c.summary, false);

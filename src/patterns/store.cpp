@@ -87,7 +87,8 @@ ALTER TABLE members ADD COLUMN label TEXT;
 ALTER TABLE members ADD COLUMN features BLOB;
 )sql",
     // 5 -> 6: the events of `darklens watch` (docs/watch.md), numbered for
-    // `serve`'s /v1/events?since= and for a restarted watch.
+    // `serve`'s /v1/events?since= and for a restarted watch; a model's
+    // newest runs by index (watch stores one every few minutes).
     R"sql(
 CREATE TABLE events(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -97,6 +98,7 @@ CREATE TABLE events(
   run INTEGER REFERENCES runs(id),
   body TEXT NOT NULL);
 CREATE INDEX events_by_kind ON events(kind, seq);
+CREATE INDEX runs_by_model ON runs(model_run, kind, id);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -516,14 +518,24 @@ std::unordered_map<std::string, int64_t> Store::member_patterns(int64_t run,
   return out;
 }
 
-std::vector<nlohmann::json> Store::classify_summaries(int64_t model_run, size_t newest) const {
+std::vector<nlohmann::json> Store::classify_series(int64_t model_run, size_t newest) const {
+  // The few values wanted, taken out by SQLite (summaries list every known
+  // pattern: parsing them whole grows with the patterns), newest by index.
   Stmt s(db_->h,
-         "SELECT summary FROM (SELECT id, summary FROM runs WHERE kind = 'classify' AND model_run = ? ORDER BY id DESC "
-         "LIMIT ?) ORDER BY id",
+         "SELECT ws, ami, knn, share FROM (SELECT id, json_extract(summary, '$.window_start') AS ws, "
+         "json_extract(summary, '$.tracking.ami_vs_model') AS ami, "
+         "json_extract(summary, '$.evaluation.knn_accuracy') AS knn, json_extract(summary, '$.share_known') AS share "
+         "FROM runs WHERE model_run = ? AND kind = 'classify' ORDER BY id DESC LIMIT ?) ORDER BY id",
          path_);
   s.bind(1, model_run).bind(2, static_cast<int64_t>(std::min<size_t>(newest, INT64_MAX)));
   std::vector<nlohmann::json> out;
-  while (s.step()) out.push_back(s.json(0));
+  auto number = [&](int c) { return s.null(c) ? nlohmann::json(nullptr) : nlohmann::json(s.f64(c)); };
+  while (s.step()) {
+    out.push_back({{"window_start", s.text(0)},
+                   {"tracking", {{"ami_vs_model", number(1)}}},
+                   {"evaluation", {{"knn_accuracy", number(2)}}},
+                   {"share_known", number(3)}});
+  }
   return out;
 }
 

@@ -248,6 +248,32 @@ Response route(const ApiOptions& o, const Request& r) {
     j["history"] = history;
     return json_response(j);
   }
+  if ((seg.size() == 2 || seg.size() == 3) && seg[1] == "jobs") {
+    if (o.token.empty()) {
+      throw HttpError{403,
+                      "jobs write the database: they need a token (start serve with --token-file FILE or "
+                      "$DARKLENS_TOKEN)"};
+    }
+    if (!o.jobs) throw HttpError{404, "this server runs no jobs"};
+    if (seg.size() == 2) {
+      if (r.method != "POST") throw HttpError{405, "POST a capture to /v1/jobs?kind=analyze|classify"};
+      const auto kind = r.query.find("kind");
+      if (kind == r.query.end()) throw HttpError{400, "kind=analyze or kind=classify is missing"};
+      try {
+        return json_response(o.jobs->submit(kind->second, r.query, r.body), 202);
+      } catch (const JobRefused& e) {
+        throw HttpError{e.status, e.message};
+      }
+    }
+    if (r.method != "GET" && r.method != "HEAD") throw HttpError{405, "a job is read with GET"};
+    const int64_t id = id_of(seg[2], "job");
+    const auto j = o.jobs->status(id);
+    if (!j) throw HttpError{404, "no job " + std::to_string(id) + " (jobs are kept in memory while serve runs)"};
+    return json_response(*j);
+  }
+  if (r.method != "GET" && r.method != "HEAD") {
+    throw HttpError{405, r.method.substr(0, 16) + " is not answered here; the API reads with GET"};
+  }
   if (seg.size() == 2 && seg[1] == "events") {
     // darklens watch's events after `since`, oldest first (docs/watch.md).
     int64_t since = 0;
@@ -310,7 +336,8 @@ Response route(const ApiOptions& o, const Request& r) {
 
 Response handle(const ApiOptions& o, const Request& r) {
   try {
-    if (r.method != "GET" && r.method != "HEAD") {
+    const bool job = r.path.rfind("/v1/jobs", 0) == 0;
+    if (r.method != "GET" && r.method != "HEAD" && !(job && r.method == "POST")) {
       return error_response(405, r.method.substr(0, 16) + " is not answered here; the API reads with GET");
     }
     return route(o, r);

@@ -1,4 +1,5 @@
 // The OpenAPI 3 document of darklens serve's API (docs/serve.md).
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "darklens/core/text.hpp"
@@ -17,10 +18,14 @@ json ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + n
 
 json with_errors(json responses, std::initializer_list<const char*> codes) {
   for (const char* c : codes) {
-    responses[c] = {{"description", std::string(c) == "400"   ? "bad input (an address or id that is not one)"
-                                    : std::string(c) == "401" ? "no token, or not this server's"
-                                                              : "not found"},
-                    {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
+    static const std::map<std::string, std::string> what = {
+        {"400", "bad input (an address, id or parameter that is not one)"},
+        {"401", "no token, or not this server's"},
+        {"403", "jobs on a server without a token"},
+        {"404", "not found"},
+        {"413", "the upload is larger than the server takes"},
+        {"429", "the job queue is full"}};
+    responses[c] = {{"description", what.at(c)}, {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
   }
   return responses;
 }
@@ -140,6 +145,38 @@ std::string openapi_json(const std::string& version) {
              {"description", "at most this many (default 100)"}}}},
           {"responses", with_errors(ok("{events: [...], next: the since of the next call}", {{"type", "object"}}),
                                     {"400", "401"})}}}}},
+      {"/v1/jobs",
+       {{"post",
+         {{"summary",
+           "Upload a capture (the request body, application/octet-stream) to be analysed or classified "
+           "and stored; always needs the token"},
+          {"parameters",
+           {{{"name", "kind"},
+             {"in", "query"},
+             {"required", true},
+             {"schema", {{"type", "string"}, {"enum", {"analyze", "classify"}}}}},
+            {{"name", "model"},
+             {"in", "query"},
+             {"required", false},
+             {"schema", {{"type", "integer"}, {"minimum", 1}}},
+             {"description", "classify: the analyze run to classify against (default: the newest)"}},
+            {{"name", "window"},
+             {"in", "query"},
+             {"required", false},
+             {"schema", {{"type", "string"}}},
+             {"description", "analyze: the window length (default 24h)"}}}},
+          {"requestBody",
+           {{"required", true},
+            {"content", {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}},
+          {"responses", with_errors({{"202",
+                                      {{"description", "queued: the job's record"},
+                                       {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}}}},
+                                    {"400", "401", "403", "413", "429"})}}}}},
+      {"/v1/jobs/{id}",
+       {{"get",
+         {{"summary", "A job: queued, running, done (its run, report and summary) or failed (why)"},
+          {"parameters", {id_parameter("id", "job id")}},
+          {"responses", with_errors(ok("the job", {{"type", "object"}}), {"400", "401", "403", "404"})}}}}},
       {"/v1/runs",
        {{"get",
          {{"summary", "Every stored run"},

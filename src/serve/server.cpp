@@ -2,6 +2,7 @@
 // bounded requests, one log line per request.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -56,7 +57,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   auto& http = impl_->http;
   const int threads = o.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http.set_payload_max_length(o.max_body);
+  http.set_payload_max_length(std::max(o.max_body, o.max_upload));
   http.set_read_timeout(o.timeout_s, 0);
   http.set_write_timeout(o.timeout_s, 0);
   // A client keeps its connection for many requests (httplib's default is 5), and an idle
@@ -71,7 +72,14 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
     r.path = req.path;
     for (const auto& [k, v] : req.params) r.query.emplace(k, v);
     r.authorization = req.get_header_value("Authorization");
-    const Response out = handle(impl_->options.api, r);
+    Response out;
+    if (req.body.size() > impl_->options.max_body && !(req.method == "POST" && req.path == "/v1/jobs")) {
+      out = {413, "application/json",
+             nlohmann::json({{"error", {{"status", 413}, {"message", status_text(413)}}}}).dump(2) + "\n"};
+    } else {
+      r.body = req.body;
+      out = handle(impl_->options.api, r);
+    }
     res.status = out.status;
     res.set_content(out.body, out.content_type.c_str());
     res.set_header("Cache-Control", "no-store");

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -148,6 +149,39 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("token: the right one, 200", code == 200)
     code, _ = curl(base + "/v1/health")
     expect("token: /v1/health without it, 200", code == 200)
+    # Jobs: a capture uploaded with curl, classified, stored, its report served.
+    auth = ["-H", "Authorization: Bearer t0ken-123"]
+    code, body = curl(*auth, "-X", "POST", "--data-binary", "@" + day[1], "-H",
+                      "Content-Type: application/octet-stream", base + "/v1/jobs?kind=classify")
+    job = json.loads(body) if code == 202 else {}
+    expect("POST /v1/jobs: 202, queued", code == 202 and job.get("status") == "queued", body[:300])
+    deadline = time.time() + 120
+    while job and job.get("status") in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.2)
+        code, body = curl(*auth, base + job["href"])
+        job = json.loads(body)
+    expect("GET /v1/jobs/{id}: done, with its run", job.get("status") == "done" and job.get("run", 0) > 1, job)
+    code, body = curl(*auth, base + "/v1/runs/" + str(job.get("run")))
+    expect("the job's run is stored: a classify run", code == 200 and json.loads(body)["kind"] == "classify")
+    code, _ = curl(*auth, base + job.get("report", "/none"))
+    expect("the job's report is served", code == 200)
+    octet = ["-H", "Content-Type: application/octet-stream"]
+    code, body = curl("-X", "POST", "--data-binary", "@" + day[1], *octet, base + "/v1/jobs?kind=classify")
+    expect("POST /v1/jobs without the token: 401", code == 401, body)
+    code, body = curl(*auth, base + "/v1/events?since=0")
+    expect("GET /v1/events: JSON with events and next", code == 200 and json.loads(body) == {"events": [],
+                                                                                              "next": 0}, body)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    p, base = start(db, "--token-file", token_file, "--max-upload", "1K")
+    code, body = curl(*auth, "-X", "POST", "--data-binary", "@" + day[1], *octet, base + "/v1/jobs?kind=classify")
+    expect("POST /v1/jobs over --max-upload: 413", code == 413, body[:300])
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=20)
+    p, base = start(db)
+    code, body = curl("-X", "POST", "--data-binary", "@" + day[1], *octet, base + "/v1/jobs?kind=classify")
+    expect("POST /v1/jobs on a server without a token: 403, says why", code == 403 and "need a token" in body,
+           body[:300])
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=20)
     env = dict(os.environ, DARKLENS_TOKEN="from-env")

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "darklens/analyze/analyze.hpp"
@@ -21,6 +22,7 @@ struct Fixture {
   std::string db;
   analyze::Analysis a;
   ground_truth::GroundTruth gt;
+  std::string capture;  // the day analysed
   Fixture() {
     synth::SynthParams p;
     p.sources_ = 500;
@@ -32,6 +34,7 @@ struct Fixture {
     o.pipeline = "log1p|zscore|pca:5|kmeans:k=5";
     o.gt = &gt;
     a = analyze::analyze({out.days_[0].path_}, o);
+    capture = out.days_[0].path_;
     db = dir.file("p.db");
     patterns::Store store(db);
     analyze::store(store, a, {out.days_[0].path_}, o);
@@ -67,8 +70,9 @@ TEST(ServeApi, HealthVersionAndTheOpenApiDocument) {
             (json{{"darklens", "9.9.9"}, {"api", "v1"}, {"schema", patterns::kSchemaVersion}}));
   const json doc = body(get("/v1/openapi.json"));
   EXPECT_EQ(doc["openapi"], "3.0.3");
-  for (const char* p : {"/v1/health", "/v1/version", "/v1/ip/{address}", "/v1/patterns", "/v1/patterns/{id}",
-                        "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/report", "/v1/events"}) {
+  for (const char* p :
+       {"/v1/health", "/v1/version", "/v1/ip/{address}", "/v1/patterns", "/v1/patterns/{id}", "/v1/runs",
+        "/v1/runs/{id}", "/v1/runs/{id}/report", "/v1/events", "/v1/jobs", "/v1/jobs/{id}"}) {
     EXPECT_TRUE(doc["paths"].contains(p)) << p;
   }
   const auto page = get("/");
@@ -188,6 +192,89 @@ TEST(ServeApi, WatchEventsAfterSince) {
   EXPECT_EQ(body(get("/v1/events")), (json{{"events", json::array()}, {"next", 0}}));  // no watch yet
   EXPECT_EQ(events("since=x").status, 400);
   EXPECT_EQ(error_message(events("since=-2")), "since='-2': expected a whole number");
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(ServeJobs, AnUploadedCaptureIsClassifiedAndStored) {
+  const std::string path = fx().dir.file("jobs.db");
+  std::filesystem::copy_file(fx().db, path, std::filesystem::copy_options::overwrite_existing);
+  const profile::Catalog catalog = profile::Catalog::parse("", "none");
+  serve::JobOptions jo{path, fx().dir.file("uploads"), 4, 1u << 26, 1000, &catalog, 1};
+  serve::Jobs jobs(jo);
+  const serve::ApiOptions o{path, "tok", "1", &jobs};
+  auto call = [&](const std::string& method, const std::string& target, const std::string& data = "",
+                  const std::string& token = "tok") {
+    serve::Request r;
+    r.method = method;
+    r.path = target.substr(0, target.find('?'));
+    if (const size_t q = target.find('?'); q != std::string::npos) {
+      const std::string kv = target.substr(q + 1);
+      r.query[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    }
+    r.authorization = token.empty() ? "" : "Bearer " + token;
+    r.body = data;
+    return serve::handle(o, r);
+  };
+  const std::string capture = file_bytes(fx().capture);
+  const auto queued = call("POST", "/v1/jobs?kind=classify", capture);
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  EXPECT_EQ(body(queued)["status"], "queued");
+  const auto bad = call("POST", "/v1/jobs?kind=analyze", "not a capture");
+  ASSERT_EQ(bad.status, 202);
+  jobs.wait_idle();
+  const json done = body(call("GET", body(queued)["href"].get<std::string>()));
+  EXPECT_EQ(done["status"], "done") << done.dump();
+  const int64_t run = done["run"].get<int64_t>();
+  // The run is in the database, as classify of the same capture stores it.
+  patterns::Store db(path, patterns::Store::ReadOnly::kYes);
+  EXPECT_EQ(db.run(run).kind, "classify");
+  EXPECT_EQ(done["summary"]["sources"], fx().a.table.rows());
+  EXPECT_EQ(db.members(run).size(), fx().a.table.rows());
+  EXPECT_EQ(done["report"], "/v1/runs/" + std::to_string(run) + "/report");
+  const json failed = body(call("GET", body(bad)["href"].get<std::string>()));
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_NE(failed["error"].get<std::string>().find("not a capture"), std::string::npos) << failed.dump();
+  EXPECT_TRUE(std::filesystem::is_empty(fx().dir.file("uploads")));  // uploads removed once run
+
+  auto refused = [&](const serve::Response& r, int status, const std::string& message) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(error_message(r), message);
+  };
+  refused(call("POST", "/v1/jobs?kind=classify", capture, ""), 401,
+          "this server needs a token: Authorization: Bearer TOKEN");
+  refused(call("POST", "/v1/jobs?kind=track", capture), 400, "kind='track': a job is kind=analyze or kind=classify");
+  refused(call("POST", "/v1/jobs", capture), 400, "kind=analyze or kind=classify is missing");
+  refused(call("POST", "/v1/jobs?kind=classify"), 400, "no capture: send it as the request body");
+  refused(call("GET", "/v1/jobs"), 405, "POST a capture to /v1/jobs?kind=analyze|classify");
+  refused(call("GET", "/v1/jobs/77"), 404, "no job 77 (jobs are kept in memory while serve runs)");
+  refused(call("POST", "/v1/runs"), 405, "POST is not answered here; the API reads with GET");
+  // Without a token, no jobs at all.
+  refused(serve::handle({path, "", "1", &jobs}, serve::Request{"POST", "/v1/jobs", {{"kind", "classify"}}, "", "x"}),
+          403, "jobs write the database: they need a token (start serve with --token-file FILE or $DARKLENS_TOKEN)");
+  // Bounds: the upload's size, the queue's length.
+  serve::JobOptions small = jo;
+  small.dir = fx().dir.file("uploads2");
+  small.max_upload = 10;
+  small.max_queued = 0;
+  serve::Jobs tight(small);
+  try {
+    tight.submit("classify", {}, std::string(11, 'x'));
+    FAIL();
+  } catch (const serve::JobRefused& e) {
+    EXPECT_EQ(e.status, 413);
+    EXPECT_EQ(e.message, "the capture is larger than this server takes (10 bytes)");
+  }
+  try {
+    tight.submit("classify", {}, "x");
+    FAIL();
+  } catch (const serve::JobRefused& e) {
+    EXPECT_EQ(e.status, 429);
+    EXPECT_EQ(e.message, "the job queue is full (0 waiting); try again later");
+  }
 }
 
 TEST(ServeApi, ATokenGuardsEverythingButHealth) {

@@ -141,8 +141,10 @@ class Store {
   std::vector<RunRecord> runs() const;
   /// Throws ParamError naming the id when there is no such run.
   RunRecord run(int64_t id) const;
-  /// The summaries of a model's newest `newest` classify runs, oldest first.
-  std::vector<nlohmann::json> classify_summaries(int64_t model_run, size_t newest) const;
+  /// What the report's lines over time need of a model's newest `newest`
+  /// classify runs, oldest first: {window_start, tracking.ami_vs_model,
+  /// evaluation.knn_accuracy, share_known} of each summary (null when absent).
+  std::vector<nlohmann::json> classify_series(int64_t model_run, size_t newest) const;
   /// A binary part a run was saved with (RunRecord::blobs); nullopt when none.
   std::optional<std::string> blob(int64_t run, const std::string& name) const;
   /// A run's column names alone (run() parses every stored JSON of it).
