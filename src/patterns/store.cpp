@@ -347,6 +347,8 @@ void Store::open(bool read_only) {
     }
     exec(db_->h, "PRAGMA journal_mode=WAL", path_);
     exec(db_->h, "PRAGMA foreign_keys=ON", path_);
+    // 64 MiB of pages (default 2 MiB): a run's members go into indexes as large as all the runs before.
+    exec(db_->h, "PRAGMA cache_size=-65536", path_);
     if (version < kSchemaVersion) {
       Transaction t(db_->h, path_);
       for (int v2 = version; v2 < kSchemaVersion; ++v2) exec(db_->h, kMigrations[v2], path_);
