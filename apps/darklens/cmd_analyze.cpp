@@ -20,6 +20,7 @@ std::function<void(const std::string&)> progress_printer(bool quiet) {
 struct Common {
   std::vector<std::string> files, gt;
   std::string out, label_map, signatures, db;  // signatures: empty = the shipped catalog
+  std::string asn_db, geo_db;
   int threads = 0;
   size_t min_class = 1;
   std::string max_memory = MemoryBudget::kDefault;
@@ -30,13 +31,15 @@ struct Common {
 struct Loaded {
   profile::Catalog catalog;
   std::optional<ground_truth::GroundTruth> gt;
+  origin::Origins origins;
 };
 Loaded load(const Common& c) {
-  Loaded in{profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt};
+  Loaded in{profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt, {}};
   if (!c.gt.empty()) {
     in.gt = ground_truth::load(
         c.gt, c.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(c.label_map));
   }
+  in.origins = origin::Origins::open(c.asn_db, c.geo_db);
   return in;
 }
 
@@ -44,7 +47,7 @@ Loaded load(const Common& c) {
 std::vector<std::string> inputs_of(const Common& c) {
   std::vector<std::string> in = c.files;
   in.insert(in.end(), c.gt.begin(), c.gt.end());
-  for (const auto* p : {&c.label_map, &c.signatures, &c.db}) {
+  for (const auto* p : {&c.label_map, &c.signatures, &c.db, &c.asn_db, &c.geo_db}) {
     if (!p->empty()) in.push_back(*p);
   }
   return in;
@@ -62,6 +65,7 @@ void add_common(CLI::App* sub, Common& c) {
   sub->add_option("--signatures", c.signatures,
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
+  add_origin_dbs(sub, c.asn_db, c.geo_db);
   add_threads(sub, c.threads);
   add_max_memory(sub, c.max_memory);
   add_quiet(sub, c.quiet);
@@ -122,6 +126,7 @@ Command add_analyze(CLI::App& app) {
             const Loaded in = load(*o);
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
+            opt.origins = &in.origins;
             auto inputs = inputs_of(*o);
             if (!o->e.services.empty()) inputs.push_back(o->e.services);
             OutputDir out(o->out, analyze::kAnalysisFiles, inputs, patterns::committed);
@@ -180,6 +185,7 @@ Command add_classify(CLI::App& app) {
             const Loaded in = load(*o);
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
+            opt.origins = &in.origins;
             OutputDir out(o->out, analyze::kClassificationFiles, inputs_of(*o), patterns::committed);
             opt.progress = progress_printer(o->quiet);
             auto c = analyze::classify(db, o->files, opt);

@@ -73,7 +73,7 @@ size_t parse_upload_size(const std::string& text) {
 
 Command add_serve(CLI::App& app) {
   struct Opts {
-    std::string db, listen = "127.0.0.1:8080", token_file, jobs_dir, signatures, max_upload = "64M";
+    std::string db, listen = "127.0.0.1:8080", token_file, jobs_dir, signatures, max_upload = "64M", asn_db, geo_db;
     size_t max_jobs = 4;
     int threads = 0;
     bool quiet = false;
@@ -104,6 +104,7 @@ Command add_serve(CLI::App& app) {
                   "directory, removed at exit");
   sub->add_option("--signatures", o->signatures,
                   "Signature catalog for jobs (docs/analyze.md); default: the shipped one");
+  add_origin_dbs(sub, o->asn_db, o->geo_db);
   add_threads(sub, o->threads, "requests answered at once (0: 8)");
   add_quiet(sub, o->quiet);
   return {sub, [o]() {
@@ -111,6 +112,8 @@ Command add_serve(CLI::App& app) {
             serve::ServerOptions so;
             std::tie(so.host, so.port) = parse_listen(o->listen);
             so.api.db = o->db;
+            const origin::Origins origins = origin::Origins::open(o->asn_db, o->geo_db);
+            so.api.origins = &origins;
             so.api.version = DARKLENS_VERSION;
             if (!o->token_file.empty()) {
               so.api.token = read_token(o->token_file);
@@ -137,6 +140,7 @@ Command add_serve(CLI::App& app) {
               jo.max_queued = o->max_jobs;
               jo.max_upload = so.max_upload;
               jo.catalog = &catalog;
+              jo.origins = &origins;
               jobs = std::make_unique<serve::Jobs>(jo);
               so.api.jobs = jobs.get();
             }

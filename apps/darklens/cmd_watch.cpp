@@ -156,9 +156,9 @@ int64_t parse_duration(const std::string& flag, const std::string& text, double 
 
 Command add_watch(CLI::App& app) {
   struct Opts {
-    std::string db, state, dir, interface, window, step, filter, events, exec, signatures, label_map;
+    std::string db, state, dir, interface, window, step, filter, events, exec, signatures, label_map, asn_db, geo_db;
     std::vector<std::string> gt;
-    std::string settle = "5s", poll = "1s", flush = "10s", max_memory = MemoryBudget::kDefault;
+    std::string settle = "5s", poll = "1s", flush = "10s", retain = "7d", max_memory = MemoryBudget::kDefault;
     bool stdin_input = false, once = false, drain = false, quiet = false;
     int64_t model = 0;
     size_t max_joined = 100, min_group = 10;
@@ -217,8 +217,14 @@ Command add_watch(CLI::App& app) {
                   "window would pile up as patterns)")
       ->default_val(o->min_group)
       ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  sub->add_option("--retain", o->retain,
+                  "Keep each window's members (what /v1/ip answers) and report this long (at least --window); "
+                  "older windows keep their run record, pattern counts and events. 'all': keep everything, and "
+                  "the database grows by every window")
+      ->default_val(o->retain);
   sub->add_option("--gt", o->gt, "Ground truth CSV 'ip,label' or 'cidr,label' (repeatable)")->allow_extra_args(false);
   sub->add_option("--label-map", o->label_map, "CSV 'from,to' normalising ground-truth labels");
+  add_origin_dbs(sub, o->asn_db, o->geo_db);
   sub->add_option("--signatures", o->signatures,
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt");
   add_threads(sub, o->threads);
@@ -250,6 +256,7 @@ Command add_watch(CLI::App& app) {
             wo.model = o->model;
             wo.max_joined = o->max_joined;
             wo.min_group = o->min_group;
+            if (o->retain != "all") wo.retain_ns = duration("--retain", o->retain);
             wo.threads = o->threads;
             wo.max_memory = parse_memory_size(o->max_memory);
             wo.delete_taken = o->dir.empty();
@@ -265,6 +272,8 @@ Command add_watch(CLI::App& app) {
             }
             wo.catalog = &catalog;
             wo.gt = gt ? &*gt : nullptr;
+            const origin::Origins origins = origin::Origins::open(o->asn_db, o->geo_db);
+            wo.origins = &origins;
             if (!o->quiet)
               wo.progress = [](const std::string& line) { std::cerr << "darklens watch: " << line << "\n"; };
 
@@ -319,7 +328,10 @@ Command add_watch(CLI::App& app) {
               const timespec tick{0, 100'000'000};
               while (!done) {
                 if (sigtimedwait(&stop_signals, nullptr, &tick) > 0) {
-                  stop = true;
+                  {
+                    const std::lock_guard<std::mutex> lock(m);
+                    stop = true;
+                  }
                   wake.notify_all();
                 }
               }
@@ -332,9 +344,20 @@ Command add_watch(CLI::App& app) {
                 t.join();
               }
             } join{done, waiter};
+            // Woken early by a signal, or by the recorder when a segment is
+            // complete (then it is taken now, not at the next --poll).
+            bool arrived = false;  // guarded by m
+            auto nudge = [&] {
+              {
+                const std::lock_guard<std::mutex> lock(m);
+                arrived = true;
+              }
+              wake.notify_all();
+            };
             auto sleep_for = [&](int64_t ns) {
               std::unique_lock<std::mutex> lock(m);
-              wake.wait_for(lock, std::chrono::nanoseconds(ns), [&] { return stop.load(); });
+              wake.wait_for(lock, std::chrono::nanoseconds(ns), [&] { return stop.load() || arrived; });
+              arrived = false;
             };
 
             if (!o->dir.empty()) {
@@ -363,12 +386,12 @@ Command add_watch(CLI::App& app) {
             std::string failure;
             std::thread rec([&] {
               try {
-                recorder.run(stop_recording, [&] { wake.notify_all(); });
+                recorder.run(stop_recording, nudge);
               } catch (const Error& e) {
                 failure = e.what();
               }
               recorded = true;
-              wake.notify_all();
+              nudge();
             });
             while (!stop && !recorded) {
               w.take(spool.complete());

@@ -54,6 +54,8 @@ CLI::Option* add_quiet(CLI::App* sub, bool& quiet);
 CLI::Option* add_max_memory(CLI::App* sub, std::string& budget);
 /// --min-class N: ground-truth classes of fewer labelled sources are left out of the scores.
 CLI::Option* add_min_class(CLI::App* sub, size_t& n);
+/// --asn-db and --geo-db: origin AS and country databases (MMDB or CSV).
+void add_origin_dbs(CLI::App* sub, std::string& asn_db, std::string& geo_db);
 /// --categories indicators|drop|numbers (pipeline::Categories).
 CLI::Option* add_categories(CLI::App* sub, std::string& rule);
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);

@@ -30,6 +30,18 @@ CLI::Option* add_min_class(CLI::App* sub, size_t& n) {
       ->check(CLI::Range(size_t{1}, size_t{1000000}));
 }
 
+void add_origin_dbs(CLI::App* sub, std::string& asn_db, std::string& geo_db) {
+  sub->add_option("--asn-db", asn_db,
+                  "IP-to-ASN database: an MMDB (GeoLite2-ASN layout) or a CSV 'first,last,asn,organisation' such as "
+                  "ip-location-db's asn-ipv4.csv; each source gets its origin AS (docs/analyze.md, \"Origin AS and "
+                  "country\")")
+      ->group("Origin");
+  sub->add_option("--geo-db", geo_db,
+                  "IP-to-country database: an MMDB (country.iso_code or country_code) or a CSV "
+                  "'first,last,country'; each source gets its country")
+      ->group("Origin");
+}
+
 CLI::Option* add_categories(CLI::App* sub, std::string& rule) {
   return sub
       ->add_option("--categories", rule,

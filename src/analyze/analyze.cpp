@@ -175,7 +175,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                             " clusters, " + std::to_string(a.result.summary_.noise) + " noise (" +
                             seconds_text(since(t)) + ")");
   t = clock::now();
-  a.profiles = profile::profile_clusters(options.features, captures, a.table, labels, options.gt, options.catalog);
+  a.profiles = profile::profile_clusters(options.features, captures, a.table, labels, options.gt, options.catalog,
+                                         options.origins);
   size_t unexplained = 0;
   for (const auto& p : a.profiles) unexplained += p.cluster_ >= 0 && p.activities_.empty();
   say(options.progress, "profile: " + std::to_string(a.profiles.size()) + " profiles, " + std::to_string(unexplained) +
@@ -230,6 +231,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
     damaged[path] = {{"records", rc.records_}, {"damaged", rc.weird_.total()}, {"stop_message", rc.stop_message_}};
   }
   a.summary["files"] = damaged;
+  if (options.origins && !options.origins->empty()) a.summary["origin_databases"] = options.origins->describe();
 
   a.report = report::analysis_document({.table = a.table,
                                         .counters = a.counters,

@@ -288,7 +288,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                       std::to_string(g.new_groups) + " groups (" + seconds_text(since(t)) + ")");
 
   t = clock::now();
-  c.profiles = profile::profile_clusters(fo, captures, c.table, g.labels, o.gt, o.catalog);
+  c.profiles = profile::profile_clusters(fo, captures, c.table, g.labels, o.gt, o.catalog, o.origins);
   std::map<int, const profile::ClusterProfile*> profile_of;
   for (const auto& p : c.profiles) profile_of[p.cluster_] = &p;
   new_patterns(c, Y, g, profile_of);
@@ -334,6 +334,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                {"evaluation", evaluation},
                {"seconds", since(t0)}};
 
+  if (o.origins && !o.origins->empty()) c.summary["origin_databases"] = o.origins->describe();
   const nlohmann::json lines = series(db, c, model_id, w0);
   c.report = report::classification_document({.model_id = model_id,
                                               .model_window_start = c.model.summary.value("window_start", ""),

@@ -2,6 +2,8 @@
 #include "darklens/core/text.hpp"
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace darklens {
 namespace {
@@ -100,6 +102,14 @@ bool needs_escape(const nlohmann::json& j) {
   }
 }
 
+// Blanks (space, tab, CR) around an unquoted field are not part of it.
+std::string trim_blanks(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (e > b && (s[e - 1] == '\r' || s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  return s.substr(b, e - b);
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view s) {
@@ -117,6 +127,43 @@ std::string terminal_text(std::string_view s) { return escape(s, true); }
 
 std::string dump_json(const nlohmann::json& j, int indent) {
   return needs_escape(j) ? valid_copy(j).dump(indent) : j.dump(indent);
+}
+
+bool csv_fields(std::string_view line, std::vector<std::string>& out) {
+  out.clear();
+  std::string f;
+  size_t i = 0;
+  for (;;) {
+    f.clear();
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      for (;; ++i) {
+        if (i >= line.size()) return false;  // not closed
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            f += '"';
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        f += line[i];
+      }
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i < line.size() && line[i] != ',') return false;
+    } else {
+      const size_t comma = line.find(',', i);
+      f = std::string(line.substr(i, comma == std::string::npos ? std::string::npos : comma - i));
+      if (f.find('"') != std::string::npos) return false;
+      i = comma == std::string::npos ? line.size() : comma;
+      f = trim_blanks(f);
+    }
+    out.push_back(f);
+    if (i >= line.size()) return true;
+    ++i;  // the comma
+  }
 }
 
 }  // namespace darklens

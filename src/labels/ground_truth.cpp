@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 
 namespace darklens::ground_truth {
@@ -18,46 +19,6 @@ std::string trim(std::string s) {
   size_t b = 0;
   while (b < s.size() && (s[b] == ' ' || s[b] == '\t')) ++b;
   return s.substr(b);
-}
-
-// The fields of one CSV line, RFC 4180: a field may be quoted ("a,b"),
-// with "" for a quote inside. False when a quote is not closed or text
-// follows a closing quote.
-bool csv_fields(const std::string& line, std::vector<std::string>& out) {
-  out.clear();
-  std::string f;
-  size_t i = 0;
-  for (;;) {
-    f.clear();
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    if (i < line.size() && line[i] == '"') {
-      ++i;
-      for (;; ++i) {
-        if (i >= line.size()) return false;  // not closed
-        if (line[i] == '"') {
-          if (i + 1 < line.size() && line[i + 1] == '"') {
-            f += '"';
-            ++i;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        f += line[i];
-      }
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-      if (i < line.size() && line[i] != ',') return false;
-    } else {
-      const size_t comma = line.find(',', i);
-      f = line.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
-      if (f.find('"') != std::string::npos) return false;
-      i = comma == std::string::npos ? line.size() : comma;
-      f = trim(f);
-    }
-    out.push_back(f);
-    if (i >= line.size()) return true;
-    ++i;  // the comma
-  }
 }
 
 // Calls fn(line_number, first, second) for every two-field data line.

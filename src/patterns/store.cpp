@@ -100,6 +100,13 @@ CREATE TABLE events(
 CREATE INDEX events_by_kind ON events(kind, seq);
 CREATE INDEX runs_by_model ON runs(model_run, kind, id);
 )sql",
+    // 6 -> 7: classify runs past `watch --retain` keep their record,
+    // summary, sightings and events, but lose their members and report
+    // (Store::prune); the index finds the ones not pruned yet.
+    R"sql(
+ALTER TABLE runs ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_to_prune ON runs(window_end) WHERE kind = 'classify' AND pruned = 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -223,6 +230,7 @@ RunRecord read_run(const Stmt& s) {
   r.pipeline = s.text(9);
   r.transforms = s.json(10);
   r.summary = s.json(11);
+  r.pruned = s.i64(12) != 0;
   return r;
 }
 
@@ -243,7 +251,7 @@ Pattern read_pattern(const Stmt& s) {
 
 constexpr const char* kRunColumns =
     "SELECT id, kind, model_run, created, window_start, window_end, inputs, features, columns, pipeline, "
-    "transforms, summary FROM runs";
+    "transforms, summary, pruned FROM runs";
 constexpr const char* kPatternColumns =
     "SELECT id, model_run, first_run, cluster, name, centroid, radius, sources, packets, profile FROM patterns";
 
@@ -634,6 +642,28 @@ std::vector<SourceRecord> Store::source_history(const std::string& source, size_
     out.push_back(std::move(r));
   }
   return out;
+}
+
+size_t Store::prune(int64_t end_before_ns) {
+  Transaction t(db_->h, path_);
+  std::vector<int64_t> ids;
+  {
+    Stmt s(db_->h, "SELECT id FROM runs WHERE kind = 'classify' AND pruned = 0 AND window_end < ? ORDER BY id", path_);
+    s.bind(1, end_before_ns);
+    while (s.step()) ids.push_back(s.i64(0));
+  }
+  Stmt members(db_->h, "DELETE FROM members WHERE run = ?", path_);
+  Stmt blobs(db_->h, "DELETE FROM blobs WHERE run = ?", path_);
+  Stmt mark(db_->h, "UPDATE runs SET pruned = 1 WHERE id = ?", path_);
+  for (const int64_t id : ids) {
+    for (Stmt* st : {&members, &blobs, &mark}) {
+      st->bind(1, id);
+      st->step();
+      st->reset();
+    }
+  }
+  t.commit();
+  return ids.size();
 }
 
 void Store::save_blob(int64_t run, const std::string& name, const std::string& data) {

@@ -10,7 +10,8 @@ namespace darklens::profile {
 std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& options,
                                              const std::vector<std::string>& captures,
                                              const features::FeatureTable& table, const std::vector<int>& labels,
-                                             const ground_truth::GroundTruth* gt, const Catalog* catalog) {
+                                             const ground_truth::GroundTruth* gt, const Catalog* catalog,
+                                             const origin::Origins* origins) {
   Profiler pr(table.source_, table.window_start_ns_, labels, options.window_);
   // Packets are read in chunks; each chunk is split into one contiguous
   // part per thread, counted by that part's fork, while the next chunk is
@@ -38,6 +39,7 @@ std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& opt
   produce_ahead(parts > 1, first, second, produce, consume);
   for (const auto& f : forks) pr.merge(f);
   auto profiles = pr.finish(gt);
+  if (origins && !origins->empty()) add_origins(profiles, table.source_, labels, *origins);
   if (catalog) {
     for (auto& p : profiles) p.activities_ = match(*catalog, p);
   }

@@ -284,6 +284,40 @@ std::vector<Share> shares_from(const nlohmann::json& a) {
   return v;
 }
 
+// At most this many ASNs and countries per profile in its JSON.
+constexpr size_t kTopOrigins = 10;
+
+nlohmann::json origin_json(const OriginCounts& o) {
+  nlohmann::json asns = nlohmann::json::array();
+  for (size_t i = 0; i < o.asns.size() && i < kTopOrigins; ++i) {
+    const auto& a = o.asns[i];
+    asns.push_back({{"asn", a.asn}, {"org", a.org}, {"sources", a.sources}, {"share", a.share}});
+  }
+  nlohmann::json j = {{"asn_db", o.asn_db},
+                      {"geo_db", o.geo_db},
+                      {"asns", asns},
+                      {"distinct_asns", o.asns.size()},
+                      {"countries", shares_json(o.countries, kTopOrigins)},
+                      {"distinct_countries", o.countries.size()},
+                      {"sources_without_asn", o.without_asn},
+                      {"sources_without_country", o.without_country}};
+  return j;
+}
+
+OriginCounts origin_from(const nlohmann::json& j) {
+  OriginCounts o;
+  o.asn_db = j.at("asn_db").get<bool>();
+  o.geo_db = j.at("geo_db").get<bool>();
+  for (const auto& a : j.at("asns")) {
+    o.asns.push_back({a.at("asn").get<uint32_t>(), a.at("org").get<std::string>(), a.at("sources").get<uint64_t>(),
+                      a.at("share").get<double>()});
+  }
+  o.countries = shares_from(j.at("countries"));
+  o.without_asn = j.at("sources_without_asn").get<uint64_t>();
+  o.without_country = j.at("sources_without_country").get<uint64_t>();
+  return o;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const ClusterProfile& p, size_t top_ports) {
@@ -291,32 +325,34 @@ nlohmann::json to_json(const ClusterProfile& p, size_t top_ports) {
   for (const auto& m : p.activities_) {
     acts.push_back({{"id", m.id}, {"activity", m.activity}, {"reference", m.reference}, {"evidence", m.evidence}});
   }
-  return {{"cluster", p.cluster_},
-          {"rank", p.rank_},
-          {"sources", p.sources_},
-          {"packets", p.packets_},
-          {"bytes", p.bytes_},
-          {"protocols", shares_json(p.protocols_, SIZE_MAX)},
-          {"classes", shares_json(p.classes_, SIZE_MAX)},
-          {"top_ports", shares_json(p.ports_, top_ports)},
-          {"distinct_ports", p.ports_.size()},
-          {"tcp_flags", shares_json(p.tcp_flags_, SIZE_MAX)},
-          {"packets_per_source",
-           {{"min", p.packets_per_source_[0]},
-            {"q25", p.packets_per_source_[1]},
-            {"median", p.packets_per_source_[2]},
-            {"q75", p.packets_per_source_[3]},
-            {"max", p.packets_per_source_[4]}}},
-          {"destinations", p.destinations_},
-          {"destinations_capped", p.destinations_capped_},
-          {"source_blocks", p.source_blocks_},
-          {"hourly_packets", p.hourly_},
-          {"tcp_packets", p.tcp_},
-          {"syn_packets", p.syn_},
-          {"fingerprints", {{"mirai", p.mirai_}, {"zmap", p.zmap_}, {"masscan", p.masscan_}}},
-          {"ground_truth", shares_json(p.ground_truth_, SIZE_MAX)},
-          {"activities", acts},
-          {"explained", !p.activities_.empty()}};
+  nlohmann::json j = {{"cluster", p.cluster_},
+                      {"rank", p.rank_},
+                      {"sources", p.sources_},
+                      {"packets", p.packets_},
+                      {"bytes", p.bytes_},
+                      {"protocols", shares_json(p.protocols_, SIZE_MAX)},
+                      {"classes", shares_json(p.classes_, SIZE_MAX)},
+                      {"top_ports", shares_json(p.ports_, top_ports)},
+                      {"distinct_ports", p.ports_.size()},
+                      {"tcp_flags", shares_json(p.tcp_flags_, SIZE_MAX)},
+                      {"packets_per_source",
+                       {{"min", p.packets_per_source_[0]},
+                        {"q25", p.packets_per_source_[1]},
+                        {"median", p.packets_per_source_[2]},
+                        {"q75", p.packets_per_source_[3]},
+                        {"max", p.packets_per_source_[4]}}},
+                      {"destinations", p.destinations_},
+                      {"destinations_capped", p.destinations_capped_},
+                      {"source_blocks", p.source_blocks_},
+                      {"hourly_packets", p.hourly_},
+                      {"tcp_packets", p.tcp_},
+                      {"syn_packets", p.syn_},
+                      {"fingerprints", {{"mirai", p.mirai_}, {"zmap", p.zmap_}, {"masscan", p.masscan_}}},
+                      {"ground_truth", shares_json(p.ground_truth_, SIZE_MAX)},
+                      {"activities", acts},
+                      {"explained", !p.activities_.empty()}};
+  if (p.origin_) j["origin"] = origin_json(*p.origin_);
+  return j;
 }
 
 std::string activity_of(const nlohmann::json& profile) {
@@ -349,6 +385,7 @@ ClusterProfile from_json(const nlohmann::json& j) {
     p.zmap_ = j.at("fingerprints").at("zmap").get<double>();
     p.masscan_ = j.at("fingerprints").at("masscan").get<double>();
     p.ground_truth_ = shares_from(j.at("ground_truth"));
+    if (const auto o = j.find("origin"); o != j.end()) p.origin_ = origin_from(*o);
     for (const auto& a : j.at("activities")) {
       p.activities_.push_back({a.at("id").get<std::string>(), a.at("activity").get<std::string>(),
                                a.at("reference").get<std::string>(), a.at("evidence").get<std::vector<std::string>>()});

@@ -1,6 +1,7 @@
 // The signature catalog: a readable INI-like file of conditions over a
 // profile, parsed with line numbers for its errors.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -15,7 +16,8 @@ namespace darklens::profile {
 namespace {
 
 // Metrics that take a list argument, and those that take none.
-const std::vector<std::string> kListMetrics = {"port", "proto", "class", "flag", "fingerprint", "label"};
+const std::vector<std::string> kListMetrics = {"port",        "proto", "class", "flag",
+                                               "fingerprint", "label", "asn",   "country"};
 const std::vector<std::string> kPlainMetrics = {"sources",        "packets_per_source", "destinations",
                                                 "distinct_ports", "source_blocks",      "blocks_per_source"};
 
@@ -97,6 +99,28 @@ void check_item(const std::string& metric, const std::string& a, const std::stri
   if (metric == "class" && a != "scan" && a != "backscatter" && a != "other") {
     throw FormatError(where + ": unknown traffic class '" + a + "' (scan, backscatter, other)");
   }
+  if (metric == "asn" && a != "*") {
+    std::string_view n = a;
+    if (n.size() > 2 && (n.substr(0, 2) == "AS" || n.substr(0, 2) == "as")) n.remove_prefix(2);
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+    if (n.empty() || ec != std::errc() || p != n.data() + n.size() || v == 0 || v > UINT32_MAX) {
+      throw FormatError(where + ": '" + a + "' is not an AS number (13335 or AS13335: 1 to 4294967295)");
+    }
+  }
+  if (metric == "country" && a != "*" &&
+      (a.size() != 2 || !std::isupper(static_cast<unsigned char>(a[0])) ||
+       !std::isupper(static_cast<unsigned char>(a[1])))) {
+    throw FormatError(where + ": '" + a + "' is not a country code (two capital letters, ISO 3166-1: US, CN)");
+  }
+}
+
+// The AS number of a checked `asn` item.
+uint32_t asn_of(std::string_view a) {
+  if (a.substr(0, 2) == "AS" || a.substr(0, 2) == "as") a.remove_prefix(2);
+  uint32_t v = 0;
+  std::from_chars(a.data(), a.data() + a.size(), v);
+  return v;
 }
 
 Condition parse_condition(const std::string& text, const std::string& where) {
@@ -158,6 +182,24 @@ double value_of(const Condition& c, const ClusterProfile& p) {
       return p.sources_ ? static_cast<double>(n) / static_cast<double>(p.sources_) : 0;
     }
     return share_of(p.ground_truth_, c.args);
+  }
+  if (m == "asn" || m == "country") {
+    // Without the origin databases nothing is known: share 0.
+    if (!p.origin_ || p.sources_ == 0) return 0;
+    const auto& o = *p.origin_;
+    const bool any = c.args.size() == 1 && c.args[0] == "*";
+    uint64_t n = 0;
+    if (m == "asn") {
+      for (const auto& a : o.asns) {
+        if (any || std::any_of(c.args.begin(), c.args.end(), [&](const std::string& x) { return asn_of(x) == a.asn; }))
+          n += a.sources;
+      }
+    } else {
+      for (const auto& x : o.countries) {
+        if (any || contains(c.args, x.key)) n += x.count;
+      }
+    }
+    return static_cast<double>(n) / static_cast<double>(p.sources_);
   }
   if (m == "sources") return static_cast<double>(p.sources_);
   if (m == "packets_per_source") return p.packets_per_source_[2];

@@ -355,9 +355,13 @@ std::string render_html(const json& doc) {
     }
     o << "<h2>Cluster sizes</h2>" << bars(sizes, " sources");
     o << "<h2>Hourly traffic per cluster (UTC)</h2>" << hourly(profiles, 16);
+    // Origin AS and country, when the run was given the databases.
+    const bool origins =
+        std::any_of(profiles.begin(), profiles.end(), [](const json& p) { return p.contains("origin"); });
     o << "<h2>Cluster profiles</h2><table><tr><th>cluster</th><th>sources</th><th>packets</th><th>protocols</th>"
          "<th>top destination ports</th><th>TCP flags</th><th>packets/source (median, max)</th>"
-         "<th>fingerprints</th><th>ground truth</th><th>matched activity</th></tr>";
+         "<th>fingerprints</th><th>ground truth</th>"
+      << (origins ? "<th>origin AS, country (share of sources)</th>" : "") << "<th>matched activity</th></tr>";
     for (const auto& p : profiles) {
       const int c = p.at("cluster").get<int>();
       const auto& fp = p.at("fingerprints");
@@ -374,6 +378,19 @@ std::string render_html(const json& doc) {
         << fmt(p.at("packets_per_source").at("median").get<double>()) << ", "
         << fmt(p.at("packets_per_source").at("max").get<double>()) << "</td><td>" << (fps.empty() ? "–" : esc(fps))
         << "</td><td>" << esc(shares_text(p.at("ground_truth"), 3)) << "</td><td>";
+      if (origins) {
+        std::string as, cc = "–";
+        if (const auto og = p.find("origin"); og != p.end()) {
+          for (size_t i = 0; i < og->at("asns").size() && i < 3; ++i) {
+            const auto& x = og->at("asns")[i];
+            const std::string org = x.at("org").get<std::string>();
+            as += (as.empty() ? "AS" : ", AS") + std::to_string(x.at("asn").get<uint32_t>()) +
+                  (org.empty() ? "" : " " + org) + " " + pct(x.at("share").get<double>());
+          }
+          cc = shares_text(og->at("countries"), 3);
+        }
+        o << esc(as.empty() ? "–" : as) << "<br><span class=\"small\">" << esc(cc) << "</span></td><td>";
+      }
       const auto& acts = p.at("activities");
       if (acts.empty()) o << "<span class=\"unexplained\">unexplained</span>";
       for (const auto& a : acts) {

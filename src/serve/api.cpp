@@ -100,7 +100,7 @@ json feature_values(const std::string& bytes, const std::vector<std::string>& co
   return out;
 }
 
-json address(const patterns::Store& db, const std::string& text) {
+json address(const patterns::Store& db, const std::string& text, const origin::Origins* origins) {
   if (text.size() > 64) throw HttpError{400, "an address is at most 64 characters"};
   const auto ip = IpAddr::parse(text);
   if (!ip) throw HttpError{400, "'" + text + "' is not an IPv4 or IPv6 address"};
@@ -140,7 +140,16 @@ json address(const patterns::Store& db, const std::string& text) {
     pats.push_back(b);
   }
   const auto& last = history.back();
+  // The origin as the databases given to serve say now (null: none given).
+  json from = nullptr;
+  if (origins && !origins->empty()) {
+    const auto og = origins->lookup(*ip);
+    from = {{"asn", origins->has_asn() && og.asn ? json(og.asn) : json(nullptr)},
+            {"as_org", origins->has_asn() && og.asn ? json(og.as_org) : json(nullptr)},
+            {"country", origins->has_country() && !og.country.empty() ? json(og.country) : json(nullptr)}};
+  }
   return {{"address", key},
+          {"origin", from},
           {"first_seen", iso8601_utc(history.front().window_start_ns)},
           {"last_seen", iso8601_utc(last.window_start_ns)},
           {"windows", windows.size()},
@@ -217,7 +226,7 @@ Response route(const ApiOptions& o, const Request& r) {
   }
   if (seg.size() == 2 && seg[1] == "openapi.json") return {200, "application/json", openapi_json(o.version)};
   const patterns::Store& db = store_for(o.db);
-  if (seg.size() == 3 && seg[1] == "ip") return json_response(address(db, seg[2]));
+  if (seg.size() == 3 && seg[1] == "ip") return json_response(address(db, seg[2], o.origins));
   if (seg.size() == 2 && seg[1] == "patterns") {
     int64_t model = 0;
     if (auto it = r.query.find("model"); it != r.query.end()) model = id_of(it->second, "run");
@@ -314,10 +323,13 @@ Response route(const ApiOptions& o, const Request& r) {
       j["columns"] = run.columns;
       j["summary"] = run.summary;
       j["report"] = db.blob(id, "report.json") ? json("/v1/runs/" + std::to_string(id) + "/report") : json(nullptr);
+      j["pruned"] = run.pruned;
       return json_response(j);
     }
     if (seg[3] == "report") {
       const auto doc = db.blob(id, "report.json");
+      if (!doc && run.pruned)
+        throw HttpError{404, "run " + std::to_string(id) + "'s report was pruned (older than watch --retain)"};
       if (!doc)
         throw HttpError{404, "run " + std::to_string(id) + " has no stored report (stored by an older darklens)"};
       json parsed;

@@ -48,6 +48,7 @@ struct Jobs::Impl {
       analyze::ClassifyOptions co;
       if (const auto it = p.find("model"); it != p.end()) co.model = std::stoll(it->second);
       co.catalog = o.catalog;
+      co.origins = o.origins;
       co.threads = o.threads;
       auto c = analyze::classify(db, {file}, co);
       const int64_t run = analyze::store(db, c, inputs);
@@ -59,6 +60,7 @@ struct Jobs::Impl {
     ao.features.threads_ = o.threads;
     ao.threads = o.threads;
     ao.catalog = o.catalog;
+    ao.origins = o.origins;
     auto a = analyze::analyze({file}, ao);
     const int64_t run = analyze::store(db, a, inputs, ao);
     return {{"run", run}, {"summary", a.summary}};

@@ -93,7 +93,12 @@ std::string openapi_json(const std::string& version) {
             {"properties",
              {{"run", {{"type", "integer"}}},
               {"window_start", {{"type", "string"}}},
-              {"features", {{"type", "object"}, {"nullable", true}}}}}}}}}}}};
+              {"features", {{"type", "object"}, {"nullable", true}}}}}}},
+          {"origin",
+           {{"type", "object"},
+            {"nullable", true},
+            {"description", "origin AS and country (serve --asn-db/--geo-db); null without them"},
+            {"properties", {{"asn", integer_or_null}, {"as_org", string_or_null}, {"country", string_or_null}}}}}}}}}};
   json paths = {
       {"/v1/health",
        {{"get", {{"summary", "Liveness (no token needed)"}, {"responses", ok("ok", {{"type", "object"}})}}}}},
@@ -183,7 +188,9 @@ std::string openapi_json(const std::string& version) {
           {"responses", with_errors(ok("runs", {{"type", "array"}, {"items", ref("RunBrief")}}), {"401"})}}}}},
       {"/v1/runs/{id}",
        {{"get",
-         {{"summary", "One run: feature options, columns, summary"},
+         {{"summary",
+           "One run: feature options, columns, summary; pruned: its members and report were deleted "
+           "by watch --retain"},
           {"parameters", {id_parameter("id", "run id")}},
           {"responses", with_errors(ok("the run", {{"type", "object"}}), {"400", "401", "404"})}}}}},
       {"/v1/runs/{id}/report",

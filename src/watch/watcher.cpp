@@ -83,6 +83,10 @@ Watcher::Watcher(patterns::Store& db, Options options) : db_(db), o_(std::move(o
   window_ = o_.window_ns ? o_.window_ns : model_window;
   step_ = o_.step_ns ? o_.step_ns : window_;
   check_windows(window_, step_);
+  if (o_.retain_ns < 0 || (o_.retain_ns > 0 && o_.retain_ns < window_)) {
+    throw ParamError("--retain " + duration_text(o_.retain_ns) + " is shorter than the window (" +
+                     duration_text(window_) + "): each window is compared with the one before it");
+  }
   if (o_.state_dir.empty()) throw ParamError("watch: no state directory");
   std::error_code ec;
   fs::create_directories(o_.state_dir, ec);
@@ -351,6 +355,7 @@ std::vector<patterns::Event> Watcher::close(int64_t start) {
     co.model = model_;
     co.gt = o_.gt;
     co.catalog = o_.catalog;
+    co.origins = o_.origins;
     co.threads = o_.threads;
     co.max_memory = o_.max_memory;
     co.min_new_to_cluster = o_.min_new_to_cluster;
@@ -393,6 +398,10 @@ std::vector<patterns::Event> Watcher::close(int64_t start) {
   }
   auto events = window_events(w, before, patterns_now, patterns_before, sources_now, o_.max_joined);
   db_.append_events(events);
+  // --retain: older windows' members and reports go in the same
+  // transaction, so a restart after a kill prunes exactly as a run that
+  // was never stopped. The window before this one always stays.
+  if (o_.retain_ns > 0) db_.prune(end - o_.retain_ns);
   crash_point();  // the kill test: stored nothing yet
   batch.commit();
   late_ = 0;

@@ -167,13 +167,13 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["patterns", "export", "--db", db, "-o", export])
     doc = json.load(open(export))
     expect("patterns export json: runs and patterns", r.returncode == 0 and [x["kind"] for x in doc["runs"]] ==
-           ["analyze", "classify", "classify"] and doc["schema_version"] == 6)
+           ["analyze", "classify", "classify"] and doc["schema_version"] == 7)
     r = run(["patterns", "export", "--db", db, "--format", "csv"])
     rows = list(csv.DictReader(r.stdout.decode().splitlines()))
     expect("patterns export csv", r.returncode == 0 and any(x["name"] == "Mirai telnet" for x in rows))
     con = sqlite3.connect(db)
     expect("database: WAL journal, schema version 6", con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and
-           con.execute("PRAGMA user_version").fetchone()[0] == 6)
+           con.execute("PRAGMA user_version").fetchone()[0] == 7)
     runs_before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     con.close()
 

@@ -44,7 +44,7 @@ def database(path):
     """What a watch stored, without the wall-clock times."""
     con = sqlite3.connect(path)
     d = {
-        "runs": con.execute("SELECT id, kind, model_run, window_start, window_end, inputs, token FROM runs "
+        "runs": con.execute("SELECT id, kind, model_run, window_start, window_end, inputs, token, pruned FROM runs "
                             "ORDER BY id").fetchall(),
         "patterns": con.execute("SELECT id, first_run, cluster, centroid, radius, sources, packets FROM patterns "
                                 "ORDER BY id").fetchall(),
@@ -144,6 +144,37 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("killed at every write step tried (more than 20)", killed > 20 and killed == len(tried), killed)
     expect("after kill -9 and a restart: the same events and the same database", not mismatches, mismatches[:3])
 
+    # --retain 1h: each window keeps the members of the window before it;
+    # older classify runs lose theirs (and their reports), never the model.
+    shutil.copy("model.db", "ret.db")
+    r = watch("ret.db", "--events", "ret.jsonl", "--retain", "1h")
+    con = sqlite3.connect("ret.db")
+    pruned = con.execute("SELECT pruned, count(*) FROM runs WHERE kind = 'classify' GROUP BY pruned").fetchall()
+    kept = con.execute("SELECT DISTINCT run FROM members ORDER BY run").fetchall()
+    reports = con.execute("SELECT count(*) FROM blobs WHERE name = 'report.json'").fetchone()[0]
+    con.close()
+    expect("--retain: the same events as keeping everything", r.returncode == 0 and events("ret.jsonl") == ref,
+           r.stderr.decode()[-300:])
+    # Nine windows ending every 30 min: when the last closes, those that
+    # ended more than 1 h before it (the first six) are pruned.
+    expect("--retain 1h: six runs pruned, three keep their members and reports",
+           pruned == [(0, 3), (1, 6)] and [k for (k,) in kept] == [1, 8, 9, 10] and reports == 4,
+           (pruned, kept, reports))
+    ret_db = database("ret.db")
+    mismatches = []
+    for n in sorted({tried[2], tried[len(tried) // 3], tried[2 * len(tried) // 3], tried[-1]}):
+        for p in ("rk.db", "rk.db-wal", "rk.db-shm", "rk.jsonl"):
+            if os.path.exists(p):
+                os.remove(p)
+        shutil.rmtree("rk.state", ignore_errors=True)
+        shutil.copy("model.db", "rk.db")
+        r = watch("rk.db", "--events", "rk.jsonl", "--retain", "1h", state="rk.state",
+                  env={"DARKLENS_CRASH_AT": str(n)})
+        r2 = watch("rk.db", "--events", "rk.jsonl", "--retain", "1h", state="rk.state")
+        if r.returncode != -9 or r2.returncode != 0 or events("rk.jsonl") != ref or database("rk.db") != ret_db:
+            mismatches.append((n, r.returncode, r2.returncode, r2.stderr.decode()[-300:]))
+    expect("--retain: killed and restarted, the same events and the same database", not mismatches, mismatches)
+
     # --exec: every event once, on standard input and in the environment.
     shutil.copy("model.db", "x.db")
     r = watch("x.db", "--exec", 'cat >> exec.jsonl; echo "$DARKLENS_EVENT_SEQ $DARKLENS_EVENT_KIND" >> exec.txt')
@@ -227,6 +258,8 @@ with tempfile.TemporaryDirectory() as tmp:
     refusal("a bad duration", ["--db", "model.db", "--dir", "in", "--poll", "soon"],
             "--poll 'soon': expected a duration such as 500ms, 5s, 10m or 1h")
     refusal("no database", ["--db", "none.db", "--dir", "in"], "none.db: no such pattern database")
+    refusal("--retain shorter than the window", ["--db", "model.db", "--dir", "in", "--retain", "30m"],
+            "--retain 30m is shorter than the window (1h): each window is compared with the one before it")
     refusal("another state's windows", ["--db", "ref.db", "--dir", "in", "--once", "--step", "20m"],
             "ref.db.watch/state.json: this state watches model 1 with --window 1h --step 30m, not model 1 with "
             "--window 1h --step 20m")

@@ -65,7 +65,10 @@ TEST(PatternStore, RoundTrip) {
     EXPECT_EQ(test::error_of<ParamError>([&] { db.latest_model(); }),
               path + ": holds no analysed window yet; run 'darklens analyze --db " + path + "' first");
     run = db.save_run(model_run(), fresh,
-                      {{"1.1.1.1", 100, -1}, {"1.1.1.2", 100, -1}, {"2.2.2.2", 100, -2}, {"3.3.3.3", 100, 0}},
+                      {{"1.1.1.1", 100, -1, {}, {}, {}},
+                       {"1.1.1.2", 100, -1, {}, {}, {}},
+                       {"2.2.2.2", 100, -2, {}, {}, {}},
+                       {"3.3.3.3", 100, 0, {}, {}, {}}},
                       {{0, -1, 2, 9}, {0, -2, 1, 3}});
   }
   patterns::Store db(path);  // reopened: nothing to migrate
@@ -102,6 +105,47 @@ TEST(PatternStore, RoundTrip) {
   EXPECT_EQ(test::error_of<ParamError>([&] { db.run(99); }), path + ": no run 99");
 }
 
+TEST(PatternStore, PruneForgetsOldClassifyDetailOnly) {
+  test::TempDir dir;
+  patterns::Store db(dir.file("p.db"));
+  std::vector<patterns::Pattern> fresh = two_patterns();
+  auto model = model_run();
+  model.blobs = {{"report.json", "{}"}};
+  const int64_t m = db.save_run(model, fresh, {{"1.1.1.1", 100, -1, {}, {}, {}}}, {{0, -1, 1, 9}});
+  // Three classify windows ending at 300, 400 and 500.
+  std::vector<int64_t> runs;
+  for (int64_t end : {300, 400, 500}) {
+    auto r = model_run();
+    r.kind = "classify";
+    r.model_run = m;
+    r.window_start_ns = end - 100;
+    r.window_end_ns = end;
+    r.blobs = {{"report.json", "{}"}};
+    std::vector<patterns::Pattern> none;
+    runs.push_back(
+        db.save_run(r, none, {{"1.1.1.1", end - 100, fresh[0].id, 5, "scanner", "abcd"}}, {{0, fresh[0].id, 1, 5}}));
+  }
+  EXPECT_EQ(db.prune(400), 1u);  // ended before 400: the first classify run only
+  EXPECT_EQ(db.prune(400), 0u);  // pruned once
+  EXPECT_TRUE(db.run(runs[0]).pruned);
+  EXPECT_FALSE(db.run(runs[1]).pruned);
+  EXPECT_TRUE(db.members(runs[0]).empty());
+  EXPECT_FALSE(db.blob(runs[0], "report.json"));
+  EXPECT_EQ(db.members(runs[1]).size(), 1u);
+  EXPECT_TRUE(db.blob(runs[1], "report.json"));
+  // The record, its summary and the pattern's sightings stay.
+  EXPECT_EQ(db.run(runs[0]).summary, model_run().summary);
+  EXPECT_EQ(db.sightings(fresh[0].id).size(), 4u);
+  // The model is never pruned, however old.
+  EXPECT_EQ(db.prune(1000), 2u);
+  EXPECT_FALSE(db.run(m).pruned);
+  EXPECT_EQ(db.members(m).size(), 1u);
+  EXPECT_TRUE(db.blob(m, "report.json"));
+  const auto history = db.source_history("1.1.1.1");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].run, m);
+}
+
 TEST(PatternStore, DamagedStoredJsonIsAFormatError) {
   test::TempDir dir;
   const std::string path = dir.file("p.db");
@@ -130,7 +174,7 @@ TEST(PatternStore, FailedWriteLeavesNothing) {
   patterns::Store db(dir.file("p.db"));
   std::vector<patterns::Pattern> fresh = two_patterns();
   EXPECT_EQ(test::error_of<ParamError>([&] {
-              db.save_run(model_run(), fresh, {{"1.1.1.1", 1, -5}}, {});
+              db.save_run(model_run(), fresh, {{"1.1.1.1", 1, -5, {}, {}, {}}}, {});
             }),
             "save_run: member refers to new pattern 4 of 2");
   EXPECT_TRUE(db.runs().empty());
@@ -169,8 +213,11 @@ PRAGMA user_version = 1;
   patterns::RunRecord r = model_run();
   r.kind = "classify";
   r.model_run = 1;
-  db.save_run(r, none, {}, {{0, 1, 7, 8}});
+  const int64_t id = db.save_run(r, none, {}, {{0, 1, 7, 8}});
   EXPECT_EQ(db.sightings(1).at(0).sources, 7u);
+  EXPECT_FALSE(db.run(1).pruned);  // schema 7's column, defaulted on the old run
+  EXPECT_EQ(db.prune(1000), 1u);
+  EXPECT_TRUE(db.run(id).pruned);
 }
 
 TEST(PatternStore, RefusesADatabaseWithCodeOfItsOwn) {
@@ -248,7 +295,7 @@ TEST(PatternStore, RefusesForeignAndNewerFiles) {
   { patterns::Store db(newer); }
   sql(newer, "PRAGMA user_version = 9;");
   EXPECT_EQ(test::error_of<FormatError>([&] { patterns::Store db(newer); }),
-            newer + ": schema version 9 is newer than this darklens knows (6); use a newer darklens");
+            newer + ": schema version 9 is newer than this darklens knows (7); use a newer darklens");
   // Found by the database fuzz target: a negative version indexed the
   // migrations at -1.
   sql(newer, "PRAGMA user_version = -1;");

@@ -201,9 +201,10 @@ TEST(Signatures, ParseErrors) {
   auto err = [](const std::string& text) {
     return test::error_of<FormatError>([&] { profile::Catalog::parse(text, "c.txt"); });
   };
-  EXPECT_EQ(err("[a]\nactivity = x\nwhen = prot tcp >= 1\n"),
-            "c.txt:3: unknown metric 'prot' (known: port, proto, class, flag, fingerprint, label, sources, "
-            "packets_per_source, destinations, distinct_ports, source_blocks, blocks_per_source)");
+  EXPECT_EQ(
+      err("[a]\nactivity = x\nwhen = prot tcp >= 1\n"),
+      "c.txt:3: unknown metric 'prot' (known: port, proto, class, flag, fingerprint, label, asn, country, sources, "
+      "packets_per_source, destinations, distinct_ports, source_blocks, blocks_per_source)");
   EXPECT_EQ(err("[a]\nactivity = x\nwhen = port 23 0.5\n"),
             "c.txt:3: 'port 23 0.5' should read 'port ITEM,ITEM OP VALUE' (OP one of >=, <=, >, <, =)");
   EXPECT_EQ(err("[a]\nactivity = x\nwhen = sources 3\n"),
@@ -213,6 +214,12 @@ TEST(Signatures, ParseErrors) {
   EXPECT_EQ(err("[a]\nactivity = x\nwhen = fingerprint zgrab >= 0.5\n"),
             "c.txt:3: unknown fingerprint 'zgrab' (mirai, zmap, masscan)");
   EXPECT_EQ(err("[a]\nactivity = x\nwhen =\n"), "c.txt:3: empty condition");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = asn ASX >= 0.5\n"),
+            "c.txt:3: 'ASX' is not an AS number (13335 or AS13335: 1 to 4294967295)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = asn 0 >= 0.5\n"),
+            "c.txt:3: '0' is not an AS number (13335 or AS13335: 1 to 4294967295)");
+  EXPECT_EQ(err("[a]\nactivity = x\nwhen = country us >= 0.5\n"),
+            "c.txt:3: 'us' is not a country code (two capital letters, ISO 3166-1: US, CN)");
   // Conditions that could never match are mistakes, refused with the line.
   EXPECT_EQ(err("[a]\nactivity = x\nwhen = port tcp/99999 >= 0.5\n"),
             "c.txt:3: 'tcp/99999' is not a port (23, tcp/23, udp/53: 0 to 65535)");
@@ -328,4 +335,49 @@ TEST(Profile, PassOverCapturesIsTheSameOnAnyThreadCount) {
       EXPECT_EQ(docs, first) << threads;
     }
   }
+}
+
+TEST(Profile, OriginsCountedPerSourceAndMatchedBySignatures) {
+  // Cluster 0 holds 1.1.1.1 and 1.1.1.2 (AS 13335 Cloudflare, AU; the
+  // second outside the country file), cluster 1 holds 2.2.2.2 (in neither).
+  test::TempDir dir;
+  const auto asn = dir.write("asn.csv", std::string("1.1.1.0,1.1.1.255,13335,\"Cloudflare, Inc.\"\n"));
+  const auto geo = dir.write("geo.csv", std::string("1.1.1.1,1.1.1.1,AU\n"));
+  const auto origins = origin::Origins::open(asn, geo);
+  auto ps = profiles();
+  const std::vector<IpAddr> src = {IpAddr::v4(0x01010101), IpAddr::v4(0x01010102), IpAddr::v4(0x02020202)};
+  profile::add_origins(ps, src, {0, 0, 1}, origins);
+  ASSERT_EQ(ps[0].cluster_, 0);
+  const auto& o0 = *ps[0].origin_;
+  ASSERT_EQ(o0.asns.size(), 1u);
+  EXPECT_EQ(o0.asns[0].asn, 13335u);
+  EXPECT_EQ(o0.asns[0].org, "Cloudflare, Inc.");
+  EXPECT_EQ(o0.asns[0].sources, 2u);
+  EXPECT_DOUBLE_EQ(o0.asns[0].share, 1.0);
+  ASSERT_EQ(o0.countries.size(), 1u);
+  EXPECT_EQ(o0.countries[0].key, "AU");
+  EXPECT_DOUBLE_EQ(o0.countries[0].share, 0.5);
+  EXPECT_EQ(o0.without_asn, 0u);
+  EXPECT_EQ(o0.without_country, 1u);
+  const auto& o1 = *ps[1].origin_;
+  EXPECT_TRUE(o1.asns.empty() && o1.countries.empty());
+  EXPECT_EQ(o1.without_asn, 1u);
+  EXPECT_EQ(o1.without_country, 1u);
+  // The JSON keeps it, and reads it back.
+  const auto j = profile::to_json(ps[0]);
+  EXPECT_EQ(j["origin"]["asns"][0]["asn"], 13335);
+  EXPECT_EQ(j["origin"]["countries"][0]["key"], "AU");
+  EXPECT_EQ(profile::to_json(profile::from_json(j)), j);
+  EXPECT_FALSE(profile::to_json(profiles()[0]).contains("origin"));  // none asked: no key
+  // Signatures on origins: share of sources.
+  const auto cat = profile::Catalog::parse(
+      "[cf]\nactivity = from Cloudflare\nwhen = asn AS13335 >= 1\n"
+      "[au]\nactivity = half Australian\nwhen = country AU,NZ >= 0.5\n"
+      "[known]\nactivity = origin known\nwhen = asn * > 0\n",
+      "o.txt");
+  const auto m0 = profile::match(cat, ps[0]);
+  ASSERT_EQ(m0.size(), 3u);
+  EXPECT_EQ(m0[0].evidence[0], "asn AS13335 = 1 (>= 1)");
+  EXPECT_TRUE(profile::match(cat, ps[1]).empty());
+  EXPECT_TRUE(profile::match(cat, profiles()[0]).empty());  // without the databases nothing matches
 }

@@ -156,8 +156,38 @@ TEST(ServeApi, RefusalsSayWhatIsWrong) {
   post.method = "POST";
   post.path = "/v1/runs";
   expect(serve::handle({fx().db, "", "1"}, post), 405, "POST is not answered here; the API reads with GET");
-  expect(serve::handle({fx().dir.file("none.db"), "", "1"}, serve::Request{"GET", "/v1/runs", {}, ""}), 500,
+  expect(serve::handle({fx().dir.file("none.db"), "", "1"}, serve::Request{"GET", "/v1/runs", {}, "", ""}), 500,
          fx().dir.file("none.db") + ": no such pattern database");
+}
+
+TEST(ServeApi, APrunedRunSaysSo) {
+  const std::string path = fx().dir.file("pruned.db");
+  std::filesystem::copy_file(fx().db, path, std::filesystem::copy_options::overwrite_existing);
+  int64_t id = 0;
+  {
+    patterns::Store s(path);
+    patterns::RunRecord r = s.run(1);
+    r.kind = "classify";
+    r.model_run = 1;
+    r.token.clear();
+    r.blobs = {{"report.json", *s.blob(1, "report.json")}};
+    std::vector<patterns::Pattern> none;
+    id = s.save_run(r, none, {}, {});
+    EXPECT_EQ(s.prune(r.window_end_ns + 1), 1u);
+  }
+  auto at = [&](const std::string& p) {
+    serve::Request r;
+    r.path = p;
+    return serve::handle({path, "", "1"}, r);
+  };
+  const std::string run = "/v1/runs/" + std::to_string(id);
+  EXPECT_EQ(body(at(run))["pruned"], true);
+  EXPECT_EQ(body(at(run))["report"], nullptr);
+  EXPECT_EQ(body(at("/v1/runs/1"))["pruned"], false);
+  EXPECT_EQ(at(run + "/report").status, 404);
+  EXPECT_EQ(error_message(at(run + "/report")),
+            "run " + std::to_string(id) + "'s report was pruned (older than watch --retain)");
+  EXPECT_EQ(at("/v1/runs/1/report").status, 200);
 }
 
 TEST(ServeApi, WatchEventsAfterSince) {
@@ -203,7 +233,7 @@ TEST(ServeJobs, AnUploadedCaptureIsClassifiedAndStored) {
   const std::string path = fx().dir.file("jobs.db");
   std::filesystem::copy_file(fx().db, path, std::filesystem::copy_options::overwrite_existing);
   const profile::Catalog catalog = profile::Catalog::parse("", "none");
-  serve::JobOptions jo{path, fx().dir.file("uploads"), 4, 1u << 26, 1000, &catalog, 1};
+  serve::JobOptions jo{path, fx().dir.file("uploads"), 4, 1u << 26, 1000, &catalog, nullptr, 1};
   serve::Jobs jobs(jo);
   const serve::ApiOptions o{path, "tok", "1", &jobs};
   auto call = [&](const std::string& method, const std::string& target, const std::string& data = "",

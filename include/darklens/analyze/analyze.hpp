@@ -17,6 +17,7 @@
 #include "darklens/embed/embed.hpp"
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
+#include "darklens/labels/origin.hpp"
 #include "darklens/patterns/patterns.hpp"
 #include "darklens/pipeline/pipeline.hpp"
 #include "darklens/profile/profile.hpp"
@@ -59,6 +60,8 @@ struct Options {
   pipeline::Categories categories = pipeline::Categories::kIndicators;
   const ground_truth::GroundTruth* gt = nullptr;  // optional
   const profile::Catalog* catalog = nullptr;      // optional; no catalog = every cluster unexplained
+  /// Optional: each profile gets its sources' origin AS and country.
+  const origin::Origins* origins = nullptr;
   /// Ground-truth classes with fewer labelled sources are left out of the scores.
   size_t min_class = 1;
   int threads = 0;
@@ -107,7 +110,8 @@ struct ClassifyOptions {
   int64_t model = 0;  // 0 = the newest analyze run
   const ground_truth::GroundTruth* gt = nullptr;
   const profile::Catalog* catalog = nullptr;
-  size_t min_class = 1;  // as Options::min_class
+  const origin::Origins* origins = nullptr;  // as Options::origins
+  size_t min_class = 1;                      // as Options::min_class
   int threads = 0;
   uint64_t max_memory = 0;         // bytes (core/memory.hpp); 0 = no budget
   size_t min_new_to_cluster = 20;  // fewer new sources form one new group

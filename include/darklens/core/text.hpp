@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace darklens {
 
@@ -27,5 +28,11 @@ std::string terminal_text(std::string_view s);
 /// A copy of `j` whose strings and keys are all valid UTF-8 (escaped as
 /// above), then serialised (indent < 0: compact). Never throws for text.
 std::string dump_json(const nlohmann::json& j, int indent = -1);
+
+/// The fields of one CSV line, RFC 4180: a field may be quoted ("a,b"),
+/// with "" for a quote inside; blanks around an unquoted field are
+/// dropped. False when a quote is not closed, a quote appears inside an
+/// unquoted field, or text follows a closing quote.
+bool csv_fields(std::string_view line, std::vector<std::string>& out);
 
 }  // namespace darklens

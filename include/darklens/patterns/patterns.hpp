@@ -23,7 +23,7 @@
 
 namespace darklens::patterns {
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 struct RunRecord {
   int64_t id = 0;
@@ -38,6 +38,9 @@ struct RunRecord {
   nlohmann::json transforms;  // pipeline::Result::fitted_
   nlohmann::json summary;
   std::string token;  // names the run in its output directory (core/output_set.hpp); "" for none
+  /// Past `watch --retain` (Store::prune): its members and blobs are gone;
+  /// the record, summary, sightings and events stay.
+  bool pruned = false;
   /// Binary parts of the model, by name, written by save_run (read back
   /// one at a time with Store::blob, not by run()/runs()).
   std::vector<std::pair<std::string, std::string>> blobs;
@@ -165,6 +168,13 @@ class Store {
   /// Every run's record of `source` (an address as IpAddr::to_string
   /// writes it), oldest window first, at most `limit`.
   std::vector<SourceRecord> source_history(const std::string& source, size_t limit = 1000) const;
+  /// Forgets the detail of classify runs whose window ended before
+  /// `end_before_ns`: their members (what an address lookup answers) and
+  /// blobs (the report) are deleted and the run marked pruned; runs,
+  /// summaries, patterns, sightings and events stay, and analyze runs (the
+  /// models) are never pruned. In one transaction (or the open Batch).
+  /// Returns how many runs it pruned.
+  size_t prune(int64_t end_before_ns);
   /// Adds (or replaces) a binary part of a stored run (RunRecord::blobs).
   void save_blob(int64_t run, const std::string& name, const std::string& data);
   /// Appends events in one transaction (or the open Batch), filling in

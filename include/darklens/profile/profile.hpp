@@ -22,6 +22,7 @@
 
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
+#include "darklens/labels/origin.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::profile {
@@ -39,6 +40,24 @@ struct Match {
   std::vector<std::string> evidence;  // "port tcp/23,tcp/2323 = 0.93 (>= 0.5)"
 };
 
+/// An origin AS and the sources of a cluster it announces.
+struct AsShare {
+  uint32_t asn = 0;
+  std::string org;
+  uint64_t sources = 0;
+  double share = 0;  // of the cluster's sources
+};
+
+/// Where a cluster's sources come from (--asn-db, --geo-db). Sources are
+/// counted as ClusterProfile::sources_ counts them (rows: a source in two
+/// windows counts twice).
+struct OriginCounts {
+  bool asn_db = false, geo_db = false;            // which databases were asked
+  std::vector<AsShare> asns;                      // most sources first (ties: lower AS number)
+  std::vector<Share> countries;                   // key: ISO 3166-1 code; count: sources; most first (ties: code)
+  uint64_t without_asn = 0, without_country = 0;  // sources the databases do not cover
+};
+
 struct ClusterProfile {
   int cluster_ = 0;                                 // the cluster's label (cluster::kNoise = -1 for noise)
   int rank_ = 0;                                    // 1 = most sources
@@ -53,11 +72,12 @@ struct ClusterProfile {
   uint64_t source_blocks_ = 0;         // distinct /24 (IPv4) or /48 (IPv6) blocks of the sources
   std::array<uint64_t, 24> hourly_{};  // packets per UTC hour of the day
   uint64_t tcp_ = 0, syn_ = 0;
-  double mirai_ = 0;                 // share of SYNs with the Mirai fingerprint
-  double zmap_ = 0;                  // share of packets with ZMap's IP ID
-  double masscan_ = 0;               // share of TCP packets with Masscan's IP ID
-  std::vector<Share> ground_truth_;  // label: sources, share of sources; unlabelled sources are not listed
-  std::vector<Match> activities_;    // empty = unexplained
+  double mirai_ = 0;                    // share of SYNs with the Mirai fingerprint
+  double zmap_ = 0;                     // share of packets with ZMap's IP ID
+  double masscan_ = 0;                  // share of TCP packets with Masscan's IP ID
+  std::vector<Share> ground_truth_;     // label: sources, share of sources; unlabelled sources are not listed
+  std::optional<OriginCounts> origin_;  // set when origin databases were given
+  std::vector<Match> activities_;       // empty = unexplained
 };
 
 struct ProfileOptions {
@@ -102,6 +122,11 @@ class Profiler {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Sets each profile's origin_ from the origins of its rows' sources
+/// (`sources` and `labels`: the feature table's rows and their clusters).
+void add_origins(std::vector<ClusterProfile>& profiles, const std::vector<IpAddr>& sources,
+                 const std::vector<int>& labels, const origin::Origins& origins);
+
 /// Share of the packets going to any of `ports` ("23" = tcp/23 and udp/23,
 /// "tcp/23", "udp/53").
 double port_share(const ClusterProfile& p, const std::vector<std::string>& ports);
@@ -137,7 +162,8 @@ struct Signature {
 ///
 /// Metrics: port P,..; proto NAME,..; class NAME,..; flag NAME,.. (share of
 /// TCP packets); fingerprint mirai|zmap|masscan; label NAME,..|* (share of
-/// sources); sources; packets_per_source (median); destinations;
+/// sources); asn N,..|* and country CC,..|* (share of sources, with the
+/// origin databases; * = any known); sources; packets_per_source (median); destinations;
 /// distinct_ports; source_blocks; blocks_per_source.
 struct Catalog {
   std::vector<Signature> signatures;
@@ -155,11 +181,13 @@ std::vector<Match> match(const Catalog& catalog, const ClusterProfile& p);
 /// from the captures, counted for the clusters of the table's rows
 /// (`labels`, one per row) on options.threads_ threads (a reading thread
 /// beside the counting ones; counts are sums, so the profiles are the same
-/// on any number), each matched against `catalog` when given. gt may be
-/// null. Throws what reading the captures throws.
+/// on any number), their origins added (add_origins) when `origins` has a
+/// database, each then matched against `catalog` when given. gt, catalog
+/// and origins may be null. Throws what reading the captures throws.
 std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& options,
                                              const std::vector<std::string>& captures,
                                              const features::FeatureTable& table, const std::vector<int>& labels,
-                                             const ground_truth::GroundTruth* gt, const Catalog* catalog);
+                                             const ground_truth::GroundTruth* gt, const Catalog* catalog,
+                                             const origin::Origins* origins = nullptr);
 
 }  // namespace darklens::profile

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "darklens/labels/origin.hpp"
 #include "darklens/profile/profile.hpp"
 
 namespace darklens::serve {
@@ -43,6 +44,8 @@ struct ApiOptions {
   std::string token;     // "" = none: every request is answered (but jobs)
   std::string version;   // darklens's, for /v1/version
   Jobs* jobs = nullptr;  // POST /v1/jobs, GET /v1/jobs/{id}; null: none are run
+  /// Set: /v1/ip/{address} says the address's origin AS and country.
+  const origin::Origins* origins = nullptr;
 };
 
 /// A refusal of a job, with its HTTP status (413, 429, 400).
@@ -58,6 +61,7 @@ struct JobOptions {
   size_t max_upload = 64u << 20;
   size_t keep = 1000;  // finished jobs remembered (in memory)
   const profile::Catalog* catalog = nullptr;
+  const origin::Origins* origins = nullptr;  // jobs' profiles get their sources' origins
   int threads = 0;
 };
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "darklens/labels/ground_truth.hpp"
+#include "darklens/labels/origin.hpp"
 #include "darklens/patterns/patterns.hpp"
 #include "darklens/profile/profile.hpp"
 
@@ -41,6 +42,7 @@ struct Options {
   int64_t model = 0;      // 0: the newest analyze run
   const profile::Catalog* catalog = nullptr;
   const ground_truth::GroundTruth* gt = nullptr;
+  const origin::Origins* origins = nullptr;  // optional: origin AS and country in the profiles
   /// source_joined events per window, the sources with most packets first
   /// (window_closed counts them all).
   size_t max_joined = 100;
@@ -48,6 +50,12 @@ struct Options {
   /// New groups of fewer sources are noise, not patterns: each window's
   /// small groups would otherwise pile up as patterns day after day.
   size_t min_group = 10;
+  /// Keep the members and reports of the classify runs whose window ended
+  /// at most this long before the window closing now; older ones are
+  /// pruned (patterns::Store::prune) in the same transaction, so the
+  /// database and each window's work stay flat over weeks. 0: keep all.
+  /// At least the window.
+  int64_t retain_ns = 0;
   int threads = 0;
   uint64_t max_memory = 0;
   uint64_t seed = 0;
