@@ -95,6 +95,11 @@ with tempfile.TemporaryDirectory() as tmp:
             e[0] = max(e[0], rss)
             time.sleep(0.1)
         reader.join()
+        # The last day may close fewer windows (the replay ends inside it).
+        last = max(0, (sum("events (" in x for x in lines) - 1) // windows_per_day)
+        if per_day.get(last, [0, 0])[1] == 0:
+            per_day.setdefault(last, [0, 0])[1] = sum(
+                os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
         wall = time.time() - t
         cat.wait()
         err = "".join(lines)
@@ -109,7 +114,7 @@ with tempfile.TemporaryDirectory() as tmp:
         print(f"| {nd} | {packets:,} | {wall:.1f} | {nd * 86400 / wall:,.0f} | {packets / wall:,.0f} | "
               f"{q[49]:.0f} / {q[98]:.0f} / {max(took)} | {statistics.mean(took[:50]):.0f} / "
               f"{statistics.mean(took[-50:]):.0f} | {windows} | {peak:,.0f} | "
-              f"{packets / stats_s:,.0f} | {(packets / wall) / (packets / stats_s):.3f} |")
+              f"{packets / stats_s:,.0f} | {(packets / wall) / (packets / stats_s):.2g} |")
         sys.stdout.flush()
         if nd == max(args.days):
             by_day = [(i, took[i * windows_per_day:(i + 1) * windows_per_day]) for i in range(nd)]

@@ -21,6 +21,9 @@ struct Common {
   std::vector<std::string> files, gt;
   std::string out, label_map, signatures, db;  // signatures: empty = the shipped catalog
   std::string asn_db, geo_db;
+  size_t rdns = 0;  // --rdns: heaviest sources named per cluster
+  std::string resolver;
+  int timeout_ms = 1000, tries = 2;
   int threads = 0;
   size_t min_class = 1;
   std::string max_memory = MemoryBudget::kDefault;
@@ -32,14 +35,20 @@ struct Loaded {
   profile::Catalog catalog;
   std::optional<ground_truth::GroundTruth> gt;
   origin::Origins origins;
+  profile::NameOptions names;
 };
 Loaded load(const Common& c) {
-  Loaded in{profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt, {}};
+  Loaded in{
+      profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt, {}, {}};
   if (!c.gt.empty()) {
     in.gt = ground_truth::load(
         c.gt, c.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(c.label_map));
   }
   in.origins = origin::Origins::open(c.asn_db, c.geo_db);
+  in.names.heaviest = c.rdns;
+  in.names.lookup.resolver_ = c.resolver;
+  in.names.lookup.timeout_ms_ = c.timeout_ms;
+  in.names.lookup.tries_ = c.tries;
   return in;
 }
 
@@ -66,6 +75,7 @@ void add_common(CLI::App* sub, Common& c) {
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
   add_origin_dbs(sub, c.asn_db, c.geo_db);
+  add_rdns(sub, c.rdns, c.resolver, c.timeout_ms, c.tries);
   add_threads(sub, c.threads);
   add_max_memory(sub, c.max_memory);
   add_quiet(sub, c.quiet);
@@ -127,6 +137,7 @@ Command add_analyze(CLI::App& app) {
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
             opt.origins = &in.origins;
+            opt.names = &in.names;
             auto inputs = inputs_of(*o);
             if (!o->e.services.empty()) inputs.push_back(o->e.services);
             OutputDir out(o->out, analyze::kAnalysisFiles, inputs, patterns::committed);
@@ -186,6 +197,7 @@ Command add_classify(CLI::App& app) {
             opt.catalog = &in.catalog;
             opt.gt = in.gt ? &*in.gt : nullptr;
             opt.origins = &in.origins;
+            opt.names = &in.names;
             OutputDir out(o->out, analyze::kClassificationFiles, inputs_of(*o), patterns::committed);
             opt.progress = progress_printer(o->quiet);
             auto c = analyze::classify(db, o->files, opt);

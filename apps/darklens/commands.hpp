@@ -56,6 +56,8 @@ CLI::Option* add_max_memory(CLI::App* sub, std::string& budget);
 CLI::Option* add_min_class(CLI::App* sub, size_t& n);
 /// --asn-db and --geo-db: origin AS and country databases (MMDB or CSV).
 void add_origin_dbs(CLI::App* sub, std::string& asn_db, std::string& geo_db);
+/// --rdns N with --resolver, --timeout-ms, --tries (as `gt build` names them).
+void add_rdns(CLI::App* sub, size_t& heaviest, std::string& resolver, int& timeout_ms, int& tries);
 /// --categories indicators|drop|numbers (pipeline::Categories).
 CLI::Option* add_categories(CLI::App* sub, std::string& rule);
 CLI::Option* add_output(CLI::App* sub, std::string& out, const std::string& what);

@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "darklens/error.hpp"
+#include "darklens/profile/profile.hpp"
 
 #ifdef DARKLENS_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -39,6 +40,28 @@ void add_origin_dbs(CLI::App* sub, std::string& asn_db, std::string& geo_db) {
   sub->add_option("--geo-db", geo_db,
                   "IP-to-country database: an MMDB (country.iso_code or country_code) or a CSV "
                   "'first,last,country'; each source gets its country")
+      ->group("Origin");
+}
+
+void add_rdns(CLI::App* sub, size_t& heaviest, std::string& resolver, int& timeout_ms, int& tries) {
+  auto* n = sub->add_option("--rdns", heaviest,
+                            "List each cluster's N heaviest sources (most packets) with their reverse-DNS (PTR) "
+                            "names in the profile; the lookups are bounded: each address once, 64 in flight, "
+                            "--timeout-ms per try, --tries (docs/analyze.md, \"Origin AS and country\")")
+                ->check(CLI::Range(size_t{0}, profile::kMaxHeaviest))
+                ->group("Origin");
+  sub->add_option("--resolver", resolver, "DNS server IP or IP:PORT for --rdns (default: the system's)")
+      ->needs(n)
+      ->group("Origin");
+  sub->add_option("--timeout-ms", timeout_ms, "Per PTR query try (--rdns)")
+      ->default_val(timeout_ms)
+      ->check(CLI::Range(1, 60000))
+      ->needs(n)
+      ->group("Origin");
+  sub->add_option("--tries", tries, "Tries per PTR query (--rdns)")
+      ->default_val(tries)
+      ->check(CLI::Range(1, 10))
+      ->needs(n)
       ->group("Origin");
 }
 

@@ -78,6 +78,24 @@ void say(const std::function<void(const std::string&)>& progress, const std::str
   if (progress) progress(line);
 }
 
+nlohmann::json name_heaviest(std::vector<profile::ClusterProfile>& profiles, const profile::NameOptions* names,
+                             const std::function<void(const std::string&)>& progress) {
+  if (!names || names->heaviest == 0) return nullptr;
+  const auto t = std::chrono::steady_clock::now();
+  const rdns::LookupResult r = profile::add_names(profiles, names->lookup);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  say(progress, "rdns: " + std::to_string(r.distinct_) + " heaviest sources, " + std::to_string(r.named_) + " named, " +
+                    std::to_string(r.no_name_) + " without a name, " + std::to_string(r.failed_) + " unanswered (" +
+                    seconds_text(s) + ")");
+  return {{"resolver", names->lookup.resolver_.empty() ? "system" : names->lookup.resolver_},
+          {"per_cluster", names->heaviest},
+          {"addresses", r.distinct_},
+          {"named", r.named_},
+          {"no_name", r.no_name_},
+          {"failed", r.failed_},
+          {"seconds", s}};
+}
+
 std::vector<int> truth_of(const features::FeatureTable& t, const ground_truth::GroundTruth& gt, size_t min_class,
                           ground_truth::LeftOut& left) {
   std::vector<int> truth(t.rows());
@@ -176,7 +194,8 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
                             seconds_text(since(t)) + ")");
   t = clock::now();
   a.profiles = profile::profile_clusters(options.features, captures, a.table, labels, options.gt, options.catalog,
-                                         options.origins);
+                                         options.origins, options.names ? options.names->heaviest : 0);
+  const nlohmann::json rdns_summary = name_heaviest(a.profiles, options.names, options.progress);
   size_t unexplained = 0;
   for (const auto& p : a.profiles) unexplained += p.cluster_ >= 0 && p.activities_.empty();
   say(options.progress, "profile: " + std::to_string(a.profiles.size()) + " profiles, " + std::to_string(unexplained) +
@@ -232,6 +251,7 @@ Analysis analyze(const std::vector<std::string>& captures, const Options& option
   }
   a.summary["files"] = damaged;
   if (options.origins && !options.origins->empty()) a.summary["origin_databases"] = options.origins->describe();
+  if (!rdns_summary.is_null()) a.summary["rdns"] = rdns_summary;
 
   a.report = report::analysis_document({.table = a.table,
                                         .counters = a.counters,

@@ -288,7 +288,9 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                       std::to_string(g.new_groups) + " groups (" + seconds_text(since(t)) + ")");
 
   t = clock::now();
-  c.profiles = profile::profile_clusters(fo, captures, c.table, g.labels, o.gt, o.catalog, o.origins);
+  c.profiles = profile::profile_clusters(fo, captures, c.table, g.labels, o.gt, o.catalog, o.origins,
+                                         o.names ? o.names->heaviest : 0);
+  const nlohmann::json rdns_summary = name_heaviest(c.profiles, o.names, o.progress);
   std::map<int, const profile::ClusterProfile*> profile_of;
   for (const auto& p : c.profiles) profile_of[p.cluster_] = &p;
   new_patterns(c, Y, g, profile_of);
@@ -335,6 +337,7 @@ Classification classify(const patterns::Store& db, const std::vector<std::string
                {"seconds", since(t0)}};
 
   if (o.origins && !o.origins->empty()) c.summary["origin_databases"] = o.origins->describe();
+  if (!rdns_summary.is_null()) c.summary["rdns"] = rdns_summary;
   const nlohmann::json lines = series(db, c, model_id, w0);
   c.report = report::classification_document({.model_id = model_id,
                                               .model_window_start = c.model.summary.value("window_start", ""),

@@ -52,6 +52,13 @@ nlohmann::json add_embedding(features::FeatureTable& table, const std::vector<st
                              const features::FeatureOptions& fo, const EmbedOptions& eo, const embed::Model* init,
                              embed::Model& last, const std::function<void(const std::string&)>& progress);
 
+/// --rdns: the PTR names of each profile's heaviest sources (when
+/// `names` asks for any), with a progress line; returns what the summary
+/// says ({"resolver", "per_cluster", "addresses", "named", "no_name",
+/// "failed", "seconds"}), null when not asked.
+nlohmann::json name_heaviest(std::vector<profile::ClusterProfile>& profiles, const profile::NameOptions* names,
+                             const std::function<void(const std::string&)>& progress);
+
 /// Each row's ground-truth label ("" for none); empty without ground truth.
 std::vector<std::string> row_labels(const features::FeatureTable& t, const ground_truth::GroundTruth* gt);
 

@@ -11,8 +11,10 @@ std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& opt
                                              const std::vector<std::string>& captures,
                                              const features::FeatureTable& table, const std::vector<int>& labels,
                                              const ground_truth::GroundTruth* gt, const Catalog* catalog,
-                                             const origin::Origins* origins) {
-  Profiler pr(table.source_, table.window_start_ns_, labels, options.window_);
+                                             const origin::Origins* origins, size_t heaviest) {
+  ProfileOptions po;
+  po.heaviest_ = heaviest;
+  Profiler pr(table.source_, table.window_start_ns_, labels, options.window_, po);
   // Packets are read in chunks; each chunk is split into one contiguous
   // part per thread, counted by that part's fork, while the next chunk is
   // read. Reading is most of this pass, so it keeps a thread of its own

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "../core/flat_set.hpp"
@@ -194,9 +195,12 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
   std::vector<std::vector<uint64_t>> per_source(m.acc.size());
   std::vector<std::unordered_set<uint64_t>> blocks(m.acc.size());
   std::vector<std::map<std::string, uint64_t>> labels(m.acc.size());
+  // A source's packets in a cluster, over its windows (only when asked).
+  std::vector<std::unordered_map<IpAddr, uint64_t, IpAddrHash>> by_source(x.options.heaviest_ ? m.acc.size() : 0);
   for (size_t r = 0; r < x.sources.size(); ++r) {
     const size_t c = x.index_of_row[r];
     per_source[c].push_back(m.row_packets[r]);
+    if (!by_source.empty()) by_source[c][x.sources[r]] += m.row_packets[r];
     blocks[c].insert(block_of(x.sources[r]));
     if (gt) {
       if (auto l = gt->label_of(x.sources[r])) ++labels[c][*l];
@@ -245,6 +249,20 @@ std::vector<ClusterProfile> Profiler::finish(const ground_truth::GroundTruth* gt
     v.clear();
     for (const auto& [label, n] : labels[c]) v.push_back({label, n, 0});
     p.ground_truth_ = sorted_shares(std::move(v), p.sources_);
+    if (!by_source.empty()) {
+      p.heaviest_.resize(by_source[c].size());
+      size_t k = 0;
+      for (const auto& [ip, n] : by_source[c]) {
+        p.heaviest_[k].source = ip;
+        p.heaviest_[k++].packets = n;
+      }
+      const size_t keep = std::min(x.options.heaviest_, p.heaviest_.size());
+      std::partial_sort(p.heaviest_.begin(), p.heaviest_.begin() + static_cast<std::ptrdiff_t>(keep), p.heaviest_.end(),
+                        [](const HeavySource& a, const HeavySource& b) {
+                          return a.packets != b.packets ? a.packets > b.packets : a.source < b.source;
+                        });
+      p.heaviest_.resize(keep);
+    }
   }
   std::sort(out.begin(), out.end(), [](const ClusterProfile& a, const ClusterProfile& b) {
     return a.sources_ != b.sources_ ? a.sources_ > b.sources_ : a.cluster_ < b.cluster_;
@@ -352,6 +370,15 @@ nlohmann::json to_json(const ClusterProfile& p, size_t top_ports) {
                       {"activities", acts},
                       {"explained", !p.activities_.empty()}};
   if (p.origin_) j["origin"] = origin_json(*p.origin_);
+  if (!p.heaviest_.empty()) {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& s : p.heaviest_) {
+      h.push_back({{"source", s.source.to_string()},
+                   {"packets", s.packets},
+                   {"ptr", s.ptr ? nlohmann::json(*s.ptr) : nlohmann::json(nullptr)}});
+    }
+    j["heaviest_sources"] = std::move(h);
+  }
   return j;
 }
 
@@ -386,6 +413,18 @@ ClusterProfile from_json(const nlohmann::json& j) {
     p.masscan_ = j.at("fingerprints").at("masscan").get<double>();
     p.ground_truth_ = shares_from(j.at("ground_truth"));
     if (const auto o = j.find("origin"); o != j.end()) p.origin_ = origin_from(*o);
+    if (const auto h = j.find("heaviest_sources"); h != j.end()) {
+      for (const auto& e : *h) {
+        const auto ip = IpAddr::parse(e.at("source").get<std::string>());
+        if (!ip)
+          throw FormatError("profile: heaviest_sources: '" + e.at("source").get<std::string>() +
+                            "' is not an IP address");
+        HeavySource& hs = p.heaviest_.emplace_back();
+        hs.source = *ip;
+        hs.packets = e.at("packets").get<uint64_t>();
+        if (const auto& ptr = e.at("ptr"); !ptr.is_null()) hs.ptr = ptr.get<std::string>();
+      }
+    }
     for (const auto& a : j.at("activities")) {
       p.activities_.push_back({a.at("id").get<std::string>(), a.at("activity").get<std::string>(),
                                a.at("reference").get<std::string>(), a.at("evidence").get<std::vector<std::string>>()});

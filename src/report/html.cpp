@@ -358,10 +358,13 @@ std::string render_html(const json& doc) {
     // Origin AS and country, when the run was given the databases.
     const bool origins =
         std::any_of(profiles.begin(), profiles.end(), [](const json& p) { return p.contains("origin"); });
+    const bool heaviest =
+        std::any_of(profiles.begin(), profiles.end(), [](const json& p) { return p.contains("heaviest_sources"); });
     o << "<h2>Cluster profiles</h2><table><tr><th>cluster</th><th>sources</th><th>packets</th><th>protocols</th>"
          "<th>top destination ports</th><th>TCP flags</th><th>packets/source (median, max)</th>"
          "<th>fingerprints</th><th>ground truth</th>"
-      << (origins ? "<th>origin AS, country (share of sources)</th>" : "") << "<th>matched activity</th></tr>";
+      << (origins ? "<th>origin AS, country (share of sources)</th>" : "")
+      << (heaviest ? "<th>heaviest sources (packets, reverse DNS)</th>" : "") << "<th>matched activity</th></tr>";
     for (const auto& p : profiles) {
       const int c = p.at("cluster").get<int>();
       const auto& fp = p.at("fingerprints");
@@ -390,6 +393,20 @@ std::string render_html(const json& doc) {
           cc = shares_text(og->at("countries"), 3);
         }
         o << esc(as.empty() ? "–" : as) << "<br><span class=\"small\">" << esc(cc) << "</span></td><td>";
+      }
+      if (heaviest) {
+        std::string lines;
+        if (const auto h = p.find("heaviest_sources"); h != p.end()) {
+          for (size_t i = 0; i < h->size() && i < 5; ++i) {
+            const auto& x = (*h)[i];
+            lines +=
+                (lines.empty() ? "" : "<br>") + esc(x.at("source").get<std::string>()) + " (" +
+                fmt(x.at("packets").get<double>()) + ")" +
+                (x.at("ptr").is_string() ? " <span class=\"small\">" + esc(x.at("ptr").get<std::string>()) + "</span>"
+                                         : "");
+          }
+        }
+        o << (lines.empty() ? "–" : lines) << "</td><td>";
       }
       const auto& acts = p.at("activities");
       if (acts.empty()) o << "<span class=\"unexplained\">unexplained</span>";

@@ -381,3 +381,45 @@ TEST(Profile, OriginsCountedPerSourceAndMatchedBySignatures) {
   EXPECT_TRUE(profile::match(cat, ps[1]).empty());
   EXPECT_TRUE(profile::match(cat, profiles()[0]).empty());  // without the databases nothing matches
 }
+
+TEST(Profile, HeaviestSourcesSummedOverTheirWindowsByHand) {
+  // Hourly windows: A = 1.1.1.1 has two rows in cluster 0 (2 packets at
+  // 00:xx, 1 at 01:xx: 3 in all), B = 1.1.1.2 one (1 packet), C = 2.2.2.2
+  // is cluster 1 (2 packets).
+  const IpAddr a = IpAddr::v4(0x01010101), b = IpAddr::v4(0x01010102), c = IpAddr::v4(0x02020202);
+  features::WindowSpec hourly;
+  hourly.length_ns_ = kHour;
+  profile::ProfileOptions po;
+  po.heaviest_ = 1;
+  profile::Profiler pr({a, a, b, c}, {kDay, kDay + kHour, kDay + 5 * kHour, kDay + 3 * kHour}, {0, 0, 0, 1}, hourly,
+                       po);
+  for (const auto& p : packets()) pr.add(p);
+  auto ps = pr.finish(nullptr);
+  ASSERT_EQ(ps.size(), 2u);
+  ASSERT_EQ(ps[0].heaviest_.size(), 1u);  // N = 1
+  EXPECT_EQ(ps[0].heaviest_[0].source, a);
+  EXPECT_EQ(ps[0].heaviest_[0].packets, 3u);
+  EXPECT_FALSE(ps[0].heaviest_[0].ptr);
+  ASSERT_EQ(ps[1].heaviest_.size(), 1u);
+  EXPECT_EQ(ps[1].heaviest_[0].source, c);
+  EXPECT_EQ(ps[1].heaviest_[0].packets, 2u);
+  // Ties go to the lower address: B alone in a cluster with a 1-packet row of A.
+  po.heaviest_ = 5;
+  profile::Profiler tie({a, a, b, c}, {kDay, kDay + kHour, kDay + 5 * kHour, kDay + 3 * kHour}, {0, 1, 1, 2}, hourly,
+                        po);
+  for (const auto& p : packets()) tie.add(p);
+  for (const auto& p : tie.finish(nullptr)) {
+    if (p.cluster_ != 1) continue;
+    ASSERT_EQ(p.heaviest_.size(), 2u);
+    EXPECT_EQ(p.heaviest_[0].source, a);  // 1 packet each: 1.1.1.1 < 1.1.1.2
+    EXPECT_EQ(p.heaviest_[1].source, b);
+  }
+  // The JSON keeps them (with a name once looked up) and reads them back.
+  ps[0].heaviest_[0].ptr = "scanner.example.net";
+  const auto j = profile::to_json(ps[0]);
+  EXPECT_EQ(j["heaviest_sources"][0]["source"], "1.1.1.1");
+  EXPECT_EQ(j["heaviest_sources"][0]["packets"], 3);
+  EXPECT_EQ(j["heaviest_sources"][0]["ptr"], "scanner.example.net");
+  EXPECT_EQ(profile::to_json(profile::from_json(j)), j);
+  EXPECT_FALSE(profile::to_json(profiles()[0]).contains("heaviest_sources"));  // not asked: no key
+}

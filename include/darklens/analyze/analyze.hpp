@@ -62,6 +62,9 @@ struct Options {
   const profile::Catalog* catalog = nullptr;      // optional; no catalog = every cluster unexplained
   /// Optional: each profile gets its sources' origin AS and country.
   const origin::Origins* origins = nullptr;
+  /// Optional (--rdns N): each profile lists its N heaviest sources with
+  /// their reverse-DNS names.
+  const profile::NameOptions* names = nullptr;
   /// Ground-truth classes with fewer labelled sources are left out of the scores.
   size_t min_class = 1;
   int threads = 0;
@@ -110,8 +113,9 @@ struct ClassifyOptions {
   int64_t model = 0;  // 0 = the newest analyze run
   const ground_truth::GroundTruth* gt = nullptr;
   const profile::Catalog* catalog = nullptr;
-  const origin::Origins* origins = nullptr;  // as Options::origins
-  size_t min_class = 1;                      // as Options::min_class
+  const origin::Origins* origins = nullptr;     // as Options::origins
+  const profile::NameOptions* names = nullptr;  // as Options::names
+  size_t min_class = 1;                         // as Options::min_class
   int threads = 0;
   uint64_t max_memory = 0;         // bytes (core/memory.hpp); 0 = no budget
   size_t min_new_to_cluster = 20;  // fewer new sources form one new group

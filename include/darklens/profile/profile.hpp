@@ -23,6 +23,7 @@
 #include "darklens/features/features.hpp"
 #include "darklens/labels/ground_truth.hpp"
 #include "darklens/labels/origin.hpp"
+#include "darklens/labels/rdns.hpp"
 #include "darklens/types.hpp"
 
 namespace darklens::profile {
@@ -58,6 +59,15 @@ struct OriginCounts {
   uint64_t without_asn = 0, without_country = 0;  // sources the databases do not cover
 };
 
+/// One of a cluster's heaviest sources (ProfileOptions::heaviest_): its
+/// packets summed over its rows in the cluster, and its reverse-DNS name
+/// once add_names looked it up.
+struct HeavySource {
+  IpAddr source;
+  uint64_t packets = 0;
+  std::optional<std::string> ptr;  // nullopt: no name, or not looked up
+};
+
 struct ClusterProfile {
   int cluster_ = 0;                                 // the cluster's label (cluster::kNoise = -1 for noise)
   int rank_ = 0;                                    // 1 = most sources
@@ -77,12 +87,22 @@ struct ClusterProfile {
   double masscan_ = 0;                  // share of TCP packets with Masscan's IP ID
   std::vector<Share> ground_truth_;     // label: sources, share of sources; unlabelled sources are not listed
   std::optional<OriginCounts> origin_;  // set when origin databases were given
+  std::vector<HeavySource> heaviest_;   // most packets first (ties: lower address); empty unless asked
   std::vector<Match> activities_;       // empty = unexplained
 };
 
 struct ProfileOptions {
   /// Distinct destinations are counted exactly up to this many per cluster.
   uint64_t destination_cap_ = 1u << 20;
+  /// Each cluster lists this many of its heaviest sources (0: none).
+  size_t heaviest_ = 0;
+};
+
+/// The reverse-DNS names of the clusters' heaviest sources (--rdns N).
+inline constexpr size_t kMaxHeaviest = 100;
+struct NameOptions {
+  size_t heaviest = 0;  // sources per cluster, at most kMaxHeaviest; 0: off
+  rdns::LookupOptions lookup;
 };
 
 /// Accumulates profiles from packets. Rows are the feature table's rows:
@@ -126,6 +146,13 @@ class Profiler {
 /// (`sources` and `labels`: the feature table's rows and their clusters).
 void add_origins(std::vector<ClusterProfile>& profiles, const std::vector<IpAddr>& sources,
                  const std::vector<int>& labels, const origin::Origins& origins);
+
+/// Looks up the PTR names of every profile's heaviest_ sources in one
+/// bounded batch (each address once; rdns::lookup_ptr) and sets their ptr
+/// (names as rdns returns them, made valid UTF-8 and at most 253 bytes).
+/// Returns the lookup's counts. Throws as lookup_ptr does (IoError when
+/// the resolver never answered).
+rdns::LookupResult add_names(std::vector<ClusterProfile>& profiles, const rdns::LookupOptions& options);
 
 /// Share of the packets going to any of `ports` ("23" = tcp/23 and udp/23,
 /// "tcp/23", "udp/53").
@@ -182,12 +209,13 @@ std::vector<Match> match(const Catalog& catalog, const ClusterProfile& p);
 /// (`labels`, one per row) on options.threads_ threads (a reading thread
 /// beside the counting ones; counts are sums, so the profiles are the same
 /// on any number), their origins added (add_origins) when `origins` has a
-/// database, each then matched against `catalog` when given. gt, catalog
-/// and origins may be null. Throws what reading the captures throws.
+/// database, each then matched against `catalog` when given; each lists
+/// its `heaviest` sources (ProfileOptions::heaviest_). gt, catalog and
+/// origins may be null. Throws what reading the captures throws.
 std::vector<ClusterProfile> profile_clusters(const features::FeatureOptions& options,
                                              const std::vector<std::string>& captures,
                                              const features::FeatureTable& table, const std::vector<int>& labels,
                                              const ground_truth::GroundTruth* gt, const Catalog* catalog,
-                                             const origin::Origins* origins = nullptr);
+                                             const origin::Origins* origins = nullptr, size_t heaviest = 0);
 
 }  // namespace darklens::profile
