@@ -46,7 +46,7 @@ bool looks_like_mmdb(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw IoError(path + ": cannot open");
   const std::streamoff size = in.tellg();
-  const std::streamoff tail = std::min<std::streamoff>(size, 128 * 1024);
+  const std::streamoff tail = std::min<std::streamoff>(size, std::streamoff{128} * 1024);
   std::string buf(static_cast<size_t>(tail), '\0');
   in.seekg(size - tail);
   in.read(buf.data(), tail);
