@@ -1,7 +1,6 @@
 // The reverse-DNS names of each cluster's heaviest sources (--rdns N): one
 // bounded batch of PTR lookups through labels/rdns (c-ares), each address
 // asked once however many clusters list it.
-#include <unordered_map>
 
 #include "darklens/core/text.hpp"
 #include "darklens/profile/profile.hpp"

@@ -6,15 +6,14 @@ with --ptr-record entries, started and stopped here (no mock). Exit 77
 usage: gt_build_test.py DARKLENS"""
 import csv
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from loopback_dns import find_dnsmasq, free_port, start
 
 darklens = sys.argv[1]
-dnsmasq = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq" if os.path.exists("/usr/sbin/dnsmasq") else None)
+dnsmasq = find_dnsmasq()
 if not dnsmasq:
     print("skipped: dnsmasq is not installed (scripts/setup.sh installs dnsmasq-base)")
     sys.exit(77)
@@ -24,12 +23,6 @@ results = []
 
 def expect(name, ok, detail=""):
     results.append((name, bool(ok), detail))
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 ptr = {
@@ -42,21 +35,16 @@ ptr = {
 }
 with tempfile.TemporaryDirectory() as tmp:
     port = free_port()
-    args = [dnsmasq, "--no-daemon", "--keep-in-foreground", f"--port={port}", "--listen-address=127.0.0.1",
-            "--bind-interfaces", "--no-resolv", "--no-hosts", "--bogus-priv", "--user=root", "--group=root",
-            f"--pid-file={tmp}/dnsmasq.pid", "--log-facility=-"]
+    records = []
     for ip, name in ptr.items():
         if ":" in ip:
             import ipaddress
             rev = ipaddress.ip_address(ip).reverse_pointer
         else:
             rev = ".".join(reversed(ip.split("."))) + ".in-addr.arpa"
-        args.append(f"--ptr-record={rev},{name.rstrip('.')}")
-    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        records.append(f"--ptr-record={rev},{name.rstrip('.')}")
+    server = start(dnsmasq, tmp, port, records)
     try:
-        time.sleep(0.5)
-        if server.poll() is not None:
-            sys.exit("dnsmasq did not start: " + server.stderr.read().decode())
         ips = os.path.join(tmp, "ips.txt")
         # A header, duplicates, an address without a record (a private one: --bogus-priv answers NXDOMAIN).
         open(ips, "w").write("ip\n" + "\n".join(list(ptr) + ["71.6.232.5", "10.1.2.3"]) + "\n")

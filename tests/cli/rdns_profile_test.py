@@ -12,16 +12,15 @@ import csv
 import ipaddress
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 
+from loopback_dns import find_dnsmasq, free_port, start
+
 darklens = sys.argv[1]
-dnsmasq = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq" if os.path.exists("/usr/sbin/dnsmasq") else None)
+dnsmasq = find_dnsmasq()
 if not dnsmasq:
     print("skipped: dnsmasq is not installed (scripts/setup.sh installs dnsmasq-base)")
     sys.exit(77)
@@ -31,12 +30,6 @@ results = []
 
 def expect(name, ok, detail=""):
     results.append((name, bool(ok), detail))
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(args):
@@ -71,14 +64,8 @@ with tempfile.TemporaryDirectory() as tmp:
         for s, n in names.items():
             f.write(f"{s} {n}\n")
     port = free_port()
-    server = subprocess.Popen([dnsmasq, "--no-daemon", "--keep-in-foreground", f"--port={port}",
-                               "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                               "--addn-hosts=hosts", "--user=root", "--group=root", f"--pid-file={tmp}/dnsmasq.pid",
-                               "--log-facility=-"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = start(dnsmasq, tmp, port, ["--addn-hosts=hosts"])
     try:
-        time.sleep(0.5)
-        if server.poll() is not None:
-            sys.exit("dnsmasq did not start: " + server.stderr.read().decode())
         r = run(["analyze", cap, "-o", "named", "--rdns", "3", "--resolver", f"127.0.0.1:{port}",
                  "--timeout-ms", "500", "--tries", "2"])
         expect("analyze --rdns 3: exit 0", r.returncode == 0, r.stderr[-500:])
