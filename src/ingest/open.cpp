@@ -66,11 +66,14 @@ std::unique_ptr<CaptureReader> open_stream(std::unique_ptr<ByteStream> s) {
   if (n >= 4 && std::memcmp(head, "\x0a\x0d\x0d\x0a", 4) == 0) {
     return make_pcap_reader(std::move(s), Format::kPcapNg);
   }
+  if (n >= 4 && std::memcmp(head, "Obj\x01", 4) == 0) {
+    return make_flowtuple_reader(std::move(s));
+  }
   if (looks_like_darkvec_header(std::string_view(reinterpret_cast<const char*>(head), n))) {
     return make_darkvec_csv_reader(std::move(s));
   }
   throw FormatError(where + ": not a capture file: starts with bytes " + hex_prefix(head, std::min<size_t>(n, 4)) +
-                    " (expected pcap, pcapng or a DarkVec CSV header, "
+                    " (expected pcap, pcapng, a DarkVec CSV header or a FlowTuple Avro file, "
                     "optionally gzip- or zstd-compressed)");
 }
 

@@ -67,7 +67,9 @@ CaptureReader::~CaptureReader() = default;
 void CaptureReader::set_filter(std::unique_ptr<RecordFilter> filter) { filter_ = std::move(filter); }
 
 // CSV rows are matched as raw IP (DLT_RAW).
-int CaptureReader::record_linktype() const { return info_.format_ == Format::kDarkVecCsv ? 12 : info_.linktype_; }
+int CaptureReader::record_linktype() const {
+  return info_.format_ == Format::kDarkVecCsv || info_.format_ == Format::kFlowTuple ? 12 : info_.linktype_;
+}
 
 bool CaptureReader::keep(const uint8_t* frame, uint32_t caplen, uint32_t wire_len) {
   if (!filter_ || filter_->match(frame, caplen, wire_len)) return true;

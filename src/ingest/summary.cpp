@@ -10,6 +10,7 @@ namespace darklens::ingest {
 
 struct SummaryBuilder::State {
   CaptureSummary sum;
+  bool timed = false;  // first/last times set from some file
   IpSet sources, destinations;
   std::array<uint64_t, 256> protocols{};
   std::array<uint64_t, 256> tcp_flags{};
@@ -40,8 +41,9 @@ void SummaryBuilder::add(const Packet& p) {
 void SummaryBuilder::add_counters(const CaptureInfo& info, const ReadCounters& c) {
   CaptureSummary& sum = s_->sum;
   sum.files_.push_back({info, c});
-  if (c.records_ > 0) {
-    if (sum.records_ == 0) {
+  if (c.timed_) {
+    if (!s_->timed) {
+      s_->timed = true;
       sum.first_ts_ns_ = c.first_ts_ns_;
       sum.last_ts_ns_ = c.last_ts_ns_;
     } else {
@@ -53,6 +55,13 @@ void SummaryBuilder::add_counters(const CaptureInfo& info, const ReadCounters& c
   sum.wire_bytes_ += c.wire_bytes_;
   sum.weird_.merge(c.weird_);
   if (!c.stop_message_.empty()) sum.warnings_.push_back(c.stop_message_);
+  if (info.format_ == Format::kFlowTuple && c.records_ > 0) {
+    sum.warnings_.push_back(info.path_ + ": FlowTuple records (" + std::to_string(c.flow_records_) + " for " +
+                            std::to_string(c.records_) +
+                            " packets) keep packet counts per time bin, not packets: times are the bins' "
+                            "starts, and IP IDs, sequence numbers and TCP options are not recorded "
+                            "(timing gaps and most fingerprint columns are not measured; docs/ingest.md)");
+  }
   if (info.anonymised_addresses_) {
     sum.warnings_.push_back(info.path_ + ": addresses are anonymised tokens; " + std::to_string(c.anonymised_tokens_) +
                             " tokens were mapped to synthetic addresses (240.0.0.0/8 for "
@@ -121,6 +130,7 @@ nlohmann::json to_json(const CaptureSummary& s) {
                      {"snaplen", f.info_.snaplen_},
                      {"records", f.counters_.records_},
                      {"decoded", f.counters_.decoded_},
+                     {"flow_records", f.counters_.flow_records_},
                      {"anonymised_addresses", f.info_.anonymised_addresses_}});
   }
   j["files"] = files;

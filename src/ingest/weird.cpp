@@ -52,6 +52,8 @@ std::string_view weird_name(Weird w) {
       return "corrupt_record";
     case Weird::kCsvBadRow:
       return "csv_bad_row";
+    case Weird::kFlowTupleBadRecord:
+      return "flowtuple_bad_record";
     case Weird::kCsvLineTooLong:
       return "csv_line_too_long";
     case Weird::kCount:
@@ -76,6 +78,8 @@ std::string_view format_name(Format f) {
       return "pcap";
     case Format::kPcapNg:
       return "pcapng";
+    case Format::kFlowTuple:
+      return "flowtuple";
     case Format::kDarkVecCsv:
       return "darkvec-csv";
   }
@@ -119,15 +123,16 @@ std::string_view compression_name(Compression c) {
   return "unknown";
 }
 
-void ReadCounters::note_record(int64_t ts_ns, uint32_t wire_len) {
-  if (records_ == 0) {
+void ReadCounters::note_record(int64_t ts_ns, uint32_t wire_len, uint64_t n) {
+  if (!timed_) {
+    timed_ = true;
     first_ts_ns_ = last_ts_ns_ = ts_ns;
   } else {
     first_ts_ns_ = std::min(first_ts_ns_, ts_ns);
     last_ts_ns_ = std::max(last_ts_ns_, ts_ns);
   }
-  ++records_;
-  wire_bytes_ += wire_len;
+  records_ += n;
+  wire_bytes_ += n * wire_len;
 }
 
 }  // namespace darklens::ingest

@@ -160,13 +160,13 @@ TEST(ReaderErrors, EmptyAndNotACapture) {
   EXPECT_EQ(error_of([&] { CaptureReader::open(html); }),
             html +
                 ": not a capture file: starts with bytes 3c 68 74 6d (expected pcap, "
-                "pcapng or a DarkVec CSV header, optionally gzip- or zstd-compressed)");
+                "pcapng, a DarkVec CSV header or a FlowTuple Avro file, optionally gzip- or zstd-compressed)");
   EXPECT_THROW(CaptureReader::open(html), FormatError);
   auto gz_html = dir.write("page.gz", gzip_bytes(dir, {'<', 'h', 't', 'm', 'l', '>'}));
   EXPECT_EQ(error_of([&] { CaptureReader::open(gz_html); }),
             gz_html +
                 " (gzip): not a capture file: starts with bytes 3c 68 74 6d (expected "
-                "pcap, pcapng or a DarkVec CSV header, optionally gzip- or zstd-compressed)");
+                "pcap, pcapng, a DarkVec CSV header or a FlowTuple Avro file, optionally gzip- or zstd-compressed)");
 }
 
 TEST(ReaderErrors, TruncatedFileHeader) {

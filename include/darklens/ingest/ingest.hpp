@@ -1,4 +1,5 @@
-// Ingest: read captures (pcap, pcapng, DarkVec CSV; plain, gzip or zstd; a
+// Ingest: read captures (pcap, pcapng, DarkVec CSV, CAIDA FlowTuple Avro;
+// plain, gzip or zstd; a
 // path or standard input) and decode every frame into a Packet.
 //
 //   auto reader = darklens::ingest::CaptureReader::open("day1.pcap.zst");
@@ -56,6 +57,8 @@ enum class Weird : uint8_t {
   // DarkVec CSV
   kCsvBadRow,
   kCsvLineTooLong,
+  // FlowTuple
+  kFlowTupleBadRecord,  // a field out of its range (e.g. a port above 65535) or a packet count of 0
   kCount
 };
 inline constexpr size_t kWeirdCount = static_cast<size_t>(Weird::kCount);
@@ -72,7 +75,7 @@ struct WeirdCounts {
   void merge(const WeirdCounts& o);
 };
 
-enum class Format : uint8_t { kPcap, kPcapNg, kDarkVecCsv };
+enum class Format : uint8_t { kPcap, kPcapNg, kDarkVecCsv, kFlowTuple };
 enum class Compression : uint8_t { kNone, kGzip, kZstd };
 std::string_view format_name(Format f);
 /// "EN10MB", "RAW", "LINUX_SLL", ... for the link types darklens decodes,
@@ -100,16 +103,21 @@ struct ReadCounters {
   uint64_t wire_bytes_ = 0;  // sum of on-the-wire frame lengths
   uint64_t decoded_ = 0;     // records returned as a Packet
   uint64_t filtered_ = 0;    // records rejected by the BPF filter
-  int64_t first_ts_ns_ = 0;  // over all records (valid when records_ > 0)
+  int64_t first_ts_ns_ = 0;  // over all records with a time (valid when timed_)
   int64_t last_ts_ns_ = 0;
+  bool timed_ = false;  // a record with a time was seen (rows too damaged to have one are not)
   WeirdCounts weird_;
   /// Empty after a clean end of file; otherwise why reading stopped early,
   /// naming the file (e.g. "x.pcap: truncated dump file; ...").
   std::string stop_message_;
   /// Tokens mapped to synthetic addresses (DarkVec CSV only).
   uint64_t anonymised_tokens_ = 0;
+  /// FlowTuple records read (each stands for packet_cnt packets, which
+  /// are what records_ counts).
+  uint64_t flow_records_ = 0;
 
-  void note_record(int64_t ts_ns, uint32_t wire_len);
+  /// Counts `n` records of this time and length.
+  void note_record(int64_t ts_ns, uint32_t wire_len, uint64_t n = 1);
 };
 
 /// A test of raw records before decoding (filter::compile_bpf makes one
