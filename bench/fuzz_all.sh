@@ -40,6 +40,7 @@ for t in "${targets[@]}"; do
   log=$work/run.log
   start=$(date +%s.%N)
   status=ok
+  LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp} \
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:max_malloc_fill_size=0:quarantine_size_mb=8} "$bin" -runs="$runs" -max_total_time="$max_time" -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$work/" "$work/corpus" "$corpus" >"$log" 2>&1 || status=stopped
   # A finding leaves crash-, leak-, timeout- or oom- files; an interrupt does not.
