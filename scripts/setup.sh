@@ -10,9 +10,9 @@ packages=(
   clang clang-14 libclang-rt-14-dev clang-format clang-tidy
   libpcap-dev libeigen3-dev libnanoflann-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libigraph-dev libhnswlib-dev libmaxminddb-dev libavro-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libigraph-dev libhnswlib-dev libmaxminddb-dev libavro-dev pybind11-dev python3-dev
   python3 python3-sklearn python3-numpy python3-dpkt python3-pandas python3-igraph python3-gensim
-  python3-maxminddb libmaxmind-db-writer-perl python3-avro
+  python3-maxminddb libmaxmind-db-writer-perl python3-avro python3-pytest
   tshark tcpdump tcpreplay zstd gzip time dnsmasq-base strace curl wrk
   chromium chromium-driver
 )

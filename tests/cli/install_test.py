@@ -52,6 +52,15 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("installed tool: analyze with the shipped signature catalog", r.returncode == 0 and
            os.path.isfile(os.path.join(tmp, "a1", "profiles.json")), r.stderr)
 
+    # The Python module, when the build has one (docs/python.md).
+    if os.path.isdir(os.path.join(build, "python", "darklens")):
+        site = os.path.join(prefix, "lib", "python3", "dist-packages")
+        r = run(["/usr/bin/python3", "-c", "import sys, darklens; t = darklens.features(sys.argv[1], frame=False); "
+                 "print(darklens.__file__, t['values'].shape[0])", pcap], {"PYTHONPATH": site})
+        expect("installed Python module: import darklens from lib/python3/dist-packages and read a day",
+               r.returncode == 0 and r.stdout.decode().startswith(os.path.join(site, "darklens", "__init__.py")) and
+               int(r.stdout.split()[-1]) > 500, r.stderr)
+
     # The binary alone, away from its data.
     lone = os.path.join(tmp, "lone", "bin")
     os.makedirs(lone)
