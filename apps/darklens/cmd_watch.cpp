@@ -381,6 +381,9 @@ Command add_watch(CLI::App& app) {
             ro.step_ns = w.step_ns();
             ro.flush_ns = flush;
             watch::Recorder recorder(ro);
+            // From here on the kernel keeps what arrives: say so (a script
+            // can start sending once it reads this line).
+            if (wo.progress && !o->interface.empty()) wo.progress("capturing on " + terminal_text(o->interface));
             watch::DirScanner spool(ro.dir, 0);
             std::atomic<bool> recorded = false, stop_recording = false;
             std::string failure;

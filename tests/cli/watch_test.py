@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 darklens = sys.argv[1]
@@ -220,7 +221,15 @@ with tempfile.TemporaryDirectory() as tmp:
         p = subprocess.Popen([darklens, "watch", "--db", "l.db", "--interface", "lo", "--filter",
                               "net 198.51.100.0/24", "--window", "2s", "--step", "1s", "--flush", "200ms",
                               "--poll", "100ms", "--events", "l.jsonl"], stderr=subprocess.PIPE)
-        time.sleep(1.0)
+        # Send once the capture is open (it says so), not after a guessed
+        # delay: a slow start (sanitizer builds, a busy machine) would miss
+        # the first packets.
+        err_lines = []
+        reader = threading.Thread(target=lambda: err_lines.extend(iter(p.stderr.readline, b"")))
+        reader.start()
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(b"capturing on lo" in x for x in err_lines) and p.poll() is None:
+            time.sleep(0.05)
         sent = 0
         for _ in range(2):
             t = subprocess.run(["tcpreplay", "-i", "lo", "--pps", "2000", "burst.pcap"], capture_output=True,
@@ -229,7 +238,9 @@ with tempfile.TemporaryDirectory() as tmp:
             sent += int(m.group(1)) if t.returncode == 0 and m else 0
             time.sleep(3.5)
         p.terminate()
-        err = p.communicate(timeout=30)[1].decode()
+        p.wait(timeout=30)
+        reader.join(timeout=30)
+        err = b"".join(err_lines).decode()
         live = events("l.jsonl") if os.path.exists("l.jsonl") else []
         closed = [e for e in live if e["kind"] == "window_closed"]
         expect("live: stopped by SIGTERM", p.returncode == 0, err[-500:])
