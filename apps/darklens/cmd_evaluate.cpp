@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "commands.hpp"
-#include "darklens/analyze/track.hpp"
+#include "darklens/analyze/evaluate_table.hpp"
 #include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
@@ -89,146 +89,86 @@ Command add_evaluate(CLI::App& app) {
   sub->add_flag("--include-unknown", o->include_unknown, "Also classify unlabelled sources, as class 'unknown'");
   sub->add_flag("--json", o->json, "Print JSON instead of text");
   add_threads(sub, o->threads);
-  return {sub, [o]() {
-            const auto map = o->label_map.empty() ? std::map<std::string, std::string>{}
-                                                  : ground_truth::load_label_map(o->label_map);
-            auto gt = ground_truth::load(o->gt, map);
-            const auto clusters =
-                o->clusters.empty() ? std::unordered_map<std::string, int>{} : read_cluster_labels(o->clusters);
-            auto m = pipeline::read_matrix(o->features);
-            auto encoded =
-                pipeline::encode(m.X, pipeline::columns_named(m.columns, pipeline::parse_categories(o->categories)));
-            transform::Matrix X = std::move(encoded.X);
-            if (o->scale != "none") X = transform::fit_scaler(X, transform::parse_scaler(o->scale)).apply(X);
-            const size_t n = static_cast<size_t>(X.rows());
-            std::vector<int> truth = analyze::label_table(m, gt, o->features, o->mirai);
-            const auto left = ground_truth::drop_small_classes(truth, gt.labels_.size(), o->min_class);
-            const size_t labelled = static_cast<size_t>(
-                std::count_if(truth.begin(), truth.end(), [](int t) { return t != evaluate::kUnknown; }));
-            nlohmann::json out;
-            out["features"] = {{"path", o->features}, {"rows", n}, {"columns", m.X.cols()}, {"scale", o->scale}};
-            out["features"]["categories"] = {{"rule", o->categories}, {"columns_out", X.cols()}};
-            out["ground_truth"] = {{"files", o->gt}, {"labelled_rows", labelled}, {"classes", gt.labels_}};
-            out["ground_truth"]["min_class"] = {
-                {"members", left.min_members}, {"classes_left_out", left.classes}, {"sources_left_out", left.rows}};
-            if (labelled < 2) {
-              throw FormatError(o->features + ": " + std::to_string(labelled) +
-                                " rows have a ground-truth label; at least 2 are needed" +
-                                (left.classes > 0 ? " (--min-class " + std::to_string(left.min_members) + " left out " +
-                                                        std::to_string(left.classes) + " classes)"
-                                                  : std::string()));
+  return {
+      sub, [o]() {
+        const auto map =
+            o->label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(o->label_map);
+        auto gt = ground_truth::load(o->gt, map);
+        const auto clusters =
+            o->clusters.empty() ? std::unordered_map<std::string, int>{} : read_cluster_labels(o->clusters);
+        auto m = pipeline::read_matrix(o->features);
+        std::optional<std::vector<int>> cl;
+        if (!o->clusters.empty()) {
+          cl.emplace(m.row_keys.size());
+          for (size_t i = 0; i < m.row_keys.size(); ++i) {
+            auto it = clusters.find(m.row_keys[i]);
+            if (it == clusters.end()) {
+              throw FormatError(o->clusters + ": no row for '" + m.row_keys[i] + "' of " + o->features);
             }
-            evaluate::KnnParams kp;
-            kp.k_ = o->k;
-            kp.metric_ = o->metric == "cosine" ? evaluate::Metric::kCosine : evaluate::Metric::kEuclidean;
-            kp.labelled_only_ = o->labelled_only;
-            kp.include_unknown_ = o->include_unknown;
-            kp.threads_ = o->threads;
-            auto t0 = std::chrono::steady_clock::now();
-            auto seconds = [&t0] {
-              const auto now = std::chrono::steady_clock::now();
-              const double s = std::chrono::duration<double>(now - t0).count();
-              t0 = now;
-              return s;
-            };
-            const auto knn = evaluate::knn_leave_one_out(X, truth, gt.labels_, kp);
-            const double knn_seconds = seconds();
-            nlohmann::json classes = nlohmann::json::array();
-            for (const auto& c : knn.per_class_) {
-              classes.push_back({{"class", c.name},
-                                 {"support", c.support},
-                                 {"precision", c.precision},
-                                 {"recall", c.recall},
-                                 {"f1", c.f1}});
-            }
-            out["knn"] = {{"k", o->k},
-                          {"metric", o->metric},
-                          {"neighbours", o->labelled_only ? "labelled" : "all"},
-                          {"evaluated", knn.evaluated_},
-                          {"accuracy", knn.accuracy_},
-                          {"macro_f1", knn.macro_f1_},
-                          {"seconds", knn_seconds},
-                          {"classes", classes},
-                          {"confusion", {{"labels", knn.classes_}, {"matrix", knn.confusion_}}}};
-            if (!o->clusters.empty()) {
-              std::vector<int> cl(n);
-              for (size_t i = 0; i < n; ++i) {
-                auto it = clusters.find(m.row_keys[i]);
-                if (it == clusters.end()) {
-                  throw FormatError(o->clusters + ": no row for '" + m.row_keys[i] + "' of " + o->features);
-                }
-                cl[i] = it->second;
-              }
-              std::vector<int> t, p;  // labelled rows only
-              for (size_t i = 0; i < n; ++i) {
-                if (truth[i] != evaluate::kUnknown) t.push_back(truth[i]), p.push_back(cl[i]);
-              }
-              const auto g = evaluate::compare_labelings(t, p);
-              nlohmann::json c = {{"path", o->clusters},
-                                  {"against_ground_truth",
-                                   {{"rows", t.size()},
-                                    {"ari", g.ari},
-                                    {"nmi", g.nmi},
-                                    {"ami", g.ami},
-                                    {"homogeneity", g.homogeneity},
-                                    {"completeness", g.completeness},
-                                    {"v_measure", g.v_measure}}}};
-              std::vector<int> distinct(cl);
-              std::sort(distinct.begin(), distinct.end());
-              distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-              c["clusters"] = distinct.size();
-              if (distinct.size() >= 2 && distinct.size() < n) {
-                seconds();
-                c["silhouette"] = evaluate::silhouette_score(X, cl, o->threads);
-                c["silhouette_seconds"] = seconds();
-                c["davies_bouldin"] = evaluate::davies_bouldin_score(X, cl);
-                c["calinski_harabasz"] = evaluate::calinski_harabasz_score(X, cl);
-              }
-              out["clusters"] = c;
-            }
-            if (o->json) {
-              std::cout << dump_json(out, 2) << "\n";
-              return 0;
-            }
-            std::cout << o->features << ": " << n << " rows, " << labelled << " with a ground-truth label ("
-                      << gt.labels_.size() << " classes)\n";
-            if (left.classes > 0) {
-              std::cout << "--min-class " << left.min_members << ": " << left.classes << " classes of fewer sources ("
-                        << left.rows << " sources) left out of the scores\n";
-            }
-            if (out.contains("clusters")) {
-              const auto& c = out["clusters"];
-              std::cout << "clusters (" << o->clusters << "): " << c["clusters"].get<size_t>() << "\n";
-              if (c.contains("silhouette")) {
-                std::cout << "  silhouette " << fixed(c["silhouette"]) << "  davies-bouldin "
-                          << fixed(c["davies_bouldin"]) << "  calinski-harabasz " << fixed(c["calinski_harabasz"], 1)
-                          << "\n";
-              }
-              const auto& a = c["against_ground_truth"];
-              std::cout << "  against the ground truth (" << a["rows"].get<size_t>() << " labelled rows): ARI "
-                        << fixed(a["ari"]) << "  NMI " << fixed(a["nmi"]) << "  AMI " << fixed(a["ami"])
-                        << "  homogeneity " << fixed(a["homogeneity"]) << "  completeness " << fixed(a["completeness"])
-                        << "\n";
-            }
-            std::cout << "leave-one-out " << o->k << "-NN (" << o->metric << ", neighbours among "
-                      << (o->labelled_only ? "labelled rows" : "all rows") << "): accuracy " << fixed(knn.accuracy_)
-                      << ", macro F1 " << fixed(knn.macro_f1_) << " over " << knn.evaluated_ << " rows\n";
-            size_t width = 5;
-            for (const auto& c : knn.classes_) width = std::max(width, c.size());
-            std::printf("  %-*s %8s %9s %7s %6s\n", static_cast<int>(width), "class", "support", "precision", "recall",
-                        "f1");
-            for (const auto& c : knn.per_class_) {
-              std::printf("  %-*s %8zu %9.4f %7.4f %6.4f\n", static_cast<int>(width), c.name.c_str(), c.support,
-                          c.precision, c.recall, c.f1);
-            }
-            std::cout << "confusion matrix (rows: true class, columns: predicted, in the order above)\n";
-            for (size_t r = 0; r < knn.confusion_.size(); ++r) {
-              std::printf("  %-*s", static_cast<int>(width), knn.classes_[r].c_str());
-              for (size_t v : knn.confusion_[r]) std::printf(" %6zu", v);
-              std::printf("\n");
-            }
-            return 0;
-          }};
+            (*cl)[i] = it->second;
+          }
+        }
+        analyze::EvaluateOptions eo;
+        eo.scale = o->scale;
+        eo.metric = o->metric;
+        eo.categories = o->categories;
+        eo.k = o->k;
+        eo.min_class = o->min_class;
+        eo.mirai = o->mirai;
+        eo.labelled_only = o->labelled_only;
+        eo.include_unknown = o->include_unknown;
+        eo.threads = o->threads;
+        eo.gt_files = o->gt;
+        const nlohmann::json out = analyze::evaluate_table(m, o->features, gt, cl ? &*cl : nullptr, o->clusters, eo);
+        const size_t n = out["features"]["rows"].get<size_t>();
+        const size_t labelled = out["ground_truth"]["labelled_rows"].get<size_t>();
+        const auto& left = out["ground_truth"]["min_class"];
+        const auto& knn = out["knn"];
+        if (o->json) {
+          std::cout << dump_json(out, 2) << "\n";
+          return 0;
+        }
+        std::cout << o->features << ": " << n << " rows, " << labelled << " with a ground-truth label ("
+                  << gt.labels_.size() << " classes)\n";
+        if (left["classes_left_out"].get<size_t>() > 0) {
+          std::cout << "--min-class " << left["members"].get<size_t>() << ": " << left["classes_left_out"].get<size_t>()
+                    << " classes of fewer sources (" << left["sources_left_out"].get<size_t>()
+                    << " sources) left out of the scores\n";
+        }
+        if (out.contains("clusters")) {
+          const auto& c = out["clusters"];
+          std::cout << "clusters (" << o->clusters << "): " << c["clusters"].get<size_t>() << "\n";
+          if (c.contains("silhouette")) {
+            std::cout << "  silhouette " << fixed(c["silhouette"]) << "  davies-bouldin " << fixed(c["davies_bouldin"])
+                      << "  calinski-harabasz " << fixed(c["calinski_harabasz"], 1) << "\n";
+          }
+          const auto& a = c["against_ground_truth"];
+          std::cout << "  against the ground truth (" << a["rows"].get<size_t>() << " labelled rows): ARI "
+                    << fixed(a["ari"]) << "  NMI " << fixed(a["nmi"]) << "  AMI " << fixed(a["ami"]) << "  homogeneity "
+                    << fixed(a["homogeneity"]) << "  completeness " << fixed(a["completeness"]) << "\n";
+        }
+        std::cout << "leave-one-out " << o->k << "-NN (" << o->metric << ", neighbours among "
+                  << (o->labelled_only ? "labelled rows" : "all rows") << "): accuracy " << fixed(knn["accuracy"])
+                  << ", macro F1 " << fixed(knn["macro_f1"]) << " over " << knn["evaluated"].get<size_t>() << " rows\n";
+        const auto names = knn["confusion"]["labels"].get<std::vector<std::string>>();
+        size_t width = 5;
+        for (const auto& c : names) width = std::max(width, c.size());
+        std::printf("  %-*s %8s %9s %7s %6s\n", static_cast<int>(width), "class", "support", "precision", "recall",
+                    "f1");
+        for (const auto& c : knn["classes"]) {
+          std::printf("  %-*s %8zu %9.4f %7.4f %6.4f\n", static_cast<int>(width), c["class"].get<std::string>().c_str(),
+                      c["support"].get<size_t>(), c["precision"].get<double>(), c["recall"].get<double>(),
+                      c["f1"].get<double>());
+        }
+        std::cout << "confusion matrix (rows: true class, columns: predicted, in the order above)\n";
+        const auto confusion = knn["confusion"]["matrix"].get<std::vector<std::vector<size_t>>>();
+        for (size_t r = 0; r < confusion.size(); ++r) {
+          std::printf("  %-*s", static_cast<int>(width), names[r].c_str());
+          for (size_t v : confusion[r]) std::printf(" %6zu", v);
+          std::printf("\n");
+        }
+        return 0;
+      }};
 }
 
 }  // namespace darklens::cli

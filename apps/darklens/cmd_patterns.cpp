@@ -22,24 +22,6 @@ std::string top_ports(const patterns::Pattern& p, size_t n) {
   return s;
 }
 
-nlohmann::json pattern_json(const patterns::Store& db, const patterns::Pattern& p) {
-  nlohmann::json seen = nlohmann::json::array();
-  for (const auto& s : db.sightings(p.id)) {
-    seen.push_back({{"run", s.run}, {"sources", s.sources}, {"packets", s.packets}});
-  }
-  return {{"id", p.id},
-          {"name", p.name},
-          {"model_run", p.model_run},
-          {"first_run", p.first_run},
-          {"cluster", p.cluster},
-          {"sources", p.sources},
-          {"packets", p.packets},
-          {"radius", p.radius},
-          {"centroid", p.centroid},
-          {"profile", p.profile},
-          {"sightings", seen}};
-}
-
 // Read-only unless the command writes (label): list, show and export work
 // on a database in a folder that cannot be written.
 std::unique_ptr<patterns::Store> open_existing(const std::string& path, bool write) {
@@ -90,7 +72,7 @@ Command add_patterns(CLI::App& app) {
               return 0;
             }
             if (show->parsed()) {
-              std::cout << dump_json(pattern_json(*db, db->pattern(o->id)), 2) << "\n";
+              std::cout << dump_json(patterns::to_json(*db, db->pattern(o->id)), 2) << "\n";
               return 0;
             }
             if (label->parsed()) {
@@ -103,24 +85,7 @@ Command add_patterns(CLI::App& app) {
             if (!o->out.empty()) out.emplace(std::vector<std::string>{o->out}, std::vector<std::string>{o->db});
             std::string text;
             if (o->format == "json") {
-              nlohmann::json doc = {{"schema_version", db->schema_version()},
-                                    {"runs", nlohmann::json::array()},
-                                    {"patterns", nlohmann::json::array()}};
-              for (const auto& r : db->runs()) {
-                doc["runs"].push_back({{"id", r.id},
-                                       {"kind", r.kind},
-                                       {"model_run", r.model_run},
-                                       {"created", r.created},
-                                       {"window_start", iso8601_utc(r.window_start_ns)},
-                                       {"window_end", iso8601_utc(r.window_end_ns)},
-                                       {"inputs", r.inputs},
-                                       {"pipeline", r.pipeline},
-                                       {"columns", r.columns},
-                                       {"features", r.features},
-                                       {"transforms", r.transforms},
-                                       {"summary", r.summary}});
-              }
-              for (const auto& p : db->patterns()) doc["patterns"].push_back(pattern_json(*db, p));
+              const nlohmann::json doc = patterns::export_json(*db);
               text = dump_json(doc, 2) + "\n";
             } else {
               text = "id,model_run,first_run,cluster,name,sources,packets,radius,top_ports,activity\n";

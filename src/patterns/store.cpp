@@ -745,4 +745,46 @@ void Store::set_name(int64_t pattern, const std::string& name) {
   t.commit();
 }
 
+nlohmann::json to_json(const Store& db, const Pattern& p) {
+  nlohmann::json seen = nlohmann::json::array();
+  for (const auto& s : db.sightings(p.id)) {
+    seen.push_back({{"run", s.run}, {"sources", s.sources}, {"packets", s.packets}});
+  }
+  return {{"id", p.id},
+          {"name", p.name},
+          {"model_run", p.model_run},
+          {"first_run", p.first_run},
+          {"cluster", p.cluster},
+          {"sources", p.sources},
+          {"packets", p.packets},
+          {"radius", p.radius},
+          {"centroid", p.centroid},
+          {"profile", p.profile},
+          {"sightings", seen}};
+}
+
+nlohmann::json to_json(const RunRecord& r) {
+  return {{"id", r.id},
+          {"kind", r.kind},
+          {"model_run", r.model_run},
+          {"created", r.created},
+          {"window_start", iso8601_utc(r.window_start_ns)},
+          {"window_end", iso8601_utc(r.window_end_ns)},
+          {"inputs", r.inputs},
+          {"pipeline", r.pipeline},
+          {"columns", r.columns},
+          {"features", r.features},
+          {"transforms", r.transforms},
+          {"summary", r.summary}};
+}
+
+nlohmann::json export_json(const Store& db) {
+  nlohmann::json doc = {{"schema_version", db.schema_version()},
+                        {"runs", nlohmann::json::array()},
+                        {"patterns", nlohmann::json::array()}};
+  for (const auto& r : db.runs()) doc["runs"].push_back(to_json(r));
+  for (const auto& p : db.patterns()) doc["patterns"].push_back(to_json(db, p));
+  return doc;
+}
+
 }  // namespace darklens::patterns

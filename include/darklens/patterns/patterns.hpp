@@ -196,6 +196,14 @@ class Store {
   std::string path_;
 };
 
+/// The documents `darklens patterns show` and `patterns export` print
+/// (docs/patterns.md), shared with the Python module: one pattern with its
+/// centroid, profile and sightings; one run record without its blobs; the
+/// whole database (schema version, every run, every pattern).
+nlohmann::json to_json(const Store& db, const Pattern& p);
+nlohmann::json to_json(const RunRecord& r);
+nlohmann::json export_json(const Store& db);
+
 /// For output recovery (core's CommittedFn): whether the database at `db`
 /// holds the run with `token`; true when it cannot tell (no such file, not
 /// readable), so that recovery never discards outputs on a doubt.
