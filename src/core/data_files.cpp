@@ -1,5 +1,6 @@
 #include "darklens/core/data_files.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +19,17 @@ std::string binary_dir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+// The shared object this code was linked into (the Python module), or
+// empty when it is the running binary itself.
+std::string module_dir(const std::string& binary) {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&binary_dir), &info) == 0 || info.dli_fname == nullptr) return {};
+  std::error_code ec;
+  const auto so = std::filesystem::canonical(info.dli_fname, ec);
+  if (ec || so.parent_path().string() == binary) return {};
+  return so.parent_path().string();
+}
+
 // $DARKLENS_DATA_DIR, or nullptr when unset or empty.
 const char* env_dir() {
   const char* env = std::getenv("DARKLENS_DATA_DIR");
@@ -29,8 +41,11 @@ const char* env_dir() {
 std::vector<std::string> data_dirs() {
   if (const char* env = env_dir()) return {env};
   const std::string bin = binary_dir();
-  if (bin.empty()) return {};
-  return {(std::filesystem::path(bin).parent_path() / "share" / "darklens").string()};
+  std::vector<std::string> dirs;
+  if (const std::string so = module_dir(bin); !so.empty())
+    dirs.push_back((std::filesystem::path(so) / "data").string());
+  if (!bin.empty()) dirs.push_back((std::filesystem::path(bin).parent_path() / "share" / "darklens").string());
+  return dirs;
 }
 
 std::string data_file(std::string_view name) {

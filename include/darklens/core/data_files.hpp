@@ -5,7 +5,10 @@
 // Looked for, in order:
 //   1. $DARKLENS_DATA_DIR (when set, the only place looked: a wrong
 //      setting is an error, never silently passed over);
-//   2. <directory of the running binary>/../share/darklens — the layout of
+//   2. when the library was linked into a shared object other than the
+//      running binary (the Python module, python/): <its directory>/data,
+//      where the package keeps its copy;
+//   3. <directory of the running binary>/../share/darklens — the layout of
 //      `cmake --install` (bin/, share/darklens/) and of the build tree,
 //      which copies data/ there.
 #pragma once
