@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libigraph-dev libhnswlib-dev libmaxminddb-dev libavro-dev pybind11-dev python3-dev
   python3 python3-sklearn python3-numpy python3-dpkt python3-pandas python3-igraph python3-gensim
   python3-maxminddb libmaxmind-db-writer-perl python3-avro python3-pytest
+  python3-pip python3-venv python3-setuptools python3-wheel
   tshark tcpdump tcpreplay zstd gzip time dnsmasq-base strace curl wrk
   chromium chromium-driver
 )
