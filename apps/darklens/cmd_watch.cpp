@@ -284,6 +284,10 @@ Command add_watch(CLI::App& app) {
             pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
             patterns::Store db(o->db);
+            std::function<void()> emit_stored;  // set below: each window's events written once it is stored
+            wo.stored = [&emit_stored] {
+              if (emit_stored) emit_stored();
+            };
             watch::Watcher w(db, wo);
             std::unique_ptr<EventsFile> file;
             if (!o->events.empty()) file = std::make_unique<EventsFile>(o->events);
@@ -320,6 +324,7 @@ Command add_watch(CLI::App& app) {
               }
             };
             emit();  // what a killed run stored but had not written out
+            emit_stored = emit;
 
             std::atomic<bool> stop = false, done = false;
             std::mutex m;

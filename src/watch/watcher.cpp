@@ -255,7 +255,7 @@ void Watcher::scan(const std::string& path, uint64_t size, int64_t mtime_ns) {
   }
 }
 
-std::vector<patterns::Event> Watcher::take(const std::vector<std::string>& paths) {
+size_t Watcher::take(const std::vector<std::string>& paths) {
   for (const auto& path : paths) {
     uint64_t size = 0;
     int64_t mtime = 0;
@@ -266,11 +266,11 @@ std::vector<patterns::Event> Watcher::take(const std::vector<std::string>& paths
   return close_ready(false);
 }
 
-std::vector<patterns::Event> Watcher::drain() { return close_ready(true); }
+size_t Watcher::drain() { return close_ready(true); }
 
-std::vector<patterns::Event> Watcher::close_ready(bool drain) {
-  std::vector<patterns::Event> all;
-  if (!started_) return all;
+size_t Watcher::close_ready(bool drain) {
+  size_t closed = 0;
+  if (!started_) return closed;
   auto inputs_of = [&](int64_t s) {
     std::vector<std::string> in;
     for (const auto& f : files_) {
@@ -284,16 +284,16 @@ std::vector<patterns::Event> Watcher::close_ready(bool drain) {
     const bool ready = drain ? next <= watermark_ : next + window_ <= watermark_;
     if (!ready) break;
     if (!inputs_of(next).empty()) {
-      auto ev = close(next);
-      all.insert(all.end(), std::make_move_iterator(ev.begin()), std::make_move_iterator(ev.end()));
+      close(next);
+      ++closed;
       continue;
     }
     // No packets: the first such window after one with sources closes (its
     // patterns are absent); the windows after it, as empty, are skipped.
     const auto last = db_.last_event("window_closed", origin_seq_);
     if (last && last->window_start_ns + step_ == next && last->body.value("sources", uint64_t{0}) > 0) {
-      auto ev = close(next);
-      all.insert(all.end(), std::make_move_iterator(ev.begin()), std::make_move_iterator(ev.end()));
+      close(next);
+      ++closed;
       continue;
     }
     int64_t data = std::numeric_limits<int64_t>::max();
@@ -306,10 +306,10 @@ std::vector<patterns::Event> Watcher::close_ready(bool drain) {
     save();
   }
   forget_old();
-  return all;
+  return closed;
 }
 
-std::vector<patterns::Event> Watcher::close(int64_t start) {
+void Watcher::close(int64_t start) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const int64_t end = start + window_;
@@ -414,7 +414,7 @@ std::vector<patterns::Event> Watcher::close(int64_t start) {
                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t0).count()) +
                 " ms)");
   }
-  return events;
+  if (o_.stored) o_.stored();
 }
 
 void Watcher::forget_old() {

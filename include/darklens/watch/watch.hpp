@@ -63,6 +63,11 @@ struct Options {
   /// window needs them.
   bool delete_taken = false;
   std::function<void(const std::string&)> progress;
+  /// Called after each closed window's run and events are committed, so
+  /// that they are written out then (darklens watch), not after the last
+  /// of the windows one take() closes: a replay closes hundreds in one
+  /// call, and nothing of a window is held once it is stored.
+  std::function<void()> stored;
 };
 
 /// The rolling windows: [k*step, k*step + window), k integer, in ns since
@@ -92,12 +97,14 @@ class Watcher {
 
   /// Takes the complete captures among `paths` that are new (in the order
   /// given: name order), then closes every window their packets have
-  /// passed. Returns the events stored, in order. A capture that cannot
-  /// be read is reported (progress) and skipped, never retried.
-  std::vector<patterns::Event> take(const std::vector<std::string>& paths);
+  /// passed. Returns the number of windows closed; their events are in the
+  /// database (Store::events), each window's committed before the next
+  /// closes (Options::stored). A capture that cannot be read is reported
+  /// (progress) and skipped, never retried.
+  size_t take(const std::vector<std::string>& paths);
   /// At the end of the input (--drain): closes the windows still open
-  /// that hold packets.
-  std::vector<patterns::Event> drain();
+  /// that hold packets. Returns the number closed.
+  size_t drain();
 
   int64_t window_ns() const { return window_; }
   int64_t step_ns() const { return step_; }
@@ -116,8 +123,8 @@ class Watcher {
   void save() const;
   bool taken(const std::string& path, uint64_t size, int64_t mtime_ns) const;
   void scan(const std::string& path, uint64_t size, int64_t mtime_ns);
-  std::vector<patterns::Event> close_ready(bool drain);
-  std::vector<patterns::Event> close(int64_t start);
+  size_t close_ready(bool drain);
+  void close(int64_t start);
   void forget_old();
 
   patterns::Store& db_;
