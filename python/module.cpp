@@ -17,7 +17,6 @@
 
 #include "darklens/analyze/analyze.hpp"
 #include "darklens/analyze/evaluate_table.hpp"
-#include "darklens/core/data_files.hpp"
 #include "darklens/core/memory.hpp"
 #include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
@@ -104,16 +103,6 @@ py::dict table_dict(std::unique_ptr<features::FeatureTable> table) {
   return out;
 }
 
-std::vector<Cidr> prefixes(const std::vector<std::string>& list) {
-  std::vector<Cidr> out;
-  for (const auto& p : list) {
-    auto c = Cidr::parse(p);
-    if (!c) throw ParamError("prefix '" + p + "' is not an address block (e.g. 198.51.100.0/24)");
-    out.push_back(*c);
-  }
-  return out;
-}
-
 py::array_t<int> int_array(const std::vector<int>& v) {
   py::array_t<int> a(static_cast<py::ssize_t>(v.size()));
   std::copy(v.begin(), v.end(), a.mutable_data());
@@ -124,7 +113,7 @@ py::array_t<int> int_array(const std::vector<int>& v) {
 struct FeatureArgs {
   std::vector<std::string> paths;
   std::string families, window;
-  std::vector<std::string> prefix;
+  std::string prefix;  // comma-separated, as --prefix
   std::string filter, classes = "scan,backscatter,other";
   uint64_t min_packets = 1;
   bool validated_only = false;
@@ -139,7 +128,7 @@ features::FeatureOptions feature_options(const FeatureArgs& f) {
   features::FeatureOptions o;
   o.families_ = features::parse_families(f.families);
   o.window_ = features::parse_window(f.window);
-  o.darknet_ = prefixes(f.prefix);
+  o.darknet_ = filter::parse_prefixes(f.prefix);
   o.bpf_ = f.filter;
   o.classes_ = filter::parse_classes(f.classes);
   o.min_packets_ = f.min_packets;
@@ -174,41 +163,26 @@ py::dict features_of(const FeatureArgs& f, const py::object& progress_fn) {
   return table_dict(std::move(table));
 }
 
-// What analyze and classify read besides the captures: loaded before any work.
+// What analyze and classify read besides the captures (analyze::Extras).
 struct RunArgs {
   std::vector<std::string> gt;
   std::string label_map, signatures, asn_db, geo_db, resolver;
   size_t rdns = 0;
   size_t min_class = 1;
 };
-struct Loaded {
-  profile::Catalog catalog;
-  std::optional<ground_truth::GroundTruth> gt;
-  origin::Origins origins;
-  profile::NameOptions names;
-};
-std::unique_ptr<Loaded> load(const RunArgs& r) {
+analyze::Extras extras(const RunArgs& r) {
   if (r.rdns > profile::kMaxHeaviest) {
     throw ParamError("rdns must be 0.." + std::to_string(profile::kMaxHeaviest) + " sources per cluster");
   }
-  auto in = std::make_unique<Loaded>(Loaded{
-      profile::Catalog::load(r.signatures.empty() ? data_file("signatures.txt") : r.signatures), std::nullopt, {}, {}});
-  if (!r.gt.empty()) {
-    in->gt = ground_truth::load(
-        r.gt, r.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(r.label_map));
-  }
-  in->origins = origin::Origins::open(r.asn_db, r.geo_db);
-  in->names.heaviest = r.rdns;
-  in->names.lookup.resolver_ = r.resolver;
-  return in;
-}
-std::vector<std::string> inputs_of(const std::vector<std::string>& paths, const RunArgs& r, const std::string& db) {
-  std::vector<std::string> in = paths;
-  in.insert(in.end(), r.gt.begin(), r.gt.end());
-  for (const auto* p : {&r.label_map, &r.signatures, &db, &r.asn_db, &r.geo_db}) {
-    if (!p->empty()) in.push_back(*p);
-  }
-  return in;
+  analyze::Extras x;
+  x.gt = r.gt;
+  x.label_map = r.label_map;
+  x.signatures = r.signatures;
+  x.asn_db = r.asn_db;
+  x.geo_db = r.geo_db;
+  x.names.heaviest = r.rdns;
+  x.names.lookup.resolver_ = r.resolver;
+  return x;
 }
 
 py::dict analyze_of(const FeatureArgs& f, const RunArgs& r, const std::string& pipeline_spec,
@@ -228,14 +202,14 @@ py::dict analyze_of(const FeatureArgs& f, const RunArgs& r, const std::string& p
     opt.min_class = r.min_class;
     opt.threads = f.threads;
     pipeline::parse_spec(opt.pipeline);
-    const auto in = load(r);
-    opt.catalog = &in->catalog;
-    opt.gt = in->gt ? &*in->gt : nullptr;
-    opt.origins = &in->origins;
-    opt.names = &in->names;
+    const analyze::Extras x = extras(r);
+    const analyze::Loaded in = analyze::load(x);
+    in.attach(opt);
     opt.progress = progress.lines();
     std::optional<OutputDir> dir;
-    if (!out.empty()) dir.emplace(out, analyze::kAnalysisFiles, inputs_of(f.paths, r, db_path), patterns::committed);
+    if (!out.empty()) {
+      dir.emplace(out, analyze::kAnalysisFiles, analyze::inputs_of(f.paths, x, db_path), patterns::committed);
+    }
     std::unique_ptr<patterns::Store> db;
     if (!db_path.empty()) db = std::make_unique<patterns::Store>(db_path);
     a = analyze::analyze(f.paths, opt);
@@ -275,15 +249,14 @@ py::dict classify_of(const std::vector<std::string>& paths, const std::string& d
     opt.min_class = r.min_class;
     opt.threads = threads;
     opt.max_memory = parse_memory_size(max_memory, "max_memory");
-    const auto in = load(r);
-    opt.catalog = &in->catalog;
-    opt.gt = in->gt ? &*in->gt : nullptr;
-    opt.origins = &in->origins;
-    opt.names = &in->names;
+    const analyze::Extras x = extras(r);
+    const analyze::Loaded in = analyze::load(x);
+    in.attach(opt);
     opt.progress = progress.lines();
     std::optional<OutputDir> dir;
-    if (!out.empty())
-      dir.emplace(out, analyze::kClassificationFiles, inputs_of(paths, r, db_path), patterns::committed);
+    if (!out.empty()) {
+      dir.emplace(out, analyze::kClassificationFiles, analyze::inputs_of(paths, x, db_path), patterns::committed);
+    }
     c = analyze::classify(*db, paths, opt);
     if (progress.failed()) {
       // raised below; nothing written or stored

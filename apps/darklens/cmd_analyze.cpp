@@ -4,7 +4,6 @@
 
 #include "commands.hpp"
 #include "darklens/analyze/analyze.hpp"
-#include "darklens/core/data_files.hpp"
 #include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/report/report.hpp"
@@ -18,64 +17,34 @@ std::function<void(const std::string&)> progress_printer(bool quiet) {
 }
 
 struct Common {
-  std::vector<std::string> files, gt;
-  std::string out, label_map, signatures, db;  // signatures: empty = the shipped catalog
-  std::string asn_db, geo_db;
-  size_t rdns = 0;  // --rdns: heaviest sources named per cluster
-  std::string resolver;
-  int timeout_ms = 1000, tries = 2;
+  std::vector<std::string> files;
+  std::string out, db;
+  analyze::Extras x = [] {
+    analyze::Extras x;
+    x.names.lookup.timeout_ms_ = 1000;  // --timeout-ms, --tries defaults
+    x.names.lookup.tries_ = 2;
+    return x;
+  }();
   int threads = 0;
   size_t min_class = 1;
   std::string max_memory = MemoryBudget::kDefault;
   bool quiet = false;
 };
 
-// The signature catalog and the ground truth, read before any work.
-struct Loaded {
-  profile::Catalog catalog;
-  std::optional<ground_truth::GroundTruth> gt;
-  origin::Origins origins;
-  profile::NameOptions names;
-};
-Loaded load(const Common& c) {
-  Loaded in{
-      profile::Catalog::load(c.signatures.empty() ? data_file("signatures.txt") : c.signatures), std::nullopt, {}, {}};
-  if (!c.gt.empty()) {
-    in.gt = ground_truth::load(
-        c.gt, c.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(c.label_map));
-  }
-  in.origins = origin::Origins::open(c.asn_db, c.geo_db);
-  in.names.heaviest = c.rdns;
-  in.names.lookup.resolver_ = c.resolver;
-  in.names.lookup.timeout_ms_ = c.timeout_ms;
-  in.names.lookup.tries_ = c.tries;
-  return in;
-}
-
-// What a run reads or updates: its output may replace none of them.
-std::vector<std::string> inputs_of(const Common& c) {
-  std::vector<std::string> in = c.files;
-  in.insert(in.end(), c.gt.begin(), c.gt.end());
-  for (const auto* p : {&c.label_map, &c.signatures, &c.db, &c.asn_db, &c.geo_db}) {
-    if (!p->empty()) in.push_back(*p);
-  }
-  return in;
-}
-
 void add_common(CLI::App* sub, Common& c) {
   sub->add_option("captures", c.files, "Captures of the window (pcap, pcapng, DarkVec CSV; gzip/zstd)")->required();
   add_output(sub, c.out, "Output directory (created if missing)");
-  sub->add_option("--gt", c.gt,
+  sub->add_option("--gt", c.x.gt,
                   "Ground truth CSV 'ip,label' or 'cidr,label' (repeatable): kNN check and label "
                   "composition of each cluster")
       ->allow_extra_args(false);
-  sub->add_option("--label-map", c.label_map, "CSV 'from,to' normalising ground-truth labels");
+  sub->add_option("--label-map", c.x.label_map, "CSV 'from,to' normalising ground-truth labels");
   add_min_class(sub, c.min_class);
-  sub->add_option("--signatures", c.signatures,
+  sub->add_option("--signatures", c.x.signatures,
                   "Signature catalog (docs/analyze.md); default: the shipped one, share/darklens/signatures.txt "
                   "beside the binary's folder or in $DARKLENS_DATA_DIR");
-  add_origin_dbs(sub, c.asn_db, c.geo_db);
-  add_rdns(sub, c.rdns, c.resolver, c.timeout_ms, c.tries);
+  add_origin_dbs(sub, c.x.asn_db, c.x.geo_db);
+  add_rdns(sub, c.x.names.heaviest, c.x.names.lookup.resolver_, c.x.names.lookup.timeout_ms_, c.x.names.lookup.tries_);
   add_threads(sub, c.threads);
   add_max_memory(sub, c.max_memory);
   add_quiet(sub, c.quiet);
@@ -122,7 +91,7 @@ Command add_analyze(CLI::App& app) {
             refuse_unused_embed_flags(o->embed_flags, with_embed);
             if (with_embed) opt.embed = embed_options(o->e);
             opt.features.window_ = features::parse_window(o->window);
-            opt.features.darknet_ = parse_prefixes(o->prefix);
+            opt.features.darknet_ = filter::parse_prefixes(o->prefix);
             opt.features.bpf_ = o->filter;
             opt.features.min_packets_ = o->min_packets;
             opt.features.threads_ = o->threads;  // 0: all cores
@@ -133,12 +102,9 @@ Command add_analyze(CLI::App& app) {
             opt.threads = o->threads;
             opt.top = o->top;
             pipeline::parse_spec(opt.pipeline);
-            const Loaded in = load(*o);
-            opt.catalog = &in.catalog;
-            opt.gt = in.gt ? &*in.gt : nullptr;
-            opt.origins = &in.origins;
-            opt.names = &in.names;
-            auto inputs = inputs_of(*o);
+            const analyze::Loaded in = analyze::load(o->x);
+            in.attach(opt);
+            auto inputs = analyze::inputs_of(o->files, o->x, o->db);
             if (!o->e.services.empty()) inputs.push_back(o->e.services);
             OutputDir out(o->out, analyze::kAnalysisFiles, inputs, patterns::committed);
             std::unique_ptr<patterns::Store> db;
@@ -193,12 +159,10 @@ Command add_classify(CLI::App& app) {
             opt.min_class = o->min_class;
             opt.threads = o->threads;
             opt.max_memory = parse_memory_size(o->max_memory);
-            const Loaded in = load(*o);
-            opt.catalog = &in.catalog;
-            opt.gt = in.gt ? &*in.gt : nullptr;
-            opt.origins = &in.origins;
-            opt.names = &in.names;
-            OutputDir out(o->out, analyze::kClassificationFiles, inputs_of(*o), patterns::committed);
+            const analyze::Loaded in = analyze::load(o->x);
+            in.attach(opt);
+            OutputDir out(o->out, analyze::kClassificationFiles, analyze::inputs_of(o->files, o->x, o->db),
+                          patterns::committed);
             opt.progress = progress_printer(o->quiet);
             auto c = analyze::classify(db, o->files, opt);
             analyze::publish(out, c, o->no_store ? nullptr : &db, o->files);

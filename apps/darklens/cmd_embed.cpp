@@ -96,7 +96,8 @@ Command add_embed(CLI::App& app) {
             copt.window_ns_ = window.length_ns_;
             copt.bin_ns_ = bin.length_ns_;
             auto services = embed::Services::read(o->e.services);
-            const filter::Selection selection{parse_prefixes(o->prefix), filter::parse_classes(o->classes), o->filter};
+            const filter::Selection selection{filter::parse_prefixes(o->prefix), filter::parse_classes(o->classes),
+                                              o->filter};
             const MemoryBudget budget{parse_memory_size(o->max_memory)};
             features::check_table_path(o->out);
             auto targets = features::table_files(o->out);

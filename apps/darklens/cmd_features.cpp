@@ -17,19 +17,6 @@
 namespace darklens::cli {
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    std::string item = s.substr(start, comma - start);
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 nlohmann::json metadata(const features::FeatureTable& t, const features::Aggregator& agg, const std::string& family,
                         const std::string& window, const std::string& prefix, const std::string& filter,
                         const std::string& classes) {
@@ -87,16 +74,6 @@ std::string progress_line(const features::ReadProgress& p) {
   return line;
 }
 
-std::vector<Cidr> parse_prefixes(const std::string& list) {
-  std::vector<Cidr> out;
-  for (const auto& c : split(list)) {
-    auto cidr = Cidr::parse(c);
-    if (!cidr) throw ParamError("--prefix: '" + c + "' is not an address prefix (a.b.c.d/n or x::/n)");
-    out.push_back(*cidr);
-  }
-  return out;
-}
-
 Command add_features(CLI::App& app) {
   struct Opts {
     std::vector<std::string> files;
@@ -151,7 +128,7 @@ Command add_features(CLI::App& app) {
         features::FeatureOptions opt;
         opt.families_ = features::parse_families(o->family);
         opt.window_ = features::parse_window(o->window);
-        opt.darknet_ = parse_prefixes(o->prefix);
+        opt.darknet_ = filter::parse_prefixes(o->prefix);
         opt.bpf_ = o->filter;
         opt.classes_ = filter::parse_classes(o->classes);
         opt.min_packets_ = o->min_packets;

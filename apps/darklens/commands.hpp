@@ -39,9 +39,6 @@ Command add_patterns(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_watch(CLI::App& app);
 
-/// "198.51.100.0/24,2001:db8::/32" -> prefixes. Throws ParamError naming the bad one.
-std::vector<Cidr> parse_prefixes(const std::string& list);
-
 /// The flags several commands share, registered in one place so that each
 /// has one spelling, one default and one help text everywhere (docs/cli.md):
 /// -t,--threads N (0 = all cores, the default; the same output on any

@@ -49,7 +49,7 @@ def _feature_args(paths, families, window, prefix, filter, classes, min_packets,
     a.paths = _paths(paths)
     a.families = families
     a.window = window
-    a.prefix = _list(prefix)
+    a.prefix = ",".join(_list(prefix))
     a.filter = filter
     a.classes = classes
     a.min_packets = min_packets

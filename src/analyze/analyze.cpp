@@ -11,6 +11,7 @@
 
 #include "common.hpp"
 #include "darklens/core/atomic_file.hpp"
+#include "darklens/core/data_files.hpp"
 #include "darklens/core/text.hpp"
 #include "darklens/error.hpp"
 #include "darklens/evaluate/evaluate.hpp"
@@ -347,6 +348,41 @@ int64_t publish(OutputDir& out, Analysis& a, patterns::Store* db, const std::vec
         write_text(out.path("report.html"), report::render_html(report::to_json(a.report)));
         features_csv.get();
       });
+}
+
+Loaded load(const Extras& e) {
+  Loaded in{profile::Catalog::load(e.signatures.empty() ? data_file("signatures.txt") : e.signatures),
+            std::nullopt,
+            {},
+            e.names};
+  if (!e.gt.empty()) {
+    in.gt = ground_truth::load(
+        e.gt, e.label_map.empty() ? std::map<std::string, std::string>{} : ground_truth::load_label_map(e.label_map));
+  }
+  in.origins = origin::Origins::open(e.asn_db, e.geo_db);
+  return in;
+}
+
+namespace {
+template <typename O>
+void attach_to(const Loaded& in, O& o) {
+  o.catalog = &in.catalog;
+  o.gt = in.gt ? &*in.gt : nullptr;
+  o.origins = &in.origins;
+  o.names = &in.names;
+}
+}  // namespace
+
+void Loaded::attach(Options& o) const { attach_to(*this, o); }
+void Loaded::attach(ClassifyOptions& o) const { attach_to(*this, o); }
+
+std::vector<std::string> inputs_of(const std::vector<std::string>& captures, const Extras& e, const std::string& db) {
+  std::vector<std::string> in = captures;
+  in.insert(in.end(), e.gt.begin(), e.gt.end());
+  for (const auto* p : {&e.label_map, &e.signatures, &db, &e.asn_db, &e.geo_db}) {
+    if (!p->empty()) in.push_back(*p);
+  }
+  return in;
 }
 
 }  // namespace darklens::analyze

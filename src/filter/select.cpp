@@ -65,6 +65,16 @@ uint8_t parse_classes(std::string_view list) {
   return mask;
 }
 
+std::vector<Cidr> parse_prefixes(std::string_view list) {
+  std::vector<Cidr> out;
+  for_each_item(list, [&](std::string_view item) {
+    auto cidr = Cidr::parse(item);
+    if (!cidr) throw ParamError("--prefix: '" + std::string(item) + "' is not an address prefix (a.b.c.d/n or x::/n)");
+    out.push_back(*cidr);
+  });
+  return out;
+}
+
 bool in_darknet(const std::vector<Cidr>& darknet, const IpAddr& a) {
   if (darknet.empty()) return true;
   for (const auto& c : darknet) {

@@ -283,6 +283,9 @@ def test_errors_are_darklens_kinds_with_the_cli_messages(tmp_path):
         darklens.features(str(page))
     with pytest.raises(darklens.ParamError, match="bogus"):
         darklens.features(missing, families="bogus")
+    with pytest.raises(darklens.ParamError) as e:
+        darklens.features(missing, prefix="198.51.100.0/24,1.2.3")
+    assert str(e.value) == "--prefix: '1.2.3' is not an address prefix (a.b.c.d/n or x::/n)"
     with pytest.raises(darklens.Error):
         darklens.cluster(np.zeros((5, 2)), pipeline="kmeans:k=nope")
     assert issubclass(darklens.ParamError, darklens.Error) and issubclass(darklens.Error, Exception)

@@ -143,6 +143,33 @@ struct Classification {
   report::Document report;                        // report.html; store() fills in the new patterns' ids
 };
 
+/// What analyze and classify read besides the captures, given by path
+/// (the commands' --gt, --label-map, --signatures, --asn-db, --geo-db and
+/// --rdns; the Python module's arguments of the same names).
+struct Extras {
+  std::vector<std::string> gt;
+  std::string label_map;
+  std::string signatures;  // empty: the shipped catalog (core/data_files.hpp)
+  std::string asn_db, geo_db;
+  profile::NameOptions names;  // heaviest 0: no reverse-DNS names
+};
+/// Extras read, before any work. attach() points a run's options at them,
+/// so they must outlive the run.
+struct Loaded {
+  profile::Catalog catalog;
+  std::optional<ground_truth::GroundTruth> gt;
+  origin::Origins origins;
+  profile::NameOptions names;
+  void attach(Options& o) const;
+  void attach(ClassifyOptions& o) const;
+};
+/// Throws as the loaders do: IoError / FormatError naming the file.
+Loaded load(const Extras& e);
+/// Every file a run reads or updates: the captures, the extras' files and
+/// the database (db empty: none). Its outputs may replace none of them
+/// (core/output_set.hpp).
+std::vector<std::string> inputs_of(const std::vector<std::string>& captures, const Extras& e, const std::string& db);
+
 /// Throws ParamError when the database has no model (or not `model`), or
 /// when the model's families cannot be recomputed on a new window (agm-num
 /// picks its port columns per window); FormatError when the new table's

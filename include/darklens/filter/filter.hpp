@@ -42,6 +42,9 @@ std::string_view class_name(TrafficClass c);
 uint8_t parse_classes(std::string_view list);
 /// Every class.
 inline constexpr uint8_t kAllClasses = 0x7;
+/// "198.51.100.0/24,2001:db8::/32" (--prefix) -> the monitored darknet.
+/// Throws ParamError naming the item that is not an address prefix.
+std::vector<Cidr> parse_prefixes(std::string_view list);
 
 /// The packet selection a run applies.
 struct Selection {
