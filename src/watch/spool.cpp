@@ -157,6 +157,9 @@ Recorder::Recorder(RecorderOptions options) : impl_(std::make_unique<Impl>()) {
     if (!r.pcap) throw IoError("interface " + terminal_text(r.o.interface) + ": " + terminal_text(err));
     pcap_set_snaplen(r.pcap, r.o.snaplen);
     pcap_set_timeout(r.pcap, 100);
+    // libpcap's 2 MB default holds 8 packets of 256 KB slots in immediate
+    // mode on loopback, a few hundred full-size Ethernet frames otherwise.
+    pcap_set_buffer_size(r.pcap, r.o.buffer_bytes);
     pcap_set_immediate_mode(r.pcap, 1);
     if (pcap_set_tstamp_precision(r.pcap, PCAP_TSTAMP_PRECISION_NANO) != 0) r.nano = false;
     const int rc = pcap_activate(r.pcap);
@@ -209,7 +212,14 @@ RecorderCounters Recorder::counters() const {
 void Recorder::run(const std::atomic<bool>& stop, const std::function<void()>& segment) {
   auto& r = *impl_;
   const int64_t unit = r.nano ? 1 : 1000;
-  while (!stop) {
+  // Once stopped, an interface's packets the kernel already holds are still
+  // read (a lagging reader would otherwise lose them uncounted); a bounded
+  // number, so that a flood cannot keep a stop waiting.
+  const bool live = !r.o.interface.empty();
+  uint64_t after_stop = 0;
+  constexpr uint64_t max_after_stop = 1'000'000;
+  for (;;) {
+    if (stop && (!live || ++after_stop > max_after_stop)) break;
     pcap_pkthdr* h = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(r.pcap, &h, &data);
@@ -227,6 +237,7 @@ void Recorder::run(const std::atomic<bool>& stop, const std::function<void()>& s
       const std::lock_guard<std::mutex> lock(r.m);
       ++r.counters.packets;
     } else if (rc == 0) {
+      if (stop) break;  // nothing left that arrived before the stop
       // A live capture with nothing to read: wait up to 100 ms.
       pollfd fd{pcap_get_selectable_fd(r.pcap), POLLIN, 0};
       ::poll(&fd, 1, 100);

@@ -192,9 +192,13 @@ struct RecorderOptions {
   int64_t step_ns = 0;
   int64_t flush_ns = 10'000'000'000;
   int snaplen = 262144;
+  // The kernel's buffer between the interface and the reader: what a burst
+  // or a slow moment of this process may fill before the kernel drops.
+  int buffer_bytes = 32 << 20;
 };
 struct RecorderCounters {
-  uint64_t packets = 0, segments = 0, dropped = 0;  // dropped: by the kernel (pcap_stats)
+  uint64_t packets = 0, segments = 0, dropped = 0;  // dropped: by the kernel (pcap_stats; on lo each
+                                                    // packet is seen twice, both copies counted)
 };
 class Recorder {
  public:
