@@ -11,6 +11,7 @@ packages=(
   libpcap-dev libeigen3-dev libnanoflann-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev libzstd-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libigraph-dev libhnswlib-dev libmaxminddb-dev libavro-dev pybind11-dev python3-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-sklearn python3-numpy python3-dpkt python3-pandas python3-igraph python3-gensim
   python3-maxminddb libmaxmind-db-writer-perl python3-avro python3-pytest
   python3-pip python3-venv python3-setuptools python3-wheel

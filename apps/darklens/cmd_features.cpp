@@ -17,10 +17,9 @@
 namespace darklens::cli {
 namespace {
 
-nlohmann::json metadata(const features::FeatureTable& t, const features::Aggregator& agg, const std::string& family,
-                        const std::string& window, const std::string& prefix, const std::string& filter,
-                        const std::string& classes) {
-  const auto& c = agg.counters();
+nlohmann::json metadata(const features::FeatureTable& t, const features::AggregateCounters& c,
+                        const features::FeatureOptions& options, const std::string& family, const std::string& window,
+                        const std::string& prefix, const std::string& filter, const std::string& classes) {
   nlohmann::json m;
   m["generator"] = "darklens features";
   m["families"] = family;
@@ -28,7 +27,7 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
   m["prefix"] = prefix;
   m["filter"] = filter;
   m["classes"] = classes;
-  m["min_packets"] = agg.options().min_packets_;
+  m["min_packets"] = options.min_packets_;
   m["rows"] = t.rows();
   m["columns"] = t.columns_;
   for (size_t c = 0; c < t.columns_.size(); ++c) {
@@ -45,7 +44,7 @@ nlohmann::json metadata(const features::FeatureTable& t, const features::Aggrega
                           {"stop_message", rc.stop_message_}});
   }
   bool ext = false;
-  for (auto f : agg.options().families_) ext |= f == features::Family::kAgmExt;
+  for (auto f : options.families_) ext |= f == features::Family::kAgmExt;
   if (ext) {
     for (int f = 0; f < 7; ++f) m["agm_ext_vocab"][features::kAgmFieldNames[f]] = t.agm_ext_vocab_[f];
   }
@@ -123,72 +122,75 @@ Command add_features(CLI::App& app) {
                 "Print on stderr how long each step took: reading and aggregating (with packets/s), "
                 "building the table, writing it");
   add_quiet(sub, o->quiet);
-  return {
-      sub, [o]() {
-        features::FeatureOptions opt;
-        opt.families_ = features::parse_families(o->family);
-        opt.window_ = features::parse_window(o->window);
-        opt.darknet_ = filter::parse_prefixes(o->prefix);
-        opt.bpf_ = o->filter;
-        opt.classes_ = filter::parse_classes(o->classes);
-        opt.min_packets_ = o->min_packets;
-        opt.validated_only_ = o->validated_only;
-        opt.exact_cap_ = o->exact_cap;
-        opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
-        if (!o->vocab.empty()) opt.agm_ext_vocab_ = features::read_vocab(o->vocab);
-        opt.threads_ = o->threads;  // 0: all cores
-        opt.max_memory_ = parse_memory_size(o->max_memory);
-        features::check_table_path(o->out);  // fail before reading anything
-        auto targets = features::table_files(o->out);
-        targets.push_back(o->out + ".meta.json");
-        std::vector<std::string> inputs = o->files;
-        if (!o->vocab.empty()) inputs.push_back(o->vocab);
-        OutputFiles out(targets, inputs);
-        features::Aggregator agg(opt);
-        const bool tty = stderr_is_tty() && !o->quiet;
-        const auto t0 = std::chrono::steady_clock::now();
-        agg.add_files(o->files, [&](const features::ReadProgress& p) {
-          if (tty) std::cerr << "\r" << progress_line(p) << std::flush;
-        });
-        if (tty) std::cerr << "\r\033[K" << std::flush;
-        const auto t1 = std::chrono::steady_clock::now();
-        auto table = agg.table();
-        const auto t2 = std::chrono::steady_clock::now();
-        features::write_table(table, out.path(o->out));
-        {
-          AtomicFile meta(out.path(o->out + ".meta.json"));
-          meta.write(dump_json(metadata(table, agg, o->family, o->window, o->prefix, o->filter, o->classes), 2) + "\n");
-          meta.commit();
-        }
-        out.commit();
-        if (o->timings) {
-          const auto t3 = std::chrono::steady_clock::now();
-          auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-          const auto packets = static_cast<double>(agg.counters().packets_);
-          auto rate = [&](double seconds) { return packets / std::max(seconds, 1e-9) / 1e6; };
-          std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1) << " s ("
-                    << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table " << std::setprecision(3)
-                    << s(t1, t2) << " s, write " << s(t2, t3) << " s, total " << s(t0, t3) << " s ("
-                    << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
-        }
-        if (!o->quiet) {
-          const auto& c = agg.counters();
-          std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
-                    << c.used_ << " packets (" << c.outside_prefix_ << " outside the prefix, " << c.class_filtered_
-                    << " of other classes";
-          if (!opt.darknet_.empty()) {
-            std::cout << "; " << c.responder_ << " from the responder, " << c.validated_rows_ << " validated sources";
-          }
-          std::cout << ")\n";
-          // Beside the summary, on stderr: a damaged capture is not a result.
-          for (const auto& [path, rc] : c.files_) {
-            if (!rc.stop_message_.empty()) std::cerr << "warning: " << terminal_text(rc.stop_message_) << "\n";
-          }
-        }
-        keep_until_exit(std::move(agg));
-        keep_until_exit(std::move(table));
-        return 0;
-      }};
+  return {sub, [o]() {
+            features::FeatureOptions opt;
+            opt.families_ = features::parse_families(o->family);
+            opt.window_ = features::parse_window(o->window);
+            opt.darknet_ = filter::parse_prefixes(o->prefix);
+            opt.bpf_ = o->filter;
+            opt.classes_ = filter::parse_classes(o->classes);
+            opt.min_packets_ = o->min_packets;
+            opt.validated_only_ = o->validated_only;
+            opt.exact_cap_ = o->exact_cap;
+            opt.flow_timeout_ns_ = static_cast<int64_t>(o->flow_timeout * 1e9);
+            if (!o->vocab.empty()) opt.agm_ext_vocab_ = features::read_vocab(o->vocab);
+            opt.threads_ = o->threads;  // 0: all cores
+            opt.max_memory_ = parse_memory_size(o->max_memory);
+            features::check_table_path(o->out);  // fail before reading anything
+            auto targets = features::table_files(o->out);
+            targets.push_back(o->out + ".meta.json");
+            std::vector<std::string> inputs = o->files;
+            if (!o->vocab.empty()) inputs.push_back(o->vocab);
+            // Several MPI ranks (darklens-mpi): all read, one writes.
+            std::optional<OutputFiles> out;
+            if (writes_outputs()) out.emplace(targets, inputs);
+            const bool tty = stderr_is_tty() && !o->quiet && writes_outputs();
+            const auto t0 = std::chrono::steady_clock::now();
+            auto read = read_features(opt, o->files, [&](const features::ReadProgress& p) {
+              if (tty) std::cerr << "\r" << progress_line(p) << std::flush;
+            });
+            if (tty) std::cerr << "\r\033[K" << std::flush;
+            if (!read.table) return 0;
+            const auto t2 = std::chrono::steady_clock::now();
+            const auto t1 = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(read.read_seconds));
+            auto& table = *read.table;
+            const auto& c = read.counters;
+            features::write_table(table, out->path(o->out));
+            {
+              AtomicFile meta(out->path(o->out + ".meta.json"));
+              meta.write(dump_json(metadata(table, c, opt, o->family, o->window, o->prefix, o->filter, o->classes), 2) +
+                         "\n");
+              meta.commit();
+            }
+            out->commit();
+            if (o->timings) {
+              const auto t3 = std::chrono::steady_clock::now();
+              auto s = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+              const auto packets = static_cast<double>(c.packets_);
+              auto rate = [&](double seconds) { return packets / std::max(seconds, 1e-9) / 1e6; };
+              std::cerr << std::fixed << std::setprecision(3) << "timings: read and aggregate " << s(t0, t1) << " s ("
+                        << std::setprecision(2) << rate(s(t0, t1)) << " M packets/s), table " << std::setprecision(3)
+                        << s(t1, t2) << " s, write " << s(t2, t3) << " s, total " << s(t0, t3) << " s ("
+                        << std::setprecision(2) << rate(s(t0, t3)) << " M packets/s)\n";
+            }
+            if (!o->quiet) {
+              std::cout << o->out << ": " << table.rows() << " rows x " << table.columns_.size() << " columns from "
+                        << c.used_ << " packets (" << c.outside_prefix_ << " outside the prefix, " << c.class_filtered_
+                        << " of other classes";
+              if (!opt.darknet_.empty()) {
+                std::cout << "; " << c.responder_ << " from the responder, " << c.validated_rows_
+                          << " validated sources";
+              }
+              std::cout << ")\n";
+              // Beside the summary, on stderr: a damaged capture is not a result.
+              for (const auto& [path, rc] : c.files_) {
+                if (!rc.stop_message_.empty()) std::cerr << "warning: " << terminal_text(rc.stop_message_) << "\n";
+              }
+            }
+            keep_until_exit(std::move(read));
+            return 0;
+          }};
 }
 
 }  // namespace darklens::cli

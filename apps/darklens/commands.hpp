@@ -87,6 +87,36 @@ bool stderr_is_tty();
 /// inputs' bytes when their size is known, else the packet count alone.
 std::string progress_line(const features::ReadProgress& p);
 
+/// The process the command runs in: one (darklens, process_local.cpp), or
+/// one of several MPI ranks (darklens-mpi, apps/darklens-mpi/). Made
+/// first thing in main and kept to the end.
+class Process {
+ public:
+  Process(int& argc, char**& argv);
+  ~Process();  // NOLINT(performance-trivially-destructible): darklens-mpi's ends MPI
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  /// The exit code to return; a failure on one rank of several stops them
+  /// all (the others would wait for it forever).
+  int finish(int code);
+};
+/// Throws ParamError when `command` cannot run across the ranks there are.
+void check_distributed(const std::string& command);
+/// Whether this process writes the outputs (every process but MPI ranks
+/// other than 0).
+bool writes_outputs();
+/// The feature table of `files` and what reading counted: read here
+/// (Aggregator::add_files), or spread over the ranks (PacketRouter), the
+/// same table either way. Empty on a process that does not write.
+struct FeatureRead {
+  std::optional<features::FeatureTable> table;
+  features::AggregateCounters counters;
+  std::shared_ptr<void> held;  // the per-source state, kept until exit
+  double read_seconds = 0;     // reading and aggregating (the rest: the table)
+};
+FeatureRead read_features(const features::FeatureOptions& options, const std::vector<std::string>& files,
+                          const features::ProgressFn& progress);
+
 /// Takes `obj` and never destroys it: a command's large results (per-source
 /// state, tables) are handed back to the system at exit all at once, where
 /// freeing millions of small objects one by one costs a noticeable part of

@@ -52,7 +52,8 @@ std::string version_text() {
 
 // Exit codes (docs/cli.md): 0 success, 1 unexpected error, 2 bad usage or
 // parameter, 3 I/O error, 4 input format error.
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   using namespace darklens;
   CLI::App app{
       "darklens: find coordinated sources in darknet (network telescope) "
@@ -93,7 +94,9 @@ int main(int argc, char** argv) {
   AtomicFile::set_sync(sync);
   try {
     for (auto& c : commands) {
-      if (c.sub->parsed()) return c.run();
+      if (!c.sub->parsed()) continue;
+      cli::check_distributed(c.sub->get_name());
+      return c.run();
     }
     return 2;
   } catch (const ParamError& e) {
@@ -116,4 +119,10 @@ int main(int argc, char** argv) {
     std::cerr << "darklens: unexpected error: " << terminal_text(e.what()) << "\n";
     return 1;
   }
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  darklens::cli::Process process(argc, argv);
+  return process.finish(run(argc, argv));
 }

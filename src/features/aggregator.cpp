@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -654,32 +655,110 @@ void Aggregator::add_files(const std::vector<std::string>& paths, const Progress
 
 void Aggregator::merge(const Aggregator& other) { impl_->merge(*other.impl_); }
 
+namespace {
+// A routed packet: its row's key, then its Facts, as they are in memory
+// (the processes run the same binary).
+static_assert(sizeof(Key) == 24 && sizeof(Facts) == 32, "routed records change size: both sides are this binary");
+constexpr size_t kRoutedRecord = sizeof(Key) + sizeof(Facts);
+}  // namespace
+
+void Aggregator::apply_routed(std::string_view records) {
+  if (records.size() % kRoutedRecord != 0) {
+    throw FormatError("routed packets: " + std::to_string(records.size()) + " bytes is not a whole number of " +
+                      std::to_string(kRoutedRecord) + "-byte records");
+  }
+  Impl& m = *impl_;
+  if (!m.shards.empty()) m.fold_shards();
+  for (size_t at = 0; at < records.size(); at += kRoutedRecord) {
+    Key k;
+    Facts f;
+    std::memcpy(&k, records.data() + at, sizeof k);
+    std::memcpy(&f, records.data() + at + sizeof k, sizeof f);
+    m.apply(m.row_for(k, hash_of(k)), f);
+  }
+  m.check_memory();
+}
+
+PacketRouter::PacketRouter(FeatureOptions options, std::vector<std::string> paths, size_t owners)
+    : agg_(std::move(options)), paths_(std::move(paths)), owners_(std::max<size_t>(1, owners)) {}
+PacketRouter::~PacketRouter() = default;
+PacketRouter::PacketRouter(PacketRouter&&) noexcept = default;
+PacketRouter& PacketRouter::operator=(PacketRouter&&) noexcept = default;
+
+bool PacketRouter::next(std::vector<std::string>& out, size_t records) {
+  Aggregator::Impl& m = *agg_.impl_;
+  out.resize(owners_);
+  for (size_t read = 0; read < records;) {
+    if (!reader_) {
+      if (file_ == paths_.size()) return false;
+      reader_ = ingest::CaptureReader::open(paths_[file_]);
+      filter::apply_bpf(*reader_, m.opt.bpf_);
+    }
+    Packet p;
+    if (!reader_->next(p)) {
+      m.counters.files_.emplace_back(paths_[file_], reader_->counters());
+      reader_.reset();
+      ++file_;
+      continue;
+    }
+    ++read;
+    Key k;
+    const Aggregator::Impl::Use use = m.select(p, k);
+    if (use == Aggregator::Impl::Use::kSkip) continue;
+    const Facts f = Aggregator::Impl::facts(p, use);
+    const uint64_t h = hash_of(k);
+    std::string& to = out[((h >> 32) * owners_) >> 32];
+    to.append(reinterpret_cast<const char*>(&k), sizeof k);
+    to.append(reinterpret_cast<const char*>(&f), sizeof f);
+  }
+  return reader_ != nullptr || file_ < paths_.size();
+}
+
+const AggregateCounters& PacketRouter::counters() const { return agg_.counters(); }
+
 const AggregateCounters& Aggregator::counters() const { return impl_->counters; }
 const FeatureOptions& Aggregator::options() const { return impl_->opt; }
 
-FeatureTable Aggregator::table() const {
-  // Reading may build states (rows of one packet, when a family reads
-  // every row's states to declare its columns): the same table either way.
-  Impl& main = *impl_;
+namespace {
+// The rows a table is built from: those of the table (`refs`), and every
+// row when `every_row`. Reading may build states (rows of one packet, when
+// `build_all`: a family reads every row's states to declare its columns).
+template <typename Impl>
+uint64_t table_rows(Impl& main, bool build_all, bool every_row, std::vector<RowRef>& refs, std::vector<RowRef>& all) {
   std::vector<Impl*> parts = {&main};
   for (const auto& q : main.shards) parts.push_back(q.get());
-  bool build_all = false;
-  for (Family f : main.opt.families_) build_all |= family_def(f).declares_from_rows;
-  std::vector<RowRef> refs, all;
   uint64_t validated = 0;
   for (Impl* m : parts) {
     for (uint32_t i = 0; i < m->index.size(); ++i) {
       if (build_all) m->build_states(i);
       const RowRef ref{m->index.key(i).src, m->index.key(i).window, m->view(i)};
-      if (main.every_row) all.push_back(ref);
+      if (every_row) all.push_back(ref);
       if (m->packets[i] < std::max<uint64_t>(1, main.opt.min_packets_)) continue;
       const bool ok = !m->handshakes.empty() && m->handshakes[i].validated;
       validated += ok;
       if (ok || !main.opt.validated_only_) refs.push_back(ref);
     }
   }
-  impl_->counters.validated_rows_ = validated;
-  return build_table(main.opt, std::move(refs), all);  // sorts the rows
+  return validated;
+}
+}  // namespace
+
+FeatureTable Aggregator::table() const { return table(impl_->opt); }
+
+FeatureTable Aggregator::table(const FeatureOptions& options) const {
+  // Building states on reading gives the same table either way.
+  bool build_all = false;
+  for (Family f : options.families_) build_all |= family_def(f).declares_from_rows;
+  std::vector<RowRef> refs, all;
+  impl_->counters.validated_rows_ = table_rows(*impl_, build_all, impl_->every_row, refs, all);
+  return build_table(options, std::move(refs), all);  // sorts the rows
+}
+
+std::vector<Aggregator::PortCount> Aggregator::agm_num_port_counts() const {
+  if (!impl_->want_tcp) return {};
+  std::vector<RowRef> refs, all;
+  table_rows(*impl_, /*build_all=*/true, /*every_row=*/true, refs, all);
+  return features::agm_num_port_counts(all);
 }
 
 size_t FeatureTable::column(std::string_view name) const {

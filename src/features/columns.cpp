@@ -9,6 +9,7 @@
 
 #include "../core/parallel.hpp"
 #include "../core/radix_sort.hpp"
+#include "darklens/error.hpp"
 
 namespace darklens::features {
 namespace {
@@ -113,6 +114,50 @@ FeatureTable build_table(const FeatureOptions& opt, std::vector<RowRef> rows, co
         }
       },
       8);
+  return t;
+}
+
+}  // namespace darklens::features
+
+namespace darklens::features {
+
+FeatureTable merge_tables(std::vector<FeatureTable> parts) {
+  if (parts.empty()) return {};
+  FeatureTable t;
+  t.columns_ = parts[0].columns_;
+  t.kinds_ = parts[0].kinds_;
+  t.top_ports_ = parts[0].top_ports_;
+  t.agm_ext_vocab_ = parts[0].agm_ext_vocab_;
+  // Every part's rows, in the order output_order gives them: the order
+  // build_table gives one table of them all.
+  std::vector<RowRef> rows;
+  std::vector<std::pair<uint32_t, uint32_t>> from;  // (part, row in it) of each
+  for (uint32_t p = 0; p < parts.size(); ++p) {
+    if (parts[p].columns_ != t.columns_) {
+      throw ParamError("tables to merge have different columns (" + std::to_string(parts[p].columns_.size()) + " and " +
+                       std::to_string(t.columns_.size()) + ")");
+    }
+    for (uint32_t r = 0; r < parts[p].rows(); ++r) {
+      rows.push_back({parts[p].source_[r], parts[p].window_start_ns_[r], {}});
+      from.emplace_back(p, r);
+    }
+  }
+  const std::vector<uint32_t> order = output_order(rows);
+  const size_t n = rows.size();
+  t.source_.reserve(n);
+  t.window_start_ns_.reserve(n);
+  for (uint32_t i : order) {
+    t.source_.push_back(rows[i].source);
+    t.window_start_ns_.push_back(rows[i].window);
+  }
+  t.values_.resize(t.columns_.size() * n);
+  for (size_t c = 0; c < t.columns_.size(); ++c) {
+    double* column = t.values_.data() + c * n;
+    for (size_t i = 0; i < n; ++i) {
+      const auto [p, r] = from[order[i]];
+      column[i] = parts[p].at(r, c);
+    }
+  }
   return t;
 }
 

@@ -132,4 +132,7 @@ inline uint8_t states_of(const std::vector<Family>& families) {
   return s;
 }
 
+/// agm-num's counts behind its top ports, over `rows` (family_agm_num.cpp).
+std::vector<Aggregator::PortCount> agm_num_port_counts(const std::vector<RowRef>& rows);
+
 }  // namespace darklens::features

@@ -10,33 +10,16 @@
 namespace darklens::features {
 namespace {
 
-// A window's most used TCP destination ports (most packets first, ties by
-// the smaller port).
-std::vector<std::pair<int64_t, std::vector<uint16_t>>> top_tcp_ports(const std::vector<RowRef>& rows, size_t k) {
-  std::map<int64_t, std::map<uint32_t, uint64_t>> per_window;
-  for (const auto& r : rows) {
-    if (r.state.tcp->packets == 0) continue;
-    auto& ports = per_window[r.window];
-    r.state.tcp->fields[kDstPort].for_each([&](uint32_t port, uint64_t n) { ports[port] += n; });
-  }
-  std::vector<std::pair<int64_t, std::vector<uint16_t>>> out;
-  for (const auto& [window, ports] : per_window) {
-    std::vector<std::pair<uint32_t, uint64_t>> v(ports.begin(), ports.end());
-    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    std::vector<uint16_t> top;
-    for (size_t i = 0; i < std::min(k, v.size()); ++i) top.push_back(static_cast<uint16_t>(v[i].first));
-    out.emplace_back(window, std::move(top));
-  }
-  return out;
-}
-
 // The 29 columns of the numerical AGM (docs/features.md), over TCP packets.
 void columns(Builder& b, const TableInput& in, Range range) {
   const std::vector<RowRef>& rows = in.rows;
   // The dummies' ports: each window's top TCP destination ports over every
   // source of the window (also those below --min-packets); integer sums,
   // so the order of the rows does not matter. Kept with the table.
-  if (b.declaring) b.t.top_ports_ = top_tcp_ports(in.every_row, 10);
+  if (b.declaring) {
+    b.t.top_ports_ = in.options.agm_num_top_ports_ ? *in.options.agm_num_top_ports_
+                                                   : agm_num_top_ports(agm_num_port_counts(in.every_row));
+  }
   const auto& windows = b.t.top_ports_;
   auto packets = b.column("num_packets", ColumnKind::kCount);
   auto dst_distinct = b.column("num_dst_ip_distinct", ColumnKind::kCount);
@@ -87,6 +70,31 @@ void columns(Builder& b, const TableInput& in, Range range) {
 }
 
 }  // namespace
+
+std::vector<Aggregator::PortCount> agm_num_port_counts(const std::vector<RowRef>& rows) {
+  std::vector<Aggregator::PortCount> out;
+  for (const auto& r : rows) {
+    if (r.state.tcp->packets == 0) continue;
+    r.state.tcp->fields[kDstPort].for_each([&](uint32_t port, uint64_t n) { out.push_back({r.window, port, n}); });
+  }
+  return out;
+}
+
+std::vector<std::pair<int64_t, std::vector<uint16_t>>> agm_num_top_ports(
+    const std::vector<Aggregator::PortCount>& counts) {
+  constexpr size_t kTop = 10;
+  std::map<int64_t, std::map<uint32_t, uint64_t>> per_window;
+  for (const auto& c : counts) per_window[c.window][c.port] += c.packets;
+  std::vector<std::pair<int64_t, std::vector<uint16_t>>> out;
+  for (const auto& [window, ports] : per_window) {
+    std::vector<std::pair<uint32_t, uint64_t>> v(ports.begin(), ports.end());
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::vector<uint16_t> top;
+    for (size_t i = 0; i < std::min(kTop, v.size()); ++i) top.push_back(static_cast<uint16_t>(v[i].first));
+    out.emplace_back(window, std::move(top));
+  }
+  return out;
+}
 
 extern const FamilyDef kAgmNumFamily{Family::kAgmNum, "agm-num", kStateAgmTcp, true, true, columns};
 

@@ -217,9 +217,9 @@ void Recorder::run(const std::atomic<bool>& stop, const std::function<void()>& s
   // number, so that a flood cannot keep a stop waiting.
   const bool live = !r.o.interface.empty();
   uint64_t after_stop = 0;
-  constexpr uint64_t max_after_stop = 1'000'000;
+  constexpr uint64_t kMaxAfterStop = 1'000'000;
   for (;;) {
-    if (stop && (!live || ++after_stop > max_after_stop)) break;
+    if (stop && (!live || ++after_stop > kMaxAfterStop)) break;
     pcap_pkthdr* h = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(r.pcap, &h, &data);

@@ -438,6 +438,74 @@ TEST(FeatureMerge, FilesCutAtRandomGiveTheWholeOnAnyThreadCount) {
   }
 }
 
+TEST(FeatureMerge, PacketsRoutedToOwnersGiveTheWholeTable) {
+  // darklens-mpi's scheme without MPI: readers take consecutive files,
+  // each routes its packets to owners by hash in rounds of a few records;
+  // each owner applies what each reader sent to that reader's aggregator,
+  // merges them in the readers' order and builds the table of its rows with
+  // agm-num's top ports counted over every owner's rows; the owners'
+  // tables merged are the table of one aggregator reading every file.
+  test::TempDir dir;
+  const auto out = responder_day(dir, 13);
+  features::FeatureOptions o;
+  o.families_ = kAll;
+  o.darknet_ = {*Cidr::parse("198.51.100.0/24")};
+  o.window_ = features::parse_window("2h");
+  o.flow_timeout_ns_ = 5'000'000'000;
+  features::Aggregator whole(o);
+  whole.add_file(out.days_[0].path_);
+  const auto expected = whole.table();
+  std::mt19937_64 rng(17);
+  test::TempDir parts_dir;
+  const auto files = split_pcap(out.days_[0].path_, 5, rng, parts_dir);
+  for (size_t readers : {1, 2, 3}) {
+    for (size_t owners : {1, 2, 4}) {
+      SCOPED_TRACE(std::to_string(readers) + " readers, " + std::to_string(owners) + " owners");
+      std::vector<features::PacketRouter> routers;
+      for (size_t r = 0; r < readers; ++r) {
+        routers.emplace_back(o,
+                             std::vector<std::string>(files.begin() + r * files.size() / readers,
+                                                      files.begin() + (r + 1) * files.size() / readers),
+                             owners);
+      }
+      std::vector<std::vector<features::Aggregator>> from(owners);  // [owner][reader]
+      for (auto& f : from) {
+        for (size_t r = 0; r < readers; ++r) f.emplace_back(o);
+      }
+      for (bool more = true; more;) {
+        more = false;
+        for (size_t r = 0; r < readers; ++r) {
+          std::vector<std::string> sent(owners);
+          more |= routers[r].next(sent, 997);
+          for (size_t w = 0; w < owners; ++w) from[w][r].apply_routed(sent[w]);
+        }
+      }
+      std::vector<features::Aggregator::PortCount> counts;
+      for (auto& f : from) {
+        for (size_t r = 1; r < readers; ++r) f[0].merge(f[r]);
+        for (const auto& c : f[0].agm_num_port_counts()) counts.push_back(c);
+      }
+      features::FeatureOptions with_ports = o;
+      with_ports.agm_num_top_ports_ = features::agm_num_top_ports(counts);
+      std::vector<features::FeatureTable> tables;
+      for (auto& f : from) tables.push_back(f[0].table(with_ports));
+      expect_same(features::merge_tables(std::move(tables)), expected);
+      uint64_t used = 0, packets = 0;
+      size_t read = 0;
+      for (const auto& router : routers) {
+        used += router.counters().used_;
+        packets += router.counters().packets_;
+        read += router.counters().files_.size();
+      }
+      EXPECT_EQ(used, whole.counters().used_);
+      EXPECT_EQ(packets, whole.counters().packets_);
+      EXPECT_EQ(read, files.size());
+    }
+  }
+  features::Aggregator a(o);
+  EXPECT_THROW(a.apply_routed(std::string(57, 'x')), FormatError);
+}
+
 TEST(FeatureMerge, OneFileSplitAcrossThreadsGivesTheSameTable) {
   // A single file's sources are partitioned across the threads by hash.
   for (bool prefix : {false, true}) {

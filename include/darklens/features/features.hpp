@@ -94,6 +94,11 @@ struct FeatureOptions {
   int64_t time_from_ns_ = std::numeric_limits<int64_t>::min();
   int64_t time_to_ns_ = std::numeric_limits<int64_t>::max();
 
+  /// agm-num: the top ports of each window given (counted over every
+  /// process's rows, darklens-mpi) instead of counted over this
+  /// aggregator's. Not part of the stored options.
+  std::optional<std::vector<std::pair<int64_t, std::vector<uint16_t>>>> agm_num_top_ports_;
+
   /// The packet selection these options make.
   filter::Selection selection() const { return {darknet_, classes_, bpf_, time_from_ns_, time_to_ns_}; }
 };
@@ -201,9 +206,26 @@ class Aggregator {
   /// Folds another aggregator's state into this one (same options). For
   /// parts of one capture, `other` must hold the later part.
   void merge(const Aggregator& other);
+  /// Applies packets another process read and routed here (PacketRouter),
+  /// in the order given. Throws FormatError when `records` is not whole
+  /// records.
+  void apply_routed(std::string_view records);
 
   /// The table, rows sorted by (window start, source).
   FeatureTable table() const;
+  /// The same with `options` instead of options() (their columns, e.g.
+  /// agm_num_top_ports_ given).
+  FeatureTable table(const FeatureOptions& options) const;
+  /// agm-num's counts behind its top ports: per window, TCP destination
+  /// port and packets, summed over every row held (also those below
+  /// --min-packets); agm_num_top_ports() of the sums over several
+  /// aggregators is what one aggregator of all their rows takes.
+  struct PortCount {
+    int64_t window;
+    uint32_t port;
+    uint64_t packets;
+  };
+  std::vector<PortCount> agm_num_port_counts() const;
   const AggregateCounters& counters() const;
   const FeatureOptions& options() const;
 
@@ -213,7 +235,45 @@ class Aggregator {
   // each chunk.
   void read_file(const std::string& path, const std::function<void(uint64_t, uint64_t)>& report);
   std::unique_ptr<Impl> impl_;
+  friend class PacketRouter;
 };
+
+/// Reading spread over processes (darklens-mpi): each process reads some of
+/// the captures, and each packet it uses goes to the process that owns the
+/// packet's (source, window), one of `owners` by hash. An owner applies
+/// what each reader sends to one Aggregator per reader (apply_routed), in
+/// the order read, then merges those in the readers' order: the states, so
+/// the table, of one process reading every capture in that order.
+class PacketRouter {
+ public:
+  PacketRouter(FeatureOptions options, std::vector<std::string> paths, size_t owners);
+  ~PacketRouter();
+  PacketRouter(PacketRouter&&) noexcept;
+  PacketRouter& operator=(PacketRouter&&) noexcept;
+  /// Reads on, at most `records` records, appending each packet used to
+  /// `out[owner]` (`out` has one string per owner). False once every file
+  /// has been read.
+  bool next(std::vector<std::string>& out, size_t records);
+  /// What was read, as Aggregator::counters() counts it (validated_rows_
+  /// aside: the owners' tables count those).
+  const AggregateCounters& counters() const;
+
+ private:
+  Aggregator agg_;  // selects and counts; holds no rows
+  std::vector<std::string> paths_;
+  size_t owners_, file_ = 0;
+  std::unique_ptr<ingest::CaptureReader> reader_;
+};
+
+/// Each window's ten most used ports of `counts` (most packets first, ties
+/// by the smaller port; several entries of one window and port are summed).
+std::vector<std::pair<int64_t, std::vector<uint16_t>>> agm_num_top_ports(
+    const std::vector<Aggregator::PortCount>& counts);
+
+/// The rows of tables built from disjoint (source, window) rows with the
+/// same options, as one table: sorted by (window start, source), the side
+/// data (vocabularies) of the first.
+FeatureTable merge_tables(std::vector<FeatureTable> parts);
 
 /// Writes the table atomically; the format follows the extension:
 /// .csv (header `source,window_start,<columns>`), .jsonl (one object per
