@@ -14,6 +14,7 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "commands.hpp"  // apps/darklens/, the commands it runs
 #include "darklens/error.hpp"
@@ -53,30 +54,38 @@ std::string recv_bytes(int from) {
   return s;
 }
 
-// One round of the all-to-all exchange: out[r] goes to rank r; returns
-// what each rank sent here. Each part is at most a chunk's records, far
-// below MPI's int counts (the caller sizes the chunks).
-std::vector<std::string> exchange(const std::vector<std::string>& out) {
+// One round of the all-to-all exchange: out[r] goes to rank r; what each
+// rank sent here is received into `got`, rank r's part at [at[r],
+// at[r] + count[r]). Each part is at most a chunk's records, far below
+// MPI's int counts (the caller sizes the chunks).
+struct Received {
+  std::string got;
+  std::vector<int> count, at;
+  std::string_view from(int r) const { return std::string_view(got).substr(static_cast<size_t>(at[r]), count[r]); }
+};
+void all_to_all(const std::vector<std::string>& out, Received& in) {
   const int n = size_of();
-  std::vector<int> send_counts(n), send_at(n), recv_counts(n), recv_at(n);
+  std::vector<int> send_counts(n), send_at(n);
+  in.count.assign(n, 0);
+  in.at.assign(n, 0);
+  size_t sent_size = 0;
+  for (int r = 0; r < n; ++r) sent_size += out[r].size();
   std::string sent;
+  sent.reserve(sent_size);
   for (int r = 0; r < n; ++r) {
     send_at[r] = static_cast<int>(sent.size());
     send_counts[r] = static_cast<int>(out[r].size());
     sent += out[r];
   }
-  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  MPI_Alltoall(send_counts.data(), 1, MPI_INT, in.count.data(), 1, MPI_INT, MPI_COMM_WORLD);
   size_t total = 0;
   for (int r = 0; r < n; ++r) {
-    recv_at[r] = static_cast<int>(total);
-    total += static_cast<size_t>(recv_counts[r]);
+    in.at[r] = static_cast<int>(total);
+    total += static_cast<size_t>(in.count[r]);
   }
-  std::string got(total, '\0');
-  MPI_Alltoallv(sent.data(), send_counts.data(), send_at.data(), MPI_BYTE, got.data(), recv_counts.data(),
-                recv_at.data(), MPI_BYTE, MPI_COMM_WORLD);
-  std::vector<std::string> parts(n);
-  for (int r = 0; r < n; ++r) parts[r] = got.substr(static_cast<size_t>(recv_at[r]), recv_counts[r]);
-  return parts;
+  in.got.resize(total);
+  MPI_Alltoallv(sent.data(), send_counts.data(), send_at.data(), MPI_BYTE, in.got.data(), in.count.data(), in.at.data(),
+                MPI_BYTE, MPI_COMM_WORLD);
 }
 
 template <typename T>
@@ -239,12 +248,13 @@ FeatureRead read_features(const features::FeatureOptions& options, const std::ve
   // A round sends at most `records` records of 56 bytes to each rank and
   // receives as many from each: well within MPI's int counts.
   const size_t records = std::min<size_t>(size_t{1} << 19, (size_t{1} << 30) / (56 * static_cast<size_t>(n)));
-  std::vector<std::string> out;
+  std::vector<std::string> out(static_cast<size_t>(n));
+  Received in;
   for (;;) {
-    out.assign(static_cast<size_t>(n), {});
+    for (auto& o : out) o.clear();
     int more = router.next(out, records) ? 1 : 0;
-    const auto got = exchange(out);
-    for (int r = 0; r < n; ++r) from[r].apply_routed(got[r]);
+    all_to_all(out, in);
+    for (int r = 0; r < n; ++r) from[r].apply_routed(in.from(r));
     MPI_Allreduce(MPI_IN_PLACE, &more, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (!more) break;
   }

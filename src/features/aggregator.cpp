@@ -669,12 +669,36 @@ void Aggregator::apply_routed(std::string_view records) {
   }
   Impl& m = *impl_;
   if (!m.shards.empty()) m.fold_shards();
-  for (size_t at = 0; at < records.size(); at += kRoutedRecord) {
-    Key k;
-    Facts f;
-    std::memcpy(&k, records.data() + at, sizeof k);
-    std::memcpy(&f, records.data() + at + sizeof k, sizeof f);
-    m.apply(m.row_for(k, hash_of(k)), f);
+  // As read_file applies a chunk: rows looked up a batch at a time (the
+  // index prefetched), then the packets applied grouped by row, each row's
+  // in the order given, its state prefetched ahead.
+  const size_t n = records.size() / kRoutedRecord;
+  std::vector<Facts> facts(n);
+  std::vector<uint64_t> order, scratch;  // row << 32 | position
+  order.reserve(n);
+  constexpr size_t kBatch = 32;
+  std::array<Key, kBatch> keys;
+  std::array<uint64_t, kBatch> hashes{};
+  for (size_t base = 0; base < n; base += kBatch) {
+    const size_t end = std::min(n, base + kBatch);
+    for (size_t j = base; j < end; ++j) {
+      const char* at = records.data() + j * kRoutedRecord;
+      std::memcpy(&keys[j - base], at, sizeof(Key));
+      std::memcpy(&facts[j], at + sizeof(Key), sizeof(Facts));
+      hashes[j - base] = hash_of(keys[j - base]);
+      m.index.prefetch(hashes[j - base]);
+    }
+    for (size_t j = base; j < end; ++j) {
+      order.push_back(uint64_t{m.row_for(keys[j - base], hashes[j - base])} << 32 | j);
+    }
+  }
+  sort_by_row(order, scratch);
+  constexpr size_t kAhead = 8;
+  for (size_t j = 0; j < order.size(); ++j) {
+    if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
+      m.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
+    }
+    m.apply(static_cast<uint32_t>(order[j] >> 32), facts[order[j] & 0xffffffff]);
   }
   m.check_memory();
 }

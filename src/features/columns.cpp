@@ -123,6 +123,7 @@ namespace darklens::features {
 
 FeatureTable merge_tables(std::vector<FeatureTable> parts) {
   if (parts.empty()) return {};
+  if (parts.size() == 1) return std::move(parts[0]);  // in order already: build_table sorts
   FeatureTable t;
   t.columns_ = parts[0].columns_;
   t.kinds_ = parts[0].kinds_;

@@ -488,6 +488,7 @@ TEST(FeatureMerge, PacketsRoutedToOwnersGiveTheWholeTable) {
       features::FeatureOptions with_ports = o;
       with_ports.agm_num_top_ports_ = features::agm_num_top_ports(counts);
       std::vector<features::FeatureTable> tables;
+      tables.reserve(owners);
       for (auto& f : from) tables.push_back(f[0].table(with_ports));
       expect_same(features::merge_tables(std::move(tables)), expected);
       uint64_t used = 0, packets = 0;
