@@ -222,6 +222,22 @@ struct Aggregator::Impl {
     if (want_int) prefetch_object(intensity[s]);
   }
 
+  // Applies facts[position] to each `order` entry's row (row << 32 |
+  // position), grouped by row and, within a row, in the order given: a
+  // row's state stays in cache across its packets, prefetched ahead of its
+  // first, and still sees them in arrival order. `scratch`: the sort's.
+  void apply_by_row(std::vector<uint64_t>& order, std::vector<uint64_t>& scratch, const Facts* facts) {
+    sort_by_row(order, scratch);
+    constexpr size_t kAhead = 8, kFactsAhead = 16;
+    for (size_t j = 0; j < order.size(); ++j) {
+      if (j + kFactsAhead < order.size()) __builtin_prefetch(&facts[order[j + kFactsAhead] & 0xffffffff]);
+      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
+        prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
+      }
+      apply(static_cast<uint32_t>(order[j] >> 32), facts[order[j] & 0xffffffff]);
+    }
+  }
+
   void add_counters(const AggregateCounters& c) {
     counters.responder_ += c.responder_;
     counters.packets_ += c.packets_;
@@ -583,15 +599,7 @@ void Aggregator::read_file(const std::string& path, const std::function<void(uin
         }
       }
     }
-    sort_by_row(order, scratch[t]);
-    constexpr size_t kAhead = 8, kFactsAhead = 16;
-    for (size_t j = 0; j < order.size(); ++j) {
-      if (j + kFactsAhead < order.size()) __builtin_prefetch(&c.facts[order[j + kFactsAhead] & 0xffffffff]);
-      if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
-        q.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
-      }
-      q.apply(static_cast<uint32_t>(order[j] >> 32), c.facts[order[j] & 0xffffffff]);
-    }
+    q.apply_by_row(order, scratch[t], c.facts.data());
   };
   Chunk first = make_chunk();
   Chunk second = parts == 1 ? Chunk{} : make_chunk();  // one thread: no reading ahead, one chunk
@@ -692,14 +700,7 @@ void Aggregator::apply_routed(std::string_view records) {
       order.push_back(uint64_t{m.row_for(keys[j - base], hashes[j - base])} << 32 | j);
     }
   }
-  sort_by_row(order, scratch);
-  constexpr size_t kAhead = 8;
-  for (size_t j = 0; j < order.size(); ++j) {
-    if (j + kAhead < order.size() && (order[j + kAhead] >> 32) != (order[j + kAhead - 1] >> 32)) {
-      m.prefetch_state(static_cast<uint32_t>(order[j + kAhead] >> 32));
-    }
-    m.apply(static_cast<uint32_t>(order[j] >> 32), facts[order[j] & 0xffffffff]);
-  }
+  m.apply_by_row(order, scratch, facts.data());
   m.check_memory();
 }
 
