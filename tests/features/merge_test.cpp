@@ -503,8 +503,28 @@ TEST(FeatureMerge, PacketsRoutedToOwnersGiveTheWholeTable) {
       EXPECT_EQ(read, files.size());
     }
   }
+  // What a reader sent cut short, and tables of other options.
   features::Aggregator a(o);
-  EXPECT_THROW(a.apply_routed(std::string(57, 'x')), FormatError);
+  try {
+    a.apply_routed(std::string(57, 'x'));
+    ADD_FAILURE() << "57 bytes applied";
+  } catch (const FormatError& e) {
+    EXPECT_STREQ(e.what(), "routed packets: 57 bytes is not a whole number of 56-byte records");
+  }
+  features::FeatureOptions agm_only = o;
+  agm_only.families_ = {features::Family::kAgm};
+  auto fewer = whole.table(agm_only);
+  const std::string message = "tables to merge have different columns (" + std::to_string(fewer.columns_.size()) +
+                              " and " + std::to_string(expected.columns_.size()) + ")";
+  std::vector<features::FeatureTable> unlike;
+  unlike.push_back(expected);
+  unlike.push_back(std::move(fewer));
+  try {
+    features::merge_tables(std::move(unlike));
+    ADD_FAILURE() << "tables of other columns merged";
+  } catch (const ParamError& e) {
+    EXPECT_EQ(std::string(e.what()), message);
+  }
 }
 
 TEST(FeatureMerge, OneFileSplitAcrossThreadsGivesTheSameTable) {
