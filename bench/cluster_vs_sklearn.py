@@ -13,7 +13,12 @@ memory the whole process'. Runs that scikit-learn cannot do here (its
 ward/average/complete keep n(n-1)/2 distances: 38 GiB at 101k rows) or
 that pass --timeout or --memory-cap are reported as such.
 
-usage: bench/cluster_vs_sklearn.py [--darklens BIN] [--timeout S] [--sizes 33000,101000]
+With --data blobs the matrix is instead n rows of 29 standardized Gaussian
+blobs (scikit-learn's make_blobs, 8 centres, seed 1) without a single
+duplicate row: darklens clusters the distinct rows of a darknet table
+weighted by their copies, and this is the case where that saves nothing.
+
+usage: bench/cluster_vs_sklearn.py [--darklens BIN] [--timeout S] [--sizes 33000,101000] [--data day|blobs]
 """
 import argparse
 import hashlib
@@ -36,6 +41,8 @@ ap.add_argument("--timeout", type=int, default=400)
 ap.add_argument("--memory-cap", type=int, default=16, help="GiB of address space scikit-learn may use")
 ap.add_argument("--sizes", default="33000,101000")
 ap.add_argument("--only", default="", help="comma-separated algorithm names to run")
+ap.add_argument("--data", choices=["day", "blobs"], default="day",
+                help="a synthetic darknet day's agm-num table, or Gaussian blobs without duplicate rows")
 ap.add_argument("--fresh", action="store_true", help="run scikit-learn again even when its result is cached")
 args = ap.parse_args()
 here = os.path.dirname(os.path.abspath(__file__))
@@ -63,7 +70,20 @@ def timed(cmd, timeout=None, memory_cap=None):
     return time.perf_counter() - t, int(err.strip().splitlines()[-1]) / 1024, out
 
 
+def blobs(n):
+    path = os.path.join(args.work, f"blobs-{n}-z29.npy")
+    if not os.path.exists(path):
+        from sklearn.datasets import make_blobs
+        X, _ = make_blobs(n_samples=n, n_features=29, centers=8, cluster_std=2.0, random_state=1)
+        Z = StandardScaler().fit_transform(X)
+        assert len(numpy.unique(Z, axis=0)) == n, "blobs with duplicate rows"
+        numpy.save(path, numpy.asfortranarray(Z))
+    return [("blobs 29", path)]
+
+
 def matrices(n):
+    if args.data == "blobs":
+        return blobs(n)
     base = os.path.join(args.work, f"day-{n}")
     z29, z3 = base + "-z29.npy", base + "-z3.npy"
     if not os.path.exists(z3):
@@ -80,7 +100,9 @@ def matrices(n):
 
 def darklens(path, spec):
     out = os.path.join(args.work, "out")
-    r = timed([args.darklens, "cluster", "-q", "-t", "2", "--pipeline", spec, path, "-o", out])
+    r = timed([args.darklens, "cluster", "-q", "-t", "2", "--pipeline", spec, path, "-o", out], timeout=args.timeout)
+    if r == "timeout":
+        return r
     labels = numpy.loadtxt(os.path.join(out, "labels.csv"), delimiter=",", skiprows=1, dtype=numpy.int64)[:, 1]
     return r[0], r[1], labels, json.load(open(os.path.join(out, "summary.json")))
 
@@ -128,7 +150,16 @@ for n in [int(s) for s in args.sizes.split(",")]:
             if only and name.split()[0] not in only:
                 continue
             algo = name.split()[0]
-            dw, dm, dl, ds = darklens(path, spec)
+            d = darklens(path, spec)
+            if d == "timeout":
+                sk = sklearn(path, algo, params)
+                both = "scikit-learn too" if sk == "timeout" else "scikit-learn " + (
+                    f"{sk[0]:.2f} s" if isinstance(sk, tuple) else f"ran out of its {args.memory_cap} GiB")
+                rows.append((n, shape, name, None, None, None, None, None,
+                             f"darklens still running after {args.timeout} s; {both}"))
+                print(rows[-1], flush=True)
+                continue
+            dw, dm, dl, ds = d
             note = ""
             quadratic = algo == "hac" and params["linkage"] != "single"
             need = n * (n - 1) / 2 * 8 / 2**30
@@ -161,5 +192,8 @@ for n in [int(s) for s in args.sizes.split(",")]:
 print("\n| rows | matrix | algorithm | darklens s | darklens MiB | scikit-learn s | scikit-learn MiB | ratio | result |")
 print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
+    if r[3] is None:
+        print(f"| {r[0]:,} | {r[1]} | {r[2]} | — | — | — | — | — | {r[8]} |")
+        continue
     sk = f"{r[5]:.2f} | {r[6]:.0f} | {r[7]:.1f}×" if r[5] else "— | — | —"
     print(f"| {r[0]:,} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.0f} | {sk} | {r[8]} |")

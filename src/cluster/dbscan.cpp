@@ -1,8 +1,12 @@
-// DBSCAN over nanoflann's kd-tree, with scikit-learn 1.2's labelling, and
-// the k-distance knee as the eps heuristic. Memory is O(n): neighbourhoods
-// are queried in blocks and never all stored; a block's lists hold at most
-// 2^26 entries even when eps spans the whole data.
+// DBSCAN over nanoflann's kd-tree (in few columns) or matrix products (in
+// many), with scikit-learn 1.2's labelling, and the k-distance knee as the
+// eps heuristic. Cores are found by searches that stop at min_samples.
+// Memory is O(n): neighbourhoods are queried in blocks and never all
+// stored; a block's lists hold at most 2^26 entries even when eps spans the
+// whole data.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "../core/parallel.hpp"
@@ -13,11 +17,58 @@
 namespace darklens::cluster {
 namespace {
 
-// Runs fn(i, neighbours) for i in [0, n) in order, the radius queries done
-// in parallel blocks.
+// From this many columns on, neighbourhoods are found by brute force
+// (below): a kd-tree in 29 standardized columns visits nearly every leaf
+// for each query, and the matrix product does that work faster (the whole
+// DBSCAN 2.2-2.6x on 100,000 blobs without duplicates, 1.3x on a darknet
+// day's 17,866 distinct rows; docs/performance.md).
+constexpr Eigen::Index kBruteForceColumns = 16;
+
+// The rows of P within squared radius r2 of each row ids[k] (inclusive), in
+// row order, exactly the kd-tree's sets: the product form |q|^2 + |p|^2 -
+// 2 q.p (one matrix product per chunk of 2048 rows from row `from` on,
+// the rows before it left out) only picks candidates,
+// with a margin far above its rounding error, and each candidate is kept
+// by squared_distance, the same sum the tree's leaves compute.
+void brute_force_within(const RowMatrix& P, const Eigen::VectorXd& norm, const std::vector<uint32_t>& ids, double r2,
+                        Eigen::Index from, std::vector<uint32_t>* lists) {
+  const Eigen::Index m = P.rows(), d = P.cols(), count = static_cast<Eigen::Index>(ids.size());
+  constexpr Eigen::Index kChunk = 2048;
+  // |fl(a + b - 2c) - (a + b - 2c)| <= (d + 4) u (a + b + 2|c|) <= 2 (d + 4) u (a + b).
+  const double slack = 64.0 * static_cast<double>(d + 4) * std::numeric_limits<double>::epsilon();
+  RowMatrix Q(count, d), G;
+  for (Eigen::Index k = 0; k < count; ++k) {
+    Q.row(k) = P.row(ids[static_cast<size_t>(k)]);
+    lists[k].clear();
+  }
+  for (Eigen::Index c0 = from; c0 < m; c0 += kChunk) {
+    const Eigen::Index width = std::min(kChunk, m - c0);
+    G.noalias() = Q * P.middleRows(c0, width).transpose();
+    for (Eigen::Index k = 0; k < count; ++k) {
+      const uint32_t q = ids[static_cast<size_t>(k)];
+      const double nq = norm[q];
+      const double* g = G.data() + k * width;
+      for (Eigen::Index j = 0; j < width; ++j) {
+        const double np = norm[c0 + j];
+        if (nq + np - 2 * g[j] > r2 + slack * (nq + np)) continue;
+        if (squared_distance(P.data() + static_cast<Eigen::Index>(q) * d, P.data() + (c0 + j) * d, d) <= r2)
+          lists[k].push_back(static_cast<uint32_t>(c0 + j));
+      }
+    }
+  }
+}
+
+// Runs fn(i, neighbours) for i in [0, n) in order (only where only[i] is
+// set, when given), the radius queries done in parallel blocks: on the
+// kd-tree, or by brute force when P has kBruteForceColumns or more. With
+// `later`, the lists need to hold only the rows after i (fn uses each pair
+// once): brute force then skips the rows before the block.
 template <typename Fn>
 void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, size_t n,
-                            const std::vector<uint8_t>* only, int threads, Fn&& fn) {
+                            const std::vector<uint8_t>* only, bool later, int threads, Fn&& fn) {
+  const bool brute = P.cols() >= kBruteForceColumns;
+  Eigen::VectorXd norm;
+  if (brute) norm = P.rowwise().squaredNorm();
   // A list holds at most n entries (an eps wider than the data): blocks
   // hold at most 2^26 of them in all (256 MiB), 64 to 4096 lists.
   const size_t kBlock = std::clamp<size_t>((size_t{1} << 26) / std::max<size_t>(n, 1), 64, 4096);
@@ -27,6 +78,19 @@ void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, 
     parallel_for(
         e - b, threads,
         [&](size_t lo, size_t hi) {
+          if (brute) {
+            std::vector<uint32_t> ids;
+            for (size_t i = lo; i < hi; ++i) {
+              if (!only || (*only)[b + i]) ids.push_back(static_cast<uint32_t>(b + i));
+            }
+            if (ids.empty()) return;
+            // Contiguous lists for the queried rows, moved back after.
+            std::vector<std::vector<uint32_t>> found(ids.size());
+            for (size_t k = 0; k < ids.size(); ++k) found[k].swap(lists[ids[k] - b]);
+            brute_force_within(P, norm, ids, eps * eps, later ? static_cast<Eigen::Index>(b) : 0, found.data());
+            for (size_t k = 0; k < ids.size(); ++k) found[k].swap(lists[ids[k] - b]);
+            return;
+          }
           for (size_t i = lo; i < hi; ++i) {
             if (only && !(*only)[b + i]) continue;
             within(tree, P.data() + (b + i) * P.cols(), eps, lists[i]);
@@ -38,6 +102,32 @@ void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, 
     }
   }
 }
+
+// Whether the copies within a squared radius (inclusive) reach `need`: the
+// search stops at the row that reaches it, so that a core row in a wide
+// neighbourhood costs a few distances, not the whole neighbourhood.
+class ReachesCount {
+ public:
+  using DistanceType = double;
+  using IndexType = uint32_t;
+  ReachesCount(double r2, const std::vector<uint32_t>& weight, uint64_t need)
+      : r2_(r2), bound_(std::nextafter(r2, std::numeric_limits<double>::infinity())), weight_(weight), need_(need) {}
+  size_t size() const { return 0; }
+  bool full() const { return true; }
+  // addPoint and worstDist: the result-set interface nanoflann calls, by its
+  // names; addPoint returning false ends the search.
+  bool addPoint(double d2, uint32_t i) {  // NOLINT(readability-identifier-naming)
+    if (d2 <= r2_) seen_ += weight_[i];
+    return seen_ < need_;
+  }
+  double worstDist() const { return bound_; }  // NOLINT(readability-identifier-naming)
+  bool reached() const { return seen_ >= need_; }
+
+ private:
+  double r2_, bound_;
+  const std::vector<uint32_t>& weight_;
+  uint64_t need_, seen_ = 0;
+};
 
 }  // namespace
 
@@ -116,21 +206,28 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
       throw ParamError("dbscan: the k-distance knee is 0 (more than min_samples identical rows at the knee); give eps");
     }
   }
-  // Cores: weighted neighbour counts.
+  // Cores: whether the weighted neighbour count reaches min_samples.
   std::vector<uint8_t> core(m, 0);
-  for_each_neighbourhood(tree, u.unique_, r.eps_, m, nullptr, p.threads_,
-                         [&](size_t i, const std::vector<uint32_t>& nb) {
-                           uint64_t w = 0;
-                           for (uint32_t j : nb) w += u.weight_[j];
-                           core[i] = w >= static_cast<uint64_t>(p.min_samples_);
-                         });
-  // Connected cores.
+  const double r2 = r.eps_ * r.eps_;
+  parallel_for(
+      m, p.threads_,
+      [&](size_t lo, size_t hi) {
+        for (size_t i = lo; i < hi; ++i) {
+          ReachesCount res(r2, u.weight_, static_cast<uint64_t>(p.min_samples_));
+          tree.findNeighbors(res, u.unique_.data() + static_cast<Eigen::Index>(i) * u.unique_.cols(),
+                             nanoflann::SearchParams(32, 0.0f, false));
+          core[i] = res.reached();
+        }
+      },
+      64);
   Sets sets(m);
-  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &core, p.threads_, [&](size_t i, const std::vector<uint32_t>& nb) {
-    for (uint32_t j : nb) {
-      if (core[j]) sets.unite(static_cast<uint32_t>(i), j);
-    }
-  });
+  // Connected cores: each pair of cores once is enough.
+  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &core, true, p.threads_,
+                         [&](size_t i, const std::vector<uint32_t>& nb) {
+                           for (uint32_t j : nb) {
+                             if (core[j]) sets.unite(static_cast<uint32_t>(i), j);
+                           }
+                         });
   // Unique rows are numbered by their first row, so a set's root (its
   // smallest member) holds the set's lowest-numbered row: clusters are
   // numbered in the order of their roots.
@@ -147,7 +244,7 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
   // Borders: the cluster with the smallest root among the neighbouring cores.
   std::vector<uint8_t> border(m);
   for (size_t i = 0; i < m; ++i) border[i] = !core[i];
-  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &border, p.threads_,
+  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &border, false, p.threads_,
                          [&](size_t i, const std::vector<uint32_t>& nb) {
                            uint32_t best = UINT32_MAX;
                            for (uint32_t j : nb) {

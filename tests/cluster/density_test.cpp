@@ -16,15 +16,16 @@ using cluster::Matrix;
 namespace {
 
 // Gaussian blobs of different sizes and spreads, uniform background noise,
-// and some exact duplicates (as darknet feature tables have many).
-Matrix noisy_blobs(int dims, uint64_t seed) {
+// and some exact duplicates (as darknet feature tables have many); `times`
+// times as many rows of each kind.
+Matrix noisy_blobs(int dims, uint64_t seed, int times = 1) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> g(0.0, 1.0);
   std::uniform_real_distribution<double> u(-8.0, 14.0);
-  const int sizes[4] = {300, 200, 150, 60};
+  const int sizes[4] = {300 * times, 200 * times, 150 * times, 60 * times};
   const double spread[4] = {0.8, 0.5, 1.0, 0.3};
-  const int noise = 60, dups = 40;
-  Matrix X(300 + 200 + 150 + 60 + noise + dups, dims);
+  const int noise = 60 * times, dups = 40 * times;
+  Matrix X(sizes[0] + sizes[1] + sizes[2] + sizes[3] + noise + dups, dims);
   int row = 0;
   for (int b = 0; b < 4; ++b) {
     for (int i = 0; i < sizes[b]; ++i, ++row) {
@@ -34,7 +35,7 @@ Matrix noisy_blobs(int dims, uint64_t seed) {
   for (int i = 0; i < noise; ++i, ++row) {
     for (int j = 0; j < dims; ++j) X(row, j) = u(rng);
   }
-  for (int i = 0; i < dups; ++i, ++row) X.row(row) = X.row(static_cast<int>(rng() % 700));
+  for (int i = 0; i < dups; ++i, ++row) X.row(row) = X.row(static_cast<int>(rng() % (700 * times)));
   return X;
 }
 
@@ -68,6 +69,34 @@ TEST(Dbscan, SamePartitionAndNoiseAsScikitLearn) {
           EXPECT_GT(r.noise_, 10u);
           EXPECT_LT(r.cores_ + r.noise_, static_cast<size_t>(X.rows()));
         }
+      }
+    }
+  }
+}
+
+// From 16 columns on, neighbourhoods come from matrix products instead of
+// the kd-tree: the same sets. 5,670 rows in 20 columns span two blocks of
+// queries and three chunks of rows.
+TEST(Dbscan, ManyColumnsSameAsScikitLearn) {
+  const Matrix X = noisy_blobs(20, 21, 7);
+  nlohmann::json req = nlohmann::json::array();
+  const std::vector<std::pair<double, int>> settings = {{3.0, 5}, {2.2, 10}, {4.0, 3}, {1.0, 1}};
+  for (auto [eps, ms] : settings) req.push_back({{"dbscan", {{"eps", eps}, {"min_samples", ms}}}});
+  auto ref = sklearn(X, req);
+  if (!ref) GTEST_SKIP() << test::kNoSklearn;
+  for (size_t s = 0; s < settings.size(); ++s) {
+    for (int threads : {1, 3}) {
+      cluster::DbscanParams p;
+      p.eps_ = settings[s].first;
+      p.min_samples_ = settings[s].second;
+      p.threads_ = threads;
+      auto r = cluster::fit_dbscan(X, p);
+      EXPECT_EQ(r.labels_, (*ref)[s]["labels"].get<std::vector<int>>())
+          << "eps " << p.eps_ << " min_samples " << p.min_samples_ << " threads " << threads;
+      if (s == 0) {  // several clusters, borders and noise
+        EXPECT_GE(r.clusters_, 4);
+        EXPECT_GT(r.noise_, 100u);
+        EXPECT_LT(r.cores_ + r.noise_, static_cast<size_t>(X.rows()));
       }
     }
   }
