@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "darklens/analyze/analyze.hpp"
+#include "darklens/core/memory.hpp"
 #include "darklens/core/output_set.hpp"
 #include "darklens/error.hpp"
 #include "darklens/report/report.hpp"
@@ -11,9 +12,16 @@
 namespace darklens::cli {
 namespace {
 
+// One line per stage, with the memory the process holds after it and its
+// peak so far: what each stage costs at scale (docs/performance.md).
 std::function<void(const std::string&)> progress_printer(bool quiet) {
   if (quiet) return {};
-  return [](const std::string& line) { std::cerr << "darklens: " << line << std::endl; };
+  return [](const std::string& line) {
+    const ProcessMemory m = process_memory();
+    std::cerr << "darklens: " << line;
+    if (m.peak > 0) std::cerr << " [memory " << format_bytes(m.resident) << ", peak " << format_bytes(m.peak) << "]";
+    std::cerr << std::endl;
+  };
 }
 
 struct Common {

@@ -38,6 +38,23 @@ uint64_t physical_memory() {
   return bytes;
 }
 
+ProcessMemory process_memory() {
+  ProcessMemory m;
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  // "VmHWM:\t  123456 kB"; the file is the kernel's, a few dozen short lines.
+  for (int lines = 0; lines < 200 && std::getline(in, line); ++lines) {
+    uint64_t* field = line.rfind("VmRSS:", 0) == 0 ? &m.resident : line.rfind("VmHWM:", 0) == 0 ? &m.peak : nullptr;
+    if (!field) continue;
+    const size_t digits = line.find_first_of("0123456789");
+    if (digits == std::string::npos) continue;
+    uint64_t kib = 0;
+    auto [p, ec] = std::from_chars(line.data() + digits, line.data() + line.size(), kib);
+    if (ec == std::errc() && kib < (uint64_t{1} << 50)) *field = kib * 1024;
+  }
+  return m;
+}
+
 uint64_t parse_memory_size(std::string_view text, std::string_view what) {
   const std::string shown = terminal_text(std::string(text.substr(0, 64)));
   auto bad = [&](const std::string& why) {

@@ -7,6 +7,7 @@ fails with a message that names the file and leaves nothing half-written."""
 import csv
 import json
 import os
+import re
 import socket
 import sqlite3
 import struct
@@ -70,6 +71,10 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("analyze day 1: exit 0", r.returncode == 0, r.stderr)
     expect("analyze prints stage progress on stderr", b"darklens: features:" in r.stderr and
            b"darklens: cluster:" in r.stderr and b"darklens: profile:" in r.stderr, r.stderr)
+    stage_lines = [l for l in r.stderr.decode().splitlines() if l.startswith("darklens: ")]
+    expect("each stage line ends with the memory held and the peak so far",
+           stage_lines and all(re.search(r" \[memory \d+(\.\d)? [KMG]iB, peak \d+(\.\d)? [KMG]iB\]$", l)
+                               for l in stage_lines), stage_lines)
     expect("analyze writes the five outputs", all(os.path.exists(os.path.join(out1, f)) for f in
            ["features.csv", "clusters.csv", "profiles.json", "summary.json", "report.html"]))
     expect("no temporary file left", not [f for f in os.listdir(out1) if ".tmp-" in f], os.listdir(out1))

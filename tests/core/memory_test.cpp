@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include "darklens/error.hpp"
 #include "darklens/features/features.hpp"
@@ -58,6 +62,28 @@ TEST(MemoryBudget, FormatsBytes) {
   EXPECT_EQ(format_bytes(1023), "1023 B");
   EXPECT_EQ(format_bytes(1536), "1.5 KiB");
   EXPECT_EQ(format_bytes(uint64_t{3} << 29), "1.5 GiB");
+}
+
+// What analyze's stage lines show: the resident memory follows 64 MiB held
+// and written, agrees with /proc/self/statm's count of pages, and the peak
+// is never below it.
+TEST(MemoryBudget, ProcessMemoryFollowsWhatIsHeld) {
+  auto statm_resident = [] {
+    std::ifstream in("/proc/self/statm");
+    uint64_t size = 0, pages = 0;
+    in >> size >> pages;
+    return pages * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  };
+  const ProcessMemory before = process_memory();
+  ASSERT_GT(before.resident, 0u);
+  EXPECT_GE(before.peak, before.resident);
+  std::vector<char> held(size_t{64} << 20, 1);
+  const ProcessMemory during = process_memory();
+  const uint64_t statm = statm_resident();
+  EXPECT_GE(during.resident, before.resident + (uint64_t{60} << 20));
+  EXPECT_GE(during.peak, during.resident);
+  EXPECT_LT(during.resident > statm ? during.resident - statm : statm - during.resident, uint64_t{8} << 20);
+  EXPECT_EQ(held[held.size() - 1], 1);
 }
 
 TEST(MemoryBudget, RefusesWorkOverItWithWhatAndAdvice) {

@@ -21,6 +21,13 @@ uint64_t parse_memory_size(std::string_view text, std::string_view what = "--max
 /// "1.3 GiB", "512 MiB", "900 KiB", "12 B".
 std::string format_bytes(uint64_t bytes);
 
+/// This process's resident memory now and its peak so far (bytes; Linux's
+/// VmRSS and VmHWM), both 0 where /proc/self/status cannot be read.
+struct ProcessMemory {
+  uint64_t resident = 0, peak = 0;
+};
+ProcessMemory process_memory();
+
 /// The budget (default: the share kDefaultShare of physical memory).
 struct MemoryBudget {
   static constexpr const char* kDefault = "75%";
