@@ -220,13 +220,18 @@ void single(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
 
 // Prim's algorithm on the dense distances, for many dimensions, where
 // kd-trees prune little: O(m^2 d) time, O(m d) memory. The points not yet
-// in the tree sit in a compact column-major buffer, so each step's
-// distances from the newest tree point are one vectorised pass per
-// dimension. Ties in distance: the smaller row pair, as Boruvka.
-void prim(const UniqueRows& u, std::vector<Merge>& merges) {
+// in the tree sit in a column-major r x d buffer (each dimension's values
+// contiguous), so each step's distances from the newest tree point are one
+// contiguous, vectorised pass per dimension, summed in the dimensions'
+// order as squared_distance does; chunks of 4096 points go to the threads,
+// each finding its chunk's nearest, and the chunks' answers are compared
+// in order. Ties in distance: the smaller row pair, as Boruvka; the order
+// is total, so the tree does not depend on the threads.
+void prim(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
   const size_t m = static_cast<size_t>(u.unique_.rows());
   const Eigen::Index d = u.unique_.cols();
-  Eigen::MatrixXd rest = u.unique_.bottomRows(static_cast<Eigen::Index>(m - 1)).transpose();  // d x r
+  Eigen::MatrixXd rest = u.unique_.bottomRows(static_cast<Eigen::Index>(m - 1));  // r x d, column-major
+  const size_t stride = m - 1;                                                    // rest(k, t) at k + t * stride
   std::vector<uint32_t> id(m - 1), from(m - 1, 0);
   std::iota(id.begin(), id.end(), 1u);
   std::vector<double> best(m - 1, std::numeric_limits<double>::infinity()), acc(m - 1);
@@ -237,27 +242,48 @@ void prim(const UniqueRows& u, std::vector<Merge>& merges) {
     const uint32_t alo = std::min(a1, a2), ahi = std::max(a1, a2), blo = std::min(b1, b2), bhi = std::max(b1, b2);
     return d2a < d2b || (d2a == d2b && (alo < blo || (alo == blo && ahi < bhi)));
   };
+  constexpr size_t kChunk = 4096;
+  std::vector<size_t> chunk_arg((m + kChunk - 1) / kChunk);
   while (r > 0) {
-    std::fill(acc.begin(), acc.begin() + static_cast<std::ptrdiff_t>(r), 0.0);
-    for (Eigen::Index t = 0; t < d; ++t) {
-      const double* col = rest.data() + t;  // rest(t, k) at t + k * d
-      const double v = newest[t];
-      for (size_t k = 0; k < r; ++k) {
-        const double e = col[k * static_cast<size_t>(d)] - v;
-        acc[k] += e * e;
-      }
-    }
-    size_t arg = 0;
-    for (size_t k = 0; k < r; ++k) {
-      if (before(acc[k], newest_id, id[k], best[k], from[k], id[k])) best[k] = acc[k], from[k] = newest_id;
-      if (k > 0 && before(best[k], from[k], id[k], best[arg], from[arg], id[arg])) arg = k;
+    const size_t chunks = (r + kChunk - 1) / kChunk;
+    parallel_for(
+        chunks, threads,
+        [&](size_t c_lo, size_t c_hi) {
+          for (size_t c = c_lo; c < c_hi; ++c) {
+            const size_t lo = c * kChunk, hi = std::min(r, lo + kChunk);
+            std::fill(acc.begin() + static_cast<std::ptrdiff_t>(lo), acc.begin() + static_cast<std::ptrdiff_t>(hi),
+                      0.0);
+            for (Eigen::Index t = 0; t < d; ++t) {
+              const double* col = rest.data() + static_cast<size_t>(t) * stride;
+              const double v = newest[t];
+              for (size_t k = lo; k < hi; ++k) {
+                const double e = col[k] - v;
+                acc[k] += e * e;
+              }
+            }
+            size_t arg = lo;
+            for (size_t k = lo; k < hi; ++k) {
+              if (before(acc[k], newest_id, id[k], best[k], from[k], id[k])) best[k] = acc[k], from[k] = newest_id;
+              if (k > lo && before(best[k], from[k], id[k], best[arg], from[arg], id[arg])) arg = k;
+            }
+            chunk_arg[c] = arg;
+          }
+        },
+        1);
+    size_t arg = chunk_arg[0];
+    for (size_t c = 1; c < chunks; ++c) {
+      const size_t k = chunk_arg[c];
+      if (before(best[k], from[k], id[k], best[arg], from[arg], id[arg])) arg = k;
     }
     merges.push_back({u.first_[from[arg]], u.first_[id[arg]], std::sqrt(best[arg])});
-    newest = rest.col(static_cast<Eigen::Index>(arg));
+    for (Eigen::Index t = 0; t < d; ++t) newest[t] = rest.data()[arg + static_cast<size_t>(t) * stride];
     newest_id = id[arg];
     // Swap-remove the new tree point.
     --r;
-    rest.col(static_cast<Eigen::Index>(arg)) = rest.col(static_cast<Eigen::Index>(r));
+    for (Eigen::Index t = 0; t < d; ++t) {
+      double* col = rest.data() + static_cast<size_t>(t) * stride;
+      col[arg] = col[r];
+    }
     id[arg] = id[r], from[arg] = from[r], best[arg] = best[r];
   }
 }
@@ -382,7 +408,7 @@ Dendrogram fit_hierarchical(const Matrix& X, const HierarchicalParams& p) {
         if (u.unique_.cols() <= 8) {
           single(u, p.threads_, dg.merges_);
         } else {
-          prim(u, dg.merges_);
+          prim(u, p.threads_, dg.merges_);
         }
         break;
       default:

@@ -46,6 +46,33 @@ std::optional<nlohmann::json> sklearn(const Matrix& X, const nlohmann::json& req
 
 }  // namespace
 
+// Single linkage in many dimensions (Prim's): 9,000 rows are three chunks
+// of points for the threads; the same merges on 1 and 3 threads, and the
+// same partitions as scikit-learn.
+TEST(Hierarchical, SingleLinkageInManyColumnsOnThreads) {
+  const Matrix X = blobs(9000, 12, 5);
+  const std::vector<int> ks = {2, 4, 8};
+  nlohmann::json req = nlohmann::json::array();
+  for (int k : ks) req.push_back({{"agglomerative", {{"linkage", "single"}, {"n_clusters", k}}}});
+  auto ref = sklearn(X, req);
+  if (!ref) GTEST_SKIP() << test::kNoSklearn;
+  cluster::HierarchicalParams p;
+  p.linkage_ = cluster::Linkage::kSingle;
+  p.threads_ = 1;
+  const auto one = cluster::fit_hierarchical(X, p);
+  p.threads_ = 3;
+  const auto three = cluster::fit_hierarchical(X, p);
+  ASSERT_EQ(one.merges_.size(), three.merges_.size());
+  for (size_t i = 0; i < one.merges_.size(); ++i) {
+    EXPECT_EQ(one.merges_[i].a, three.merges_[i].a) << i;
+    EXPECT_EQ(one.merges_[i].b, three.merges_[i].b) << i;
+    EXPECT_EQ(one.merges_[i].height, three.merges_[i].height) << i;
+  }
+  for (size_t r = 0; r < ks.size(); ++r) {
+    EXPECT_EQ(three.cut(ks[r]), canonical((*ref)[r]["labels"].get<std::vector<int>>())) << "k=" << ks[r];
+  }
+}
+
 TEST(Hierarchical, SamePartitionsAsScikitLearn) {
   const std::vector<int> ks = {2, 3, 5, 8, 20};
   // (single linkage: Boruvka with kd-trees up to 8 dimensions, Prim beyond)

@@ -3,7 +3,6 @@
 #include "darklens/core/memory.hpp"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
