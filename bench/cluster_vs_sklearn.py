@@ -49,7 +49,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(args.work, exist_ok=True)
 
 
-def timed(cmd, timeout=None, memory_cap=None):
+def timed(cmd, timeout=None, memory_cap=None, refusal=False):
     """(wall seconds, peak MiB, stdout), "timeout", or "memory" when the run
     passed the address-space cap (GiB)."""
     t = time.perf_counter()
@@ -66,6 +66,8 @@ def timed(cmd, timeout=None, memory_cap=None):
     if p.returncode != 0:
         if memory_cap and ("MemoryError" in err or "Unable to allocate" in err or "bad_alloc" in err):
             return "memory"
+        if refusal and p.returncode == 2:  # darklens refused the parameters: its message
+            return "refused: " + err.strip().splitlines()[0]
         sys.exit(f"failed: {' '.join(cmd)}: {err}")
     return time.perf_counter() - t, int(err.strip().splitlines()[-1]) / 1024, out
 
@@ -100,8 +102,9 @@ def matrices(n):
 
 def darklens(path, spec):
     out = os.path.join(args.work, "out")
-    r = timed([args.darklens, "cluster", "-q", "-t", "2", "--pipeline", spec, path, "-o", out], timeout=args.timeout)
-    if r == "timeout":
+    r = timed([args.darklens, "cluster", "-q", "-t", "2", "--pipeline", spec, path, "-o", out], timeout=args.timeout,
+              refusal=True)
+    if isinstance(r, str):
         return r
     labels = numpy.loadtxt(os.path.join(out, "labels.csv"), delimiter=",", skiprows=1, dtype=numpy.int64)[:, 1]
     return r[0], r[1], labels, json.load(open(os.path.join(out, "summary.json")))
@@ -151,6 +154,10 @@ for n in [int(s) for s in args.sizes.split(",")]:
                 continue
             algo = name.split()[0]
             d = darklens(path, spec)
+            if isinstance(d, str) and d.startswith("refused"):
+                rows.append((n, shape, name, None, None, None, None, None, "darklens " + d))
+                print(rows[-1], flush=True)
+                continue
             if d == "timeout":
                 sk = sklearn(path, algo, params)
                 both = "scikit-learn too" if sk == "timeout" else "scikit-learn " + (
