@@ -35,7 +35,8 @@ Matrix noisy_blobs(int dims, uint64_t seed, int times = 1) {
   for (int i = 0; i < noise; ++i, ++row) {
     for (int j = 0; j < dims; ++j) X(row, j) = u(rng);
   }
-  for (int i = 0; i < dups; ++i, ++row) X.row(row) = X.row(static_cast<int>(rng() % (700 * times)));
+  for (int i = 0; i < dups; ++i, ++row)
+    X.row(row) = X.row(static_cast<int>(rng() % static_cast<uint64_t>(700 * times)));
   return X;
 }
 
