@@ -24,14 +24,14 @@ namespace {
 // day's 17,866 distinct rows; docs/performance.md).
 constexpr Eigen::Index kBruteForceColumns = 16;
 
-// The rows of P within squared radius r2 of each row ids[k] (inclusive), in
-// row order, exactly the kd-tree's sets: the product form |q|^2 + |p|^2 -
+// The rows of P within squared radius r2 of each row ids[k] (inclusive),
+// into lists[ids[k] - base] in row order, exactly the kd-tree's sets: the product form |q|^2 + |p|^2 -
 // 2 q.p (one matrix product per chunk of 2048 rows from row `from` on,
 // the rows before it left out) only picks candidates,
 // with a margin far above its rounding error, and each candidate is kept
 // by squared_distance, the same sum the tree's leaves compute.
 void brute_force_within(const RowMatrix& P, const Eigen::VectorXd& norm, const std::vector<uint32_t>& ids, double r2,
-                        Eigen::Index from, std::vector<uint32_t>* lists) {
+                        Eigen::Index from, std::vector<std::vector<uint32_t>>& lists, size_t base) {
   const Eigen::Index m = P.rows(), d = P.cols(), count = static_cast<Eigen::Index>(ids.size());
   constexpr Eigen::Index kChunk = 2048;
   // |fl(a + b - 2c) - (a + b - 2c)| <= (d + 4) u (a + b + 2|c|) <= 2 (d + 4) u (a + b).
@@ -39,7 +39,7 @@ void brute_force_within(const RowMatrix& P, const Eigen::VectorXd& norm, const s
   RowMatrix Q(count, d), G;
   for (Eigen::Index k = 0; k < count; ++k) {
     Q.row(k) = P.row(ids[static_cast<size_t>(k)]);
-    lists[k].clear();
+    lists[ids[static_cast<size_t>(k)] - base].clear();
   }
   for (Eigen::Index c0 = from; c0 < m; c0 += kChunk) {
     const Eigen::Index width = std::min(kChunk, m - c0);
@@ -48,11 +48,12 @@ void brute_force_within(const RowMatrix& P, const Eigen::VectorXd& norm, const s
       const uint32_t q = ids[static_cast<size_t>(k)];
       const double nq = norm[q];
       const double* g = G.data() + k * width;
+      std::vector<uint32_t>& list = lists[q - base];
       for (Eigen::Index j = 0; j < width; ++j) {
         const double np = norm[c0 + j];
         if (nq + np - 2 * g[j] > r2 + slack * (nq + np)) continue;
         if (squared_distance(P.data() + static_cast<Eigen::Index>(q) * d, P.data() + (c0 + j) * d, d) <= r2)
-          lists[k].push_back(static_cast<uint32_t>(c0 + j));
+          list.push_back(static_cast<uint32_t>(c0 + j));
       }
     }
   }
@@ -83,12 +84,8 @@ void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, 
             for (size_t i = lo; i < hi; ++i) {
               if (!only || (*only)[b + i]) ids.push_back(static_cast<uint32_t>(b + i));
             }
-            if (ids.empty()) return;
-            // Contiguous lists for the queried rows, moved back after.
-            std::vector<std::vector<uint32_t>> found(ids.size());
-            for (size_t k = 0; k < ids.size(); ++k) found[k].swap(lists[ids[k] - b]);
-            brute_force_within(P, norm, ids, eps * eps, later ? static_cast<Eigen::Index>(b) : 0, found.data());
-            for (size_t k = 0; k < ids.size(); ++k) found[k].swap(lists[ids[k] - b]);
+            if (!ids.empty())
+              brute_force_within(P, norm, ids, eps * eps, later ? static_cast<Eigen::Index>(b) : 0, lists, b);
             return;
           }
           for (size_t i = lo; i < hi; ++i) {
