@@ -231,7 +231,6 @@ void prim(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
   const size_t m = static_cast<size_t>(u.unique_.rows());
   const Eigen::Index d = u.unique_.cols();
   Eigen::MatrixXd rest = u.unique_.bottomRows(static_cast<Eigen::Index>(m - 1));  // r x d, column-major
-  const size_t stride = m - 1;                                                    // rest(k, t) at k + t * stride
   std::vector<uint32_t> id(m - 1), from(m - 1, 0);
   std::iota(id.begin(), id.end(), 1u);
   std::vector<double> best(m - 1, std::numeric_limits<double>::infinity()), acc(m - 1);
@@ -254,7 +253,7 @@ void prim(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
             std::fill(acc.begin() + static_cast<std::ptrdiff_t>(lo), acc.begin() + static_cast<std::ptrdiff_t>(hi),
                       0.0);
             for (Eigen::Index t = 0; t < d; ++t) {
-              const double* col = rest.data() + static_cast<size_t>(t) * stride;
+              const double* col = rest.col(t).data();
               const double v = newest[t];
               for (size_t k = lo; k < hi; ++k) {
                 const double e = col[k] - v;
@@ -276,14 +275,11 @@ void prim(const UniqueRows& u, int threads, std::vector<Merge>& merges) {
       if (before(best[k], from[k], id[k], best[arg], from[arg], id[arg])) arg = k;
     }
     merges.push_back({u.first_[from[arg]], u.first_[id[arg]], std::sqrt(best[arg])});
-    for (Eigen::Index t = 0; t < d; ++t) newest[t] = rest.data()[arg + static_cast<size_t>(t) * stride];
+    newest = rest.row(static_cast<Eigen::Index>(arg)).transpose();
     newest_id = id[arg];
     // Swap-remove the new tree point.
     --r;
-    for (Eigen::Index t = 0; t < d; ++t) {
-      double* col = rest.data() + static_cast<size_t>(t) * stride;
-      col[arg] = col[r];
-    }
+    rest.row(static_cast<Eigen::Index>(arg)) = rest.row(static_cast<Eigen::Index>(r));
     id[arg] = id[r], from[arg] = from[r], best[arg] = best[r];
   }
 }
