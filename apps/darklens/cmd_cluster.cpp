@@ -29,7 +29,7 @@ Command add_cluster(CLI::App& app) {
   sub->add_option("--pipeline", o->spec,
                   "Stages joined by '|'. Transforms: zscore, minmax, robust, log1p, pca:N or "
                   "pca:variance=F, som[:RxC][,topology=rect|hex,training=batch|online]. Then one "
-                  "clusterer: kmeans:k=N|auto, dbscan:eps=F|auto[,min_samples=N], "
+                  "clusterer: kmeans:k=N|auto, dbscan:eps=F|auto[,min_samples=N,algorithm=auto|kd_tree|brute], "
                   "meanshift:bandwidth=F|auto[,bin_seeding=1], "
                   "hac:linkage=ward|average|complete|single[,k=N|auto|distance=F]. "
                   "'auto' = the algorithm's heuristic (docs/cluster.md)")

@@ -17,12 +17,16 @@
 namespace darklens::cluster {
 namespace {
 
-// From this many columns on, neighbourhoods are found by brute force
-// (below): a kd-tree in 29 standardized columns visits nearly every leaf
-// for each query, and the matrix product does that work faster (the whole
-// DBSCAN 2.2-2.6x on 100,000 blobs without duplicates, 1.3x on a darknet
-// day's 17,866 distinct rows; docs/performance.md).
+// From this many columns on, algorithm=auto considers brute force (below):
+// a kd-tree in 29 standardized columns visits nearly every leaf for each
+// query, and the matrix product does that work faster (the whole DBSCAN
+// 2.2-2.6x on 100,000 blobs without duplicates, 1.3x on a darknet day's
+// 17,866 distinct rows; docs/performance.md). With a small eps the tree
+// prunes, and brute force, quadratic in rows, would not: auto counts the
+// tree's distance computations on a sample (tree_share) and keeps the tree
+// when they are fewer than kBruteForceShare of the rows.
 constexpr Eigen::Index kBruteForceColumns = 16;
+constexpr double kBruteForceShare = 0.05;
 
 // The rows of P within squared radius r2 of each row ids[k] (inclusive),
 // into lists[ids[k] - base] in row order, exactly the kd-tree's sets: the product form |q|^2 + |p|^2 -
@@ -61,13 +65,12 @@ void brute_force_within(const RowMatrix& P, const Eigen::VectorXd& norm, const s
 
 // Runs fn(i, neighbours) for i in [0, n) in order (only where only[i] is
 // set, when given), the radius queries done in parallel blocks: on the
-// kd-tree, or by brute force when P has kBruteForceColumns or more. With
+// kd-tree, or by brute force. With
 // `later`, the lists need to hold only the rows after i (fn uses each pair
 // once): brute force then skips the rows before the block.
 template <typename Fn>
-void for_each_neighbourhood(const KdTree& tree, const RowMatrix& P, double eps, size_t n,
+void for_each_neighbourhood(const KdTree& tree, bool brute, const RowMatrix& P, double eps, size_t n,
                             const std::vector<uint8_t>* only, bool later, int threads, Fn&& fn) {
-  const bool brute = P.cols() >= kBruteForceColumns;
   Eigen::VectorXd norm;
   if (brute) norm = P.rowwise().squaredNorm();
   // A list holds at most n entries (an eps wider than the data): blocks
@@ -126,9 +129,44 @@ class ReachesCount {
   uint64_t need_, seen_ = 0;
 };
 
-}  // namespace
+// The rows a kd-tree's point reads are counted on (tree_share only; one thread).
+struct CountingCloud {
+  const RowMatrix& P;
+  mutable uint64_t reads = 0;
+  size_t kdtree_get_point_count() const { return static_cast<size_t>(P.rows()); }
+  double kdtree_get_pt(size_t i, size_t dim) const {
+    ++reads;
+    return P(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(dim));
+  }
+  template <class Box>
+  bool kdtree_get_bbox(Box&) const {
+    return false;
+  }
+};
 
-namespace {
+// The kd-tree's distance computations per radius-eps query as a share of
+// the rows (what brute force computes): the mean over up to 256 rows evenly
+// spread over P, on a tree built as fit_dbscan's (the same splits) whose
+// point reads are counted. Deterministic.
+double tree_share(const RowMatrix& P, double eps) {
+  const size_t m = static_cast<size_t>(P.rows());
+  const auto d = static_cast<uint64_t>(P.cols());
+  CountingCloud cloud{P};
+  const nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, CountingCloud>, CountingCloud, -1,
+                                            uint32_t>
+      tree(static_cast<int>(d), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  cloud.reads = 0;  // the build's reads are not the queries'
+  const size_t samples = std::min<size_t>(m, 256);
+  std::vector<uint32_t> out;
+  for (size_t s = 0; s < samples; ++s) {
+    const size_t i = samples > 1 ? (m - 1) * s / (samples - 1) : 0;
+    WithinResult res(eps * eps, out);
+    tree.findNeighbors(res, P.data() + static_cast<Eigen::Index>(i) * P.cols(),
+                       nanoflann::SearchParams(32, 0.0f, false));
+  }
+  return static_cast<double>(cloud.reads) / static_cast<double>(d) / static_cast<double>(samples) /
+         static_cast<double>(m);
+}
 
 // The k-distance curve over the distinct rows: a row's k-th nearest row,
 // counting copies (so heavy duplicates cost one query, not one per copy).
@@ -203,6 +241,12 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
       throw ParamError("dbscan: the k-distance knee is 0 (more than min_samples identical rows at the knee); give eps");
     }
   }
+  r.algorithm_ = p.algorithm_ == DbscanAlgorithm::kAuto ? DbscanAlgorithm::kKdTree : p.algorithm_;
+  if (p.algorithm_ == DbscanAlgorithm::kAuto && u.unique_.cols() >= kBruteForceColumns) {
+    r.tree_share_ = tree_share(u.unique_, r.eps_);
+    if (r.tree_share_ >= kBruteForceShare) r.algorithm_ = DbscanAlgorithm::kBrute;
+  }
+  const bool brute = r.algorithm_ == DbscanAlgorithm::kBrute;
   // Cores: whether the weighted neighbour count reaches min_samples.
   std::vector<uint8_t> core(m, 0);
   const double r2 = r.eps_ * r.eps_;
@@ -219,7 +263,7 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
       64);
   Sets sets(m);
   // Connected cores: each pair of cores once is enough.
-  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &core, true, p.threads_,
+  for_each_neighbourhood(tree, brute, u.unique_, r.eps_, m, &core, true, p.threads_,
                          [&](size_t i, const std::vector<uint32_t>& nb) {
                            for (uint32_t j : nb) {
                              if (core[j]) sets.unite(static_cast<uint32_t>(i), j);
@@ -241,7 +285,7 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
   // Borders: the cluster with the smallest root among the neighbouring cores.
   std::vector<uint8_t> border(m);
   for (size_t i = 0; i < m; ++i) border[i] = !core[i];
-  for_each_neighbourhood(tree, u.unique_, r.eps_, m, &border, false, p.threads_,
+  for_each_neighbourhood(tree, brute, u.unique_, r.eps_, m, &border, false, p.threads_,
                          [&](size_t i, const std::vector<uint32_t>& nb) {
                            uint32_t best = UINT32_MAX;
                            for (uint32_t j : nb) {

@@ -35,8 +35,12 @@ KMeansStage kmeans_params(const Stage& s) {
 }
 
 cluster::DbscanParams dbscan_params(const Stage& s) {
-  Args a(s, {"eps", "min_samples"});
+  Args a(s, {"eps", "min_samples", "algorithm"});
   cluster::DbscanParams p;
+  const std::string algorithm = a.choice("algorithm", {"auto", "kd_tree", "brute"});
+  p.algorithm_ = algorithm == "auto"      ? cluster::DbscanAlgorithm::kAuto
+                 : algorithm == "kd_tree" ? cluster::DbscanAlgorithm::kKdTree
+                                          : cluster::DbscanAlgorithm::kBrute;
   p.eps_ = a.is_auto("eps") ? 0.0 : a.num<double>("eps", 0.0);
   p.min_samples_ = a.num_in<int>("min_samples", 5, 1, 100000);
   if (!a.is_auto("eps") && !(p.eps_ > 0)) throw ParamError("pipeline stage 'dbscan': eps must be positive, or auto");
@@ -177,7 +181,10 @@ Clustering run_dbscan(const Stage& s, const cluster::Matrix& Y, int threads) {
     c.choice.rule = "eps given";
   }
   c.algorithm = "dbscan";
-  c.parameters = {{"eps", r.eps_}, {"min_samples", int64_t{p.min_samples_}}};
+  c.parameters = {{"eps", r.eps_},
+                  {"min_samples", int64_t{p.min_samples_}},
+                  {"algorithm", std::string(r.algorithm_ == cluster::DbscanAlgorithm::kBrute ? "brute" : "kd_tree")}};
+  if (r.tree_share_ >= 0) c.parameters.push_back({"kd_tree_share", r.tree_share_});
   c.cores = r.cores_;
   return c;
 }

@@ -45,23 +45,30 @@ std::optional<nlohmann::json> sklearn(const Matrix& X, const nlohmann::json& req
   return test::sklearn_algorithms(X, requests, dir.file(""));
 }
 
-// DBSCAN on X for each (eps, min_samples) on 1-3 threads: the same labels
-// as scikit-learn's, numbered the same way, the same noise rows; the first
-// setting has several clusters, borders and more than min_noise noise rows.
+// DBSCAN on X for each (eps, min_samples) on 1-3 threads, with each way of
+// answering the radius queries: the same labels as scikit-learn's,
+// numbered the same way, the same noise rows; the first setting has
+// several clusters, borders and more than min_noise noise rows.
 void expect_as_scikit_learn(const Matrix& X, const std::vector<std::pair<double, int>>& settings, size_t min_noise) {
   nlohmann::json req = nlohmann::json::array();
   for (auto [eps, ms] : settings) req.push_back({{"dbscan", {{"eps", eps}, {"min_samples", ms}}}});
   auto ref = sklearn(X, req);
   if (!ref) GTEST_SKIP() << test::kNoSklearn;
   for (size_t s = 0; s < settings.size(); ++s) {
-    for (int threads : {1, 2, 3}) {
+    for (auto [threads, algorithm] : {std::pair{1, cluster::DbscanAlgorithm::kAuto},
+                                      {2, cluster::DbscanAlgorithm::kAuto},
+                                      {3, cluster::DbscanAlgorithm::kAuto},
+                                      {2, cluster::DbscanAlgorithm::kKdTree},
+                                      {2, cluster::DbscanAlgorithm::kBrute}}) {
       cluster::DbscanParams p;
       p.eps_ = settings[s].first;
       p.min_samples_ = settings[s].second;
       p.threads_ = threads;
+      p.algorithm_ = algorithm;
       auto r = cluster::fit_dbscan(X, p);
       EXPECT_EQ(r.labels_, (*ref)[s]["labels"].get<std::vector<int>>())
-          << X.cols() << " columns, eps " << p.eps_ << " min_samples " << p.min_samples_ << " threads " << threads;
+          << X.cols() << " columns, eps " << p.eps_ << " min_samples " << p.min_samples_ << " threads " << threads
+          << " algorithm " << static_cast<int>(algorithm);
       if (s == 0) {
         EXPECT_GE(r.clusters_, 4);
         EXPECT_GT(r.noise_, min_noise);
@@ -78,11 +85,34 @@ TEST(Dbscan, SamePartitionAndNoiseAsScikitLearn) {
     expect_as_scikit_learn(noisy_blobs(dims, 3 + dims), {{0.5, 5}, {0.9, 10}, {0.3, 3}, {1.5, 1}}, 10);
 }
 
-// From 16 columns on, neighbourhoods come from matrix products instead of
-// the kd-tree: the same sets. 5,670 rows in 20 columns span two blocks of
-// queries and three chunks of rows.
+// From 16 columns on, neighbourhoods may come from matrix products instead
+// of the kd-tree: the same sets. 5,670 rows in 20 columns span two blocks
+// of queries and three chunks of rows.
 TEST(Dbscan, ManyColumnsSameAsScikitLearn) {
   expect_as_scikit_learn(noisy_blobs(20, 21, 7), {{3.0, 5}, {2.2, 10}, {4.0, 3}, {1.0, 1}}, 100);
+}
+
+// algorithm=auto in 16+ columns counts the kd-tree's distances on a sample
+// of rows: an eps wider than the data makes the tree compute every row's
+// distance for every query (a share of exactly 1: brute force), an eps
+// below every gap between rows leaves it a few leaves (the tree); below
+// 16 columns the tree is used without counting.
+TEST(Dbscan, AutoChoosesBruteForceOnlyWhereTheTreeComputesMostDistances) {
+  const Matrix X = noisy_blobs(20, 21, 2);
+  cluster::DbscanParams p;
+  p.eps_ = 1000;
+  auto wide = cluster::fit_dbscan(X, p);
+  EXPECT_EQ(wide.tree_share_, 1.0);
+  EXPECT_EQ(wide.algorithm_, cluster::DbscanAlgorithm::kBrute);
+  EXPECT_EQ(wide.clusters_, 1);
+  p.eps_ = 1e-6;
+  auto tight = cluster::fit_dbscan(X, p);
+  EXPECT_GT(tight.tree_share_, 0.0);
+  EXPECT_LT(tight.tree_share_, 0.05);
+  EXPECT_EQ(tight.algorithm_, cluster::DbscanAlgorithm::kKdTree);
+  auto few = cluster::fit_dbscan(noisy_blobs(5, 8), p);
+  EXPECT_EQ(few.tree_share_, -1.0);
+  EXPECT_EQ(few.algorithm_, cluster::DbscanAlgorithm::kKdTree);
 }
 
 TEST(Dbscan, KDistanceCurveAndKnee) {

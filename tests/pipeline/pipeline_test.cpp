@@ -69,7 +69,10 @@ TEST(Pipeline, SpecErrors) {
   EXPECT_EQ(error_of("hac:linkage=median"),
             "pipeline stage 'hac': linkage 'median' is not one of ward, average, complete, single");
   EXPECT_EQ(error_of("hac:k=3,distance=2"), "pipeline stage 'hac': give k or distance, not both");
-  EXPECT_EQ(error_of("dbscan:radius=2"), "pipeline stage 'dbscan': unknown argument 'radius' (eps, min_samples)");
+  EXPECT_EQ(error_of("dbscan:radius=2"),
+            "pipeline stage 'dbscan': unknown argument 'radius' (eps, min_samples, algorithm)");
+  EXPECT_EQ(error_of("dbscan:algorithm=ball_tree"),
+            "pipeline stage 'dbscan': algorithm 'ball_tree' is not one of auto, kd_tree, brute");
   EXPECT_EQ(error_of("dbscan:eps=-1"), "pipeline stage 'dbscan': eps must be positive, or auto");
   EXPECT_EQ(error_of("meanshift:bin_seeding=maybe"),
             "pipeline stage 'meanshift': bin_seeding 'maybe' is not 0/1 or true/false");
@@ -310,6 +313,11 @@ TEST(Pipeline, DbscanReportsNoiseAndTheKDistanceCurve) {
   EXPECT_EQ(curve.size(), 201u);
   const double eps = doc["parameters"]["eps"].get<double>();
   EXPECT_EQ(doc["parameters"]["min_samples"], 4);
+  EXPECT_EQ(doc["parameters"]["algorithm"], "kd_tree");  // 3 columns: the tree, not counted
+  EXPECT_FALSE(doc["parameters"].contains("kd_tree_share"));
+  const auto brute = pipeline::to_json(pipeline::run(X, "dbscan:min_samples=4,algorithm=brute").summary_);
+  EXPECT_EQ(brute["parameters"]["algorithm"], "brute");
+  EXPECT_EQ(brute["sizes"], doc["sizes"]);
   EXPECT_GT(eps, curve[0]["distance"].get<double>());
   EXPECT_LT(eps, curve[200]["distance"].get<double>());  // the outliers' k-distance is far above the knee
   const auto som = pipeline::run(three_blobs(), "som:4x5|kmeans:k=3");

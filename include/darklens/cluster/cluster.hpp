@@ -76,10 +76,18 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads = 0);
 /// clusters are numbered in the order of their lowest-numbered row that is
 /// a core; other rows are noise (kNoise). Identical rows are handled once,
 /// with their count as weight (the result is the same).
+/// How the radius queries are answered (scikit-learn's `algorithm`):
+/// kAuto = the kd-tree below 16 columns; from 16 on, brute force (matrix
+/// products) unless the tree, tried on a fixed sample of rows, computes
+/// fewer than 5% of the distances brute force would. Every choice
+/// gives the same result.
+enum class DbscanAlgorithm { kAuto, kKdTree, kBrute };
+
 struct DbscanParams {
   double eps_ = 0;       // 0 = the knee of the k-distance curve, k = min_samples
   int min_samples_ = 5;  // scikit-learn's default
   int threads_ = 0;      // 0 = all cores; the result does not depend on it
+  DbscanAlgorithm algorithm_ = DbscanAlgorithm::kAuto;
 };
 
 struct DbscanResult {
@@ -87,8 +95,12 @@ struct DbscanResult {
   int clusters_ = 0;
   size_t cores_ = 0;
   size_t noise_ = 0;
-  double eps_ = 0;                     // the eps used
-  std::optional<KDistanceKnee> knee_;  // when eps was chosen by the heuristic
+  double eps_ = 0;                                        // the eps used
+  std::optional<KDistanceKnee> knee_;                     // when eps was chosen by the heuristic
+  DbscanAlgorithm algorithm_ = DbscanAlgorithm::kKdTree;  // the one used: kKdTree or kBrute
+  // kAuto in 16+ columns: the kd-tree's distance computations per query on
+  // the sample, as a share of the distinct rows (brute force's); else -1.
+  double tree_share_ = -1;
 };
 
 /// Throws ParamError on bad parameters, an empty matrix or NaN/infinite values.
