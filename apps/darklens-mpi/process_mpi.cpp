@@ -92,17 +92,17 @@ template <typename T>
 void put(std::string& s, const T& v) {
   s.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
-template <typename T>
-void put_all(std::string& s, const std::vector<T>& v) {
+template <typename T, typename A>
+void put_all(std::string& s, const std::vector<T, A>& v) {
   put(s, uint64_t{v.size()});
   s.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
-template <typename T>
-std::vector<T> get_all(const std::string& s, size_t& at) {
+template <typename T, typename A = std::allocator<T>>
+std::vector<T, A> get_all(const std::string& s, size_t& at) {
   uint64_t n = 0;
   std::memcpy(&n, s.data() + at, sizeof n);
   at += sizeof n;
-  std::vector<T> v(n);
+  std::vector<T, A> v(n);
   std::memcpy(v.data(), s.data() + at, n * sizeof(T));
   at += n * sizeof(T);
   return v;
@@ -121,7 +121,7 @@ features::FeatureTable unpack(const std::string& s, const features::FeatureTable
   size_t at = 0;
   t.source_ = get_all<IpAddr>(s, at);
   t.window_start_ns_ = get_all<int64_t>(s, at);
-  t.values_ = get_all<double>(s, at);
+  t.values_ = get_all<double, decltype(t.values_)::allocator_type>(s, at);
   t.columns_ = like.columns_;
   t.kinds_ = like.kinds_;
   return t;

@@ -21,6 +21,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "darklens/filter/filter.hpp"
@@ -138,13 +140,38 @@ inline bool is_label(ColumnKind k) { return k == ColumnKind::kCategory || k == C
 /// agm-ext's vocabulary dummies), kNumber for any other name.
 ColumnKind column_kind(std::string_view name);
 
+/// std::allocator, except that a vector's resize(n) leaves the new
+/// elements unset (value-initialised ones, resize(n, 0.0), are as usual):
+/// a table of a million sources is 0.7 GB of fresh memory, and the
+/// kernel's zeroing of fresh pages, on first touch, is what it costs; the
+/// table builder touches them first on every thread instead of on one.
+template <typename T>
+class UnsetAllocator : public std::allocator<T> {
+ public:
+  template <typename U>
+  struct rebind {
+    using other = UnsetAllocator<U>;
+  };
+  UnsetAllocator() = default;
+  template <typename U>
+  UnsetAllocator(const UnsetAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor): as std::allocator's
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 /// A feature table: one row per (source, window), named numeric columns.
 struct FeatureTable {
   std::vector<IpAddr> source_;
   std::vector<int64_t> window_start_ns_;
   std::vector<std::string> columns_;
-  std::vector<ColumnKind> kinds_;  // one per column
-  std::vector<double> values_;     // column-major: column c is values_[c*rows() ...]
+  std::vector<ColumnKind> kinds_;                       // one per column
+  std::vector<double, UnsetAllocator<double>> values_;  // column-major: column c is values_[c*rows() ...]
   /// agm-num only: per window start, the TCP destination ports behind the
   /// num_dst_port_top1..top10 dummy columns (most packets first).
   std::vector<std::pair<int64_t, std::vector<uint16_t>>> top_ports_;
