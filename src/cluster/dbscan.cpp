@@ -129,18 +129,12 @@ class ReachesCount {
   uint64_t need_, seen_ = 0;
 };
 
-// The rows a kd-tree's point reads are counted on (tree_share only; one thread).
-struct CountingCloud {
-  const RowMatrix& P;
+// The rows, with the kd-tree's point reads counted (tree_share only; one thread).
+struct CountingCloud : PointCloud {
   mutable uint64_t reads = 0;
-  size_t kdtree_get_point_count() const { return static_cast<size_t>(P.rows()); }
   double kdtree_get_pt(size_t i, size_t dim) const {
     ++reads;
-    return P(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(dim));
-  }
-  template <class Box>
-  bool kdtree_get_bbox(Box&) const {
-    return false;
+    return PointCloud::kdtree_get_pt(i, dim);
   }
 };
 
@@ -151,7 +145,7 @@ struct CountingCloud {
 double tree_share(const RowMatrix& P, double eps) {
   const size_t m = static_cast<size_t>(P.rows());
   const auto d = static_cast<uint64_t>(P.cols());
-  CountingCloud cloud{P};
+  CountingCloud cloud{{P}};
   const nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, CountingCloud>, CountingCloud, -1,
                                             uint32_t>
       tree(static_cast<int>(d), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
