@@ -69,13 +69,6 @@ struct KDistanceKnee {
 /// Throws ParamError unless 1 <= k <= rows.
 KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads = 0);
 
-/// DBSCAN as scikit-learn 1.2's: a core row has at least min_samples rows
-/// (itself included) within distance eps (inclusive); clusters are the
-/// connected cores plus the non-core rows within eps of a core; such a
-/// border row joins the cluster whose lowest-numbered core comes first;
-/// clusters are numbered in the order of their lowest-numbered row that is
-/// a core; other rows are noise (kNoise). Identical rows are handled once,
-/// with their count as weight (the result is the same).
 /// How the radius queries are answered (scikit-learn's `algorithm`):
 /// kAuto = the kd-tree below 16 columns; from 16 on, brute force (matrix
 /// products) unless the tree, tried on a fixed sample of rows, computes
@@ -83,6 +76,13 @@ KDistanceKnee k_distance_knee(const Matrix& X, int k, int threads = 0);
 /// gives the same result.
 enum class DbscanAlgorithm { kAuto, kKdTree, kBrute };
 
+/// DBSCAN as scikit-learn 1.2's: a core row has at least min_samples rows
+/// (itself included) within distance eps (inclusive); clusters are the
+/// connected cores plus the non-core rows within eps of a core; such a
+/// border row joins the cluster whose lowest-numbered core comes first;
+/// clusters are numbered in the order of their lowest-numbered row that is
+/// a core; other rows are noise (kNoise). Identical rows are handled once,
+/// with their count as weight (the result is the same).
 struct DbscanParams {
   double eps_ = 0;       // 0 = the knee of the k-distance curve, k = min_samples
   int min_samples_ = 5;  // scikit-learn's default
