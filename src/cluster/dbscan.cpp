@@ -238,7 +238,7 @@ DbscanResult fit_dbscan(const Matrix& X, const DbscanParams& p) {
   r.algorithm_ = p.algorithm_ == DbscanAlgorithm::kAuto ? DbscanAlgorithm::kKdTree : p.algorithm_;
   if (p.algorithm_ == DbscanAlgorithm::kAuto && u.unique_.cols() >= kBruteForceColumns) {
     r.tree_share_ = tree_share(u.unique_, r.eps_);
-    if (r.tree_share_ >= kBruteForceShare) r.algorithm_ = DbscanAlgorithm::kBrute;
+    if (*r.tree_share_ >= kBruteForceShare) r.algorithm_ = DbscanAlgorithm::kBrute;
   }
   const bool brute = r.algorithm_ == DbscanAlgorithm::kBrute;
   // Cores: whether the weighted neighbour count reaches min_samples.

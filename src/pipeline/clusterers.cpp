@@ -184,7 +184,7 @@ Clustering run_dbscan(const Stage& s, const cluster::Matrix& Y, int threads) {
   c.parameters = {{"eps", r.eps_},
                   {"min_samples", int64_t{p.min_samples_}},
                   {"algorithm", std::string(r.algorithm_ == cluster::DbscanAlgorithm::kBrute ? "brute" : "kd_tree")}};
-  if (r.tree_share_ >= 0) c.parameters.push_back({"kd_tree_share", r.tree_share_});
+  if (r.tree_share_) c.parameters.push_back({"kd_tree_share", *r.tree_share_});
   c.cores = r.cores_;
   return c;
 }

@@ -102,16 +102,16 @@ TEST(Dbscan, AutoChoosesBruteForceOnlyWhereTheTreeComputesMostDistances) {
   cluster::DbscanParams p;
   p.eps_ = 1000;
   auto wide = cluster::fit_dbscan(X, p);
-  EXPECT_EQ(wide.tree_share_, 1.0);
+  EXPECT_EQ(wide.tree_share_.value(), 1.0);
   EXPECT_EQ(wide.algorithm_, cluster::DbscanAlgorithm::kBrute);
   EXPECT_EQ(wide.clusters_, 1);
   p.eps_ = 1e-6;
   auto tight = cluster::fit_dbscan(X, p);
-  EXPECT_GT(tight.tree_share_, 0.0);
-  EXPECT_LT(tight.tree_share_, 0.05);
+  EXPECT_GT(tight.tree_share_.value(), 0.0);
+  EXPECT_LT(tight.tree_share_.value(), 0.05);
   EXPECT_EQ(tight.algorithm_, cluster::DbscanAlgorithm::kKdTree);
   auto few = cluster::fit_dbscan(noisy_blobs(5, 8), p);
-  EXPECT_EQ(few.tree_share_, -1.0);
+  EXPECT_FALSE(few.tree_share_.has_value());
   EXPECT_EQ(few.algorithm_, cluster::DbscanAlgorithm::kKdTree);
 }
 

@@ -99,8 +99,8 @@ struct DbscanResult {
   std::optional<KDistanceKnee> knee_;                     // when eps was chosen by the heuristic
   DbscanAlgorithm algorithm_ = DbscanAlgorithm::kKdTree;  // the one used: kKdTree or kBrute
   // kAuto in 16+ columns: the kd-tree's distance computations per query on
-  // the sample, as a share of the distinct rows (brute force's); else -1.
-  double tree_share_ = -1;
+  // the sample, as a share of the distinct rows (brute force's).
+  std::optional<double> tree_share_;
 };
 
 /// Throws ParamError on bad parameters, an empty matrix or NaN/infinite values.
